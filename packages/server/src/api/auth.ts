@@ -1,0 +1,45 @@
+/**
+ * API keys. With no key configured the server only listens on loopback (enforced by config). With keys,
+ * ingest routes need the ingest key and API routes the API (read/admin) key, as `Authorization: Bearer
+ * <key>` (what `OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<key>` sends) or `X-Api-Key: <key>`.
+ * The API key is accepted for ingest too. Comparison is constant-time.
+ * @module
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { SiperfError } from '../errors.ts';
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const auth = request.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m) return m[1];
+  }
+  const x = request.headers['x-api-key'];
+  return typeof x === 'string' ? x : undefined;
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Checks the request's key against the allowed keys (undefined entries are ignored).
+ * @throws SiperfError `ERR_AUTH_MISSING` (401) without a key, `ERR_AUTH_FORBIDDEN` (403) with a wrong one.
+ */
+export function requireKey(
+  request: FastifyRequest,
+  allowed: readonly (string | undefined)[],
+  what: string,
+): void {
+  const keys = allowed.filter((k): k is string => k !== undefined);
+  if (keys.length === 0) return;
+  const key = presentedKey(request);
+  if (key === undefined) {
+    throw new SiperfError('ERR_AUTH_MISSING', `${what} requires a key: send Authorization: Bearer <key>`);
+  }
+  if (!keys.some((k) => same(k, key)))
+    throw new SiperfError('ERR_AUTH_FORBIDDEN', `the key sent is not valid for ${what}`);
+}

@@ -1,0 +1,5 @@
+export type { ApmDeps } from './apm-routes.ts';
+export { apmRoutes } from './apm-routes.ts';
+export type { IngestDeps } from './ingest-routes.ts';
+export { ingestRoutes } from './ingest-routes.ts';
+export { installProblemHandlers, sendProblem } from './problem.ts';

@@ -1,0 +1,196 @@
+/**
+ * Ingest endpoints: OTLP/HTTP `POST /v1/traces` and `POST /v1/metrics` (protobuf or JSON, optionally
+ * gzip; https://opentelemetry.io/docs/specs/otlp/#otlphttp) and Zipkin v2 `POST /api/v2/spans`.
+ *
+ * A 200 answer means the accepted data is in the store (durable). Rejected items are reported through
+ * OTLP partial success; an undecodable body gets 400 and nothing of it is stored; 413 above
+ * `maxBodyBytes` (or `maxDecompressedBytes` after gunzip); 415 for other content types or encodings;
+ * 503 with `Retry-After` while too many spans wait to be written.
+ * @module
+ */
+import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
+import { SiperfError } from '../errors.ts';
+import {
+  type ClockPolicy,
+  decodeProtobuf,
+  encodeProtobufResponse,
+  otlpMetricsToPoints,
+  otlpTracesToSpans,
+  otlpTypes,
+  parseOtlpJson,
+  rejectionMessage,
+  type SpanBatch,
+  zipkinToSpans,
+} from '../ingest/index.ts';
+import type { MetricWriter, SpanWriter } from '../storage/index.ts';
+import { nowNs } from '../util/time.ts';
+import { requireKey } from './auth.ts';
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+
+/** What the ingest routes need. */
+export interface IngestDeps {
+  config: Config;
+  store: SpanWriter & MetricWriter;
+}
+
+async function decompress(request: FastifyRequest, body: Buffer, maxBytes: number): Promise<Buffer> {
+  const encoding = String(request.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding === 'identity' || encoding === '') return body;
+  try {
+    if (encoding === 'gzip') return await gunzipAsync(body, { maxOutputLength: maxBytes });
+    if (encoding === 'deflate') return await inflateAsync(body, { maxOutputLength: maxBytes });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+      throw new SiperfError(
+        'ERR_INGEST_BODY_TOO_LARGE',
+        `decompressed body exceeds the limit of ${maxBytes} bytes (maxDecompressedBytes)`,
+        {
+          limit: maxBytes,
+        },
+      );
+    }
+    throw new SiperfError(
+      'ERR_INGEST_DECODE',
+      `body is not valid ${encoding} data: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  throw new SiperfError(
+    'ERR_INGEST_CONTENT_TYPE',
+    `content-encoding "${encoding}" is not supported; use gzip, deflate or none`,
+  );
+}
+
+function isProtobuf(request: FastifyRequest): boolean {
+  return String(request.headers['content-type'] ?? '')
+    .toLowerCase()
+    .startsWith('application/x-protobuf');
+}
+
+/** Registers the ingest routes (in their own encapsulated context with raw-body parsers). */
+export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Promise<void> {
+  const { config, store } = deps;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    ['application/json', 'application/x-protobuf'],
+    { parseAs: 'buffer', bodyLimit: config.maxBodyBytes },
+    (_req, body, done) => done(null, body),
+  );
+  const clock = (): ClockPolicy => ({
+    nowNs: nowNs(),
+    maxFutureSkewNs: BigInt(config.maxFutureSkewMs) * 1_000_000n,
+    maxPastSkewNs: BigInt(config.maxPastSkewMs) * 1_000_000n,
+  });
+  app.addHook('onRequest', async (request) =>
+    requireKey(request, [config.ingestKey, config.apiKey], 'ingest'),
+  );
+
+  const checkLoad = (): void => {
+    if (store.pendingSpans() > config.maxPendingSpans) {
+      throw new SiperfError(
+        'ERR_INGEST_OVERLOADED',
+        `more than ${config.maxPendingSpans} spans are waiting to be written; retry after 1 s`,
+        {
+          limit: config.maxPendingSpans,
+          retryAfterSeconds: 1,
+        },
+      );
+    }
+  };
+
+  const storeBatch = async (request: FastifyRequest, batch: SpanBatch): Promise<void> => {
+    if (batch.spans.length > 0) {
+      const { written, duplicates } = await store.writeSpans(batch.spans);
+      request.log.debug({ written, duplicates, rejected: batch.rejected.length }, 'spans ingested');
+    }
+    if (batch.rejected.length > 0) {
+      request.log.info({ rejected: batch.rejected.length, first: batch.rejected[0] }, 'spans rejected');
+    }
+  };
+
+  app.post('/v1/traces', async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
+    checkLoad();
+    const body = await decompress(request, request.body, config.maxDecompressedBytes);
+    const protobuf = isProtobuf(request);
+    const types = otlpTypes();
+    const decoded = protobuf
+      ? decodeProtobuf(types.traceRequest, body)
+      : parseOtlpJson(body.toString('utf8'));
+    const batch = otlpTracesToSpans(decoded, protobuf ? 'protobuf' : 'json', clock());
+    await storeBatch(request, batch);
+    const partialSuccess =
+      batch.rejected.length > 0
+        ? { rejectedSpans: batch.rejected.length, errorMessage: rejectionMessage(batch.rejected) }
+        : undefined;
+    if (protobuf) {
+      return reply
+        .type('application/x-protobuf')
+        .send(Buffer.from(encodeProtobufResponse(types.traceResponse, partialSuccess)));
+    }
+    return reply
+      .type('application/json')
+      .send(
+        partialSuccess
+          ? { partialSuccess: { ...partialSuccess, rejectedSpans: String(partialSuccess.rejectedSpans) } }
+          : {},
+      );
+  });
+
+  app.post('/v1/metrics', async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
+    const body = await decompress(request, request.body, config.maxDecompressedBytes);
+    const protobuf = isProtobuf(request);
+    const types = otlpTypes();
+    const decoded = protobuf
+      ? decodeProtobuf(types.metricsRequest, body)
+      : parseOtlpJson(body.toString('utf8'));
+    const batch = otlpMetricsToPoints(decoded);
+    if (batch.points.length > 0) await store.writeMetricPoints(batch.points);
+    const partialSuccess =
+      batch.rejected.length > 0
+        ? { rejectedDataPoints: batch.rejected.length, errorMessage: rejectionMessage(batch.rejected) }
+        : undefined;
+    if (protobuf) {
+      return reply
+        .type('application/x-protobuf')
+        .send(Buffer.from(encodeProtobufResponse(types.metricsResponse, partialSuccess)));
+    }
+    return reply.type('application/json').send(
+      partialSuccess
+        ? {
+            partialSuccess: {
+              ...partialSuccess,
+              rejectedDataPoints: String(partialSuccess.rejectedDataPoints),
+            },
+          }
+        : {},
+    );
+  });
+
+  app.post('/api/v2/spans', async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
+    checkLoad();
+    if (isProtobuf(request)) {
+      throw new SiperfError(
+        'ERR_INGEST_CONTENT_TYPE',
+        'Zipkin ingest accepts application/json (Zipkin v2 JSON) only',
+      );
+    }
+    const body = await decompress(request, request.body, config.maxDecompressedBytes);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new SiperfError('ERR_INGEST_DECODE', `body is not valid JSON: ${(err as Error).message}`);
+    }
+    const batch = zipkinToSpans(parsed, clock());
+    await storeBatch(request, batch);
+    if (batch.rejected.length > 0) {
+      return reply.code(202).send({ accepted: batch.spans.length, rejected: batch.rejected });
+    }
+    return reply.code(202).send({ accepted: batch.spans.length, rejected: [] });
+  });
+}

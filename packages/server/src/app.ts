@@ -1,0 +1,122 @@
+/**
+ * The composition root: the only place that picks concrete adapters and wires them. `buildApp` makes the
+ * Fastify app over a given store (tests use it with `:memory:`); `startServer` opens the store, schedules
+ * rollup flushes and retention, listens, and drains on SIGTERM/SIGINT.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { apmRoutes, ingestRoutes, installProblemHandlers } from './api/index.ts';
+import type { Config } from './config.ts';
+import { loadSqlParser } from './ingest/index.ts';
+import { createDuckDbStore, type Store } from './storage/index.ts';
+import { nowNs } from './util/time.ts';
+
+const DAY_NS = 86_400_000_000_000n;
+
+/** Options of {@link buildApp}. */
+export interface AppOptions {
+  config: Config;
+  store: Store;
+  /** A pino logger, or `false` for none (tests). Default: pino at `config.logLevel`. */
+  logger?: boolean | Logger;
+}
+
+/** Builds the HTTP app (ingest, API, OpenAPI at /docs). Does not listen. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, store } = options;
+  await loadSqlParser();
+  const app = Fastify({
+    loggerInstance: typeof options.logger === 'object' ? options.logger : undefined,
+    logger:
+      typeof options.logger === 'object'
+        ? undefined
+        : options.logger === false
+          ? false
+          : {
+              level: config.logLevel,
+              redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+            },
+    bodyLimit: 1024 * 1024,
+    // Per-request log lines off: ingest is many small requests; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  installProblemHandlers(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'SuperInsight Perf API',
+        version: '0.1.0',
+        description: 'OTLP ingest and the APM API of siperf',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  await app.register(async (child) => ingestRoutes(child, { config, store }));
+  await app.register(async (child) => apmRoutes(child, { config, store }));
+  return app;
+}
+
+/** A running server and how to stop it. */
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  /** Actual address, e.g. `http://127.0.0.1:4318`. */
+  url: string;
+  /** Stops accepting, lets in-flight requests finish, flushes rollups and closes the store. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Opens the store under `config.dataDir`, starts the app and its timers, and listens.
+ * @throws when the port is taken or the database file is locked by another process.
+ */
+export async function startServer(config: Config, logger?: Logger): Promise<RunningServer> {
+  const path = config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'siperf.duckdb');
+  if (path !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
+  const store = await createDuckDbStore({
+    path,
+    ...(logger ? { log: logger.child({ component: 'storage' }) } : {}),
+  });
+  const app = await buildApp({ config, store, ...(logger ? { logger } : {}) });
+  const log = app.log;
+  const flushTimer = setInterval(() => {
+    store.flushRollups().catch((err) => log.error({ err, component: 'storage' }, 'rollup flush failed'));
+  }, config.rollupFlushIntervalMs);
+  const retention = async (): Promise<void> => {
+    const deleted = await store.applyRetention(
+      {
+        rawSpansNs: BigInt(config.rawSpansRetentionDays) * DAY_NS,
+        rollupsNs: BigInt(config.rollupsRetentionDays) * DAY_NS,
+        metricPointsNs: BigInt(config.metricPointsRetentionDays) * DAY_NS,
+      },
+      nowNs(),
+    );
+    log.info({ component: 'retention', deleted }, 'retention applied');
+  };
+  const retentionTimer = setInterval(() => {
+    retention().catch((err) => log.error({ err, component: 'retention' }, 'retention failed'));
+  }, 3_600_000);
+  flushTimer.unref();
+  retentionTimer.unref();
+  const address = await app.listen({ host: config.host, port: config.port });
+  log.info({ url: address, dataDir: config.dataDir }, 'siperf listening');
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(flushTimer);
+      clearInterval(retentionTimer);
+      await app.close();
+      await store.close();
+      log.info('siperf stopped; store closed');
+    })();
+    return stopping;
+  };
+  return { app, store, url: address, stop };
+}

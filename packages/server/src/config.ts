@@ -1,0 +1,187 @@
+/**
+ * The server's configuration: one documented default, then a config file (JSON), then `SIPERF_*`
+ * environment variables, then command-line flags, each overriding the one before (the order the
+ * OpenTelemetry exporters use: code/flags first, then environment, then defaults). Validated once at start;
+ * each bad value gets a message naming the field, what was expected and what was given.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { SiperfError } from './errors.ts';
+
+/** The validated configuration (frozen). Units are in the names. */
+export interface Config {
+  /** Address to listen on. Default `127.0.0.1`; any other address requires `ingestKey` and `apiKey`. */
+  host: string;
+  /** TCP port. Default 4318 (the OTLP/HTTP port). */
+  port: number;
+  /** Folder holding `siperf.duckdb`. Default `./data`; `:memory:` keeps nothing on disk. */
+  dataDir: string;
+  /** Bearer key for `/v1/*` and `/api/v2/spans`; unset = no key needed (loopback only). */
+  ingestKey: string | undefined;
+  /** Bearer key for `/api/*` reads; unset = no key needed (loopback only). */
+  apiKey: string | undefined;
+  /** Largest request body accepted, bytes (compressed size). Default 16 MiB. */
+  maxBodyBytes: number;
+  /** Largest body after gzip decompression, bytes. Default 64 MiB. */
+  maxDecompressedBytes: number;
+  /** Spans waiting to be written above which ingest answers 503 with Retry-After. Default 200,000. */
+  maxPendingSpans: number;
+  /** A span starting further than this in the future is kept but flagged. ms. Default 1 h. */
+  maxFutureSkewMs: number;
+  /** A span starting further than this in the past is kept but flagged. ms. Default 5 years. */
+  maxPastSkewMs: number;
+  /** Apdex T, ms. Default 500. */
+  apdexThresholdMs: number;
+  /** A database call slower than this is a slow call, ms. Default 1000. */
+  slowQueryThresholdMs: number;
+  /** Raw spans are kept this long after ingest, days. Default 7. */
+  rawSpansRetentionDays: number;
+  /** Rollups are kept this long after they were written, days. Default 90. */
+  rollupsRetentionDays: number;
+  /** Metric points are kept this long after ingest, days. Default 30. */
+  metricPointsRetentionDays: number;
+  /** How often in-memory rollups are written to the store, ms. Default 5000. */
+  rollupFlushIntervalMs: number;
+  /** pino level. Default `info`. */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Defaults of every setting. */
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
+  host: '127.0.0.1',
+  port: 4318,
+  dataDir: './data',
+  ingestKey: undefined,
+  apiKey: undefined,
+  maxBodyBytes: 16 * 1024 * 1024,
+  maxDecompressedBytes: 64 * 1024 * 1024,
+  maxPendingSpans: 200_000,
+  maxFutureSkewMs: 3_600_000,
+  maxPastSkewMs: 5 * 365 * 86_400_000,
+  apdexThresholdMs: 500,
+  slowQueryThresholdMs: 1000,
+  rawSpansRetentionDays: 7,
+  rollupsRetentionDays: 90,
+  metricPointsRetentionDays: 30,
+  rollupFlushIntervalMs: 5000,
+  logLevel: 'info',
+});
+
+type Rule =
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'string'; optional?: boolean }
+  | { kind: 'enum'; values: readonly string[] };
+
+const RULES: Record<keyof Config, Rule> = {
+  host: { kind: 'string' },
+  port: { kind: 'int', min: 0, max: 65535 },
+  dataDir: { kind: 'string' },
+  ingestKey: { kind: 'string', optional: true },
+  apiKey: { kind: 'string', optional: true },
+  maxBodyBytes: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
+  maxDecompressedBytes: { kind: 'int', min: 1024, max: 4 * 1024 * 1024 * 1024 },
+  maxPendingSpans: { kind: 'int', min: 1, max: 100_000_000 },
+  maxFutureSkewMs: { kind: 'int', min: 0, max: 100 * 365 * 86_400_000 },
+  maxPastSkewMs: { kind: 'int', min: 0, max: 100 * 365 * 86_400_000 },
+  apdexThresholdMs: { kind: 'int', min: 1, max: 3_600_000 },
+  slowQueryThresholdMs: { kind: 'int', min: 1, max: 3_600_000 },
+  rawSpansRetentionDays: { kind: 'int', min: 1, max: 3650 },
+  rollupsRetentionDays: { kind: 'int', min: 1, max: 3650 },
+  metricPointsRetentionDays: { kind: 'int', min: 1, max: 3650 },
+  rollupFlushIntervalMs: { kind: 'int', min: 100, max: 3_600_000 },
+  logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+};
+
+/** `maxBodyBytes` → `SIPERF_MAX_BODY_BYTES`. */
+export function envName(key: string): string {
+  return `SIPERF_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** Where the settings come from; later sources override earlier ones. */
+export interface ConfigSources {
+  /** Path of a JSON config file (its keys are the {@link Config} field names). */
+  file?: string | undefined;
+  /** Environment variables (`SIPERF_*` are read). */
+  env?: Record<string, string | undefined>;
+  /** Values from command-line flags (strings or numbers), by field name. */
+  flags?: Record<string, unknown>;
+}
+
+/**
+ * Builds the configuration from defaults, file, environment and flags.
+ * @throws SiperfError `ERR_CONFIG_INVALID` listing every bad value ("port: expected an integer 0..65535, got
+ *   \"abc\" (from SIPERF_PORT)"), an unknown key in the file, or an unreadable file.
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const raw: Record<string, { value: unknown; from: string }> = {};
+  if (sources.file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(sources.file, 'utf8'));
+    } catch (err) {
+      throw new SiperfError('ERR_CONFIG_INVALID', `config file ${sources.file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new SiperfError('ERR_CONFIG_INVALID', `config file ${sources.file}: expected a JSON object`);
+    }
+    for (const [k, v] of Object.entries(parsed)) raw[k] = { value: v, from: `config file ${sources.file}` };
+  }
+  for (const key of Object.keys(RULES)) {
+    const v = sources.env?.[envName(key)];
+    if (v !== undefined && v !== '') raw[key] = { value: v, from: envName(key) };
+  }
+  for (const [k, v] of Object.entries(sources.flags ?? {})) {
+    if (v !== undefined)
+      raw[k] = { value: v, from: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
+  }
+  const errors: string[] = [];
+  const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const [key, { value, from }] of Object.entries(raw)) {
+    const rule = RULES[key as keyof Config];
+    if (!rule) {
+      errors.push(`${key}: unknown setting (from ${from})`);
+      continue;
+    }
+    const checked = check(rule, value);
+    if (typeof checked === 'object' && checked !== null && 'error' in checked) {
+      errors.push(`${key}: ${checked.error}, got ${JSON.stringify(value)} (from ${from})`);
+    } else {
+      out[key] = checked;
+    }
+  }
+  const config = out as unknown as Config;
+  if (errors.length === 0 && !isLoopback(config.host) && (!config.ingestKey || !config.apiKey)) {
+    errors.push(
+      `host: listening on ${config.host} (not loopback) requires both ingestKey and apiKey (SIPERF_INGEST_KEY, SIPERF_API_KEY)`,
+    );
+  }
+  if (errors.length > 0)
+    throw new SiperfError('ERR_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`);
+  return Object.freeze(config);
+}
+
+function check(rule: Rule, value: unknown): unknown {
+  switch (rule.kind) {
+    case 'int': {
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < rule.min || n > rule.max) {
+        return { error: `expected an integer ${rule.min}..${rule.max}` };
+      }
+      return n;
+    }
+    case 'string':
+      if (typeof value !== 'string' || value === '') return { error: 'expected a non-empty string' };
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !rule.values.includes(value))
+        return { error: `expected one of ${rule.values.join(', ')}` };
+      return value;
+  }
+}
+
+/** Whether an address is a loopback address (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,10 @@
+export { parseOtlpJson } from './otlp-json.ts';
+export type { MetricBatch } from './otlp-metrics.ts';
+export { otlpMetricsToPoints } from './otlp-metrics.ts';
+export { decodeProtobuf, encodeProtobufResponse, otlpTypes } from './otlp-protobuf.ts';
+export { otlpTracesToSpans } from './otlp-traces.ts';
+export type { ClockPolicy, SpanBatch, SpanRejection } from './span-batch.ts';
+export { isClockFlagged, rejectionMessage } from './span-batch.ts';
+export type { NormalisedStatement } from './sql-fingerprint.ts';
+export { loadSqlParser, normaliseGeneric, normaliseStatement } from './sql-fingerprint.ts';
+export { zipkinToSpans } from './zipkin.ts';

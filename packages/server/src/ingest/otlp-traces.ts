@@ -1,0 +1,183 @@
+/**
+ * OTLP trace requests (`ExportTraceServiceRequest`, decoded from JSON or protobuf) → siperf spans.
+ *
+ * Each span is checked on its own: ids of the wrong length or all zero, zero or missing times, an end
+ * before the start reject that span only (OTLP partial success). Ids that are not hex at all in
+ * OTLP/JSON (usually base64, the protobuf JSON default that OTLP forbids) make the whole request
+ * undecodable: {@link SiperfError} `ERR_INGEST_DECODE`, and nothing of the request is stored.
+ * Spec: https://opentelemetry.io/docs/specs/otlp/
+ * @module
+ */
+import { type ErrorCode, SiperfError } from '../errors.ts';
+import { isErrorSpan, SPAN_KIND_NAMES, type Span, type SpanKind, type StatusCode } from '../model/index.ts';
+import { normaliseHexId } from '../util/hex-id.ts';
+import { attributes, enumValue, idText, toBigInt } from './otlp-values.ts';
+import { dbCallOf, endpointOf, httpStatusOf } from './semconv.ts';
+import { type ClockPolicy, isClockFlagged, type SpanBatch } from './span-batch.ts';
+
+const KIND_ENUM = SPAN_KIND_NAMES.map((n) => `SPAN_KIND_${n.toUpperCase()}`);
+const STATUS_ENUM = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+
+type Obj = Record<string, unknown>;
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const asObj = (v: unknown): Obj => (typeof v === 'object' && v !== null ? (v as Obj) : {});
+
+/**
+ * Converts a decoded `ExportTraceServiceRequest` into spans.
+ *
+ * @param request - the request object; `resourceSpans[].scopeSpans[].spans[]` (`instrumentationLibrarySpans`,
+ *   the pre-1.0 name, is read too).
+ * @param encoding - `json` (ids must be hex text) or `protobuf` (ids are bytes).
+ * @param clock - clock policy for flagging spans far from the server time.
+ * @throws SiperfError `ERR_INGEST_DECODE` when the request is not an object, or an id is not hex (JSON).
+ */
+export function otlpTracesToSpans(
+  request: unknown,
+  encoding: 'json' | 'protobuf',
+  clock: ClockPolicy,
+): SpanBatch {
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw new SiperfError(
+      'ERR_INGEST_DECODE',
+      'expected an ExportTraceServiceRequest object with resourceSpans',
+    );
+  }
+  const out: SpanBatch = { spans: [], rejected: [] };
+  let index = 0;
+  const resourceSpans = asArray((request as Obj).resourceSpans);
+  for (let r = 0; r < resourceSpans.length; r++) {
+    const rs = asObj(resourceSpans[r]);
+    const resourceAttributes = attributes(asObj(rs.resource).attributes);
+    const sn = resourceAttributes['service.name'];
+    const service = typeof sn === 'string' && sn !== '' ? sn : 'unknown_service';
+    const scopes = asArray(rs.scopeSpans ?? rs.instrumentationLibrarySpans);
+    for (let s = 0; s < scopes.length; s++) {
+      const ss = asObj(scopes[s]);
+      const scope = asObj(ss.scope ?? ss.instrumentationLibrary);
+      const scopeName = typeof scope.name === 'string' ? scope.name : '';
+      const spans = asArray(ss.spans);
+      for (let k = 0; k < spans.length; k++, index++) {
+        const path = `resourceSpans[${r}].scopeSpans[${s}].spans[${k}]`;
+        const raw = asObj(spans[k]);
+        const result = convertSpan(raw, path, encoding, clock, service, resourceAttributes, scopeName);
+        if ('reason' in result) out.rejected.push({ index, ...result });
+        else out.spans.push(result);
+      }
+    }
+  }
+  return out;
+}
+
+/** Why one span was rejected (becomes a {@link SpanRejection} once its index is known). */
+interface Bad {
+  field: string;
+  code: ErrorCode;
+  reason: string;
+}
+
+const bad = (field: string, code: ErrorCode, reason: string): Bad => ({ field, code, reason });
+
+function checkId(value: unknown, bytes: number, field: string, encoding: 'json' | 'protobuf'): string | Bad {
+  const text = idText(value);
+  const id = normaliseHexId(text, bytes);
+  if (id.startsWith('!')) {
+    if (encoding === 'json' && text !== '' && !/^[0-9a-fA-F]*$/.test(text)) {
+      throw new SiperfError(
+        'ERR_INGEST_DECODE',
+        `${field} ${id.slice(1)}: OTLP/JSON requires trace and span ids as hex strings`,
+        { field },
+      );
+    }
+    return bad(field, 'ERR_INGEST_SPAN_ID', id.slice(1));
+  }
+  return id;
+}
+
+function convertSpan(
+  raw: Obj,
+  path: string,
+  encoding: 'json' | 'protobuf',
+  clock: ClockPolicy,
+  service: string,
+  resourceAttributes: Span['resourceAttributes'],
+  scope: string,
+): Span | Bad {
+  const traceId = checkId(raw.traceId, 16, `${path}.traceId`, encoding);
+  if (typeof traceId !== 'string') return traceId;
+  const spanId = checkId(raw.spanId, 8, `${path}.spanId`, encoding);
+  if (typeof spanId !== 'string') return spanId;
+  let parentSpanId: string | Bad = '';
+  const parentText = idText(raw.parentSpanId);
+  if (parentText !== '' && !/^0+$/.test(parentText)) {
+    parentSpanId = checkId(raw.parentSpanId, 8, `${path}.parentSpanId`, encoding);
+    if (typeof parentSpanId !== 'string') return parentSpanId;
+  }
+  const start = toBigInt(raw.startTimeUnixNano);
+  const end = toBigInt(raw.endTimeUnixNano);
+  if (start === undefined || start <= 0n) {
+    return bad(
+      `${path}.startTimeUnixNano`,
+      'ERR_INGEST_SPAN_TIME',
+      `must be a positive integer of ns since the epoch, got ${show(raw.startTimeUnixNano)}`,
+    );
+  }
+  if (end === undefined || end <= 0n) {
+    return bad(
+      `${path}.endTimeUnixNano`,
+      'ERR_INGEST_SPAN_TIME',
+      `must be a positive integer of ns since the epoch, got ${show(raw.endTimeUnixNano)}`,
+    );
+  }
+  if (end < start) {
+    return bad(`${path}.endTimeUnixNano`, 'ERR_INGEST_SPAN_TIME', `end ${end} precedes start ${start}`);
+  }
+  const kind = enumValue(raw.kind, KIND_ENUM) as SpanKind;
+  const name = typeof raw.name === 'string' ? raw.name : '';
+  const attrs = attributes(raw.attributes);
+  const status = asObj(raw.status);
+  const statusCode = enumValue(status.code, STATUS_ENUM) as StatusCode;
+  const httpStatusCode = httpStatusOf(attrs);
+  return {
+    traceId,
+    spanId,
+    parentSpanId,
+    service,
+    name,
+    endpoint: endpointOf(kind, name, attrs),
+    kind,
+    startTimeUnixNano: start,
+    endTimeUnixNano: end,
+    durationNano: end - start,
+    statusCode,
+    statusMessage: typeof status.message === 'string' ? status.message : '',
+    httpStatusCode,
+    isError: isErrorSpan(kind, statusCode, httpStatusCode),
+    db: dbCallOf(name, attrs),
+    clockFlagged: isClockFlagged(start, clock),
+    resourceAttributes,
+    attributes: attrs,
+    events: asArray(raw.events).map((e) => {
+      const ev = asObj(e);
+      return {
+        timeUnixNano: String(toBigInt(ev.timeUnixNano) ?? 0n),
+        name: typeof ev.name === 'string' ? ev.name : '',
+        attributes: attributes(ev.attributes),
+      };
+    }),
+    links: asArray(raw.links).map((l) => {
+      const link = asObj(l);
+      return {
+        traceId: idText(link.traceId).toLowerCase(),
+        spanId: idText(link.spanId).toLowerCase(),
+        attributes: attributes(link.attributes),
+      };
+    }),
+    scope,
+  };
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const text = typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}

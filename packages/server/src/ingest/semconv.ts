@@ -1,0 +1,57 @@
+/**
+ * Reading OpenTelemetry semantic-convention attributes, old and new spellings both
+ * (https://opentelemetry.io/docs/specs/semconv/): HTTP method, route and status, database system,
+ * namespace and statement. Zipkin's tags (`http.path`, `sql.query`) are read here too.
+ * @module
+ */
+import type { Attributes, DbCall, SpanKind } from '../model/index.ts';
+import { SpanKind as Kind } from '../model/index.ts';
+import { normaliseStatement } from './sql-fingerprint.ts';
+
+function str(attrs: Attributes, ...keys: string[]): string | undefined {
+  for (const k of keys) {
+    const v = attrs[k];
+    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'number') return String(v);
+  }
+  return undefined;
+}
+
+/** HTTP response status from `http.response.status_code` / `http.status_code`; 0 when absent or invalid. */
+export function httpStatusOf(attrs: Attributes): number {
+  const text = str(attrs, 'http.response.status_code', 'http.status_code');
+  if (text === undefined) return 0;
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 100 && n <= 599 ? n : 0;
+}
+
+/**
+ * The endpoint of a span: for SERVER spans with an HTTP method and `http.route`, `METHOD route`
+ * (`GET /users/{id}`); otherwise the span name, which the HTTP conventions already set to
+ * `METHOD route` when the route is known.
+ */
+export function endpointOf(kind: SpanKind, name: string, attrs: Attributes): string {
+  if (kind === Kind.SERVER) {
+    const method = str(attrs, 'http.request.method', 'http.method');
+    const route = str(attrs, 'http.route');
+    if (method && route) return `${method.toUpperCase()} ${route}`;
+  }
+  return name;
+}
+
+/**
+ * Database call facts of a span, or `undefined` when it is not a database call.
+ * A span is a database call when it carries `db.system.name`/`db.system` or a statement
+ * (`db.query.text`/`db.statement`/Zipkin `sql.query`). Without a statement the operation
+ * (`db.operation.name`/`db.operation`) or the span name stands in for it.
+ */
+export function dbCallOf(name: string, attrs: Attributes): DbCall | undefined {
+  const text = str(attrs, 'db.query.text', 'db.statement', 'sql.query');
+  let system = str(attrs, 'db.system.name', 'db.system');
+  if (system === undefined && text === undefined) return undefined;
+  system ??= attrs['sql.query'] !== undefined ? 'sql' : 'other_sql';
+  const database = str(attrs, 'db.namespace', 'db.name') ?? '';
+  const raw = text ?? str(attrs, 'db.operation.name', 'db.operation') ?? name;
+  const { statement, fingerprint } = normaliseStatement(system, raw);
+  return { system, database, statement, fingerprint };
+}

@@ -1,0 +1,690 @@
+/**
+ * The embedded default store: one DuckDB file under the data directory (or `:memory:` for tests).
+ *
+ * Writes are serialised through one appender connection: a batch of spans is appended and flushed
+ * (committed to DuckDB's write-ahead log) before `writeSpans` resolves, so an acknowledged batch
+ * survives `kill -9`. Each batch gets an increasing `batch_id`; per-minute rollups of written spans
+ * are kept in memory and flushed every few seconds together with the highest batch id they cover
+ * (`store_meta.rollup_watermark`). On open, spans above the watermark are replayed into the rollups,
+ * so a crash between a span write and a rollup flush loses nothing and counts nothing twice.
+ *
+ * DuckDB allows one process per database file; open the store once per process.
+ * @module
+ */
+import {
+  type DuckDBBlobValue,
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { SiperfError } from '../../errors.ts';
+import type { Attributes, DbCall, MetricPoint, Span, SpanKind, StatusCode } from '../../model/index.ts';
+import { newSketch, sketchFromBytes, sketchToBytes } from '../../util/latency-sketch.ts';
+import { NS_PER_MINUTE, nowNs as wallNowNs } from '../../util/time.ts';
+import { RecentSpanKeys, spanKeyHash } from '../recent-span-keys.ts';
+import { type DbCell, type EndpointCell, RollupAggregator } from '../rollup-aggregator.ts';
+import type {
+  DbAggregate,
+  EndpointAggregate,
+  MetricQuery,
+  RecentTracesQuery,
+  RetentionPolicy,
+  RollupQuery,
+  ServiceSummary,
+  Store,
+  TimeWindow,
+  TraceSummary,
+} from '../store.ts';
+import { SCHEMA_SQL } from './schema.ts';
+
+/** Options of {@link createDuckDbStore}. */
+export interface DuckDbStoreOptions {
+  /** Database file path, or `:memory:`. */
+  path: string;
+  /** Spans remembered for de-duplication, per generation (see `RecentSpanKeys`). Default 1,000,000. */
+  dedupGenerationSize?: number;
+  /** Clock, ns since the epoch (injected by tests). */
+  now?: () => bigint;
+  log?: Logger;
+}
+
+/**
+ * Opens (creating if needed) a DuckDB store.
+ * @throws when the file is locked by another process (DuckDB's own error, with the lock holder's pid).
+ */
+export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<Store> {
+  const instance = await DuckDBInstance.create(options.path);
+  const writer = await instance.connect();
+  for (const sql of SCHEMA_SQL) await writer.run(sql);
+  const reader = await instance.connect();
+  const store = new DuckDbStore(instance, writer, reader, options);
+  await store.recover();
+  return store;
+}
+
+type Row = Record<string, DuckDBValue>;
+type Cell = DuckDBValue | undefined;
+const num = (v: Cell): number => (typeof v === 'bigint' ? Number(v) : ((v ?? 0) as number));
+const big = (v: Cell): bigint => (typeof v === 'bigint' ? v : BigInt((v ?? 0) as number));
+const text = (v: Cell): string => (v === null || v === undefined ? '' : String(v));
+const blob = (v: Cell): Uint8Array => (v as DuckDBBlobValue).bytes;
+
+class DuckDbStore implements Store {
+  private readonly aggregator = new RollupAggregator();
+  private readonly recentKeys: RecentSpanKeys;
+  private readonly now: () => bigint;
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+  private nextBatchId = 1n;
+  private lastWrittenBatch = 0n;
+  private closed = false;
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly reader: DuckDBConnection,
+    private readonly options: DuckDbStoreOptions,
+  ) {
+    this.recentKeys = new RecentSpanKeys(options.dedupGenerationSize);
+    this.now = options.now ?? wallNowNs;
+  }
+
+  /** Replays spans written after the last rollup flush and reloads recent span keys. */
+  async recover(): Promise<void> {
+    const meta = await this.rows('SELECT value FROM store_meta WHERE key = $1', ['rollup_watermark']);
+    const watermark = meta[0] ? big(meta[0].value) : 0n;
+    const max = await this.rows('SELECT coalesce(max(batch_id), 0) AS b FROM spans');
+    this.lastWrittenBatch = big(max[0]!.b);
+    this.nextBatchId = this.lastWrittenBatch + 1n;
+    const replay = await this.rows(
+      `SELECT service, endpoint, kind, parent_span_id, start_ns, duration_ns, is_error, clock_flagged, ingest_ns,
+              db_system, db_name, db_statement, db_fingerprint
+       FROM spans WHERE batch_id > $1`,
+      [watermark],
+    );
+    for (const r of replay) {
+      const db: DbCall | undefined =
+        (r.db_fingerprint ?? null) === null
+          ? undefined
+          : {
+              system: text(r.db_system),
+              database: text(r.db_name),
+              statement: text(r.db_statement),
+              fingerprint: text(r.db_fingerprint),
+            };
+      this.aggregator.add(
+        [
+          {
+            service: text(r.service),
+            endpoint: text(r.endpoint),
+            kind: num(r.kind) as SpanKind,
+            parentSpanId: text(r.parent_span_id),
+            startTimeUnixNano: big(r.start_ns),
+            durationNano: big(r.duration_ns),
+            isError: r.is_error === true,
+            clockFlagged: r.clock_flagged === true,
+            db,
+          },
+        ],
+        big(r.ingest_ns),
+      );
+    }
+    if (replay.length > 0) {
+      this.options.log?.info(
+        { spans: replay.length, watermark: String(watermark) },
+        'replayed spans into rollups',
+      );
+      await this.flushRollups();
+    }
+    const recent = await this.rows('SELECT trace_id, span_id FROM spans WHERE batch_id > $1', [
+      this.lastWrittenBatch - 4096n,
+    ]);
+    for (const r of recent) this.recentKeys.add(spanKeyHash(text(r.trace_id), text(r.span_id)));
+  }
+
+  private async rows(sql: string, params?: DuckDBValue[]): Promise<Row[]> {
+    if (this.closed) throw new SiperfError('ERR_STORE_CLOSED', 'the store is closed');
+    const result = await this.reader.runAndReadAll(sql, params);
+    return result.getRowObjects();
+  }
+
+  /** Runs `task` after every earlier write (one writer at a time). */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  pendingSpans(): number {
+    return this.pending;
+  }
+
+  writeSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
+    if (this.closed) return Promise.reject(new SiperfError('ERR_STORE_CLOSED', 'the store is closed'));
+    this.pending += spans.length;
+    return this.serial(async () => {
+      try {
+        return await this.appendSpans(spans);
+      } finally {
+        this.pending -= spans.length;
+      }
+    });
+  }
+
+  private async appendSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
+    const fresh: Span[] = [];
+    const keys: number[] = [];
+    const inBatch = new Set<number>();
+    for (const s of spans) {
+      const k = spanKeyHash(s.traceId, s.spanId);
+      if (this.recentKeys.has(k) || inBatch.has(k)) continue;
+      inBatch.add(k);
+      keys.push(k);
+      fresh.push(s);
+    }
+    if (fresh.length === 0) return { written: 0, duplicates: spans.length };
+    const batchId = this.nextBatchId++;
+    const ingestNs = this.now();
+    const appender = await this.writer.createAppender('spans');
+    try {
+      for (const s of fresh) {
+        appender.appendVarchar(s.traceId);
+        appender.appendVarchar(s.spanId);
+        appender.appendVarchar(s.parentSpanId);
+        appender.appendVarchar(s.service);
+        appender.appendVarchar(s.name);
+        appender.appendVarchar(s.endpoint);
+        appender.appendUTinyInt(s.kind);
+        appender.appendBigInt(s.startTimeUnixNano);
+        appender.appendBigInt(s.durationNano);
+        appender.appendUTinyInt(s.statusCode);
+        appender.appendVarchar(s.statusMessage);
+        appender.appendUSmallInt(s.httpStatusCode);
+        appender.appendBoolean(s.isError);
+        if (s.db) {
+          appender.appendVarchar(s.db.system);
+          appender.appendVarchar(s.db.database);
+          appender.appendVarchar(s.db.statement);
+          appender.appendVarchar(s.db.fingerprint);
+        } else {
+          appender.appendNull();
+          appender.appendNull();
+          appender.appendNull();
+          appender.appendNull();
+        }
+        appender.appendBoolean(s.clockFlagged);
+        appender.appendVarchar(s.scope);
+        appender.appendVarchar(JSON.stringify(s.resourceAttributes));
+        appender.appendVarchar(JSON.stringify(s.attributes));
+        appender.appendVarchar(s.events.length === 0 ? '[]' : JSON.stringify(s.events));
+        appender.appendVarchar(s.links.length === 0 ? '[]' : JSON.stringify(s.links));
+        appender.appendBigInt(ingestNs);
+        appender.appendBigInt(batchId);
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    for (const k of keys) this.recentKeys.add(k);
+    this.aggregator.add(fresh, ingestNs);
+    this.lastWrittenBatch = batchId;
+    return { written: fresh.length, duplicates: spans.length - fresh.length };
+  }
+
+  writeMetricPoints(points: readonly MetricPoint[]): Promise<number> {
+    if (this.closed) return Promise.reject(new SiperfError('ERR_STORE_CLOSED', 'the store is closed'));
+    return this.serial(async () => {
+      const ingestNs = this.now();
+      const appender = await this.writer.createAppender('metric_points');
+      try {
+        for (const p of points) {
+          appender.appendVarchar(p.name);
+          appender.appendVarchar(p.service);
+          appender.appendVarchar(p.unit);
+          appender.appendVarchar(p.type);
+          appender.appendBoolean(p.monotonic);
+          appender.appendUTinyInt(p.temporality);
+          appender.appendBigInt(p.timeUnixNano);
+          appender.appendBigInt(p.startTimeUnixNano);
+          appender.appendDouble(p.value);
+          appender.appendDouble(p.count);
+          appender.appendDouble(p.sum);
+          if (p.min === undefined) appender.appendNull();
+          else appender.appendDouble(p.min);
+          if (p.max === undefined) appender.appendNull();
+          else appender.appendDouble(p.max);
+          appender.appendVarchar(JSON.stringify(p.buckets ?? null));
+          appender.appendVarchar(JSON.stringify(p.attributes));
+          appender.appendVarchar(JSON.stringify(p.resourceAttributes));
+          appender.appendBigInt(ingestNs);
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+      return points.length;
+    });
+  }
+
+  flushRollups(): Promise<void> {
+    return this.serial(async () => {
+      if (this.closed || this.aggregator.size === 0) return;
+      const watermark = this.lastWrittenBatch;
+      const cells = this.aggregator.drain();
+      const writtenNs = this.now();
+      try {
+        await this.writer.run('BEGIN TRANSACTION');
+        const ep = await this.writer.createAppender('endpoint_rollups');
+        for (const c of cells.endpoints) {
+          ep.appendVarchar(c.service);
+          ep.appendVarchar(c.endpoint);
+          ep.appendUTinyInt(c.kind);
+          ep.appendBigInt(c.minuteNs);
+          ep.appendBigInt(BigInt(c.requests));
+          ep.appendBigInt(BigInt(c.errors));
+          ep.appendDouble(c.sumMs);
+          ep.appendDouble(c.maxMs);
+          ep.appendBlob(sketchToBytes(c.sketch));
+          ep.appendBigInt(writtenNs);
+          ep.endRow();
+        }
+        ep.closeSync();
+        const db = await this.writer.createAppender('db_rollups');
+        for (const c of cells.dbs) {
+          db.appendVarchar(c.service);
+          db.appendVarchar(c.system);
+          db.appendVarchar(c.database);
+          db.appendVarchar(c.fingerprint);
+          db.appendVarchar(c.statement);
+          db.appendBigInt(c.minuteNs);
+          db.appendBigInt(BigInt(c.calls));
+          db.appendDouble(c.sumMs);
+          db.appendDouble(c.maxMs);
+          db.appendBlob(sketchToBytes(c.sketch));
+          db.appendBigInt(writtenNs);
+          db.endRow();
+        }
+        db.closeSync();
+        await this.writer.run(
+          `INSERT INTO store_meta VALUES ('rollup_watermark', $1)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          [watermark],
+        );
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        this.aggregator.restore(cells);
+        throw err;
+      }
+    });
+  }
+
+  async endpointAggregates(q: RollupQuery): Promise<EndpointAggregate[]> {
+    const { where, params } = rollupFilter(q);
+    const rows = await this.rows(
+      `SELECT service, endpoint, kind, sum(requests) AS requests, sum(errors) AS errors, sum(sum_ms) AS sum_ms,
+              max(max_ms) AS max_ms, list(sketch) AS sketches
+       FROM endpoint_rollups WHERE ${where} GROUP BY service, endpoint, kind`,
+      params,
+    );
+    const out = new Map<string, EndpointAggregate>();
+    for (const r of rows) {
+      const sketch = newSketch();
+      for (const b of listOf(r.sketches)) sketch.merge(sketchFromBytes(blob(b)));
+      const agg: EndpointAggregate = {
+        service: text(r.service),
+        endpoint: text(r.endpoint),
+        kind: num(r.kind) as SpanKind,
+        requests: num(r.requests),
+        errors: num(r.errors),
+        sumMs: num(r.sum_ms),
+        maxMs: num(r.max_ms),
+        sketch,
+      };
+      out.set(`${agg.service}\u0000${agg.endpoint}\u0000${agg.kind}`, agg);
+    }
+    for (const c of this.aggregator.snapshot().endpoints) {
+      if (!inRollupWindow(c, q)) continue;
+      const key = `${c.service}\u0000${c.endpoint}\u0000${c.kind}`;
+      const cur = out.get(key);
+      if (!cur) {
+        const sketch = newSketch();
+        sketch.merge(c.sketch);
+        out.set(key, { ...pickEndpoint(c), sketch });
+      } else {
+        cur.requests += c.requests;
+        cur.errors += c.errors;
+        cur.sumMs += c.sumMs;
+        cur.maxMs = Math.max(cur.maxMs, c.maxMs);
+        cur.sketch.merge(c.sketch);
+      }
+    }
+    return [...out.values()];
+  }
+
+  async dbAggregates(q: RollupQuery): Promise<DbAggregate[]> {
+    const { where, params } = rollupFilter(q);
+    const rows = await this.rows(
+      `SELECT service, system, database, fingerprint, any_value(statement) AS statement, sum(calls) AS calls,
+              sum(sum_ms) AS sum_ms, max(max_ms) AS max_ms, list(sketch) AS sketches
+       FROM db_rollups WHERE ${where} GROUP BY service, system, database, fingerprint`,
+      params,
+    );
+    const out = new Map<string, DbAggregate>();
+    for (const r of rows) {
+      const sketch = newSketch();
+      for (const b of listOf(r.sketches)) sketch.merge(sketchFromBytes(blob(b)));
+      const agg: DbAggregate = {
+        service: text(r.service),
+        system: text(r.system),
+        database: text(r.database),
+        fingerprint: text(r.fingerprint),
+        statement: text(r.statement),
+        calls: num(r.calls),
+        sumMs: num(r.sum_ms),
+        maxMs: num(r.max_ms),
+        sketch,
+      };
+      out.set(`${agg.service}\u0000${agg.system}\u0000${agg.database}\u0000${agg.fingerprint}`, agg);
+    }
+    for (const c of this.aggregator.snapshot().dbs) {
+      if (!inRollupWindow(c, q)) continue;
+      const key = `${c.service}\u0000${c.system}\u0000${c.database}\u0000${c.fingerprint}`;
+      const cur = out.get(key);
+      if (!cur) {
+        const sketch = newSketch();
+        sketch.merge(c.sketch);
+        out.set(key, { ...pickDb(c), sketch });
+      } else {
+        cur.calls += c.calls;
+        cur.sumMs += c.sumMs;
+        cur.maxMs = Math.max(cur.maxMs, c.maxMs);
+        cur.sketch.merge(c.sketch);
+      }
+    }
+    return [...out.values()];
+  }
+
+  async services(window: TimeWindow): Promise<ServiceSummary[]> {
+    const rows = await this.rows(
+      `SELECT service, sum(requests) AS requests, sum(errors) AS errors, count(DISTINCT endpoint) AS endpoints,
+              min(minute_ns) AS first_ns, max(minute_ns) AS last_ns
+       FROM endpoint_rollups WHERE minute_ns >= $1 AND minute_ns < $2 GROUP BY service`,
+      [floorMinute(window.fromNs), window.toNs],
+    );
+    const out = new Map<string, ServiceSummary & { eps: Set<string> }>();
+    for (const r of rows) {
+      out.set(text(r.service), {
+        service: text(r.service),
+        requests: num(r.requests),
+        errors: num(r.errors),
+        endpoints: num(r.endpoints),
+        firstSeenNs: big(r.first_ns),
+        lastSeenNs: big(r.last_ns) + NS_PER_MINUTE,
+        eps: new Set(),
+      });
+    }
+    for (const c of this.aggregator.snapshot().endpoints) {
+      if (!inRollupWindow(c, { window })) continue;
+      let s = out.get(c.service);
+      if (!s) {
+        s = {
+          service: c.service,
+          requests: 0,
+          errors: 0,
+          endpoints: 0,
+          firstSeenNs: c.minuteNs,
+          lastSeenNs: c.minuteNs,
+          eps: new Set(),
+        };
+        out.set(c.service, s);
+      }
+      s.requests += c.requests;
+      s.errors += c.errors;
+      s.eps.add(c.endpoint);
+      if (c.minuteNs < s.firstSeenNs) s.firstSeenNs = c.minuteNs;
+      if (c.minuteNs + NS_PER_MINUTE > s.lastSeenNs) s.lastSeenNs = c.minuteNs + NS_PER_MINUTE;
+    }
+    return [...out.values()].map(({ eps, ...s }) => ({ ...s, endpoints: Math.max(s.endpoints, eps.size) }));
+  }
+
+  async recentTraces(q: RecentTracesQuery): Promise<TraceSummary[]> {
+    const params: DuckDBValue[] = [q.window.fromNs, q.window.toNs];
+    const having: string[] = [];
+    if (q.service !== undefined) {
+      params.push(q.service);
+      having.push(`bool_or(service = $${params.length})`);
+    }
+    if (q.endpoint !== undefined) {
+      params.push(q.endpoint);
+      having.push(`bool_or(endpoint = $${params.length} AND kind IN (2, 5))`);
+    }
+    if (q.minDurationNs !== undefined) {
+      params.push(q.minDurationNs);
+      having.push(`max(start_ns + duration_ns) - min(start_ns) >= $${params.length}`);
+    }
+    if (q.errorOnly) having.push('bool_or(is_error)');
+    params.push(q.limit);
+    const rows = await this.rows(
+      `SELECT trace_id, min(start_ns) AS start_ns, max(start_ns + duration_ns) - min(start_ns) AS duration_ns,
+              count(*) AS spans, count(*) FILTER (WHERE is_error) AS errors,
+              arg_min(service, (parent_span_id <> '')::INT * 1e19 + start_ns) AS root_service,
+              arg_min(endpoint, (parent_span_id <> '')::INT * 1e19 + start_ns) AS root_endpoint,
+              list(DISTINCT service ORDER BY service) AS services
+       FROM spans
+       WHERE trace_id IN (SELECT DISTINCT trace_id FROM spans WHERE start_ns >= $1 AND start_ns < $2)
+       GROUP BY trace_id
+       ${having.length ? `HAVING ${having.join(' AND ')}` : ''}
+       ORDER BY start_ns DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({
+      traceId: text(r.trace_id),
+      service: text(r.root_service),
+      endpoint: text(r.root_endpoint),
+      startNs: big(r.start_ns),
+      durationNs: big(r.duration_ns),
+      spanCount: num(r.spans),
+      errorCount: num(r.errors),
+      services: listOf(r.services).map(text),
+    }));
+  }
+
+  async traceSpans(traceId: string): Promise<Span[]> {
+    const rows = await this.rows('SELECT * FROM spans WHERE trace_id = $1 ORDER BY start_ns, span_id', [
+      traceId,
+    ]);
+    return rows.map(rowToSpan);
+  }
+
+  async dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>> {
+    const params: DuckDBValue[] = [q.window.fromNs, q.window.toNs];
+    let svc = '';
+    if (q.service !== undefined) {
+      params.push(q.service);
+      svc = `AND d.service = $${params.length}`;
+    }
+    const rows = await this.rows(
+      `SELECT fp, list(DISTINCT ep ORDER BY ep) AS endpoints FROM (
+         SELECT d.db_fingerprint AS fp, arg_max(s.endpoint, s.start_ns) AS ep
+         FROM spans d JOIN spans s
+           ON s.trace_id = d.trace_id AND s.kind = 2
+          AND s.start_ns <= d.start_ns AND s.start_ns + s.duration_ns >= d.start_ns
+         WHERE d.db_fingerprint IS NOT NULL AND d.start_ns >= $1 AND d.start_ns < $2 ${svc}
+         GROUP BY d.trace_id, d.span_id, d.db_fingerprint)
+       GROUP BY fp`,
+      params,
+    );
+    return new Map(rows.map((r) => [text(r.fp), listOf(r.endpoints).map(text)]));
+  }
+
+  async metricPoints(q: MetricQuery): Promise<MetricPoint[]> {
+    const params: DuckDBValue[] = [q.name, q.window.fromNs, q.window.toNs];
+    let svc = '';
+    if (q.service !== undefined) {
+      params.push(q.service);
+      svc = `AND service = $${params.length}`;
+    }
+    params.push(q.limit);
+    const rows = await this.rows(
+      `SELECT * FROM metric_points WHERE name = $1 AND time_ns >= $2 AND time_ns < $3 ${svc}
+       ORDER BY time_ns LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({
+      name: text(r.name),
+      service: text(r.service),
+      unit: text(r.unit),
+      type: text(r.type) as MetricPoint['type'],
+      monotonic: r.monotonic === true,
+      temporality: num(r.temporality),
+      timeUnixNano: big(r.time_ns),
+      startTimeUnixNano: big(r.start_time_ns),
+      value: num(r.value),
+      count: num(r.count),
+      sum: num(r.sum),
+      min: (r.min ?? null) === null ? undefined : num(r.min),
+      max: (r.max ?? null) === null ? undefined : num(r.max),
+      buckets: JSON.parse(text(r.buckets_json) || 'null'),
+      attributes: JSON.parse(text(r.attributes_json) || '{}') as Attributes,
+      resourceAttributes: JSON.parse(text(r.resource_json) || '{}') as Attributes,
+    }));
+  }
+
+  async metricNames(
+    window: TimeWindow,
+  ): Promise<{ name: string; unit: string; type: string; points: number }[]> {
+    const rows = await this.rows(
+      `SELECT name, any_value(unit) AS unit, any_value(type) AS type, count(*) AS points FROM metric_points
+       WHERE time_ns >= $1 AND time_ns < $2 GROUP BY name ORDER BY name`,
+      [window.fromNs, window.toNs],
+    );
+    return rows.map((r) => ({
+      name: text(r.name),
+      unit: text(r.unit),
+      type: text(r.type),
+      points: num(r.points),
+    }));
+  }
+
+  applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>> {
+    return this.serial(async () => {
+      const out: Record<string, number> = {};
+      const plan: [string, string, bigint][] = [
+        ['spans', 'ingest_ns', policy.rawSpansNs],
+        ['endpoint_rollups', 'written_ns', policy.rollupsNs],
+        ['db_rollups', 'written_ns', policy.rollupsNs],
+        ['metric_points', 'ingest_ns', policy.metricPointsNs],
+      ];
+      for (const [table, column, keep] of plan) {
+        const r = await this.writer.run(`DELETE FROM ${table} WHERE ${column} < $1`, [nowNs - keep]);
+        out[table] = r.rowsChanged;
+      }
+      return out;
+    });
+  }
+
+  async diskBytes(): Promise<number> {
+    const rows = await this.rows('SELECT total_blocks * block_size AS bytes FROM pragma_database_size()');
+    return rows[0] ? num(rows[0].bytes) : 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flushRollups();
+    await this.queue;
+    this.closed = true;
+    await this.writer.run('CHECKPOINT').catch(() => undefined);
+    this.writer.closeSync();
+    this.reader.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function floorMinute(ns: bigint): bigint {
+  return ns - (((ns % NS_PER_MINUTE) + NS_PER_MINUTE) % NS_PER_MINUTE);
+}
+
+function rollupFilter(q: RollupQuery): { where: string; params: DuckDBValue[] } {
+  const params: DuckDBValue[] = [floorMinute(q.window.fromNs), q.window.toNs];
+  let where = 'minute_ns >= $1 AND minute_ns < $2';
+  if (q.service !== undefined) {
+    params.push(q.service);
+    where += ` AND service = $${params.length}`;
+  }
+  return { where, params };
+}
+
+function inRollupWindow(c: { minuteNs: bigint; service: string }, q: RollupQuery): boolean {
+  if (q.service !== undefined && c.service !== q.service) return false;
+  return c.minuteNs >= floorMinute(q.window.fromNs) && c.minuteNs < q.window.toNs;
+}
+
+function pickEndpoint(c: EndpointCell): Omit<EndpointAggregate, 'sketch'> {
+  return {
+    service: c.service,
+    endpoint: c.endpoint,
+    kind: c.kind,
+    requests: c.requests,
+    errors: c.errors,
+    sumMs: c.sumMs,
+    maxMs: c.maxMs,
+  };
+}
+
+function pickDb(c: DbCell): Omit<DbAggregate, 'sketch'> {
+  return {
+    service: c.service,
+    system: c.system,
+    database: c.database,
+    fingerprint: c.fingerprint,
+    statement: c.statement,
+    calls: c.calls,
+    sumMs: c.sumMs,
+    maxMs: c.maxMs,
+  };
+}
+
+function listOf(v: Cell): DuckDBValue[] {
+  if (v === null || v === undefined) return [];
+  return (v as unknown as { items: DuckDBValue[] }).items;
+}
+
+function rowToSpan(r: Row): Span {
+  const start = big(r.start_ns);
+  const duration = big(r.duration_ns);
+  return {
+    traceId: text(r.trace_id),
+    spanId: text(r.span_id),
+    parentSpanId: text(r.parent_span_id),
+    service: text(r.service),
+    name: text(r.name),
+    endpoint: text(r.endpoint),
+    kind: num(r.kind) as SpanKind,
+    startTimeUnixNano: start,
+    endTimeUnixNano: start + duration,
+    durationNano: duration,
+    statusCode: num(r.status_code) as StatusCode,
+    statusMessage: text(r.status_message),
+    httpStatusCode: num(r.http_status),
+    isError: r.is_error === true,
+    db:
+      (r.db_fingerprint ?? null) === null
+        ? undefined
+        : {
+            system: text(r.db_system),
+            database: text(r.db_name),
+            statement: text(r.db_statement),
+            fingerprint: text(r.db_fingerprint),
+          },
+    clockFlagged: r.clock_flagged === true,
+    scope: text(r.scope),
+    resourceAttributes: JSON.parse(text(r.resource_json) || '{}'),
+    attributes: JSON.parse(text(r.attributes_json) || '{}'),
+    events: JSON.parse(text(r.events_json) || '[]'),
+    links: JSON.parse(text(r.links_json) || '[]'),
+  };
+}

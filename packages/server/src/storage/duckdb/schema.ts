@@ -1,0 +1,50 @@
+/**
+ * DuckDB schema of the embedded store. Plain types only (VARCHAR, BIGINT, DOUBLE, BLOB, BOOLEAN and
+ * small unsigned ints) so the same tables translate to ClickHouse. Times: BIGINT ns since the epoch.
+ * @module
+ */
+
+/** Column order of `spans`, as the appender writes it. */
+export const SPAN_COLUMNS = [
+  'trace_id VARCHAR',
+  'span_id VARCHAR',
+  'parent_span_id VARCHAR',
+  'service VARCHAR',
+  'name VARCHAR',
+  'endpoint VARCHAR',
+  'kind UTINYINT',
+  'start_ns BIGINT',
+  'duration_ns BIGINT',
+  'status_code UTINYINT',
+  'status_message VARCHAR',
+  'http_status USMALLINT',
+  'is_error BOOLEAN',
+  'db_system VARCHAR',
+  'db_name VARCHAR',
+  'db_statement VARCHAR',
+  'db_fingerprint VARCHAR',
+  'clock_flagged BOOLEAN',
+  'scope VARCHAR',
+  'resource_json VARCHAR',
+  'attributes_json VARCHAR',
+  'events_json VARCHAR',
+  'links_json VARCHAR',
+  'ingest_ns BIGINT',
+  'batch_id BIGINT',
+] as const;
+
+/** Statements that create every table (idempotent). */
+export const SCHEMA_SQL = [
+  `CREATE TABLE IF NOT EXISTS spans (${SPAN_COLUMNS.join(', ')})`,
+  `CREATE TABLE IF NOT EXISTS endpoint_rollups (
+     service VARCHAR, endpoint VARCHAR, kind UTINYINT, minute_ns BIGINT,
+     requests BIGINT, errors BIGINT, sum_ms DOUBLE, max_ms DOUBLE, sketch BLOB, written_ns BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS db_rollups (
+     service VARCHAR, system VARCHAR, database VARCHAR, fingerprint VARCHAR, statement VARCHAR, minute_ns BIGINT,
+     calls BIGINT, sum_ms DOUBLE, max_ms DOUBLE, sketch BLOB, written_ns BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS metric_points (
+     name VARCHAR, service VARCHAR, unit VARCHAR, type VARCHAR, monotonic BOOLEAN, temporality UTINYINT,
+     time_ns BIGINT, start_time_ns BIGINT, value DOUBLE, count DOUBLE, sum DOUBLE, min DOUBLE, max DOUBLE,
+     buckets_json VARCHAR, attributes_json VARCHAR, resource_json VARCHAR, ingest_ns BIGINT)`,
+  'CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value BIGINT)',
+];

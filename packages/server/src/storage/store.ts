@@ -1,0 +1,158 @@
+/**
+ * The storage ports: the only way ingest writes and analysis reads. Adapters (`duckdb/`, later
+ * `clickhouse/`) implement {@link Store}; analysis asks for the narrowest role it needs.
+ *
+ * Conventions: times are ns since the Unix epoch (`bigint`); a {@link TimeWindow} is half-open
+ * `[fromNs, toNs)`; rollup queries are minute-aligned (a minute is in the window when its start is).
+ * A Store is used from one process; its methods may be called concurrently and are serialised inside.
+ * Errors: `SiperfError` `ERR_STORE_CLOSED` after `close()`.
+ * @module
+ */
+import type { MetricPoint, Span, SpanKind } from '../model/index.ts';
+import type { LatencySketch } from '../util/latency-sketch.ts';
+
+/** A half-open time window `[fromNs, toNs)`, ns since the epoch. */
+export interface TimeWindow {
+  fromNs: bigint;
+  toNs: bigint;
+}
+
+/** Writes spans. */
+export interface SpanWriter {
+  /**
+   * Appends spans durably: when the promise resolves they are in the store and survive a crash.
+   * A span whose (traceId, spanId) the store has seen within its deduplication window is skipped.
+   * @returns how many spans were new (written) and how many were duplicates (skipped).
+   */
+  writeSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }>;
+  /** Spans accepted by `writeSpans` calls still waiting to be written (for back-pressure). */
+  pendingSpans(): number;
+}
+
+/** Writes metric points. Durable when the promise resolves. */
+export interface MetricWriter {
+  writeMetricPoints(points: readonly MetricPoint[]): Promise<number>;
+}
+
+/** Per (service, endpoint, kind) aggregate over a window, merged from per-minute rollups. */
+export interface EndpointAggregate {
+  service: string;
+  endpoint: string;
+  kind: SpanKind;
+  requests: number;
+  errors: number;
+  sumMs: number;
+  maxMs: number;
+  /** Merged latency sketch (ms). */
+  sketch: LatencySketch;
+}
+
+/** Per (service, system, database, fingerprint) aggregate over a window. */
+export interface DbAggregate {
+  service: string;
+  system: string;
+  database: string;
+  fingerprint: string;
+  statement: string;
+  calls: number;
+  sumMs: number;
+  maxMs: number;
+  sketch: LatencySketch;
+}
+
+/** Filter of rollup reads. */
+export interface RollupQuery {
+  window: TimeWindow;
+  service?: string | undefined;
+}
+
+/** Reads per-minute rollups merged over a window. */
+export interface RollupReader {
+  endpointAggregates(q: RollupQuery): Promise<EndpointAggregate[]>;
+  dbAggregates(q: RollupQuery): Promise<DbAggregate[]>;
+  /** Per (service, endpoint, kind), request counts per minute (for throughput charts). */
+  services(window: TimeWindow): Promise<ServiceSummary[]>;
+}
+
+/** A service seen in a window. */
+export interface ServiceSummary {
+  service: string;
+  requests: number;
+  errors: number;
+  endpoints: number;
+  firstSeenNs: bigint;
+  lastSeenNs: bigint;
+}
+
+/** One trace in a list of recent traces. */
+export interface TraceSummary {
+  traceId: string;
+  /** Service and endpoint of the root span (or of the earliest span when the root is missing). */
+  service: string;
+  endpoint: string;
+  startNs: bigint;
+  durationNs: bigint;
+  spanCount: number;
+  errorCount: number;
+  services: string[];
+}
+
+/** Filter of recent traces. */
+export interface RecentTracesQuery {
+  window: TimeWindow;
+  service?: string | undefined;
+  endpoint?: string | undefined;
+  minDurationNs?: bigint | undefined;
+  errorOnly?: boolean | undefined;
+  limit: number;
+}
+
+/** Reads raw spans. */
+export interface SpanReader {
+  recentTraces(q: RecentTracesQuery): Promise<TraceSummary[]>;
+  /** Every span of a trace, in start order; empty when unknown. */
+  traceSpans(traceId: string): Promise<Span[]>;
+  /** For each db fingerprint, the endpoints of the innermost SERVER spans (same trace) enclosing its calls. */
+  dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>>;
+}
+
+/** Filter of metric reads. */
+export interface MetricQuery {
+  name: string;
+  window: TimeWindow;
+  service?: string | undefined;
+  limit: number;
+}
+
+/** Reads metric points. */
+export interface MetricReader {
+  metricPoints(q: MetricQuery): Promise<MetricPoint[]>;
+  metricNames(window: TimeWindow): Promise<{ name: string; unit: string; type: string; points: number }[]>;
+}
+
+/** Retention limits, measured from ingest time. */
+export interface RetentionPolicy {
+  rawSpansNs: bigint;
+  rollupsNs: bigint;
+  metricPointsNs: bigint;
+}
+
+/** Upkeep the composition root schedules. */
+export interface StoreMaintenance {
+  /** Writes the in-memory rollups of recent writes to the store. */
+  flushRollups(): Promise<void>;
+  /** Deletes what is older than the policy (by ingest time). @returns rows deleted per table. */
+  applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>>;
+  /** Bytes used on disk (0 for in-memory stores). */
+  diskBytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Everything a store does. */
+export interface Store
+  extends SpanWriter,
+    MetricWriter,
+    RollupReader,
+    SpanReader,
+    MetricReader,
+    StoreMaintenance {}
