@@ -32,6 +32,8 @@ export interface SpanNode {
   onCriticalPath: boolean;
   /** True when the parent id names a span that is not in the trace. */
   orphan: boolean;
+  /** True when the span's start was far from the server clock at ingest (kept, but suspect). */
+  clockFlagged: boolean;
   db: Span['db'];
   attributes: Span['attributes'];
   events: Span['events'];
@@ -96,6 +98,7 @@ export function buildTraceTree(traceId: string, spans: readonly Span[]): TraceTr
       isError: s.isError,
       onCriticalPath: false,
       orphan: s.parentSpanId !== '' && !byId.has(s.parentSpanId),
+      clockFlagged: s.clockFlagged,
       db: s.db,
       attributes: s.attributes,
       events: s.events,

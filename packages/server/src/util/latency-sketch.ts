@@ -55,7 +55,7 @@ export function countAtMost(sketch: LatencySketch, threshold: number): number {
   const store = sketch.store;
   for (let i = 0; i < store.bins.length; i++) {
     const c = store.bins[i] ?? 0;
-    if (c !== 0 && i - store.offset <= limitKey) n += c;
+    if (c !== 0 && i + store.offset <= limitKey) n += c;
   }
   return n;
 }

@@ -1,0 +1,84 @@
+/**
+ * Test helpers: an app over a fresh in-memory store, and the shared fixtures (skipped with a visible
+ * message when `../shared` is absent, as in a user's clone).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.ts';
+import { type Config, loadConfig } from '../src/config.ts';
+import { createDuckDbStore, type Store } from '../src/storage/index.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const SHARED = fileURLToPath(new URL('../../../../shared/', import.meta.url));
+export const HAS_SHARED = existsSync(`${SHARED}fixtures/otlp`);
+/** Pass as the `skip` option of a test that reads ../shared. */
+export const NEEDS_SHARED = HAS_SHARED ? false : `../shared is absent (${SHARED}): fixture test skipped`;
+
+/** Reads a file of ../shared/fixtures. */
+export function fixture(path: string): Buffer {
+  return readFileSync(`${SHARED}fixtures/${path}`);
+}
+
+/** A wide window that covers every fixture (2026) as query parameters. */
+export const FIXTURE_WINDOW = 'from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z';
+
+export interface TestApp {
+  app: FastifyInstance;
+  store: Store;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** An app over a new `:memory:` store. */
+export async function startTestApp(flags: Record<string, unknown> = {}): Promise<TestApp> {
+  const config = loadConfig({ flags: { dataDir: ':memory:', logLevel: 'silent', ...flags } });
+  const store = await createDuckDbStore({ path: ':memory:' });
+  const app = await buildApp({ config, store, logger: false });
+  return {
+    app,
+    store,
+    config,
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/** POSTs a body and returns status, headers and parsed JSON (when JSON). */
+export async function post(
+  app: FastifyInstance,
+  url: string,
+  body: Buffer | string,
+  contentType: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; json: any; raw: Buffer }> {
+  const res = await app.inject({
+    method: 'POST',
+    url,
+    payload: body,
+    headers: { 'content-type': contentType, ...headers },
+  });
+  const ct = String(res.headers['content-type'] ?? '');
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    json: ct.includes('json') ? res.json() : undefined,
+    raw: res.rawPayload,
+  };
+}
+
+/** GETs a JSON API path. */
+export async function get(
+  app: FastifyInstance,
+  url: string,
+): Promise<{ status: number; json: any; headers: Record<string, unknown> }> {
+  const res = await app.inject({ method: 'GET', url });
+  return { status: res.statusCode, json: res.json(), headers: res.headers };
+}
+
+/** Endpoint row of metrics/api by service and endpoint. */
+export function endpointRow(json: any, service: string, endpoint: string): any {
+  return json.endpoints.find((e: any) => e.service === service && e.endpoint === endpoint);
+}
