@@ -90,8 +90,10 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     requireKey(request, [config.ingestKey, config.apiKey], 'ingest'),
   );
 
-  const checkLoad = (): void => {
-    if (store.pendingSpans() > config.maxPendingSpans) {
+  /** 503 when the spans of this request would push the write queue above `maxPendingSpans` (an empty queue always takes a batch). */
+  const checkLoad = (incoming: number): void => {
+    const pending = store.pendingSpans();
+    if (pending > 0 && pending + incoming > config.maxPendingSpans) {
       throw new SiperfError(
         'ERR_INGEST_OVERLOADED',
         `more than ${config.maxPendingSpans} spans are waiting to be written; retry after 1 s`,
@@ -113,84 +115,96 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     }
   };
 
-  app.post('/v1/traces', async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
-    checkLoad();
-    const body = await decompress(request, request.body, config.maxDecompressedBytes);
-    const protobuf = isProtobuf(request);
-    const types = otlpTypes();
-    const decoded = protobuf
-      ? decodeProtobuf(types.traceRequest, body)
-      : parseOtlpJson(body.toString('utf8'));
-    const batch = otlpTracesToSpans(decoded, protobuf ? 'protobuf' : 'json', clock());
-    await storeBatch(request, batch);
-    const partialSuccess =
-      batch.rejected.length > 0
-        ? { rejectedSpans: batch.rejected.length, errorMessage: rejectionMessage(batch.rejected) }
-        : undefined;
-    if (protobuf) {
+  app.post(
+    '/v1/traces',
+    { bodyLimit: config.maxBodyBytes },
+    async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
+      const body = await decompress(request, request.body, config.maxDecompressedBytes);
+      const protobuf = isProtobuf(request);
+      const types = otlpTypes();
+      const decoded = protobuf
+        ? decodeProtobuf(types.traceRequest, body)
+        : parseOtlpJson(body.toString('utf8'));
+      const batch = otlpTracesToSpans(decoded, protobuf ? 'protobuf' : 'json', clock());
+      checkLoad(batch.spans.length);
+      await storeBatch(request, batch);
+      const partialSuccess =
+        batch.rejected.length > 0
+          ? { rejectedSpans: batch.rejected.length, errorMessage: rejectionMessage(batch.rejected) }
+          : undefined;
+      if (protobuf) {
+        return reply
+          .type('application/x-protobuf')
+          .send(Buffer.from(encodeProtobufResponse(types.traceResponse, partialSuccess)));
+      }
       return reply
-        .type('application/x-protobuf')
-        .send(Buffer.from(encodeProtobufResponse(types.traceResponse, partialSuccess)));
-    }
-    return reply
-      .type('application/json')
-      .send(
+        .type('application/json')
+        .send(
+          partialSuccess
+            ? { partialSuccess: { ...partialSuccess, rejectedSpans: String(partialSuccess.rejectedSpans) } }
+            : {},
+        );
+    },
+  );
+
+  app.post(
+    '/v1/metrics',
+    { bodyLimit: config.maxBodyBytes },
+    async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
+      const body = await decompress(request, request.body, config.maxDecompressedBytes);
+      const protobuf = isProtobuf(request);
+      const types = otlpTypes();
+      const decoded = protobuf
+        ? decodeProtobuf(types.metricsRequest, body)
+        : parseOtlpJson(body.toString('utf8'));
+      const batch = otlpMetricsToPoints(decoded);
+      if (batch.points.length > 0) await store.writeMetricPoints(batch.points);
+      const partialSuccess =
+        batch.rejected.length > 0
+          ? { rejectedDataPoints: batch.rejected.length, errorMessage: rejectionMessage(batch.rejected) }
+          : undefined;
+      if (protobuf) {
+        return reply
+          .type('application/x-protobuf')
+          .send(Buffer.from(encodeProtobufResponse(types.metricsResponse, partialSuccess)));
+      }
+      return reply.type('application/json').send(
         partialSuccess
-          ? { partialSuccess: { ...partialSuccess, rejectedSpans: String(partialSuccess.rejectedSpans) } }
+          ? {
+              partialSuccess: {
+                ...partialSuccess,
+                rejectedDataPoints: String(partialSuccess.rejectedDataPoints),
+              },
+            }
           : {},
       );
-  });
+    },
+  );
 
-  app.post('/v1/metrics', async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
-    const body = await decompress(request, request.body, config.maxDecompressedBytes);
-    const protobuf = isProtobuf(request);
-    const types = otlpTypes();
-    const decoded = protobuf
-      ? decodeProtobuf(types.metricsRequest, body)
-      : parseOtlpJson(body.toString('utf8'));
-    const batch = otlpMetricsToPoints(decoded);
-    if (batch.points.length > 0) await store.writeMetricPoints(batch.points);
-    const partialSuccess =
-      batch.rejected.length > 0
-        ? { rejectedDataPoints: batch.rejected.length, errorMessage: rejectionMessage(batch.rejected) }
-        : undefined;
-    if (protobuf) {
-      return reply
-        .type('application/x-protobuf')
-        .send(Buffer.from(encodeProtobufResponse(types.metricsResponse, partialSuccess)));
-    }
-    return reply.type('application/json').send(
-      partialSuccess
-        ? {
-            partialSuccess: {
-              ...partialSuccess,
-              rejectedDataPoints: String(partialSuccess.rejectedDataPoints),
-            },
-          }
-        : {},
-    );
-  });
-
-  app.post('/api/v2/spans', async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
-    checkLoad();
-    if (isProtobuf(request)) {
-      throw new SiperfError(
-        'ERR_INGEST_CONTENT_TYPE',
-        'Zipkin ingest accepts application/json (Zipkin v2 JSON) only',
-      );
-    }
-    const body = await decompress(request, request.body, config.maxDecompressedBytes);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw new SiperfError('ERR_INGEST_DECODE', `body is not valid JSON: ${(err as Error).message}`);
-    }
-    const batch = zipkinToSpans(parsed, clock());
-    await storeBatch(request, batch);
-    if (batch.rejected.length > 0) {
-      return reply.code(202).send({ accepted: batch.spans.length, rejected: batch.rejected });
-    }
-    return reply.code(202).send({ accepted: batch.spans.length, rejected: [] });
-  });
+  app.post(
+    '/api/v2/spans',
+    { bodyLimit: config.maxBodyBytes },
+    async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
+      if (isProtobuf(request)) {
+        throw new SiperfError(
+          'ERR_INGEST_CONTENT_TYPE',
+          'Zipkin ingest accepts application/json (Zipkin v2 JSON) only',
+        );
+      }
+      const body = await decompress(request, request.body, config.maxDecompressedBytes);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (err) {
+        throw new SiperfError('ERR_INGEST_DECODE', `body is not valid JSON: ${(err as Error).message}`);
+      }
+      const batch = zipkinToSpans(parsed, clock());
+      checkLoad(batch.spans.length);
+      await storeBatch(request, batch);
+      if (batch.rejected.length > 0) {
+        return reply.code(202).send({ accepted: batch.spans.length, rejected: batch.rejected });
+      }
+      return reply.code(202).send({ accepted: batch.spans.length, rejected: [] });
+    },
+  );
 }

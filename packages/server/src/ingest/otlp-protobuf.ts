@@ -61,5 +61,5 @@ export function encodeProtobufResponse(
   type: protobuf.Type,
   partialSuccess: Record<string, unknown> | undefined,
 ): Uint8Array {
-  return type.encode(type.create(partialSuccess ? { partialSuccess } : {})).finish();
+  return type.encode(type.fromObject(partialSuccess ? { partialSuccess } : {})).finish();
 }

@@ -1,0 +1,371 @@
+/**
+ * Bad input: each case shows its error and that the good data of the same request survived.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { otlpTypes } from '../src/ingest/index.ts';
+import { get, post, startTestApp } from './helpers.ts';
+
+const NOW_NS = BigInt(Date.now()) * 1_000_000n;
+
+function span(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    traceId: randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    name: 'GET /users/{id}',
+    kind: 2,
+    startTimeUnixNano: String(NOW_NS - 50_000_000n),
+    endTimeUnixNano: String(NOW_NS),
+    attributes: [
+      { key: 'http.request.method', value: { stringValue: 'GET' } },
+      { key: 'http.route', value: { stringValue: '/users/{id}' } },
+      { key: 'http.response.status_code', value: { intValue: 200 } },
+    ],
+    ...over,
+  };
+}
+
+function request(spans: Record<string, unknown>[], service = 'svc'): string {
+  return JSON.stringify({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+        scopeSpans: [{ scope: { name: 'test' }, spans }],
+      },
+    ],
+  });
+}
+
+describe('bad OTLP input', () => {
+  test('base64 ids make the whole JSON body undecodable (400, hex required) and nothing is stored', async () => {
+    const t = await startTestApp();
+    try {
+      const good = span();
+      const bad = span({ traceId: randomBytes(16).toString('base64') });
+      const r = await post(t.app, '/v1/traces', request([good, bad]), 'application/json');
+      assert.equal(r.status, 400);
+      assert.equal(r.headers['content-type'], 'application/problem+json; charset=utf-8');
+      assert.equal(r.json.code, 'ERR_INGEST_DECODE');
+      assert.match(r.json.detail, /hex/);
+      assert.equal(r.json.field, 'resourceSpans[0].scopeSpans[0].spans[1].traceId');
+      assert.equal(
+        (await t.store.traceSpans(good.traceId as string)).length,
+        0,
+        'the good span was not stored either',
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('bad spans are rejected through partial success while the good ones are kept', async () => {
+    const t = await startTestApp();
+    try {
+      const good = [span(), span()];
+      const bad = [
+        span({ endTimeUnixNano: String(NOW_NS - 100_000_000n) }), // end before start
+        span({ startTimeUnixNano: '0' }), // zero time
+        span({ endTimeUnixNano: undefined }), // missing time
+        span({ traceId: 'abcd' }), // wrong length
+        span({ spanId: '0000000000000000' }), // all zero
+      ];
+      const r = await post(t.app, '/v1/traces', request([good[0]!, ...bad, good[1]!]), 'application/json');
+      assert.equal(r.status, 200);
+      assert.equal(r.json.partialSuccess.rejectedSpans, '5');
+      const msg: string = r.json.partialSuccess.errorMessage;
+      assert.match(msg, /spans\[1\]\.endTimeUnixNano: end \d+ precedes start \d+/);
+      assert.match(msg, /spans\[2\]\.startTimeUnixNano: must be a positive integer/);
+      assert.match(
+        msg,
+        /spans\[3\]\.endTimeUnixNano: must be a positive integer of ns since the epoch, got nothing/,
+      );
+      assert.match(msg, /spans\[4\]\.traceId: must be 32 hex characters \(16 bytes\), got 4/);
+      assert.match(msg, /spans\[5\]\.spanId: must not be all zero/);
+      for (const g of good) assert.equal((await t.store.traceSpans(g.traceId as string)).length, 1);
+      const { json } = await get(t.app, '/api/v1/apm/metrics/api?window=15m');
+      assert.equal(json.endpoints[0].requests, 2, 'only the two good spans count');
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('protobuf: ids of the wrong byte length are rejected per span, a truncated body is a 400', async () => {
+    const t = await startTestApp();
+    try {
+      const types = otlpTypes();
+      const mk = (traceId: Buffer) => ({
+        traceId,
+        spanId: randomBytes(8),
+        name: 'work',
+        kind: 1,
+        startTimeUnixNano: String(NOW_NS - 1000n),
+        endTimeUnixNano: String(NOW_NS),
+      });
+      const goodId = randomBytes(16);
+      const body = types.traceRequest
+        .encode(
+          types.traceRequest.fromObject({
+            resourceSpans: [{ scopeSpans: [{ spans: [mk(goodId), mk(randomBytes(5))] }] }],
+          }),
+        )
+        .finish();
+      const r = await post(t.app, '/v1/traces', Buffer.from(body), 'application/x-protobuf');
+      assert.equal(r.status, 200);
+      const resp = types.traceResponse.toObject(types.traceResponse.decode(r.raw), { longs: String }) as any;
+      assert.equal(resp.partialSuccess.rejectedSpans, '1');
+      assert.match(
+        resp.partialSuccess.errorMessage,
+        /traceId: must be 32 hex characters \(16 bytes\), got 10/,
+      );
+      assert.equal((await t.store.traceSpans(goodId.toString('hex'))).length, 1);
+      const cut = await post(
+        t.app,
+        '/v1/traces',
+        Buffer.from(body.subarray(0, body.length - 7)),
+        'application/x-protobuf',
+      );
+      assert.equal(cut.status, 400);
+      assert.equal(cut.json.code, 'ERR_INGEST_DECODE');
+      assert.match(cut.json.detail, /not a valid ExportTraceServiceRequest protobuf message/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('invalid JSON is a 400 naming the parse error', async () => {
+    const t = await startTestApp();
+    try {
+      const r = await post(t.app, '/v1/traces', '{"resourceSpans": [', 'application/json');
+      assert.equal(r.status, 400);
+      assert.equal(r.json.code, 'ERR_INGEST_DECODE');
+      assert.match(r.json.detail, /not valid JSON/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('413 above maxBodyBytes and above maxDecompressedBytes; 415 for other types and encodings', async () => {
+    const t = await startTestApp({ maxBodyBytes: 2048, maxDecompressedBytes: 4096 });
+    try {
+      const big = request(Array.from({ length: 20 }, () => span()));
+      const r = await post(t.app, '/v1/traces', big, 'application/json');
+      assert.equal(r.status, 413);
+      assert.equal(r.json.code, 'ERR_INGEST_BODY_TOO_LARGE');
+      assert.equal(r.json.limit, 2048);
+      const bomb = gzipSync(Buffer.alloc(100_000, 0x20));
+      assert.ok(bomb.length < 2048);
+      const r2 = await post(t.app, '/v1/traces', bomb, 'application/json', { 'content-encoding': 'gzip' });
+      assert.equal(r2.status, 413);
+      assert.match(r2.json.detail, /decompressed body exceeds the limit of 4096 bytes/);
+      const r3 = await post(t.app, '/v1/traces', 'hello', 'text/plain');
+      assert.equal(r3.status, 415);
+      assert.equal(r3.json.code, 'ERR_INGEST_CONTENT_TYPE');
+      const r4 = await post(t.app, '/v1/traces', request([span()]), 'application/json', {
+        'content-encoding': 'br',
+      });
+      assert.equal(r4.status, 415);
+      assert.match(r4.json.detail, /content-encoding "br" is not supported/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('gzip bodies are accepted', async () => {
+    const t = await startTestApp();
+    try {
+      const s = span();
+      const r = await post(t.app, '/v1/traces', gzipSync(request([s])), 'application/json', {
+        'content-encoding': 'gzip',
+      });
+      assert.equal(r.status, 200);
+      assert.equal((await t.store.traceSpans(s.traceId as string)).length, 1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a span sent twice (exporter retry) counts once', async () => {
+    const t = await startTestApp();
+    try {
+      const body = request([span(), span(), span()]);
+      assert.equal((await post(t.app, '/v1/traces', body, 'application/json')).status, 200);
+      assert.equal((await post(t.app, '/v1/traces', body, 'application/json')).status, 200);
+      const { json } = await get(t.app, '/api/v1/apm/metrics/api?window=15m');
+      assert.equal(json.endpoints[0].requests, 3);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('64-bit times sent as JSON numbers keep every nanosecond', async () => {
+    const t = await startTestApp();
+    try {
+      const s = span();
+      const start = NOW_NS - 123_456_789n;
+      const body = request([s]).replace(
+        `"startTimeUnixNano":"${s.startTimeUnixNano}"`,
+        `"startTimeUnixNano":${start}`,
+      );
+      assert.ok(body.includes(`"startTimeUnixNano":${start}`));
+      assert.equal((await post(t.app, '/v1/traces', body, 'application/json')).status, 200);
+      const [stored] = await t.store.traceSpans(s.traceId as string);
+      assert.equal(stored!.startTimeUnixNano, start);
+      assert.equal(stored!.durationNano, 123_456_789n);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a span far in the future is kept, flagged, and rolled up at ingest time, not in its own minute', async () => {
+    const t = await startTestApp();
+    try {
+      const future = NOW_NS + 30n * 365n * 86_400_000_000_000n;
+      const s = span({ startTimeUnixNano: String(future), endTimeUnixNano: String(future + 5_000_000n) });
+      const r = await post(t.app, '/v1/traces', request([s]), 'application/json');
+      assert.equal(r.status, 200);
+      const { json: tree } = await get(t.app, `/api/v1/apm/traces/${s.traceId}`);
+      assert.equal(tree.roots[0].clockFlagged, true);
+      assert.equal(tree.roots[0].durationMs, 5);
+      const { json } = await get(t.app, '/api/v1/apm/metrics/api?window=15m');
+      assert.equal(json.endpoints[0].requests, 1, 'counted in the current window');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('bad Zipkin and metrics input', () => {
+  test('Zipkin: a bad span is reported per item and the good ones are stored', async () => {
+    const t = await startTestApp();
+    try {
+      const ts = Math.floor(Date.now() * 1000);
+      const good = {
+        traceId: randomBytes(8).toString('hex'),
+        id: randomBytes(8).toString('hex'),
+        name: 'get',
+        kind: 'SERVER',
+        timestamp: ts,
+        duration: 1500,
+        localEndpoint: { serviceName: 'z' },
+      };
+      const bad = { ...good, id: 'xyz' };
+      const r = await post(
+        t.app,
+        '/api/v2/spans',
+        JSON.stringify([good, bad, { ...good, id: randomBytes(8).toString('hex'), timestamp: -5 }]),
+        'application/json',
+      );
+      assert.equal(r.status, 202);
+      assert.equal(r.json.accepted, 1);
+      assert.deepEqual(
+        r.json.rejected.map((x: any) => [x.index, x.field, x.code]),
+        [
+          [1, '[1].id', 'ERR_INGEST_SPAN_ID'],
+          [2, '[2].timestamp', 'ERR_INGEST_SPAN_TIME'],
+        ],
+      );
+      const stored = await t.store.traceSpans(good.traceId.padStart(32, '0'));
+      assert.equal(stored.length, 1);
+      assert.equal(stored[0]!.durationNano, 1_500_000n);
+      const r2 = await post(t.app, '/api/v2/spans', '"hello"', 'application/json');
+      assert.equal(r2.status, 400);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('OTLP metrics: a point without time is rejected, the others are stored and served as a series', async () => {
+    const t = await startTestApp();
+    try {
+      const body = JSON.stringify({
+        resourceMetrics: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] },
+            scopeMetrics: [
+              {
+                metrics: [
+                  {
+                    name: 'orders.placed',
+                    unit: '{order}',
+                    sum: {
+                      isMonotonic: true,
+                      aggregationTemporality: 2,
+                      dataPoints: [
+                        { timeUnixNano: String(NOW_NS - 2_000_000_000n), asInt: '5' },
+                        { timeUnixNano: String(NOW_NS), asInt: 9 },
+                        { asInt: 1 },
+                      ],
+                    },
+                  },
+                  {
+                    name: 'checkout.duration',
+                    unit: 'ms',
+                    histogram: {
+                      aggregationTemporality: 1,
+                      dataPoints: [
+                        {
+                          timeUnixNano: String(NOW_NS),
+                          count: '4',
+                          sum: 100,
+                          explicitBounds: [10, 50],
+                          bucketCounts: ['1', '2', '1'],
+                          min: 5,
+                          max: 60,
+                        },
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+      const r = await post(t.app, '/v1/metrics', body, 'application/json');
+      assert.equal(r.status, 200);
+      assert.equal(r.json.partialSuccess.rejectedDataPoints, '1');
+      assert.match(
+        r.json.partialSuccess.errorMessage,
+        /dataPoints\[2\]\.timeUnixNano: must be a positive integer/,
+      );
+      const { json } = await get(t.app, '/api/v1/apm/metrics/custom?name=orders.placed&window=15m');
+      assert.equal(json.unit, '{order}');
+      assert.equal(json.monotonic, true);
+      assert.deepEqual(
+        json.series[0].points.map((p: any) => p.value),
+        [5, 9],
+      );
+      const { json: h } = await get(t.app, '/api/v1/apm/metrics/custom?name=checkout.duration&window=15m');
+      assert.equal(h.series[0].points[0].value, 25);
+      assert.deepEqual(h.series[0].points[0].buckets, { bounds: [10, 50], counts: [1, 2, 1] });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('bad queries', () => {
+  test('malformed parameters name the parameter; unknown traces are 404', async () => {
+    const t = await startTestApp();
+    try {
+      const r1 = await get(t.app, '/api/v1/apm/metrics/api?window=abc');
+      assert.equal(r1.status, 400);
+      assert.equal(r1.json.field, 'window');
+      assert.match(r1.json.detail, /expected a duration like 15m, 1h, 24h or 7d, got "abc"/);
+      const r2 = await get(t.app, '/api/v1/apm/metrics/api?from=2026-02-01&to=2026-01-01');
+      assert.equal(r2.status, 400);
+      assert.match(r2.json.detail, /from must be before to/);
+      const r3 = await get(t.app, '/api/v1/apm/traces/recent?minDurationMs=-1');
+      assert.equal(r3.json.field, 'minDurationMs');
+      const r4 = await get(t.app, '/api/v1/apm/traces/zz');
+      assert.equal(r4.status, 400);
+      const r5 = await get(t.app, `/api/v1/apm/traces/${'a'.repeat(32)}`);
+      assert.equal(r5.status, 404);
+      assert.equal(r5.json.code, 'ERR_QUERY_NOT_FOUND');
+    } finally {
+      await t.close();
+    }
+  });
+});
