@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
@@ -24,10 +24,14 @@ async function freePort(): Promise<number> {
 }
 
 async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, SIPERF_LOG_LEVEL: 'warn', SIPERF_ROLLUP_FLUSH_INTERVAL_MS: '3600000' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'serve', '--port', String(port), '--data-dir', dataDir],
+    {
+      env: { ...process.env, SIPERF_LOG_LEVEL: 'warn', SIPERF_ROLLUP_FLUSH_INTERVAL_MS: '3600000' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr += d;
@@ -54,7 +58,12 @@ function body(traceId: string, n: number): string {
     endTimeUnixNano: String(now),
   }));
   return JSON.stringify({
-    resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'orders' } }] }, scopeSpans: [{ spans }] }],
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'orders' } }] },
+        scopeSpans: [{ spans }],
+      },
+    ],
   });
 }
 

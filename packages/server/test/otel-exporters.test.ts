@@ -1,0 +1,142 @@
+/**
+ * Real OpenTelemetry JS exporters (OTLP/HTTP JSON and protobuf) against the running server; the API
+ * must return what the spans were built with.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { OTLPMetricExporter as OTLPMetricExporterJson } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { get, startTestApp, type TestApp } from './helpers.ts';
+
+let t: TestApp;
+let base: string;
+
+before(async () => {
+  t = await startTestApp();
+  base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+});
+after(async () => t.close());
+
+/** Sends one request's worth of spans: a SERVER span per duration, each with a PostgreSQL child. */
+async function sendSpans(
+  exporter: SpanExporter,
+  service: string,
+  durationsMs: number[],
+  failing: number,
+): Promise<void> {
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': service }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const tracer = provider.getTracer('siperf-test');
+  const t0 = Date.now() - 60_000;
+  durationsMs.forEach((d, i) => {
+    const start = t0 + i * 1000;
+    const status = i === failing ? 503 : 200;
+    const server = tracer.startSpan('GET /items/:id', {
+      kind: SpanKind.SERVER,
+      startTime: start,
+      attributes: {
+        'http.request.method': 'GET',
+        'http.route': '/items/:id',
+        'http.response.status_code': status,
+      },
+    });
+    const ctx = trace.setSpan(ROOT_CONTEXT, server);
+    const db = tracer.startSpan(
+      'SELECT items',
+      {
+        kind: SpanKind.CLIENT,
+        startTime: start + 1,
+        attributes: {
+          'db.system.name': 'postgresql',
+          'db.query.text': `SELECT * FROM items WHERE id = ${i + 40}`,
+        },
+      },
+      ctx,
+    );
+    db.end(start + 3);
+    if (status >= 500) server.setStatus({ code: SpanStatusCode.ERROR });
+    server.end(start + d);
+  });
+  await provider.forceFlush();
+  await provider.shutdown();
+}
+
+describe('OpenTelemetry JS exporters', () => {
+  for (const [protocol, Exporter] of [
+    ['json', OTLPTraceExporterJson],
+    ['protobuf', OTLPTraceExporterProto],
+  ] as const) {
+    test(`OTLP/HTTP ${protocol} trace exporter: spans arrive and the API computes their RED metrics`, async () => {
+      const service = `items-${protocol}`;
+      const durations = [10, 20, 30, 40, 600];
+      await sendSpans(new Exporter({ url: `${base}/v1/traces` }), service, durations, 2);
+      const { json } = await get(t.app, `/api/v1/apm/metrics/api?window=15m&service=${service}&kind=server`);
+      assert.equal(json.endpoints.length, 1);
+      const e = json.endpoints[0];
+      assert.equal(e.endpoint, 'GET /items/:id');
+      assert.equal(e.requests, 5);
+      assert.equal(e.errors, 1);
+      assert.equal(e.errorRate, 0.2);
+      assert.equal(e.meanMs, 140);
+      assert.equal(e.maxMs, 600);
+      assert.ok(Math.abs(e.p50Ms - 30) <= 0.3, `p50 ${e.p50Ms} within 1% of 30`);
+      assert.equal(e.apdex, 0.9, 'four satisfied (≤ 500 ms), one tolerating (600 ms ≤ 2000 ms)');
+      const { json: db } = await get(t.app, `/api/v1/apm/metrics/database?window=15m&service=${service}`);
+      assert.equal(db.queries.length, 1);
+      assert.equal(db.queries[0].statement, 'SELECT * FROM items WHERE id = $1');
+      assert.equal(db.queries[0].calls, 5);
+      assert.equal(db.queries[0].totalMs, 10);
+      assert.deepEqual(db.queries[0].endpoints, ['GET /items/:id']);
+    });
+  }
+
+  for (const [protocol, Exporter] of [
+    ['json', OTLPMetricExporterJson],
+    ['protobuf', OTLPMetricExporterProto],
+  ] as const) {
+    test(`OTLP/HTTP ${protocol} metric exporter: a counter and a histogram become custom metric series`, async () => {
+      const service = `shop-${protocol}`;
+      const reader = new PeriodicExportingMetricReader({
+        exporter: new Exporter({ url: `${base}/v1/metrics` }),
+        exportIntervalMillis: 3_600_000,
+      });
+      const provider = new MeterProvider({
+        resource: resourceFromAttributes({ 'service.name': service }),
+        readers: [reader],
+      });
+      const meter = provider.getMeter('siperf-test');
+      const orders = meter.createCounter('orders.placed', { unit: '{order}' });
+      orders.add(3, { region: 'eu' });
+      orders.add(4, { region: 'eu' });
+      const latency = meter.createHistogram('checkout.duration', { unit: 'ms' });
+      for (const v of [10, 20, 60]) latency.record(v);
+      await provider.forceFlush();
+      await provider.shutdown();
+      const { json } = await get(
+        t.app,
+        `/api/v1/apm/metrics/custom?name=orders.placed&window=15m&service=${service}`,
+      );
+      assert.equal(json.unit, '{order}');
+      assert.deepEqual(json.series[0].attributes, { region: 'eu' });
+      assert.equal(json.series[0].points.at(-1).value, 7);
+      const { json: h } = await get(
+        t.app,
+        `/api/v1/apm/metrics/custom?name=checkout.duration&window=15m&service=${service}`,
+      );
+      const p = h.series[0].points.at(-1);
+      assert.equal(p.count, 3);
+      assert.equal(p.sum, 90);
+      assert.equal(p.value, 30);
+      assert.equal(p.min, 10);
+      assert.equal(p.max, 60);
+    });
+  }
+});
