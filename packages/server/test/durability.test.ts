@@ -84,9 +84,13 @@ test('acknowledged spans survive kill -9 and their rollups are rebuilt; SIGTERM 
     await new Promise((res) => server.once('exit', res));
 
     server = await startServer(port, dir);
-    const trace = await (await fetch(`http://127.0.0.1:${port}/api/v1/apm/traces/${traceId}`)).json();
+    const trace = (await (
+      await fetch(`http://127.0.0.1:${port}/api/v1/apm/traces/${traceId}`)
+    ).json()) as any;
     assert.equal(trace.spanCount, 50);
-    const m = await (await fetch(`http://127.0.0.1:${port}/api/v1/apm/metrics/api?window=15m`)).json();
+    const m = (await (
+      await fetch(`http://127.0.0.1:${port}/api/v1/apm/metrics/api?window=15m`)
+    ).json()) as any;
     assert.equal(m.endpoints.length, 1);
     assert.equal(m.endpoints[0].requests, 50, 'rollups replayed from the raw spans, each counted once');
 
@@ -94,7 +98,9 @@ test('acknowledged spans survive kill -9 and their rollups are rebuilt; SIGTERM 
     const code = await new Promise((res) => server.once('exit', res));
     assert.equal(code, 0);
     server = await startServer(port, dir);
-    const m2 = await (await fetch(`http://127.0.0.1:${port}/api/v1/apm/metrics/api?window=15m`)).json();
+    const m2 = (await (
+      await fetch(`http://127.0.0.1:${port}/api/v1/apm/metrics/api?window=15m`)
+    ).json()) as any;
     assert.equal(m2.endpoints[0].requests, 50, 'nothing counted twice after a clean restart');
     server.kill('SIGTERM');
     await new Promise((res) => server.once('exit', res));

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DEFAULT_CONFIG, loadConfig } from './config.ts';
+
+test('precedence: flag > SIPERF_* environment > config file > default', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'siperf-config-'));
+  const file = join(dir, 'siperf.json');
+  writeFileSync(file, JSON.stringify({ port: 5000, apdexThresholdMs: 300, dataDir: '/x' }));
+  const c = loadConfig({
+    file,
+    env: { SIPERF_PORT: '6000', SIPERF_APDEX_THRESHOLD_MS: '250' },
+    flags: { port: '7000' },
+  });
+  assert.equal(c.port, 7000);
+  assert.equal(c.apdexThresholdMs, 250);
+  assert.equal(c.dataDir, '/x');
+  assert.equal(c.slowQueryThresholdMs, DEFAULT_CONFIG.slowQueryThresholdMs);
+  assert.ok(Object.isFrozen(c));
+});
+
+test('each bad value is named with the expected range, what was given and where it came from', () => {
+  assert.throws(
+    () => loadConfig({ env: { SIPERF_PORT: 'abc', SIPERF_RAW_SPANS_RETENTION_DAYS: '0' } }),
+    (err: any) =>
+      err.code === 'ERR_CONFIG_INVALID' &&
+      err.detail.includes('port: expected an integer 0..65535, got "abc" (from SIPERF_PORT)') &&
+      err.detail.includes(
+        'rawSpansRetentionDays: expected an integer 1..3650, got "0" (from SIPERF_RAW_SPANS_RETENTION_DAYS)',
+      ),
+  );
+  assert.throws(() => loadConfig({ flags: { logLevel: 'loud' } }), /logLevel: expected one of fatal, error/);
+});
+
+test('listening beyond loopback without keys is refused', () => {
+  assert.throws(() => loadConfig({ flags: { host: '0.0.0.0' } }), /requires both ingestKey and apiKey/);
+  assert.equal(loadConfig({ flags: { host: '0.0.0.0', ingestKey: 'i', apiKey: 'a' } }).host, '0.0.0.0');
+});
