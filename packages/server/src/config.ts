@@ -26,6 +26,13 @@ export interface Config {
   maxDecompressedBytes: number;
   /** Spans waiting to be written above which ingest answers 503 with Retry-After. Default 200,000. */
   maxPendingSpans: number;
+  /**
+   * Event-loop delay above which ingest answers 503 with `Retry-After` (the process is saturated), ms.
+   * Default 1000; 0 turns the check off. Measured by @fastify/under-pressure every `overloadSampleIntervalMs`.
+   */
+  maxEventLoopDelayMs: number;
+  /** How often the event-loop delay is sampled, ms. Default 500. */
+  overloadSampleIntervalMs: number;
   /** A span starting further than this in the future is kept but flagged. ms. Default 1 h. */
   maxFutureSkewMs: number;
   /** A span starting further than this in the past is kept but flagged. ms. Default 5 years. */
@@ -56,6 +63,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxBodyBytes: 16 * 1024 * 1024,
   maxDecompressedBytes: 64 * 1024 * 1024,
   maxPendingSpans: 200_000,
+  maxEventLoopDelayMs: 1000,
+  overloadSampleIntervalMs: 500,
   maxFutureSkewMs: 3_600_000,
   maxPastSkewMs: 5 * 365 * 86_400_000,
   apdexThresholdMs: 500,
@@ -81,6 +90,8 @@ const RULES: Record<keyof Config, Rule> = {
   maxBodyBytes: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
   maxDecompressedBytes: { kind: 'int', min: 1024, max: 4 * 1024 * 1024 * 1024 },
   maxPendingSpans: { kind: 'int', min: 1, max: 100_000_000 },
+  maxEventLoopDelayMs: { kind: 'int', min: 0, max: 600_000 },
+  overloadSampleIntervalMs: { kind: 'int', min: 10, max: 60_000 },
   maxFutureSkewMs: { kind: 'int', min: 0, max: 100 * 365 * 86_400_000 },
   maxPastSkewMs: { kind: 'int', min: 0, max: 100 * 365 * 86_400_000 },
   apdexThresholdMs: { kind: 'int', min: 1, max: 3_600_000 },

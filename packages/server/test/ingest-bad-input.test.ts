@@ -369,3 +369,28 @@ describe('bad queries', () => {
     }
   });
 });
+
+describe('overload', () => {
+  test('a saturated event loop turns ingest away with 503 and Retry-After; nothing of the request is stored', async () => {
+    const t = await startTestApp({ maxEventLoopDelayMs: 50, overloadSampleIntervalMs: 100 });
+    try {
+      const s = span();
+      const until = Date.now() + 1000;
+      while (Date.now() < until) {
+        // Block the event loop as a flood of decoding would.
+      }
+      // The next sample (every 100 ms) sees the 1 s delay.
+      await new Promise((r) => setTimeout(r, 30));
+      const r = await post(t.app, '/v1/traces', request([s]), 'application/json');
+      assert.equal(r.status, 503);
+      assert.equal(r.headers['retry-after'], '1');
+      assert.equal(r.json.code, 'ERR_INGEST_OVERLOADED');
+      assert.equal((await t.store.traceSpans(s.traceId as string)).length, 0);
+      // Once the loop is idle again, the same request goes in.
+      await new Promise((r) => setTimeout(r, 350));
+      assert.equal((await post(t.app, '/v1/traces', request([s]), 'application/json')).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+});

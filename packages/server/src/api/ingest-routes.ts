@@ -10,6 +10,7 @@
  */
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
+import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
@@ -28,6 +29,7 @@ import {
 import type { MetricWriter, SpanWriter } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
 import { requireKey } from './auth.ts';
+import { sendProblem } from './problem.ts';
 
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
@@ -89,6 +91,27 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   app.addHook('onRequest', async (request) =>
     requireKey(request, [config.ingestKey, config.apiKey], 'ingest'),
   );
+  if (config.maxEventLoopDelayMs > 0) {
+    // A saturated event loop is what overload looks like here (decoding and DuckDB appends run on it):
+    // turn ingest away with 503 + Retry-After, which OTLP exporters retry.
+    await app.register(underPressure, {
+      maxEventLoopDelay: config.maxEventLoopDelayMs,
+      sampleInterval: config.overloadSampleIntervalMs,
+      pressureHandler: (request, reply, type, value) => {
+        const delayMs = Math.round(Number(value));
+        sendProblem(
+          reply,
+          request,
+          new SiperfError(
+            'ERR_INGEST_OVERLOADED',
+            `the server is overloaded (${type} ${delayMs} ms > ${config.maxEventLoopDelayMs} ms); retry after 1 s`,
+            { limit: config.maxEventLoopDelayMs, retryAfterSeconds: 1 },
+          ),
+        );
+        // Nothing returned: under-pressure then calls next(), and Fastify stops since the reply is sent.
+      },
+    });
+  }
 
   /** 503 when the spans of this request would push the write queue above `maxPendingSpans` (an empty queue always takes a batch). */
   const checkLoad = (incoming: number): void => {
