@@ -100,6 +100,13 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
     );
     log.info({ component: 'retention', deleted }, 'retention applied');
   };
+  const compactionTimer = setInterval(() => {
+    // Minutes that ended more than a minute ago rarely get new rows; merge their flush rows.
+    store
+      .compactRollups(nowNs() - 120_000_000_000n)
+      .catch((err) => log.error({ err, component: 'storage' }, 'rollup compaction failed'));
+  }, 60_000);
+  compactionTimer.unref();
   const retentionTimer = setInterval(() => {
     retention().catch((err) => log.error({ err, component: 'retention' }, 'retention failed'));
   }, 3_600_000);
@@ -112,6 +119,7 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
     stopping ??= (async () => {
       clearInterval(flushTimer);
       clearInterval(retentionTimer);
+      clearInterval(compactionTimer);
       await app.close();
       await store.close();
       log.info('siperf stopped; store closed');

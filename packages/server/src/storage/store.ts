@@ -141,6 +141,13 @@ export interface RetentionPolicy {
 export interface StoreMaintenance {
   /** Writes the in-memory rollups of recent writes to the store. */
   flushRollups(): Promise<void>;
+  /**
+   * Merges the several rollup rows that flushes leave for one key and minute into one, for minutes that
+   * start before `beforeNs` (so queries merge one sketch per key and minute). Only keys with rows written
+   * since the previous compaction are looked at.
+   * @returns groups merged and rows removed.
+   */
+  compactRollups(beforeNs: bigint): Promise<{ merged: number; removed: number }>;
   /** Deletes what is older than the policy (by ingest time). @returns rows deleted per table. */
   applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>>;
   /** Bytes used on disk (0 for in-memory stores). */

@@ -12,6 +12,7 @@
  * @module
  */
 import {
+  type DuckDBAppender,
   type DuckDBBlobValue,
   type DuckDBConnection,
   DuckDBInstance,
@@ -79,6 +80,8 @@ class DuckDbStore implements Store {
   private nextBatchId = 1n;
   private lastWrittenBatch = 0n;
   private closed = false;
+  /** Rows written before this were compacted already (0 = compact everything once after start). */
+  private lastCompactionNs = 0n;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -319,6 +322,65 @@ class DuckDbStore implements Store {
         this.aggregator.restore(cells);
         throw err;
       }
+    });
+  }
+
+  compactRollups(beforeNs: bigint): Promise<{ merged: number; removed: number }> {
+    return this.serial(async () => {
+      if (this.closed) return { merged: 0, removed: 0 };
+      const startedNs = this.now();
+      let merged = 0;
+      let removed = 0;
+      for (const table of ROLLUP_TABLES) {
+        const keys = table.keys.join(', ');
+        await this.writer.run('BEGIN TRANSACTION');
+        try {
+          const groups = (
+            await this.writer.runAndReadAll(
+              `WITH touched AS (
+                 SELECT DISTINCT ${keys} FROM ${table.name} WHERE minute_ns < $1 AND written_ns >= $2)
+               SELECT ${keys}, ${table.sums.map((c) => `sum(${c}) AS ${c}`).join(', ')}, max(max_ms) AS max_ms,
+                      ${table.name === 'db_rollups' ? 'any_value(statement) AS statement,' : ''}
+                      max(written_ns) AS written_ns, list(sketch) AS sketches
+               FROM ${table.name} JOIN touched USING (${keys})
+               GROUP BY ${keys} HAVING count(*) > 1`,
+              [beforeNs, this.lastCompactionNs],
+            )
+          ).getRowObjects();
+          if (groups.length === 0) {
+            await this.writer.run('COMMIT');
+            continue;
+          }
+          const del = await this.writer.run(
+            `DELETE FROM ${table.name} t USING (
+               WITH touched AS (
+                 SELECT DISTINCT ${keys} FROM ${table.name} WHERE minute_ns < $1 AND written_ns >= $2)
+               SELECT ${keys} FROM ${table.name} JOIN touched USING (${keys})
+               GROUP BY ${keys} HAVING count(*) > 1) g
+             WHERE ${table.keys.map((k) => `t.${k} = g.${k}`).join(' AND ')}`,
+            [beforeNs, this.lastCompactionNs],
+          );
+          const app = await this.writer.createAppender(table.name);
+          for (const g of groups) {
+            const sketch = newSketch();
+            for (const b of listOf(g.sketches)) sketch.merge(sketchFromBytes(blob(b)));
+            for (const column of table.columns) {
+              if (column === 'sketch') app.appendBlob(sketchToBytes(sketch));
+              else appendCell(app, column, g[column]);
+            }
+            app.endRow();
+          }
+          app.closeSync();
+          await this.writer.run('COMMIT');
+          merged += groups.length;
+          removed += del.rowsChanged - groups.length;
+        } catch (err) {
+          await this.writer.run('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }
+      this.lastCompactionNs = startedNs;
+      return { merged, removed };
     });
   }
 
@@ -601,6 +663,67 @@ class DuckDbStore implements Store {
     this.writer.closeSync();
     this.reader.closeSync();
     this.instance.closeSync();
+  }
+}
+
+/** The two rollup tables, their key columns, summed columns, and full column order (as the appenders write it). */
+const ROLLUP_TABLES = [
+  {
+    name: 'endpoint_rollups',
+    keys: ['service', 'endpoint', 'kind', 'minute_ns'],
+    sums: ['requests', 'errors', 'sum_ms'],
+    columns: [
+      'service',
+      'endpoint',
+      'kind',
+      'minute_ns',
+      'requests',
+      'errors',
+      'sum_ms',
+      'max_ms',
+      'sketch',
+      'written_ns',
+    ],
+  },
+  {
+    name: 'db_rollups',
+    keys: ['service', 'system', 'database', 'fingerprint', 'minute_ns'],
+    sums: ['calls', 'sum_ms'],
+    columns: [
+      'service',
+      'system',
+      'database',
+      'fingerprint',
+      'statement',
+      'minute_ns',
+      'calls',
+      'sum_ms',
+      'max_ms',
+      'sketch',
+      'written_ns',
+    ],
+  },
+] as const;
+
+/** Appends one rollup cell by column name (types as in schema.ts). */
+function appendCell(app: DuckDBAppender, column: string, value: Cell): void {
+  switch (column) {
+    case 'kind':
+      app.appendUTinyInt(num(value));
+      return;
+    case 'minute_ns':
+    case 'requests':
+    case 'errors':
+    case 'calls':
+    case 'written_ns':
+      app.appendBigInt(big(value));
+      return;
+    case 'sum_ms':
+    case 'max_ms':
+      app.appendDouble(num(value));
+      return;
+    default:
+      app.appendVarchar(text(value));
   }
 }
 
