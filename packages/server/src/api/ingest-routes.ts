@@ -140,7 +140,13 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
   app.post(
     '/v1/traces',
-    { bodyLimit: config.maxBodyBytes },
+    {
+      bodyLimit: config.maxBodyBytes,
+      schema: {
+        summary: 'OTLP/HTTP traces: ExportTraceServiceRequest as protobuf or JSON, optionally gzip',
+        tags: ['ingest'],
+      },
+    },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       const body = await decompress(request, request.body, config.maxDecompressedBytes);
       const protobuf = isProtobuf(request);
@@ -172,7 +178,13 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
   app.post(
     '/v1/metrics',
-    { bodyLimit: config.maxBodyBytes },
+    {
+      bodyLimit: config.maxBodyBytes,
+      schema: {
+        summary: 'OTLP/HTTP metrics: ExportMetricsServiceRequest as protobuf or JSON, optionally gzip',
+        tags: ['ingest'],
+      },
+    },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       const body = await decompress(request, request.body, config.maxDecompressedBytes);
       const protobuf = isProtobuf(request);
@@ -206,7 +218,10 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
   app.post(
     '/api/v2/spans',
-    { bodyLimit: config.maxBodyBytes },
+    {
+      bodyLimit: config.maxBodyBytes,
+      schema: { summary: 'Zipkin v2 JSON span list (or one span object)', tags: ['ingest'] },
+    },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       if (isProtobuf(request)) {
         throw new SiperfError(
