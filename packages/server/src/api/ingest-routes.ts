@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type protobuf from 'protobufjs';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
 import {
@@ -24,6 +25,7 @@ import {
   parseOtlpJson,
   rejectionMessage,
   type SpanBatch,
+  type SpanRejection,
   zipkinToSpans,
 } from '../ingest/index.ts';
 import type { MetricWriter, SpanWriter } from '../storage/index.ts';
@@ -72,6 +74,50 @@ function isProtobuf(request: FastifyRequest): boolean {
   return String(request.headers['content-type'] ?? '')
     .toLowerCase()
     .startsWith('application/x-protobuf');
+}
+
+/**
+ * Decompresses and decodes an OTLP body by its content type.
+ * @throws SiperfError `ERR_INGEST_DECODE`, `ERR_INGEST_BODY_TOO_LARGE`, `ERR_INGEST_CONTENT_TYPE`.
+ */
+async function decodeOtlp(
+  request: FastifyRequest<{ Body: Buffer }>,
+  requestType: protobuf.Type,
+  maxDecompressedBytes: number,
+): Promise<{ decoded: unknown; protobuf: boolean }> {
+  const body = await decompress(request, request.body, maxDecompressedBytes);
+  const protobuf = isProtobuf(request);
+  return {
+    decoded: protobuf ? decodeProtobuf(requestType, body) : parseOtlpJson(body.toString('utf8')),
+    protobuf,
+  };
+}
+
+/**
+ * Answers an OTLP export in the encoding of the request: empty on full success, else `partialSuccess`
+ * with the count (an int64, so a string in JSON) and the first reasons.
+ */
+function sendOtlpResponse(
+  reply: FastifyReply,
+  protobuf: boolean,
+  responseType: protobuf.Type,
+  countField: 'rejectedSpans' | 'rejectedDataPoints',
+  rejected: readonly SpanRejection[],
+): FastifyReply {
+  const partialSuccess =
+    rejected.length > 0
+      ? { [countField]: rejected.length, errorMessage: rejectionMessage(rejected) }
+      : undefined;
+  if (protobuf) {
+    return reply
+      .type('application/x-protobuf')
+      .send(Buffer.from(encodeProtobufResponse(responseType, partialSuccess)));
+  }
+  return reply
+    .type('application/json')
+    .send(
+      partialSuccess ? { partialSuccess: { ...partialSuccess, [countField]: String(rejected.length) } } : {},
+    );
 }
 
 /** Registers the ingest routes (in their own encapsulated context with raw-body parsers). */
@@ -148,31 +194,15 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       },
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
-      const body = await decompress(request, request.body, config.maxDecompressedBytes);
-      const protobuf = isProtobuf(request);
-      const types = otlpTypes();
-      const decoded = protobuf
-        ? decodeProtobuf(types.traceRequest, body)
-        : parseOtlpJson(body.toString('utf8'));
+      const { decoded, protobuf } = await decodeOtlp(
+        request,
+        otlpTypes().traceRequest,
+        config.maxDecompressedBytes,
+      );
       const batch = otlpTracesToSpans(decoded, protobuf ? 'protobuf' : 'json', clock());
       checkLoad(batch.spans.length);
       await storeBatch(request, batch);
-      const partialSuccess =
-        batch.rejected.length > 0
-          ? { rejectedSpans: batch.rejected.length, errorMessage: rejectionMessage(batch.rejected) }
-          : undefined;
-      if (protobuf) {
-        return reply
-          .type('application/x-protobuf')
-          .send(Buffer.from(encodeProtobufResponse(types.traceResponse, partialSuccess)));
-      }
-      return reply
-        .type('application/json')
-        .send(
-          partialSuccess
-            ? { partialSuccess: { ...partialSuccess, rejectedSpans: String(partialSuccess.rejectedSpans) } }
-            : {},
-        );
+      return sendOtlpResponse(reply, protobuf, otlpTypes().traceResponse, 'rejectedSpans', batch.rejected);
     },
   );
 
@@ -186,32 +216,19 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       },
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
-      const body = await decompress(request, request.body, config.maxDecompressedBytes);
-      const protobuf = isProtobuf(request);
-      const types = otlpTypes();
-      const decoded = protobuf
-        ? decodeProtobuf(types.metricsRequest, body)
-        : parseOtlpJson(body.toString('utf8'));
+      const { decoded, protobuf } = await decodeOtlp(
+        request,
+        otlpTypes().metricsRequest,
+        config.maxDecompressedBytes,
+      );
       const batch = otlpMetricsToPoints(decoded);
       if (batch.points.length > 0) await store.writeMetricPoints(batch.points);
-      const partialSuccess =
-        batch.rejected.length > 0
-          ? { rejectedDataPoints: batch.rejected.length, errorMessage: rejectionMessage(batch.rejected) }
-          : undefined;
-      if (protobuf) {
-        return reply
-          .type('application/x-protobuf')
-          .send(Buffer.from(encodeProtobufResponse(types.metricsResponse, partialSuccess)));
-      }
-      return reply.type('application/json').send(
-        partialSuccess
-          ? {
-              partialSuccess: {
-                ...partialSuccess,
-                rejectedDataPoints: String(partialSuccess.rejectedDataPoints),
-              },
-            }
-          : {},
+      return sendOtlpResponse(
+        reply,
+        protobuf,
+        otlpTypes().metricsResponse,
+        'rejectedDataPoints',
+        batch.rejected,
       );
     },
   );
