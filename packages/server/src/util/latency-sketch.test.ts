@@ -6,6 +6,7 @@ test('percentiles of 1..1000 ms are within 1% of the exact nearest-rank values, 
   const s = newSketch();
   for (let v = 1; v <= 1000; v++) s.accept(v);
   const back = sketchFromBytes(sketchToBytes(s));
+  assert.equal(back.count, 1000);
   for (const [q, exact] of [
     [0.5, 500],
     [0.95, 950],
@@ -43,4 +44,42 @@ test('countAtMost counts values at or under a threshold (zeros included), to buc
   assert.equal(countAtMost(s, 2000), 8, '2001 falls in the same 1% bucket as 2000, so it counts as ≤ 2000');
   assert.equal(countAtMost(s, 1e9), 9);
   assert.equal(countAtMost(s, -1), 0);
+});
+
+test('agrees with the reference DDSketch (@datadog/sketches-js, same α) on log-normal latencies', async () => {
+  const { DDSketch } = await import('@datadog/sketches-js');
+  const ours = newSketch();
+  const peer = new DDSketch({ relativeAccuracy: 0.01 });
+  let seed = 42;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let i = 0; i < 20_000; i++) {
+    const z = Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand());
+    const v = Math.exp(3 + 1.2 * z);
+    ours.accept(v);
+    peer.accept(v);
+  }
+  for (const q of [0.01, 0.5, 0.9, 0.95, 0.99, 0.999]) {
+    const a = quantile(ours, q);
+    const b = peer.getValueAtQuantile(q);
+    assert.ok(Math.abs(a - b) / b < 1e-9, `q${q}: ${a} vs peer ${b}`);
+  }
+});
+
+test('binary form: mergeBytes equals merge, and malformed bytes are refused', () => {
+  const a = newSketch();
+  const b = newSketch();
+  for (let v = 0; v < 300; v++) a.accept(v * 1.7);
+  for (let v = 0; v < 300; v++) b.accept(1000 + v);
+  const viaBytes = newSketch();
+  viaBytes.mergeBytes(sketchToBytes(a));
+  viaBytes.mergeBytes(sketchToBytes(b));
+  a.merge(b);
+  assert.equal(viaBytes.count, 600);
+  assert.equal(viaBytes.zeroCount, 1);
+  for (const q of [0.1, 0.5, 0.99]) assert.equal(quantile(viaBytes, q), quantile(a, q));
+  assert.throws(() => sketchFromBytes(new Uint8Array([9, 0, 0])), /not a siperf latency sketch/);
+  assert.throws(() => sketchFromBytes(sketchToBytes(a).subarray(0, 20)), /expected/);
 });

@@ -21,7 +21,7 @@ import {
 import type { Logger } from 'pino';
 import { SiperfError } from '../../errors.ts';
 import type { Attributes, DbCall, MetricPoint, Span, SpanKind, StatusCode } from '../../model/index.ts';
-import { newSketch, sketchFromBytes, sketchToBytes } from '../../util/latency-sketch.ts';
+import { newSketch, sketchToBytes } from '../../util/latency-sketch.ts';
 import { NS_PER_MINUTE, nowNs as wallNowNs } from '../../util/time.ts';
 import { RecentSpanKeys, spanKeyHash } from '../recent-span-keys.ts';
 import { type DbCell, type EndpointCell, RollupAggregator } from '../rollup-aggregator.ts';
@@ -363,7 +363,7 @@ class DuckDbStore implements Store {
           const app = await this.writer.createAppender(table.name);
           for (const g of groups) {
             const sketch = newSketch();
-            for (const b of listOf(g.sketches)) sketch.merge(sketchFromBytes(blob(b)));
+            for (const b of listOf(g.sketches)) sketch.mergeBytes(blob(b));
             for (const column of table.columns) {
               if (column === 'sketch') app.appendBlob(sketchToBytes(sketch));
               else appendCell(app, column, g[column]);
@@ -395,7 +395,7 @@ class DuckDbStore implements Store {
     const out = new Map<string, EndpointAggregate>();
     for (const r of rows) {
       const sketch = newSketch();
-      for (const b of listOf(r.sketches)) sketch.merge(sketchFromBytes(blob(b)));
+      for (const b of listOf(r.sketches)) sketch.mergeBytes(blob(b));
       const agg: EndpointAggregate = {
         service: text(r.service),
         endpoint: text(r.endpoint),
@@ -438,7 +438,7 @@ class DuckDbStore implements Store {
     const out = new Map<string, DbAggregate>();
     for (const r of rows) {
       const sketch = newSketch();
-      for (const b of listOf(r.sketches)) sketch.merge(sketchFromBytes(blob(b)));
+      for (const b of listOf(r.sketches)) sketch.mergeBytes(blob(b));
       const agg: DbAggregate = {
         service: text(r.service),
         system: text(r.system),
