@@ -143,11 +143,11 @@ export interface StoreMaintenance {
   flushRollups(): Promise<void>;
   /**
    * Merges the several rollup rows that flushes leave for one key and minute into one, for minutes that
-   * start before `beforeNs` (so queries merge one sketch per key and minute). Only keys with rows written
-   * since the previous compaction are looked at.
-   * @returns groups merged and rows removed.
+   * start before `beforeNs`, and (re)builds the hourly rollups of the hours before ⌊beforeNs⌋ₕ that changed,
+   * so a long window merges one sketch per key and hour. Answers are the same before and after.
+   * @returns minute groups merged, minute rows removed, hourly rows rebuilt.
    */
-  compactRollups(beforeNs: bigint): Promise<{ merged: number; removed: number }>;
+  compactRollups(beforeNs: bigint): Promise<{ merged: number; removed: number; hoursRebuilt: number }>;
   /** Deletes what is older than the policy (by ingest time). @returns rows deleted per table. */
   applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>>;
   /** Bytes used on disk (0 for in-memory stores). */

@@ -39,7 +39,7 @@ function keyOf(value: number): number {
 }
 
 /** Representative value of a bucket (within α of every value that maps to it). */
-function valueOf(key: number): number {
+function bucketValue(key: number): number {
   return (GAMMA ** key * 2) / (1 + GAMMA);
 }
 
@@ -142,9 +142,9 @@ export class LatencySketch {
     let cumulative = this.zeroCount;
     for (let i = 0; i < this.bins.length; i++) {
       cumulative += this.bins[i]!;
-      if (cumulative > rank) return valueOf(this.minKey + i);
+      if (cumulative > rank) return bucketValue(this.minKey + i);
     }
-    return valueOf(this.minKey + this.bins.length - 1);
+    return bucketValue(this.minKey + this.bins.length - 1);
   }
 
   /**

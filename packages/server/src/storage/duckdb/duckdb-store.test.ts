@@ -50,7 +50,11 @@ test('compaction merges the rows of several flushes into one per key and minute,
     const window = { fromNs: T0, toNs: T0 + MIN };
     const before = await store.endpointAggregates({ window });
     const res = await store.compactRollups(T0 + 5n * MIN);
-    assert.deepEqual(res, { merged: 2, removed: 6 }, 'one endpoint and one db group, 4 rows each → 1');
+    assert.deepEqual(
+      res,
+      { merged: 2, removed: 6, hoursRebuilt: 0 },
+      'one endpoint and one db group, 4 rows each → 1',
+    );
     const after = await store.endpointAggregates({ window });
     assert.equal(after[0]!.requests, 12);
     assert.equal(after[0]!.requests, before[0]!.requests);
@@ -61,7 +65,7 @@ test('compaction merges the rows of several flushes into one per key and minute,
     assert.equal(db[0]!.statement, 'SELECT $1');
     assert.deepEqual(
       await store.compactRollups(T0 + 5n * MIN),
-      { merged: 0, removed: 0 },
+      { merged: 0, removed: 0, hoursRebuilt: 0 },
       'nothing new to compact',
     );
   } finally {
@@ -82,12 +86,61 @@ test('retention is measured from ingest time: old imported spans are kept until 
       metricPointsNs: 30n * 24n * 60n * MIN,
     };
     const kept = await store.applyRetention(policy, now + 24n * 60n * MIN);
-    assert.deepEqual(kept, { spans: 0, endpoint_rollups: 0, db_rollups: 0, metric_points: 0 });
+    assert.ok(
+      Object.values(kept).every((n) => n === 0),
+      JSON.stringify(kept),
+    );
     assert.equal((await store.traceSpans(old.traceId)).length, 1);
     now += 8n * 24n * 60n * MIN;
     const gone = await store.applyRetention(policy, now);
     assert.equal(gone.spans, 1, 'deleted 8 days after ingest');
     assert.equal(gone.endpoint_rollups, 0, 'rollups stay for 90 days');
+  } finally {
+    await store.close();
+  }
+});
+
+test('hourly tier: a window over whole hours gives the same answer before and after compaction, late data counted once', async () => {
+  const HOUR = 60n * MIN;
+  const H0 = T0 - (T0 % HOUR);
+  let now = H0 + 5n * HOUR;
+  const store = await createDuckDbStore({ path: ':memory:', now: () => now });
+  try {
+    // Three hours of data, a few spans per minute, flushed in several pieces.
+    for (let h = 0n; h < 3n; h++) {
+      const spans: Span[] = [];
+      for (let m = 0n; m < 60n; m += 7n)
+        spans.push(span(H0 + h * HOUR + m * MIN, Number(h + 1n) * 10 + Number(m)));
+      await store.writeSpans(spans);
+      await store.flushRollups();
+    }
+    const window = { fromNs: H0 + 30n * MIN, toNs: H0 + 3n * HOUR };
+    const answer = async () => {
+      const [e] = await store.endpointAggregates({ window });
+      const [d] = await store.dbAggregates({ window });
+      return {
+        requests: e!.requests,
+        max: e!.maxMs,
+        p50: quantile(e!.sketch, 0.5),
+        p99: quantile(e!.sketch, 0.99),
+        calls: d!.calls,
+      };
+    };
+    const before = await answer();
+    const r = await store.compactRollups(H0 + 3n * HOUR + 5n * MIN);
+    assert.equal(r.hoursRebuilt, 6, 'three hours × (one endpoint key + one db key)');
+    assert.deepEqual(await answer(), before);
+    // A late span for hour 1, written after the compaction: read from the minute tier until the next one.
+    now += MIN;
+    await store.writeSpans([span(H0 + HOUR + 3n * MIN, 999)]);
+    await store.flushRollups();
+    const withLate = await answer();
+    assert.equal(withLate.requests, before.requests + 1);
+    assert.equal(withLate.max, 999);
+    now += MIN;
+    const r2 = await store.compactRollups(H0 + 3n * HOUR + 5n * MIN);
+    assert.equal(r2.hoursRebuilt, 2, 'only the hour that got late data is rebuilt');
+    assert.deepEqual(await answer(), withLate);
   } finally {
     await store.close();
   }

@@ -11,17 +11,10 @@
  * DuckDB allows one process per database file; open the store once per process.
  * @module
  */
-import {
-  type DuckDBAppender,
-  type DuckDBBlobValue,
-  type DuckDBConnection,
-  DuckDBInstance,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { SiperfError } from '../../errors.ts';
 import type { Attributes, DbCall, MetricPoint, Span, SpanKind, StatusCode } from '../../model/index.ts';
-import { newSketch, sketchToBytes } from '../../util/latency-sketch.ts';
 import { NS_PER_MINUTE, nowNs as wallNowNs } from '../../util/time.ts';
 import { RecentSpanKeys, spanKeyHash } from '../recent-span-keys.ts';
 import { type DbCell, type EndpointCell, RollupAggregator } from '../rollup-aggregator.ts';
@@ -37,6 +30,18 @@ import type {
   TimeWindow,
   TraceSummary,
 } from '../store.ts';
+import {
+  appendRollupRows,
+  compactRollups as compactRollupTables,
+  DB_ROLLUP,
+  ENDPOINT_ROLLUP,
+  hourFloor,
+  mergeCells,
+  type RollupRow,
+  type RollupSpec,
+  readRollups,
+  type TierState,
+} from './rollup-tables.ts';
 import { SCHEMA_SQL } from './schema.ts';
 
 /** Options of {@link createDuckDbStore}. */
@@ -69,7 +74,6 @@ type Cell = DuckDBValue | undefined;
 const num = (v: Cell): number => (typeof v === 'bigint' ? Number(v) : ((v ?? 0) as number));
 const big = (v: Cell): bigint => (typeof v === 'bigint' ? v : BigInt((v ?? 0) as number));
 const text = (v: Cell): string => (v === null || v === undefined ? '' : String(v));
-const blob = (v: Cell): Uint8Array => (v as DuckDBBlobValue).bytes;
 
 class DuckDbStore implements Store {
   private readonly aggregator = new RollupAggregator();
@@ -80,8 +84,10 @@ class DuckDbStore implements Store {
   private nextBatchId = 1n;
   private lastWrittenBatch = 0n;
   private closed = false;
-  /** Rows written before this were compacted already (0 = compact everything once after start). */
-  private lastCompactionNs = 0n;
+  /** Where the hourly tier stands (mirrors `store_meta`). */
+  private tier: TierState = { hourlyWatermarkNs: 0n, compactedAtNs: -1n };
+  /** Highest `written_ns` stamped on a rollup row so far. */
+  private maxWrittenNs = 0n;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -95,8 +101,20 @@ class DuckDbStore implements Store {
 
   /** Replays spans written after the last rollup flush and reloads recent span keys. */
   async recover(): Promise<void> {
-    const meta = await this.rows('SELECT value FROM store_meta WHERE key = $1', ['rollup_watermark']);
-    const watermark = meta[0] ? big(meta[0].value) : 0n;
+    const meta = new Map(
+      (await this.rows('SELECT key, value FROM store_meta')).map((r) => [text(r.key), big(r.value)]),
+    );
+    const watermark = meta.get('rollup_watermark') ?? 0n;
+    this.tier = {
+      hourlyWatermarkNs: meta.get('hourly_watermark') ?? 0n,
+      compactedAtNs: meta.get('compacted_at') ?? -1n,
+    };
+    const written = await this.rows(
+      `SELECT greatest((SELECT coalesce(max(written_ns), 0) FROM ${ENDPOINT_ROLLUP.minuteTable}),
+                       (SELECT coalesce(max(written_ns), 0) FROM ${DB_ROLLUP.minuteTable})) AS w`,
+    );
+    this.maxWrittenNs = big(written[0]?.w);
+    if (this.maxWrittenNs < this.tier.compactedAtNs) this.maxWrittenNs = this.tier.compactedAtNs;
     const max = await this.rows('SELECT coalesce(max(batch_id), 0) AS b FROM spans');
     this.lastWrittenBatch = big(max[0]!.b);
     this.nextBatchId = this.lastWrittenBatch + 1n;
@@ -272,50 +290,37 @@ class DuckDbStore implements Store {
     });
   }
 
+  /** The `written_ns` for rows written now: after every earlier row and after the last compaction. */
+  private stampNs(): bigint {
+    let t = this.now();
+    if (t <= this.maxWrittenNs) t = this.maxWrittenNs + 1n;
+    this.maxWrittenNs = t;
+    return t;
+  }
+
   flushRollups(): Promise<void> {
     return this.serial(async () => {
       if (this.closed || this.aggregator.size === 0) return;
       const watermark = this.lastWrittenBatch;
       const cells = this.aggregator.drain();
-      const writtenNs = this.now();
+      const writtenNs = this.stampNs();
       try {
         await this.writer.run('BEGIN TRANSACTION');
-        const ep = await this.writer.createAppender('endpoint_rollups');
-        for (const c of cells.endpoints) {
-          ep.appendVarchar(c.service);
-          ep.appendVarchar(c.endpoint);
-          ep.appendUTinyInt(c.kind);
-          ep.appendBigInt(c.minuteNs);
-          ep.appendBigInt(BigInt(c.requests));
-          ep.appendBigInt(BigInt(c.errors));
-          ep.appendDouble(c.sumMs);
-          ep.appendDouble(c.maxMs);
-          ep.appendBlob(sketchToBytes(c.sketch));
-          ep.appendBigInt(writtenNs);
-          ep.endRow();
-        }
-        ep.closeSync();
-        const db = await this.writer.createAppender('db_rollups');
-        for (const c of cells.dbs) {
-          db.appendVarchar(c.service);
-          db.appendVarchar(c.system);
-          db.appendVarchar(c.database);
-          db.appendVarchar(c.fingerprint);
-          db.appendVarchar(c.statement);
-          db.appendBigInt(c.minuteNs);
-          db.appendBigInt(BigInt(c.calls));
-          db.appendDouble(c.sumMs);
-          db.appendDouble(c.maxMs);
-          db.appendBlob(sketchToBytes(c.sketch));
-          db.appendBigInt(writtenNs);
-          db.endRow();
-        }
-        db.closeSync();
-        await this.writer.run(
-          `INSERT INTO store_meta VALUES ('rollup_watermark', $1)
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-          [watermark],
+        await appendRollupRows(
+          this.writer,
+          ENDPOINT_ROLLUP,
+          ENDPOINT_ROLLUP.minuteTable,
+          cells.endpoints.map(endpointRow),
+          writtenNs,
         );
+        await appendRollupRows(
+          this.writer,
+          DB_ROLLUP,
+          DB_ROLLUP.minuteTable,
+          cells.dbs.map(dbRow),
+          writtenNs,
+        );
+        await this.setMeta('rollup_watermark', watermark);
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
@@ -325,192 +330,111 @@ class DuckDbStore implements Store {
     });
   }
 
-  compactRollups(beforeNs: bigint): Promise<{ merged: number; removed: number }> {
+  private async setMeta(key: string, value: bigint): Promise<void> {
+    await this.writer.run(
+      'INSERT INTO store_meta VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      [key, value],
+    );
+  }
+
+  compactRollups(beforeNs: bigint): Promise<{ merged: number; removed: number; hoursRebuilt: number }> {
     return this.serial(async () => {
-      if (this.closed) return { merged: 0, removed: 0 };
-      const startedNs = this.now();
-      let merged = 0;
-      let removed = 0;
-      for (const table of ROLLUP_TABLES) {
-        const keys = table.keys.join(', ');
-        await this.writer.run('BEGIN TRANSACTION');
-        try {
-          const groups = (
-            await this.writer.runAndReadAll(
-              `WITH touched AS (
-                 SELECT DISTINCT ${keys} FROM ${table.name} WHERE minute_ns < $1 AND written_ns >= $2)
-               SELECT ${keys}, ${table.sums.map((c) => `sum(${c}) AS ${c}`).join(', ')}, max(max_ms) AS max_ms,
-                      ${table.name === 'db_rollups' ? 'any_value(statement) AS statement,' : ''}
-                      max(written_ns) AS written_ns, list(sketch) AS sketches
-               FROM ${table.name} JOIN touched USING (${keys})
-               GROUP BY ${keys} HAVING count(*) > 1`,
-              [beforeNs, this.lastCompactionNs],
-            )
-          ).getRowObjects();
-          if (groups.length === 0) {
-            await this.writer.run('COMMIT');
-            continue;
-          }
-          const del = await this.writer.run(
-            `DELETE FROM ${table.name} t USING (
-               WITH touched AS (
-                 SELECT DISTINCT ${keys} FROM ${table.name} WHERE minute_ns < $1 AND written_ns >= $2)
-               SELECT ${keys} FROM ${table.name} JOIN touched USING (${keys})
-               GROUP BY ${keys} HAVING count(*) > 1) g
-             WHERE ${table.keys.map((k) => `t.${k} = g.${k}`).join(' AND ')}`,
-            [beforeNs, this.lastCompactionNs],
-          );
-          const app = await this.writer.createAppender(table.name);
-          for (const g of groups) {
-            const sketch = newSketch();
-            for (const b of listOf(g.sketches)) sketch.mergeBytes(blob(b));
-            for (const column of table.columns) {
-              if (column === 'sketch') app.appendBlob(sketchToBytes(sketch));
-              else appendCell(app, column, g[column]);
-            }
-            app.endRow();
-          }
-          app.closeSync();
-          await this.writer.run('COMMIT');
-          merged += groups.length;
-          removed += del.rowsChanged - groups.length;
-        } catch (err) {
-          await this.writer.run('ROLLBACK').catch(() => undefined);
-          throw err;
+      const total = { merged: 0, removed: 0, hoursRebuilt: 0 };
+      if (this.closed) return total;
+      const previous = this.tier;
+      const hw = hourFloor(beforeNs);
+      const next: TierState = {
+        hourlyWatermarkNs: hw > previous.hourlyWatermarkNs ? hw : previous.hourlyWatermarkNs,
+        compactedAtNs: this.stampNs(),
+      };
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        for (const spec of [ENDPOINT_ROLLUP, DB_ROLLUP]) {
+          const r = await compactRollupTables(this.writer, spec, previous, next, beforeNs);
+          total.merged += r.merged;
+          total.removed += r.removed;
+          total.hoursRebuilt += r.hoursRebuilt;
         }
+        await this.setMeta('hourly_watermark', next.hourlyWatermarkNs);
+        await this.setMeta('compacted_at', next.compactedAtNs);
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw err;
       }
-      this.lastCompactionNs = startedNs;
-      return { merged, removed };
+      this.tier = next;
+      return total;
     });
   }
 
-  async endpointAggregates(q: RollupQuery): Promise<EndpointAggregate[]> {
-    const { where, params } = rollupFilter(q);
-    const rows = await this.rows(
-      `SELECT service, endpoint, kind, sum(requests) AS requests, sum(errors) AS errors, sum(sum_ms) AS sum_ms,
-              max(max_ms) AS max_ms, list(sketch) AS sketches
-       FROM endpoint_rollups WHERE ${where} GROUP BY service, endpoint, kind`,
-      params,
-    );
-    const out = new Map<string, EndpointAggregate>();
-    for (const r of rows) {
-      const sketch = newSketch();
-      for (const b of listOf(r.sketches)) sketch.mergeBytes(blob(b));
-      const agg: EndpointAggregate = {
-        service: text(r.service),
-        endpoint: text(r.endpoint),
-        kind: num(r.kind) as SpanKind,
-        requests: num(r.requests),
-        errors: num(r.errors),
-        sumMs: num(r.sum_ms),
-        maxMs: num(r.max_ms),
-        sketch,
-      };
-      out.set(`${agg.service}\u0000${agg.endpoint}\u0000${agg.kind}`, agg);
-    }
-    for (const c of this.aggregator.snapshot().endpoints) {
-      if (!inRollupWindow(c, q)) continue;
-      const key = `${c.service}\u0000${c.endpoint}\u0000${c.kind}`;
-      const cur = out.get(key);
-      if (!cur) {
-        const sketch = newSketch();
-        sketch.merge(c.sketch);
-        out.set(key, { ...pickEndpoint(c), sketch });
-      } else {
-        cur.requests += c.requests;
-        cur.errors += c.errors;
-        cur.sumMs += c.sumMs;
-        cur.maxMs = Math.max(cur.maxMs, c.maxMs);
-        cur.sketch.merge(c.sketch);
-      }
-    }
+  private async aggregates(spec: RollupSpec, q: RollupQuery, cells: readonly RollupRow[]) {
+    if (this.closed) throw new SiperfError('ERR_STORE_CLOSED', 'the store is closed');
+    const out = await readRollups(this.reader, spec, q.window, q.service);
+    mergeCells(out, cells, q.window, q.service);
     return [...out.values()];
+  }
+
+  async endpointAggregates(q: RollupQuery): Promise<EndpointAggregate[]> {
+    const rows = await this.aggregates(
+      ENDPOINT_ROLLUP,
+      q,
+      this.aggregator.snapshot().endpoints.map(endpointRow),
+    );
+    return rows.map((r) => ({
+      service: String(r.key[0]),
+      endpoint: String(r.key[1]),
+      kind: r.key[2] as SpanKind,
+      requests: r.sums[0]!,
+      errors: r.sums[1]!,
+      sumMs: r.sums[2]!,
+      maxMs: r.maxMs,
+      sketch: r.sketch,
+    }));
   }
 
   async dbAggregates(q: RollupQuery): Promise<DbAggregate[]> {
-    const { where, params } = rollupFilter(q);
-    const rows = await this.rows(
-      `SELECT service, system, database, fingerprint, any_value(statement) AS statement, sum(calls) AS calls,
-              sum(sum_ms) AS sum_ms, max(max_ms) AS max_ms, list(sketch) AS sketches
-       FROM db_rollups WHERE ${where} GROUP BY service, system, database, fingerprint`,
-      params,
-    );
-    const out = new Map<string, DbAggregate>();
-    for (const r of rows) {
-      const sketch = newSketch();
-      for (const b of listOf(r.sketches)) sketch.mergeBytes(blob(b));
-      const agg: DbAggregate = {
-        service: text(r.service),
-        system: text(r.system),
-        database: text(r.database),
-        fingerprint: text(r.fingerprint),
-        statement: text(r.statement),
-        calls: num(r.calls),
-        sumMs: num(r.sum_ms),
-        maxMs: num(r.max_ms),
-        sketch,
-      };
-      out.set(`${agg.service}\u0000${agg.system}\u0000${agg.database}\u0000${agg.fingerprint}`, agg);
-    }
-    for (const c of this.aggregator.snapshot().dbs) {
-      if (!inRollupWindow(c, q)) continue;
-      const key = `${c.service}\u0000${c.system}\u0000${c.database}\u0000${c.fingerprint}`;
-      const cur = out.get(key);
-      if (!cur) {
-        const sketch = newSketch();
-        sketch.merge(c.sketch);
-        out.set(key, { ...pickDb(c), sketch });
-      } else {
-        cur.calls += c.calls;
-        cur.sumMs += c.sumMs;
-        cur.maxMs = Math.max(cur.maxMs, c.maxMs);
-        cur.sketch.merge(c.sketch);
-      }
-    }
-    return [...out.values()];
+    const rows = await this.aggregates(DB_ROLLUP, q, this.aggregator.snapshot().dbs.map(dbRow));
+    return rows.map((r) => ({
+      service: String(r.key[0]),
+      system: String(r.key[1]),
+      database: String(r.key[2]),
+      fingerprint: String(r.key[3]),
+      statement: r.carried[0] ?? '',
+      calls: r.sums[0]!,
+      sumMs: r.sums[1]!,
+      maxMs: r.maxMs,
+      sketch: r.sketch,
+    }));
   }
 
   async services(window: TimeWindow): Promise<ServiceSummary[]> {
-    const rows = await this.rows(
-      `SELECT service, sum(requests) AS requests, sum(errors) AS errors, count(DISTINCT endpoint) AS endpoints,
-              min(minute_ns) AS first_ns, max(minute_ns) AS last_ns
-       FROM endpoint_rollups WHERE minute_ns >= $1 AND minute_ns < $2 GROUP BY service`,
-      [floorMinute(window.fromNs), window.toNs],
+    const rows = await this.aggregates(
+      ENDPOINT_ROLLUP,
+      { window },
+      this.aggregator.snapshot().endpoints.map(endpointRow),
     );
-    const out = new Map<string, ServiceSummary & { eps: Set<string> }>();
+    const out = new Map<string, ServiceSummary>();
     for (const r of rows) {
-      out.set(text(r.service), {
-        service: text(r.service),
-        requests: num(r.requests),
-        errors: num(r.errors),
-        endpoints: num(r.endpoints),
-        firstSeenNs: big(r.first_ns),
-        lastSeenNs: big(r.last_ns) + NS_PER_MINUTE,
-        eps: new Set(),
-      });
-    }
-    for (const c of this.aggregator.snapshot().endpoints) {
-      if (!inRollupWindow(c, { window })) continue;
-      let s = out.get(c.service);
+      const name = String(r.key[0]);
+      const s = out.get(name);
       if (!s) {
-        s = {
-          service: c.service,
-          requests: 0,
-          errors: 0,
-          endpoints: 0,
-          firstSeenNs: c.minuteNs,
-          lastSeenNs: c.minuteNs,
-          eps: new Set(),
-        };
-        out.set(c.service, s);
+        out.set(name, {
+          service: name,
+          requests: r.sums[0]!,
+          errors: r.sums[1]!,
+          endpoints: 1,
+          firstSeenNs: r.firstBucketNs,
+          lastSeenNs: r.lastBucketNs + NS_PER_MINUTE,
+        });
+      } else {
+        s.requests += r.sums[0]!;
+        s.errors += r.sums[1]!;
+        s.endpoints++;
+        if (r.firstBucketNs < s.firstSeenNs) s.firstSeenNs = r.firstBucketNs;
+        if (r.lastBucketNs + NS_PER_MINUTE > s.lastSeenNs) s.lastSeenNs = r.lastBucketNs + NS_PER_MINUTE;
       }
-      s.requests += c.requests;
-      s.errors += c.errors;
-      s.eps.add(c.endpoint);
-      if (c.minuteNs < s.firstSeenNs) s.firstSeenNs = c.minuteNs;
-      if (c.minuteNs + NS_PER_MINUTE > s.lastSeenNs) s.lastSeenNs = c.minuteNs + NS_PER_MINUTE;
     }
-    return [...out.values()].map(({ eps, ...s }) => ({ ...s, endpoints: Math.max(s.endpoints, eps.size) }));
+    return [...out.values()];
   }
 
   async recentTraces(q: RecentTracesQuery): Promise<TraceSummary[]> {
@@ -637,8 +561,10 @@ class DuckDbStore implements Store {
       const out: Record<string, number> = {};
       const plan: [string, string, bigint][] = [
         ['spans', 'ingest_ns', policy.rawSpansNs],
-        ['endpoint_rollups', 'written_ns', policy.rollupsNs],
-        ['db_rollups', 'written_ns', policy.rollupsNs],
+        [ENDPOINT_ROLLUP.minuteTable, 'written_ns', policy.rollupsNs],
+        [ENDPOINT_ROLLUP.hourlyTable, 'written_ns', policy.rollupsNs],
+        [DB_ROLLUP.minuteTable, 'written_ns', policy.rollupsNs],
+        [DB_ROLLUP.hourlyTable, 'written_ns', policy.rollupsNs],
         ['metric_points', 'ingest_ns', policy.metricPointsNs],
       ];
       for (const [table, column, keep] of plan) {
@@ -666,108 +592,25 @@ class DuckDbStore implements Store {
   }
 }
 
-/** The two rollup tables, their key columns, summed columns, and full column order (as the appenders write it). */
-const ROLLUP_TABLES = [
-  {
-    name: 'endpoint_rollups',
-    keys: ['service', 'endpoint', 'kind', 'minute_ns'],
-    sums: ['requests', 'errors', 'sum_ms'],
-    columns: [
-      'service',
-      'endpoint',
-      'kind',
-      'minute_ns',
-      'requests',
-      'errors',
-      'sum_ms',
-      'max_ms',
-      'sketch',
-      'written_ns',
-    ],
-  },
-  {
-    name: 'db_rollups',
-    keys: ['service', 'system', 'database', 'fingerprint', 'minute_ns'],
-    sums: ['calls', 'sum_ms'],
-    columns: [
-      'service',
-      'system',
-      'database',
-      'fingerprint',
-      'statement',
-      'minute_ns',
-      'calls',
-      'sum_ms',
-      'max_ms',
-      'sketch',
-      'written_ns',
-    ],
-  },
-] as const;
-
-/** Appends one rollup cell by column name (types as in schema.ts). */
-function appendCell(app: DuckDBAppender, column: string, value: Cell): void {
-  switch (column) {
-    case 'kind':
-      app.appendUTinyInt(num(value));
-      return;
-    case 'minute_ns':
-    case 'requests':
-    case 'errors':
-    case 'calls':
-    case 'written_ns':
-      app.appendBigInt(big(value));
-      return;
-    case 'sum_ms':
-    case 'max_ms':
-      app.appendDouble(num(value));
-      return;
-    default:
-      app.appendVarchar(text(value));
-  }
-}
-
-function floorMinute(ns: bigint): bigint {
-  return ns - (((ns % NS_PER_MINUTE) + NS_PER_MINUTE) % NS_PER_MINUTE);
-}
-
-function rollupFilter(q: RollupQuery): { where: string; params: DuckDBValue[] } {
-  const params: DuckDBValue[] = [floorMinute(q.window.fromNs), q.window.toNs];
-  let where = 'minute_ns >= $1 AND minute_ns < $2';
-  if (q.service !== undefined) {
-    params.push(q.service);
-    where += ` AND service = $${params.length}`;
-  }
-  return { where, params };
-}
-
-function inRollupWindow(c: { minuteNs: bigint; service: string }, q: RollupQuery): boolean {
-  if (q.service !== undefined && c.service !== q.service) return false;
-  return c.minuteNs >= floorMinute(q.window.fromNs) && c.minuteNs < q.window.toNs;
-}
-
-function pickEndpoint(c: EndpointCell): Omit<EndpointAggregate, 'sketch'> {
+function endpointRow(c: EndpointCell): RollupRow {
   return {
-    service: c.service,
-    endpoint: c.endpoint,
-    kind: c.kind,
-    requests: c.requests,
-    errors: c.errors,
-    sumMs: c.sumMs,
+    key: [c.service, c.endpoint, c.kind],
+    carried: [],
+    bucketNs: c.minuteNs,
+    sums: [c.requests, c.errors, c.sumMs],
     maxMs: c.maxMs,
+    sketch: c.sketch,
   };
 }
 
-function pickDb(c: DbCell): Omit<DbAggregate, 'sketch'> {
+function dbRow(c: DbCell): RollupRow {
   return {
-    service: c.service,
-    system: c.system,
-    database: c.database,
-    fingerprint: c.fingerprint,
-    statement: c.statement,
-    calls: c.calls,
-    sumMs: c.sumMs,
+    key: [c.service, c.system, c.database, c.fingerprint],
+    carried: [c.statement],
+    bucketNs: c.minuteNs,
+    sums: [c.calls, c.sumMs],
     maxMs: c.maxMs,
+    sketch: c.sketch,
   };
 }
 

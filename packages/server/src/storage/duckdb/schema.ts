@@ -4,6 +4,8 @@
  * @module
  */
 
+import { DB_ROLLUP, ENDPOINT_ROLLUP, rollupSchema } from './rollup-tables.ts';
+
 /** Column order of `spans`, as the appender writes it. */
 export const SPAN_COLUMNS = [
   'trace_id VARCHAR',
@@ -36,12 +38,8 @@ export const SPAN_COLUMNS = [
 /** Statements that create every table (idempotent). */
 export const SCHEMA_SQL = [
   `CREATE TABLE IF NOT EXISTS spans (${SPAN_COLUMNS.join(', ')})`,
-  `CREATE TABLE IF NOT EXISTS endpoint_rollups (
-     service VARCHAR, endpoint VARCHAR, kind UTINYINT, minute_ns BIGINT,
-     requests BIGINT, errors BIGINT, sum_ms DOUBLE, max_ms DOUBLE, sketch BLOB, written_ns BIGINT)`,
-  `CREATE TABLE IF NOT EXISTS db_rollups (
-     service VARCHAR, system VARCHAR, database VARCHAR, fingerprint VARCHAR, statement VARCHAR, minute_ns BIGINT,
-     calls BIGINT, sum_ms DOUBLE, max_ms DOUBLE, sketch BLOB, written_ns BIGINT)`,
+  ...rollupSchema(ENDPOINT_ROLLUP),
+  ...rollupSchema(DB_ROLLUP),
   `CREATE TABLE IF NOT EXISTS metric_points (
      name VARCHAR, service VARCHAR, unit VARCHAR, type VARCHAR, monotonic BOOLEAN, temporality UTINYINT,
      time_ns BIGINT, start_time_ns BIGINT, value DOUBLE, count DOUBLE, sum DOUBLE, min DOUBLE, max DOUBLE,

@@ -1,0 +1,334 @@
+/**
+ * The rollup tables of the DuckDB store, in two tiers: per minute (written by flushes, merged to one
+ * row per key and minute by compaction) and per hour (rebuilt by compaction from the minute rows of the
+ * hours that changed). A window query reads whole hours from the hourly tier and the rest (the window's
+ * ragged edges, and minute rows written after the last compaction) from the minute tier, so a 24-hour
+ * window merges ~24 sketches per key instead of ~1,440.
+ *
+ * Consistency rule: every minute row written at or before `compactedAtNs` is included in the hourly rows
+ * of hours below `hourlyWatermarkNs`; minute rows written later are read from the minute tier. Flushes
+ * stamp rows with a `written_ns` strictly above `compactedAtNs`, so no row is counted in both.
+ * @module
+ */
+import type { DuckDBAppender, DuckDBBlobValue, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { type LatencySketch, newSketch } from '../../util/latency-sketch.ts';
+
+/** One of the two rollup families and its columns. Table column order: keys, carried, bucket_ns, sums, max_ms, sketch, written_ns. */
+export interface RollupSpec {
+  minuteTable: string;
+  hourlyTable: string;
+  /** Identity columns (without the time bucket). */
+  keys: readonly string[];
+  /** Columns carried along with any value of the group (e.g. the statement text of a fingerprint). */
+  carried: readonly string[];
+  /** Counter columns, summed. */
+  sums: readonly string[];
+}
+
+export const ENDPOINT_ROLLUP: RollupSpec = {
+  minuteTable: 'endpoint_rollups',
+  hourlyTable: 'endpoint_rollups_hourly',
+  keys: ['service', 'endpoint', 'kind'],
+  carried: [],
+  sums: ['requests', 'errors', 'sum_ms'],
+};
+
+export const DB_ROLLUP: RollupSpec = {
+  minuteTable: 'db_rollups',
+  hourlyTable: 'db_rollups_hourly',
+  keys: ['service', 'system', 'database', 'fingerprint'],
+  carried: ['statement'],
+  sums: ['calls', 'sum_ms'],
+};
+
+/** CREATE TABLE statements of both tiers of a family. */
+export function rollupSchema(spec: RollupSpec): string[] {
+  const type = (c: string) =>
+    c === 'kind' ? 'UTINYINT' : c === 'sum_ms' ? 'DOUBLE' : spec.sums.includes(c) ? 'BIGINT' : 'VARCHAR';
+  const cols = [
+    ...[...spec.keys, ...spec.carried].map((c) => `${c} ${type(c)}`),
+    'bucket_ns BIGINT',
+    ...spec.sums.map((c) => `${c} ${type(c)}`),
+    'max_ms DOUBLE',
+    'sketch BLOB',
+    'written_ns BIGINT',
+  ].join(', ');
+  return [spec.minuteTable, spec.hourlyTable].map((t) => `CREATE TABLE IF NOT EXISTS ${t} (${cols})`);
+}
+
+/** A rollup row or cell: key values, carried values, counters, max and sketch. */
+export interface RollupRow {
+  key: (string | number)[];
+  carried: string[];
+  bucketNs: bigint;
+  sums: number[];
+  maxMs: number;
+  sketch: LatencySketch;
+}
+
+/** A rollup family merged over a window, per key. */
+export interface RollupAggregate {
+  key: (string | number)[];
+  carried: string[];
+  sums: number[];
+  maxMs: number;
+  sketch: LatencySketch;
+  firstBucketNs: bigint;
+  lastBucketNs: bigint;
+}
+
+const HOUR_NS = 3_600_000_000_000n;
+const MINUTE_NS = 60_000_000_000n;
+const floorTo = (ns: bigint, step: bigint) => ns - (((ns % step) + step) % step);
+const ceilTo = (ns: bigint, step: bigint) => {
+  const f = floorTo(ns, step);
+  return f === ns ? f : f + step;
+};
+const big = (v: DuckDBValue | undefined): bigint => (typeof v === 'bigint' ? v : BigInt((v ?? 0) as number));
+const num = (v: DuckDBValue | undefined): number =>
+  typeof v === 'bigint' ? Number(v) : ((v ?? 0) as number);
+const keyString = (key: readonly (string | number)[]) => key.join('\u0000');
+
+/** Appends rows to a rollup table. */
+export async function appendRollupRows(
+  conn: DuckDBConnection,
+  spec: RollupSpec,
+  table: string,
+  rows: readonly RollupRow[],
+  writtenNs: bigint,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const app = await conn.createAppender(table);
+  try {
+    for (const r of rows) appendRow(app, spec, r, writtenNs);
+  } finally {
+    app.closeSync();
+  }
+}
+
+function appendRow(app: DuckDBAppender, spec: RollupSpec, r: RollupRow, writtenNs: bigint): void {
+  spec.keys.forEach((c, i) => {
+    if (c === 'kind') app.appendUTinyInt(r.key[i] as number);
+    else app.appendVarchar(String(r.key[i]));
+  });
+  for (const v of r.carried) app.appendVarchar(v);
+  app.appendBigInt(r.bucketNs);
+  spec.sums.forEach((c, i) => {
+    if (c === 'sum_ms') app.appendDouble(r.sums[i]!);
+    else app.appendBigInt(BigInt(Math.round(r.sums[i]!)));
+  });
+  app.appendDouble(r.maxMs);
+  app.appendBlob(r.sketch.toBytes());
+  app.appendBigInt(writtenNs);
+  app.endRow();
+}
+
+/** Where the hourly tier stands (kept in `store_meta`). */
+export interface TierState {
+  /** Hours starting below this are in the hourly tier (0 = none yet). */
+  hourlyWatermarkNs: bigint;
+  /** Minute rows written at or before this are included in the hourly tier (-1 = none). */
+  compactedAtNs: bigint;
+}
+
+/**
+ * Reads a family's rows for a window, merged per key: whole hours below the hourly watermark from the
+ * hourly tier, everything else from the minute tier. The tier state is read from `store_meta` in the same
+ * query, so the answer is consistent with the snapshot the query sees even while a compaction commits.
+ */
+export async function readRollups(
+  conn: DuckDBConnection,
+  spec: RollupSpec,
+  window: { fromNs: bigint; toNs: bigint },
+  service: string | undefined,
+): Promise<Map<string, RollupAggregate>> {
+  const from = floorTo(window.fromNs, MINUTE_NS);
+  const cols = [...spec.keys, ...spec.carried, 'bucket_ns', ...spec.sums, 'max_ms', 'sketch']
+    .map((c) => `r.${c}`)
+    .join(', ');
+  const params: DuckDBValue[] = [from, window.toNs, ceilTo(from, HOUR_NS), floorTo(window.toNs, HOUR_NS)];
+  const svc = service === undefined ? '' : ' AND r.service = $5';
+  if (service !== undefined) params.push(service);
+  const sql = `
+    WITH tier AS (
+      SELECT $3::BIGINT AS h0,
+             least($4::BIGINT, coalesce(max(value) FILTER (WHERE key = 'hourly_watermark'), 0)) AS h1,
+             coalesce(max(value) FILTER (WHERE key = 'compacted_at'), -1) AS c
+      FROM store_meta)
+    SELECT ${cols} FROM ${spec.hourlyTable} r, tier WHERE r.bucket_ns >= tier.h0 AND r.bucket_ns < tier.h1${svc}
+    UNION ALL
+    SELECT ${cols} FROM ${spec.minuteTable} r, tier
+    WHERE r.bucket_ns >= $1 AND r.bucket_ns < $2${svc}
+      AND NOT (r.bucket_ns >= tier.h0 AND r.bucket_ns < tier.h1 AND r.written_ns <= tier.c)`;
+  const result = await conn.runAndReadAll(sql, params);
+  const columns = result.getColumns();
+  const nk = spec.keys.length;
+  const nc = spec.carried.length;
+  const out = new Map<string, RollupAggregate>();
+  const rowCount = result.currentRowCount;
+  for (let i = 0; i < rowCount; i++) {
+    const key = spec.keys.map((c, j) => (c === 'kind' ? num(columns[j]![i]) : String(columns[j]![i])));
+    const k = keyString(key);
+    const bucket = big(columns[nk + nc]![i]);
+    let agg = out.get(k);
+    if (!agg) {
+      agg = {
+        key,
+        carried: spec.carried.map((_, j) => String(columns[nk + j]![i] ?? '')),
+        sums: spec.sums.map(() => 0),
+        maxMs: 0,
+        sketch: newSketch(),
+        firstBucketNs: bucket,
+        lastBucketNs: bucket,
+      };
+      out.set(k, agg);
+    }
+    for (let j = 0; j < spec.sums.length; j++) agg.sums[j]! += num(columns[nk + nc + 1 + j]![i]);
+    const max = num(columns[nk + nc + 1 + spec.sums.length]![i]);
+    if (max > agg.maxMs) agg.maxMs = max;
+    agg.sketch.mergeBytes((columns[nk + nc + 2 + spec.sums.length]![i] as DuckDBBlobValue).bytes);
+    if (bucket < agg.firstBucketNs) agg.firstBucketNs = bucket;
+    if (bucket > agg.lastBucketNs) agg.lastBucketNs = bucket;
+  }
+  return out;
+}
+
+/** Adds in-memory cells (not yet flushed) that fall in the window to merged aggregates. */
+export function mergeCells(
+  out: Map<string, RollupAggregate>,
+  cells: readonly RollupRow[],
+  window: { fromNs: bigint; toNs: bigint },
+  service: string | undefined,
+): void {
+  const from = floorTo(window.fromNs, MINUTE_NS);
+  for (const c of cells) {
+    if (c.bucketNs < from || c.bucketNs >= window.toNs) continue;
+    if (service !== undefined && c.key[0] !== service) continue;
+    const k = keyString(c.key);
+    let agg = out.get(k);
+    if (!agg) {
+      agg = {
+        key: c.key,
+        carried: c.carried,
+        sums: c.sums.map(() => 0),
+        maxMs: 0,
+        sketch: newSketch(),
+        firstBucketNs: c.bucketNs,
+        lastBucketNs: c.bucketNs,
+      };
+      out.set(k, agg);
+    }
+    for (let j = 0; j < c.sums.length; j++) agg.sums[j]! += c.sums[j]!;
+    if (c.maxMs > agg.maxMs) agg.maxMs = c.maxMs;
+    agg.sketch.merge(c.sketch);
+    if (c.bucketNs < agg.firstBucketNs) agg.firstBucketNs = c.bucketNs;
+    if (c.bucketNs > agg.lastBucketNs) agg.lastBucketNs = c.bucketNs;
+  }
+}
+
+/**
+ * Compacts a family inside the caller's transaction: (1) the minute rows of one key and minute that
+ * several flushes left are merged into one, for minutes before `beforeNs`; (2) the hourly rows of every
+ * hour below ⌊beforeNs⌋ₕ that has minute rows written since the last compaction, or that has just fallen
+ * below the watermark, are rebuilt from all its minute rows.
+ * @returns groups merged and rows removed in the minute tier, and hourly rows rebuilt.
+ */
+export async function compactRollups(
+  conn: DuckDBConnection,
+  spec: RollupSpec,
+  previous: TierState,
+  next: TierState,
+  beforeNs: bigint,
+): Promise<{ merged: number; removed: number; hoursRebuilt: number }> {
+  const keys = spec.keys.join(', ');
+  const aggregates = (p: string) =>
+    [
+      ...spec.sums.map((c) => `sum(${p}.${c}) AS ${c}`),
+      `max(${p}.max_ms) AS max_ms`,
+      ...spec.carried.map((c) => `any_value(${p}.${c}) AS ${c}`),
+      `max(${p}.written_ns) AS written_ns`,
+      `list(${p}.sketch) AS sketches`,
+    ].join(', ');
+  const match = (a: string, b: string, extra: string[]) =>
+    [...spec.keys, ...extra].map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+
+  // (1) one minute row per key and minute.
+  const dupes = `SELECT ${keys}, bucket_ns FROM ${spec.minuteTable} WHERE bucket_ns < $1
+                 GROUP BY ${keys}, bucket_ns HAVING count(*) > 1 AND max(written_ns) > $2`;
+  const groups = (
+    await conn.runAndReadAll(
+      `SELECT m.${spec.keys.join(', m.')}, m.bucket_ns, ${aggregates('m')}
+       FROM ${spec.minuteTable} m JOIN (${dupes}) d ON ${match('m', 'd', ['bucket_ns'])}
+       GROUP BY m.${spec.keys.join(', m.')}, m.bucket_ns`,
+      [beforeNs, previous.compactedAtNs],
+    )
+  ).getRowObjects();
+  let removed = 0;
+  if (groups.length > 0) {
+    const del = await conn.run(
+      `DELETE FROM ${spec.minuteTable} t USING (${dupes}) d WHERE ${match('t', 'd', ['bucket_ns'])}`,
+      [beforeNs, previous.compactedAtNs],
+    );
+    removed = del.rowsChanged - groups.length;
+    await appendMerged(conn, spec, spec.minuteTable, groups, 'bucket_ns');
+  }
+
+  // (2) rebuild the hourly rows of changed hours.
+  const touched = `SELECT DISTINCT ${keys}, bucket_ns - bucket_ns % ${HOUR_NS} AS hour_ns FROM ${spec.minuteTable}
+                   WHERE bucket_ns < $1 AND (written_ns > $2 OR bucket_ns >= $3)`;
+  const params = [next.hourlyWatermarkNs, previous.compactedAtNs, previous.hourlyWatermarkNs];
+  const hours = (
+    await conn.runAndReadAll(
+      `SELECT m.${spec.keys.join(', m.')}, t.hour_ns, ${aggregates('m')}
+       FROM ${spec.minuteTable} m JOIN (${touched}) t
+         ON ${match('m', 't', [])} AND m.bucket_ns - m.bucket_ns % ${HOUR_NS} = t.hour_ns
+       GROUP BY m.${spec.keys.join(', m.')}, t.hour_ns`,
+      params,
+    )
+  ).getRowObjects();
+  if (hours.length > 0) {
+    await conn.run(
+      `DELETE FROM ${spec.hourlyTable} h USING (${touched}) t WHERE ${match('h', 't', [])} AND h.bucket_ns = t.hour_ns`,
+      params,
+    );
+    await appendMerged(conn, spec, spec.hourlyTable, hours, 'hour_ns');
+  }
+  return { merged: groups.length, removed, hoursRebuilt: hours.length };
+}
+
+async function appendMerged(
+  conn: DuckDBConnection,
+  spec: RollupSpec,
+  table: string,
+  groups: Record<string, DuckDBValue>[],
+  bucketColumn: string,
+): Promise<void> {
+  const app = await conn.createAppender(table);
+  try {
+    for (const g of groups) {
+      const sketch = newSketch();
+      for (const b of (g.sketches as unknown as { items: DuckDBBlobValue[] }).items)
+        sketch.mergeBytes(b.bytes);
+      appendRow(
+        app,
+        spec,
+        {
+          key: spec.keys.map((c) => (c === 'kind' ? num(g[c]) : String(g[c]))),
+          carried: spec.carried.map((c) => String(g[c] ?? '')),
+          bucketNs: big(g[bucketColumn]),
+          sums: spec.sums.map((c) => num(g[c])),
+          maxMs: num(g.max_ms),
+          sketch,
+        },
+        big(g.written_ns),
+      );
+    }
+  } finally {
+    app.closeSync();
+  }
+}
+
+/** The hourly watermark for a compaction cutoff: the start of the hour that contains it. */
+export function hourFloor(ns: bigint): bigint {
+  return floorTo(ns, HOUR_NS);
+}
