@@ -81,6 +81,12 @@ class DuckDbStore implements Store {
   private readonly now: () => bigint;
   private queue: Promise<unknown> = Promise.resolve();
   private pending = 0;
+  private spanQueue: {
+    spans: readonly Span[];
+    resolve: (r: { written: number; duplicates: number }) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  private drainScheduled = false;
   private nextBatchId = 1n;
   private lastWrittenBatch = 0n;
   private closed = false;
@@ -184,27 +190,54 @@ class DuckDbStore implements Store {
   writeSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
     if (this.closed) return Promise.reject(new SiperfError('ERR_STORE_CLOSED', 'the store is closed'));
     this.pending += spans.length;
-    return this.serial(async () => {
-      try {
-        return await this.appendSpans(spans);
-      } finally {
-        this.pending -= spans.length;
+    return new Promise((resolve, reject) => {
+      this.spanQueue.push({ spans, resolve, reject });
+      if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        this.serial(() => this.drainSpans()).catch(() => undefined);
       }
     });
   }
 
-  private async appendSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
+  /**
+   * Group commit: every batch that queued up while the previous write ran goes into one appender and
+   * one commit (one WAL sync), and each caller gets its own counts when that commit is durable.
+   */
+  private async drainSpans(): Promise<void> {
+    this.drainScheduled = false;
+    const group = this.spanQueue;
+    this.spanQueue = [];
+    let total = 0;
+    for (const g of group) total += g.spans.length;
+    try {
+      const results = await this.appendSpans(group.map((g) => g.spans));
+      group.forEach((g, i) => g.resolve(results[i]!));
+    } catch (err) {
+      for (const g of group) g.reject(err);
+    } finally {
+      this.pending -= total;
+    }
+  }
+
+  private async appendSpans(
+    batches: readonly (readonly Span[])[],
+  ): Promise<{ written: number; duplicates: number }[]> {
     const fresh: Span[] = [];
     const keys: number[] = [];
-    const inBatch = new Set<number>();
-    for (const s of spans) {
-      const k = spanKeyHash(s.traceId, s.spanId);
-      if (this.recentKeys.has(k) || inBatch.has(k)) continue;
-      inBatch.add(k);
-      keys.push(k);
-      fresh.push(s);
-    }
-    if (fresh.length === 0) return { written: 0, duplicates: spans.length };
+    const inGroup = new Set<number>();
+    const results = batches.map((spans) => {
+      let written = 0;
+      for (const s of spans) {
+        const k = spanKeyHash(s.traceId, s.spanId);
+        if (this.recentKeys.has(k) || inGroup.has(k)) continue;
+        inGroup.add(k);
+        keys.push(k);
+        fresh.push(s);
+        written++;
+      }
+      return { written, duplicates: spans.length - written };
+    });
+    if (fresh.length === 0) return results;
     const batchId = this.nextBatchId++;
     const ingestNs = this.now();
     const appender = await this.writer.createAppender('spans');
@@ -236,7 +269,7 @@ class DuckDbStore implements Store {
         }
         appender.appendBoolean(s.clockFlagged);
         appender.appendVarchar(s.scope);
-        appender.appendVarchar(JSON.stringify(s.resourceAttributes));
+        appender.appendVarchar(resourceJson(s.resourceAttributes));
         appender.appendVarchar(JSON.stringify(s.attributes));
         appender.appendVarchar(s.events.length === 0 ? '[]' : JSON.stringify(s.events));
         appender.appendVarchar(s.links.length === 0 ? '[]' : JSON.stringify(s.links));
@@ -251,7 +284,7 @@ class DuckDbStore implements Store {
     for (const k of keys) this.recentKeys.add(k);
     this.aggregator.add(fresh, ingestNs);
     this.lastWrittenBatch = batchId;
-    return { written: fresh.length, duplicates: spans.length - fresh.length };
+    return results;
   }
 
   writeMetricPoints(points: readonly MetricPoint[]): Promise<number> {
@@ -590,6 +623,17 @@ class DuckDbStore implements Store {
     this.reader.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** JSON of resource attributes, once per resource object (all spans of a resource share the object). */
+const resourceJsonCache = new WeakMap<Attributes, string>();
+function resourceJson(attrs: Attributes): string {
+  let json = resourceJsonCache.get(attrs);
+  if (json === undefined) {
+    json = JSON.stringify(attrs);
+    resourceJsonCache.set(attrs, json);
+  }
+  return json;
 }
 
 function endpointRow(c: EndpointCell): RollupRow {
