@@ -8,6 +8,8 @@ import { createDuckDbStore } from './duckdb-store.ts';
 const MIN = 60_000_000_000n;
 const T0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % MIN);
 
+const RESOURCE = { 'service.name': 'api', 'host.name': 'web-1' };
+
 function span(startNs: bigint, ms: number, over: Partial<Span> = {}): Span {
   const dur = BigInt(Math.round(ms * 1e6));
   return {
@@ -27,7 +29,7 @@ function span(startNs: bigint, ms: number, over: Partial<Span> = {}): Span {
     isError: false,
     db: { system: 'postgresql', database: 'shop', statement: 'SELECT $1', fingerprint: 'f1' },
     clockFlagged: false,
-    resourceAttributes: {},
+    resourceAttributes: RESOURCE,
     attributes: {},
     events: [],
     links: [],
@@ -90,10 +92,12 @@ test('retention is measured from ingest time: old imported spans are kept until 
       Object.values(kept).every((n) => n === 0),
       JSON.stringify(kept),
     );
-    assert.equal((await store.traceSpans(old.traceId)).length, 1);
+    const [stored] = await store.traceSpans(old.traceId);
+    assert.deepEqual(stored!.resourceAttributes, old.resourceAttributes);
     now += 8n * 24n * 60n * MIN;
     const gone = await store.applyRetention(policy, now);
     assert.equal(gone.spans, 1, 'deleted 8 days after ingest');
+    assert.equal(gone.resources, 1, 'its resource row goes with the last span that used it');
     assert.equal(gone.endpoint_rollups, 0, 'rollups stay for 90 days');
   } finally {
     await store.close();

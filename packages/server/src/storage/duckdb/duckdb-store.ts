@@ -11,6 +11,8 @@
  * DuckDB allows one process per database file; open the store once per process.
  * @module
  */
+
+import { createHash } from 'node:crypto';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { SiperfError } from '../../errors.ts';
@@ -87,6 +89,7 @@ class DuckDbStore implements Store {
     reject: (err: unknown) => void;
   }[] = [];
   private drainScheduled = false;
+  private readonly knownResources = new Set<number>();
   private nextBatchId = 1n;
   private lastWrittenBatch = 0n;
   private closed = false;
@@ -164,6 +167,8 @@ class DuckDbStore implements Store {
       );
       await this.flushRollups();
     }
+    for (const r of await this.rows('SELECT DISTINCT resource_id FROM resources'))
+      this.knownResources.add(num(r.resource_id));
     const recent = await this.rows('SELECT trace_id, span_id FROM spans WHERE batch_id > $1', [
       this.lastWrittenBatch - 4096n,
     ]);
@@ -240,6 +245,24 @@ class DuckDbStore implements Store {
     if (fresh.length === 0) return results;
     const batchId = this.nextBatchId++;
     const ingestNs = this.now();
+    // New resources are committed before the spans that refer to them.
+    const newResources = new Map<number, string>();
+    for (const s of fresh) this.resourceId(s.resourceAttributes, newResources);
+    if (newResources.size > 0) {
+      const res = await this.writer.createAppender('resources');
+      try {
+        for (const [id, json] of newResources) {
+          res.appendBigInt(BigInt(id));
+          res.appendVarchar(json);
+          res.appendBigInt(ingestNs);
+          res.endRow();
+        }
+        res.flushSync();
+      } finally {
+        res.closeSync();
+      }
+      for (const id of newResources.keys()) this.knownResources.add(id);
+    }
     const appender = await this.writer.createAppender('spans');
     try {
       for (const s of fresh) {
@@ -269,7 +292,7 @@ class DuckDbStore implements Store {
         }
         appender.appendBoolean(s.clockFlagged);
         appender.appendVarchar(s.scope);
-        appender.appendVarchar(resourceJson(s.resourceAttributes));
+        appender.appendBigInt(BigInt(this.resourceId(s.resourceAttributes, newResources)));
         appender.appendVarchar(JSON.stringify(s.attributes));
         appender.appendVarchar(s.events.length === 0 ? '[]' : JSON.stringify(s.events));
         appender.appendVarchar(s.links.length === 0 ? '[]' : JSON.stringify(s.links));
@@ -321,6 +344,13 @@ class DuckDbStore implements Store {
       }
       return points.length;
     });
+  }
+
+  /** The id of a resource, remembering it in `fresh` when the store has not seen it yet. */
+  private resourceId(attrs: Attributes, fresh: Map<number, string>): number {
+    const r = resourceOf(attrs);
+    if (!this.knownResources.has(r.id)) fresh.set(r.id, r.json);
+    return r.id;
   }
 
   /** The `written_ns` for rows written now: after every earlier row and after the last compaction. */
@@ -604,6 +634,17 @@ class DuckDbStore implements Store {
         const r = await this.writer.run(`DELETE FROM ${table} WHERE ${column} < $1`, [nowNs - keep]);
         out[table] = r.rowsChanged;
       }
+      const orphans = await this.writer.run(
+        'DELETE FROM resources WHERE resource_id NOT IN (SELECT DISTINCT resource_id FROM spans)',
+      );
+      out.resources = orphans.rowsChanged;
+      if (orphans.rowsChanged > 0) {
+        const left = (
+          await this.writer.runAndReadAll('SELECT DISTINCT resource_id FROM resources')
+        ).getRows();
+        this.knownResources.clear();
+        for (const [id] of left) this.knownResources.add(num(id));
+      }
       return out;
     });
   }
@@ -625,15 +666,17 @@ class DuckDbStore implements Store {
   }
 }
 
-/** JSON of resource attributes, once per resource object (all spans of a resource share the object). */
-const resourceJsonCache = new WeakMap<Attributes, string>();
-function resourceJson(attrs: Attributes): string {
-  let json = resourceJsonCache.get(attrs);
-  if (json === undefined) {
-    json = JSON.stringify(attrs);
-    resourceJsonCache.set(attrs, json);
+/** Resource id and JSON, once per resource object (all spans of a resource share the object). */
+const resourceCache = new WeakMap<Attributes, { id: number; json: string }>();
+function resourceOf(attrs: Attributes): { id: number; json: string } {
+  let r = resourceCache.get(attrs);
+  if (r === undefined) {
+    const json = JSON.stringify(attrs);
+    const h = createHash('sha1').update(json).digest();
+    r = { id: h.readUIntBE(0, 6) * 16 + (h[6]! >> 4), json };
+    resourceCache.set(attrs, r);
   }
-  return json;
+  return r;
 }
 
 function endpointRow(c: EndpointCell): RollupRow {

@@ -27,7 +27,7 @@ export const SPAN_COLUMNS = [
   'db_fingerprint VARCHAR',
   'clock_flagged BOOLEAN',
   'scope VARCHAR',
-  'resource_json VARCHAR',
+  'resource_id BIGINT',
   'attributes_json VARCHAR',
   'events_json VARCHAR',
   'links_json VARCHAR',
@@ -45,4 +45,6 @@ export const SCHEMA_SQL = [
      time_ns BIGINT, start_time_ns BIGINT, value DOUBLE, count DOUBLE, sum DOUBLE, min DOUBLE, max DOUBLE,
      buckets_json VARCHAR, attributes_json VARCHAR, resource_json VARCHAR, ingest_ns BIGINT)`,
   'CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value BIGINT)',
+  // Resource attributes once per distinct resource; spans refer to them by a 52-bit hash of the JSON.
+  'CREATE TABLE IF NOT EXISTS resources (resource_id BIGINT, attributes_json VARCHAR, ingest_ns BIGINT)',
 ];
