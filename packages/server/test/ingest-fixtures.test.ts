@@ -102,6 +102,8 @@ describe('OTLP fixtures (JSON and protobuf)', { skip: NEEDS_SHARED }, () => {
   test('nanosecond timestamps survive: the JSON start time is kept to the nanosecond', async () => {
     const spans = await json.store.traceSpans('ea6db5d7b317ca1a5e2c4e0e7cea53ce');
     const span = spans.find((s) => s.spanId === 'be56eec6f3678130')!;
+    assert.equal(span.resourceAttributes['service.name'], 'driver');
+    assert.equal(span.resourceAttributes['telemetry.sdk.language'], 'go');
     assert.equal(span.startTimeUnixNano, 1786057568475144853n);
     assert.equal(span.endTimeUnixNano, 1786057568687066857n);
   });

@@ -543,9 +543,13 @@ class DuckDbStore implements Store {
   }
 
   async traceSpans(traceId: string): Promise<Span[]> {
-    const rows = await this.rows('SELECT * FROM spans WHERE trace_id = $1 ORDER BY start_ns, span_id', [
-      traceId,
-    ]);
+    const rows = await this.rows(
+      `SELECT s.*, r.attributes_json AS resource_json
+       FROM spans s LEFT JOIN (SELECT resource_id, any_value(attributes_json) AS attributes_json FROM resources GROUP BY resource_id) r
+         USING (resource_id)
+       WHERE s.trace_id = $1 ORDER BY s.start_ns, s.span_id`,
+      [traceId],
+    );
     return rows.map(rowToSpan);
   }
 
