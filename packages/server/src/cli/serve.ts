@@ -41,6 +41,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     server = await startServer(config, logger);
   } catch (err) {
     logger.fatal({ err }, 'siperf could not start');
+    process.stderr.write(`siperf: ${startHint(err, config)}\n`);
     process.exit(1);
   }
   const shutdown = (signal: string): void => {
@@ -55,4 +56,17 @@ export async function serve(flags: ServeFlags): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** A one-line explanation of a start failure that a person can act on. */
+function startHint(err: unknown, config: Config): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE')
+    return `port ${config.port} on ${config.host} is already in use; stop the other program or pass --port`;
+  if (e.code === 'EACCES' || e.code === 'EPERM')
+    return `permission denied (${e.message}); check --data-dir and --port`;
+  if (/Could not set lock on file/.test(e.message ?? '')) {
+    return `the data directory ${config.dataDir} is in use by another process (${/PID \d+/.exec(e.message)?.[0] ?? 'another siperf'}); run one siperf per --data-dir`;
+  }
+  return e.message ?? String(err);
 }
