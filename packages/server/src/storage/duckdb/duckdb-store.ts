@@ -216,7 +216,9 @@ class DuckDbStore implements Store {
     for (const g of group) total += g.spans.length;
     try {
       const results = await this.appendSpans(group.map((g) => g.spans));
-      group.forEach((g, i) => g.resolve(results[i]!));
+      group.forEach((g, i) => {
+        g.resolve(results[i]!);
+      });
     } catch (err) {
       for (const g of group) g.reject(err);
     } finally {
