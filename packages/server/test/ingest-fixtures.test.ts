@@ -153,7 +153,7 @@ describe('whole HotROD trace: database metrics', { skip: NEEDS_SHARED }, () => {
       assert.equal(api.endpoints.length, 1);
       assert.equal(api.endpoints[0].requests, 10);
       close(api.endpoints[0].meanMs, 494.816023 / 10, 1e-9);
-      close(api.endpoints[0].p50Ms, 49.993159, 0.01);
+      close(api.endpoints[0].p50Ms, (49.993159 + 52.612923) / 2, 0.01); // type-7 median of the 10 durations
     } finally {
       await t.close();
     }

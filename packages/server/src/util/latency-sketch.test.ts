@@ -46,7 +46,7 @@ test('countAtMost counts values at or under a threshold (zeros included), to buc
   assert.equal(countAtMost(s, -1), 0);
 });
 
-test('agrees with the reference DDSketch (@datadog/sketches-js, same α) on log-normal latencies', async () => {
+test('agrees with the reference DDSketch (@datadog/sketches-js, same α) on log-normal latencies (ranks q·20000 are whole)', async () => {
   const { DDSketch } = await import('@datadog/sketches-js');
   const ours = newSketch();
   const peer = new DDSketch({ relativeAccuracy: 0.01 });
@@ -55,7 +55,7 @@ test('agrees with the reference DDSketch (@datadog/sketches-js, same α) on log-
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed / 2 ** 31;
   };
-  for (let i = 0; i < 20_000; i++) {
+  for (let i = 0; i < 20_001; i++) {
     const z = Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand());
     const v = Math.exp(3 + 1.2 * z);
     ours.accept(v);
@@ -82,4 +82,14 @@ test('binary form: mergeBytes equals merge, and malformed bytes are refused', ()
   for (const q of [0.1, 0.5, 0.99]) assert.equal(quantile(viaBytes, q), quantile(a, q));
   assert.throws(() => sketchFromBytes(new Uint8Array([9, 0, 0])), /not a siperf latency sketch/);
   assert.throws(() => sketchFromBytes(sketchToBytes(a).subarray(0, 20)), /expected/);
+});
+
+test('between ranks the quantile interpolates like quantile_cont (type 7)', () => {
+  const s = newSketch();
+  for (const v of [10, 20, 30, 40]) s.accept(v);
+  // r = 0.5 · 3 = 1.5: halfway between 20 and 30, each within 1%.
+  const p50 = quantile(s, 0.5);
+  assert.ok(Math.abs(p50 - 25) / 25 <= 0.01, `${p50}`);
+  const p90 = quantile(s, 0.9); // r = 2.7 → 30 + 0.7 · 10 = 37
+  assert.ok(Math.abs(p90 - 37) / 37 <= 0.01, `${p90}`);
 });

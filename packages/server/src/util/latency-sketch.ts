@@ -5,8 +5,9 @@
  * What it estimates: the value at any quantile q. A value v > 0 goes to bucket k = ⌈ln v / ln γ⌉ with
  * γ = (1 + α)/(1 − α); the bucket's representative value 2γᵏ/(γ + 1) is within a factor (1 ± α) of
  * every value in it, so the value returned for a rank is within α = 1% of the true value at that rank.
- * Values below 1e-9 (and 0) are counted in a separate zero bucket. Rank convention: the value at
- * 0-based rank ⌊q·(n − 1)⌋, the lower neighbour, like the reference implementations [2].
+ * Values below 1e-9 (and 0) are counted in a separate zero bucket. Quantiles interpolate linearly
+ * between the two closest ranks (`quantile_cont` convention); `valueAtRank` gives the value at one rank,
+ * as the reference implementations [2] do.
  *
  * Merging: sketches with the same α merge exactly by adding bucket counts, so a percentile over any
  * window is the percentile of the merged per-minute sketches, with the same 1% bound. `mergeBytes` adds a
@@ -133,11 +134,22 @@ export class LatencySketch {
   }
 
   /**
-   * Value at quantile q (0..1), within 1% of the true value at rank ⌊q·(n − 1)⌋; 0 for an empty sketch.
+   * Value at quantile q (0..1), interpolated linearly between the two closest ranks: with r = q·(n − 1),
+   * the value at rank ⌊r⌋ plus (r − ⌊r⌋) times the step to rank ⌈r⌉ (Hyndman & Fan type 7, the convention
+   * of DuckDB's `quantile_cont`, PostgreSQL's `percentile_cont` and numpy's default). Each of the two
+   * values is within 1% of the true one, so the result is within 1% of the exact interpolated quantile.
+   * 0 for an empty sketch.
    */
   quantile(q: number): number {
     if (this.count === 0) return 0;
     const rank = Math.min(Math.max(q, 0), 1) * (this.count - 1);
+    const lo = Math.floor(rank);
+    const low = this.valueAtRank(lo);
+    return rank === lo ? low : low + (rank - lo) * (this.valueAtRank(lo + 1) - low);
+  }
+
+  /** Value at 0-based rank (the lower neighbour convention of DDSketch's `getValueAtQuantile`). */
+  valueAtRank(rank: number): number {
     if (rank < this.zeroCount) return 0;
     let cumulative = this.zeroCount;
     for (let i = 0; i < this.bins.length; i++) {
