@@ -16,8 +16,9 @@
  *
  * Memory: one 64-bit counter per bucket between the smallest and largest occupied bucket; durations
  * from 1 µs to 1 hour span ~1,460 buckets at α = 1%, typically a few dozen to a few hundred are used.
- * Binary form (little-endian): u8 version (1), u8 flags (0), i16 minKey, u32 bucket count n,
- * f64 zero count, then n × u32 counts (so a bucket holds at most 4,294,967,295 values per row).
+ * Binary form (little-endian): u8 version (2), u8 flags (0), i16 minKey, u32 bucket count n,
+ * f64 zero count, then n counts as unsigned LEB128 varints (1 byte for counts below 128, so a minute's
+ * sketch takes ~1–2 bytes per bucket; rollup reads move this data, so its size is the query's cost).
  *
  * [1] C. Masson, J. E. Rim, H. K. Lee, "DDSketch: A Fast and Fully-Mergeable Quantile Sketch with
  *     Relative-Error Guarantees", PVLDB 12(12), 2019. https://arxiv.org/abs/1908.10693
@@ -32,7 +33,7 @@ const GAMMA = 1 + (2 * SKETCH_RELATIVE_ACCURACY) / (1 - SKETCH_RELATIVE_ACCURACY
 const MULTIPLIER = 1 / Math.log(GAMMA);
 const MIN_INDEXABLE = 1e-9;
 const HEADER_BYTES = 16;
-const VERSION = 1;
+const VERSION = 2;
 
 /** Bucket of a positive value. */
 function keyOf(value: number): number {
@@ -92,38 +93,54 @@ export class LatencySketch {
     const minKey = view.getInt16(2, true);
     const n = view.getUint32(4, true);
     const zero = view.getFloat64(8, true);
-    if (bytes.byteLength !== HEADER_BYTES + 4 * n)
-      throw new Error(`latency sketch of ${bytes.byteLength} bytes, expected ${HEADER_BYTES + 4 * n}`);
     this.zeroCount += zero;
     this.count += zero;
     if (n === 0) return;
     this.ensure(minKey, minKey + n - 1);
     const off = minKey - this.minKey;
+    let pos = HEADER_BYTES;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const c = view.getUint32(HEADER_BYTES + 4 * i, true);
+      let c = 0;
+      let shift = 1;
+      let byte: number;
+      do {
+        if (pos >= bytes.byteLength) throw new Error(`latency sketch truncated at bucket ${i} of ${n}`);
+        byte = bytes[pos++]!;
+        c += (byte & 0x7f) * shift;
+        shift *= 128;
+      } while (byte >= 0x80);
       this.bins[off + i]! += c;
       total += c;
     }
+    if (pos !== bytes.byteLength)
+      throw new Error(`latency sketch has ${bytes.byteLength - pos} bytes after its last bucket`);
     this.count += total;
   }
 
-  /** Binary form: 16 bytes + 4 per bucket between the lowest and highest occupied one. */
+  /** Binary form: 16 bytes + a varint per bucket between the lowest and highest occupied one. */
   toBytes(): Uint8Array {
     let lo = 0;
     let hi = this.bins.length - 1;
     while (lo <= hi && this.bins[lo] === 0) lo++;
     while (hi >= lo && this.bins[hi] === 0) hi--;
     const n = hi >= lo ? hi - lo + 1 : 0;
-    const out = new Uint8Array(HEADER_BYTES + 4 * n);
+    const out = new Uint8Array(HEADER_BYTES + 8 * n);
     const view = new DataView(out.buffer);
     view.setUint8(0, VERSION);
     view.setInt16(2, n > 0 ? this.minKey + lo : 0, true);
     view.setUint32(4, n, true);
     view.setFloat64(8, this.zeroCount, true);
-    for (let i = 0; i < n; i++)
-      view.setUint32(HEADER_BYTES + 4 * i, Math.min(this.bins[lo + i]!, 0xffffffff), true);
-    return out;
+    let pos = HEADER_BYTES;
+    for (let i = 0; i < n; i++) {
+      let c = Math.round(this.bins[lo + i]!);
+      while (c >= 0x80) {
+        out[pos++] = (c % 0x80) | 0x80;
+        c = Math.floor(c / 0x80);
+      }
+      out[pos++] = c;
+    }
+    return out.slice(0, pos);
   }
 
   /** A sketch from its binary form. @throws Error on malformed bytes. */

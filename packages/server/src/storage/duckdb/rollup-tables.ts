@@ -149,46 +149,42 @@ export async function readRollups(
   const params: DuckDBValue[] = [from, window.toNs, ceilTo(from, HOUR_NS), floorTo(window.toNs, HOUR_NS)];
   const svc = service === undefined ? '' : ' AND r.service = $5';
   if (service !== undefined) params.push(service);
+  // Grouped in SQL so that key strings cross into JS once per key, not once per row.
   const sql = `
     WITH tier AS (
       SELECT $3::BIGINT AS h0,
              least($4::BIGINT, coalesce(max(value) FILTER (WHERE key = 'hourly_watermark'), 0)) AS h1,
              coalesce(max(value) FILTER (WHERE key = 'compacted_at'), -1) AS c
-      FROM store_meta)
-    SELECT ${cols} FROM ${spec.hourlyTable} r, tier WHERE r.bucket_ns >= tier.h0 AND r.bucket_ns < tier.h1${svc}
-    UNION ALL
-    SELECT ${cols} FROM ${spec.minuteTable} r, tier
-    WHERE r.bucket_ns >= $1 AND r.bucket_ns < $2${svc}
-      AND NOT (r.bucket_ns >= tier.h0 AND r.bucket_ns < tier.h1 AND r.written_ns <= tier.c)`;
+      FROM store_meta),
+    rows AS (
+      SELECT ${cols} FROM ${spec.hourlyTable} r, tier WHERE r.bucket_ns >= tier.h0 AND r.bucket_ns < tier.h1${svc}
+      UNION ALL
+      SELECT ${cols} FROM ${spec.minuteTable} r, tier
+      WHERE r.bucket_ns >= $1 AND r.bucket_ns < $2${svc}
+        AND NOT (r.bucket_ns >= tier.h0 AND r.bucket_ns < tier.h1 AND r.written_ns <= tier.c))
+    SELECT ${spec.keys.join(', ')}, ${spec.carried.map((c) => `any_value(${c})`).join(', ')}${spec.carried.length ? ',' : ''}
+           ${spec.sums.map((c) => `sum(${c})::DOUBLE`).join(', ')}, max(max_ms), min(bucket_ns), max(bucket_ns), list(sketch)
+    FROM rows GROUP BY ${spec.keys.join(', ')}`;
   const result = await conn.runAndReadAll(sql, params);
   const columns = result.getColumns();
   const nk = spec.keys.length;
   const nc = spec.carried.length;
+  const ns = spec.sums.length;
   const out = new Map<string, RollupAggregate>();
-  const rowCount = result.currentRowCount;
-  for (let i = 0; i < rowCount; i++) {
+  for (let i = 0; i < result.currentRowCount; i++) {
     const key = spec.keys.map((c, j) => (c === 'kind' ? num(columns[j]![i]) : String(columns[j]![i])));
-    const k = keyString(key);
-    const bucket = big(columns[nk + nc]![i]);
-    let agg = out.get(k);
-    if (!agg) {
-      agg = {
-        key,
-        carried: spec.carried.map((_, j) => String(columns[nk + j]![i] ?? '')),
-        sums: spec.sums.map(() => 0),
-        maxMs: 0,
-        sketch: newSketch(),
-        firstBucketNs: bucket,
-        lastBucketNs: bucket,
-      };
-      out.set(k, agg);
-    }
-    for (let j = 0; j < spec.sums.length; j++) agg.sums[j]! += num(columns[nk + nc + 1 + j]![i]);
-    const max = num(columns[nk + nc + 1 + spec.sums.length]![i]);
-    if (max > agg.maxMs) agg.maxMs = max;
-    agg.sketch.mergeBytes((columns[nk + nc + 2 + spec.sums.length]![i] as DuckDBBlobValue).bytes);
-    if (bucket < agg.firstBucketNs) agg.firstBucketNs = bucket;
-    if (bucket > agg.lastBucketNs) agg.lastBucketNs = bucket;
+    const sketch = newSketch();
+    for (const b of (columns[nk + nc + ns + 3]![i] as unknown as { items: DuckDBBlobValue[] }).items)
+      sketch.mergeBytes(b.bytes);
+    out.set(keyString(key), {
+      key,
+      carried: spec.carried.map((_, j) => String(columns[nk + j]![i] ?? '')),
+      sums: spec.sums.map((_, j) => num(columns[nk + nc + j]![i])),
+      maxMs: num(columns[nk + nc + ns]![i]),
+      sketch,
+      firstBucketNs: big(columns[nk + nc + ns + 1]![i]),
+      lastBucketNs: big(columns[nk + nc + ns + 2]![i]),
+    });
   }
   return out;
 }
