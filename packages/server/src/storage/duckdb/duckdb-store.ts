@@ -254,9 +254,31 @@ class DuckDbStore implements Store {
     if (fresh.length === 0) return results;
     const batchId = this.nextBatchId++;
     const ingestNs = this.now();
-    // New resources are committed before the spans that refer to them.
     const newResources = new Map<number, string>();
     for (const s of fresh) this.resourceId(s.resourceAttributes, newResources);
+    // One transaction for the new resources and the spans. The appenders only fill the transaction
+    // (synchronous, in memory); the COMMIT, which writes and syncs the WAL, runs off the event loop.
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      await this.appendSpanRows(fresh, newResources, ingestNs, batchId);
+      await this.writer.run('COMMIT');
+    } catch (err) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    for (const id of newResources.keys()) this.knownResources.add(id);
+    for (const k of keys) this.recentKeys.add(k);
+    this.aggregator.add(fresh, ingestNs);
+    this.lastWrittenBatch = batchId;
+    return results;
+  }
+
+  private async appendSpanRows(
+    fresh: readonly Span[],
+    newResources: ReadonlyMap<number, string>,
+    ingestNs: bigint,
+    batchId: bigint,
+  ): Promise<void> {
     if (newResources.size > 0) {
       const res = await this.writer.createAppender('resources');
       try {
@@ -270,7 +292,6 @@ class DuckDbStore implements Store {
       } finally {
         res.closeSync();
       }
-      for (const id of newResources.keys()) this.knownResources.add(id);
     }
     const appender = await this.writer.createAppender('spans');
     try {
@@ -301,7 +322,7 @@ class DuckDbStore implements Store {
         }
         appender.appendBoolean(s.clockFlagged);
         appender.appendVarchar(s.scope);
-        appender.appendBigInt(BigInt(this.resourceId(s.resourceAttributes, newResources)));
+        appender.appendBigInt(BigInt(resourceOf(s.resourceAttributes).id));
         appender.appendVarchar(JSON.stringify(s.attributes));
         appender.appendVarchar(s.events.length === 0 ? '[]' : JSON.stringify(s.events));
         appender.appendVarchar(s.links.length === 0 ? '[]' : JSON.stringify(s.links));
@@ -313,10 +334,6 @@ class DuckDbStore implements Store {
     } finally {
       appender.closeSync();
     }
-    for (const k of keys) this.recentKeys.add(k);
-    this.aggregator.add(fresh, ingestNs);
-    this.lastWrittenBatch = batchId;
-    return results;
   }
 
   writeMetricPoints(points: readonly MetricPoint[]): Promise<number> {
