@@ -47,6 +47,8 @@ export interface Config {
   rollupsRetentionDays: number;
   /** Metric points are kept this long after ingest, days. Default 30. */
   metricPointsRetentionDays: number;
+  /** Memory the embedded DuckDB may use for its buffers, MiB (its own default is 80% of RAM). Default 256. */
+  storeMemoryLimitMb: number;
   /** How often in-memory rollups are written to the store, ms. Default 5000. */
   rollupFlushIntervalMs: number;
   /** pino level. Default `info`. */
@@ -72,6 +74,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   rawSpansRetentionDays: 7,
   rollupsRetentionDays: 90,
   metricPointsRetentionDays: 30,
+  storeMemoryLimitMb: 256,
   rollupFlushIntervalMs: 5000,
   logLevel: 'info',
 });
@@ -99,6 +102,7 @@ const RULES: Record<keyof Config, Rule> = {
   rawSpansRetentionDays: { kind: 'int', min: 1, max: 3650 },
   rollupsRetentionDays: { kind: 'int', min: 1, max: 3650 },
   metricPointsRetentionDays: { kind: 'int', min: 1, max: 3650 },
+  storeMemoryLimitMb: { kind: 'int', min: 64, max: 1_048_576 },
   rollupFlushIntervalMs: { kind: 'int', min: 100, max: 3_600_000 },
   logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };

@@ -52,6 +52,8 @@ export interface DuckDbStoreOptions {
   path: string;
   /** Spans remembered for de-duplication, per generation (see `RecentSpanKeys`). Default 1,000,000. */
   dedupGenerationSize?: number;
+  /** DuckDB `memory_limit`, MiB. Default: DuckDB's own (80% of RAM). */
+  memoryLimitMb?: number;
   /** Clock, ns since the epoch (injected by tests). */
   now?: () => bigint;
   log?: Logger;
@@ -62,7 +64,10 @@ export interface DuckDbStoreOptions {
  * @throws when the file is locked by another process (DuckDB's own error, with the lock holder's pid).
  */
 export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<Store> {
-  const instance = await DuckDBInstance.create(options.path);
+  const instance = await DuckDBInstance.create(
+    options.path,
+    options.memoryLimitMb === undefined ? undefined : { memory_limit: `${options.memoryLimitMb}MB` },
+  );
   const writer = await instance.connect();
   for (const sql of SCHEMA_SQL) await writer.run(sql);
   const reader = await instance.connect();
