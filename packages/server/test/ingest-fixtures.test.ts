@@ -213,6 +213,13 @@ describe('Zipkin v2 fixtures', { skip: NEEDS_SHARED }, () => {
         assert.equal(r.status, 202, f);
         assert.equal(r.json.accepted, n, f);
         assert.deepEqual(r.json.rejected, [], f);
+        const body = JSON.parse(fixture(`zipkin/zipkin/${f}`).toString('utf8'));
+        const traceIds = new Set<string>(
+          (Array.isArray(body) ? body : [body]).map((z: any) => z.traceId.padStart(32, '0')),
+        );
+        let stored = 0;
+        for (const id of traceIds) stored += (await t.store.traceSpans(id)).length;
+        assert.equal(stored, n, `${f}: every span stored, shared client/server halves both kept`);
         total += n;
       }
       assert.equal(total, 230);

@@ -8,10 +8,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { buildTraceTree, databaseMetrics, endpointMetrics } from '../apm/index.ts';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
+import { SPAN_KIND_NAMES } from '../model/index.ts';
 import type { Store } from '../storage/index.ts';
 import { nsToIso } from '../util/time.ts';
 import { requireKey } from './auth.ts';
-import { optionalBoolean, optionalNumber, optionalString, parseWindow } from './query-params.ts';
+import {
+  optionalBoolean,
+  optionalEnum,
+  optionalNumber,
+  optionalString,
+  parseWindow,
+} from './query-params.ts';
 
 /** What the APM routes need. */
 export interface ApmDeps {
@@ -45,13 +52,15 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
 
   app.get(
     '/api/v1/apm/metrics/api',
-    schema('RED metrics per endpoint', { kind: { type: 'string' } }),
+    schema('RED metrics per endpoint', {
+      kind: { type: 'string', description: 'span kind: server, client, producer, consumer, internal' },
+    }),
     async (request: Q) => {
       const w = parseWindow(request.query, now());
       const endpoints = await endpointMetrics(store, {
         window: w,
         service: optionalString(request.query, 'service'),
-        kind: optionalString(request.query, 'kind'),
+        kind: optionalEnum(request.query, 'kind', SPAN_KIND_NAMES),
         apdexThresholdMs: config.apdexThresholdMs,
       });
       return {
@@ -98,8 +107,8 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
         service: optionalString(request.query, 'service'),
         endpoint: optionalString(request.query, 'endpoint'),
         minDurationNs: minMs === undefined ? undefined : BigInt(Math.round(minMs * 1e6)),
-        errorOnly: optionalBoolean(request.query, 'error'),
-        limit: optionalNumber(request.query, 'limit', 1, 1000) ?? 100,
+        error: optionalBoolean(request.query, 'error'),
+        limit: optionalNumber(request.query, 'limit', 1, 1000, true) ?? 100,
       });
       return {
         from: new Date(w.fromMs).toISOString(),
@@ -122,14 +131,18 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
     '/api/v1/apm/traces/:traceId',
     { schema: { summary: 'One trace as a span tree with self times and the critical path', tags: ['apm'] } },
     async (request: FastifyRequest<{ Params: { traceId: string } }>) => {
-      const id = request.params.traceId;
-      if (!/^[0-9a-fA-F]{32}$/.test(id)) {
+      // 16 hex characters: a 64-bit Zipkin/B3 trace id, stored left-padded to 128 bits.
+      const raw = request.params.traceId;
+      if (!/^([0-9a-fA-F]{16}|[0-9a-fA-F]{32})$/.test(raw)) {
         throw new SiperfError(
           'ERR_QUERY_PARAM',
-          `traceId: expected 32 hex characters, got "${id.slice(0, 64)}"`,
-          { field: 'traceId' },
+          `traceId: expected 32 (or 16) hex characters, got "${raw.slice(0, 64)}"`,
+          {
+            field: 'traceId',
+          },
         );
       }
+      const id = raw.padStart(32, '0');
       const spans = await store.traceSpans(id.toLowerCase());
       if (spans.length === 0)
         throw new SiperfError('ERR_QUERY_NOT_FOUND', `no trace ${id.toLowerCase()} in the store`);
@@ -139,7 +152,7 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
 
   app.get('/api/v1/apm/services', schema('Services seen in the window'), async (request: Q) => {
     const w = parseWindow(request.query, now());
-    const services = await store.services(w);
+    const services = await store.services(w, optionalString(request.query, 'service'));
     return {
       from: new Date(w.fromMs).toISOString(),
       to: new Date(w.toMs).toISOString(),
@@ -152,7 +165,8 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
           errorRate: s.requests > 0 ? s.errors / s.requests : 0,
           endpoints: s.endpoints,
           firstSeen: nsToIso(s.firstSeenNs),
-          lastSeen: nsToIso(s.lastSeenNs),
+          // Rollups are per minute: a service seen in a minute was last seen at most at that minute's end.
+          lastSeen: nsToIso(s.lastSeenNs < w.toNs ? s.lastSeenNs : w.toNs),
         })),
     };
   });
@@ -179,7 +193,7 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
         name,
         window: w,
         service: optionalString(request.query, 'service'),
-        limit: optionalNumber(request.query, 'limit', 1, 100_000) ?? 10_000,
+        limit: optionalNumber(request.query, 'limit', 1, 100_000, true) ?? 10_000,
       });
       const series = new Map<
         string,

@@ -4,9 +4,11 @@
  * Mapping (after the OpenTelemetry Collector's zipkin receiver): `timestamp`/`duration` are µs;
  * `localEndpoint.serviceName` is the service (`unknown_service` when absent, as Envoy sends it);
  * tags become attributes; a tag `error` makes the status ERROR; `sql.query` is the database statement;
- * annotations become events; a 64-bit trace id is left-padded to 128 bits.
+ * annotations become events; a 64-bit trace id is left-padded to 128 bits; the server half of a
+ * `shared` span gets its own id (derived from the shared one) and the client half as its parent.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { SiperfError } from '../errors.ts';
 import { type Attributes, isErrorSpan, type Span, SpanKind, StatusCode } from '../model/index.ts';
 import { normaliseHexId } from '../util/hex-id.ts';
@@ -47,7 +49,7 @@ function convert(
   const traceId = normaliseHexId(rawTrace.length === 16 ? rawTrace.padStart(32, '0') : rawTrace, 16);
   if (traceId.startsWith('!'))
     return { field: `${path}.traceId`, code: 'ERR_INGEST_SPAN_ID', reason: traceId.slice(1) };
-  const spanId = normaliseHexId(typeof z.id === 'string' ? z.id : '', 8);
+  let spanId = normaliseHexId(typeof z.id === 'string' ? z.id : '', 8);
   if (spanId.startsWith('!'))
     return { field: `${path}.id`, code: 'ERR_INGEST_SPAN_ID', reason: spanId.slice(1) };
   let parentSpanId = '';
@@ -55,6 +57,13 @@ function convert(
     parentSpanId = normaliseHexId(z.parentId, 8);
     if (parentSpanId.startsWith('!'))
       return { field: `${path}.parentId`, code: 'ERR_INGEST_SPAN_ID', reason: parentSpanId.slice(1) };
+  }
+  if (z.shared === true) {
+    // The server half of a span shared with its client (B3 single-host style) has the client half's id.
+    // Give it its own id and make it the client half's child, so both halves are kept (as Jaeger's and the
+    // OpenTelemetry Collector's Zipkin receivers do).
+    parentSpanId = spanId;
+    spanId = sharedSpanId(spanId, JSON.stringify([z.localEndpoint ?? null, z.timestamp]));
   }
   const ts = z.timestamp;
   const dur = z.duration ?? 0;
@@ -114,4 +123,14 @@ function convert(
     links: [],
     scope: 'zipkin',
   };
+}
+
+/**
+ * A stable 8-byte id for the server half of a shared Zipkin span, from the shared id and what tells
+ * the halves apart (local endpoint and start time: a message consumed by several hosts shares one id).
+ * A retry of the same span gets the same id, so de-duplication still works.
+ */
+export function sharedSpanId(spanId: string, distinct: string): string {
+  const id = createHash('sha1').update(`shared:${spanId}:${distinct}`).digest('hex').slice(0, 16);
+  return /^0+$/.test(id) ? '0000000000000001' : id;
 }

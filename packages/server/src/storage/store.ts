@@ -71,7 +71,7 @@ export interface RollupReader {
   endpointAggregates(q: RollupQuery): Promise<EndpointAggregate[]>;
   dbAggregates(q: RollupQuery): Promise<DbAggregate[]>;
   /** Per (service, endpoint, kind), request counts per minute (for throughput charts). */
-  services(window: TimeWindow): Promise<ServiceSummary[]>;
+  services(window: TimeWindow, service?: string): Promise<ServiceSummary[]>;
 }
 
 /** A service seen in a window. */
@@ -97,13 +97,17 @@ export interface TraceSummary {
   services: string[];
 }
 
-/** Filter of recent traces. */
+/**
+ * Filter of recent traces. A trace is in the window when one of its spans starts in it, or, for a span
+ * whose clock was flagged at ingest, was ingested in it (as rollups count such spans).
+ */
 export interface RecentTracesQuery {
   window: TimeWindow;
   service?: string | undefined;
   endpoint?: string | undefined;
   minDurationNs?: bigint | undefined;
-  errorOnly?: boolean | undefined;
+  /** true: only traces with an error; false: only traces without one; undefined: all. */
+  error?: boolean | undefined;
   limit: number;
 }
 

@@ -19,6 +19,7 @@ export function bytesToHex(bytes: Uint8Array): string {
  *   length, all zero). The `!` form avoids exceptions on the ingest hot path.
  */
 export function normaliseHexId(value: string, byteLength: number): string {
+  if (value.length === 0) return `!is missing (expected ${byteLength * 2} hex characters)`;
   if (value.length !== byteLength * 2) {
     if (value.length > 0 && !HEX.test(value)) {
       return `!must be ${byteLength * 2} hex characters (OTLP/JSON ids are hex, not base64), got "${truncate(value)}"`;

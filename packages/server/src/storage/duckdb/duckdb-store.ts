@@ -501,10 +501,10 @@ class DuckDbStore implements Store {
     }));
   }
 
-  async services(window: TimeWindow): Promise<ServiceSummary[]> {
+  async services(window: TimeWindow, service?: string): Promise<ServiceSummary[]> {
     const rows = await this.aggregates(
       ENDPOINT_ROLLUP,
-      { window },
+      { window, service },
       this.aggregator.snapshot().endpoints.map(endpointRow),
     );
     const out = new Map<string, ServiceSummary>();
@@ -546,7 +546,8 @@ class DuckDbStore implements Store {
       params.push(q.minDurationNs);
       having.push(`max(start_ns + duration_ns) - min(start_ns) >= $${params.length}`);
     }
-    if (q.errorOnly) having.push('bool_or(is_error)');
+    if (q.error === true) having.push('bool_or(is_error)');
+    if (q.error === false) having.push('NOT bool_or(is_error)');
     params.push(q.limit);
     const rows = await this.rows(
       `SELECT trace_id, min(start_ns) AS start_ns, max(start_ns + duration_ns) - min(start_ns) AS duration_ns,
@@ -555,7 +556,9 @@ class DuckDbStore implements Store {
               arg_min(endpoint, (parent_span_id <> '')::INT * 1e19 + start_ns) AS root_endpoint,
               list(DISTINCT service ORDER BY service) AS services
        FROM spans
-       WHERE trace_id IN (SELECT DISTINCT trace_id FROM spans WHERE start_ns >= $1 AND start_ns < $2)
+       WHERE trace_id IN (
+         SELECT DISTINCT trace_id FROM spans
+         WHERE (start_ns >= $1 AND start_ns < $2) OR (clock_flagged AND ingest_ns >= $1 AND ingest_ns < $2))
        GROUP BY trace_id
        ${having.length ? `HAVING ${having.join(' AND ')}` : ''}
        ORDER BY start_ns DESC LIMIT $${params.length}`,
