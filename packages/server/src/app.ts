@@ -42,6 +42,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
               redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
             },
     bodyLimit: 1024 * 1024,
+    // A client that stops sending mid-body is dropped instead of holding a socket for ever.
+    requestTimeout: 120_000,
+    // Trace ids longer than 200 characters get Fastify's own 414; shorter bad ids get our 400.
+    maxParamLength: 200,
     // Per-request log lines off: ingest is many small requests; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;

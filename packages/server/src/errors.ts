@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   ERR_INGEST_OVERLOADED: { status: 503, title: 'Ingest queue full, retry later' },
   ERR_INGEST_SPAN_ID: { status: 400, title: 'Invalid trace or span id' },
   ERR_INGEST_SPAN_TIME: { status: 400, title: 'Invalid span time' },
+  ERR_INGEST_SPAN_FIELD: { status: 400, title: 'Invalid span field' },
   ERR_INGEST_METRIC: { status: 400, title: 'Invalid metric data point' },
   ERR_QUERY_PARAM: { status: 400, title: 'Invalid query parameter' },
   ERR_QUERY_NOT_FOUND: { status: 404, title: 'Not found' },

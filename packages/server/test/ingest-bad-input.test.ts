@@ -394,3 +394,161 @@ describe('overload', () => {
     }
   });
 });
+
+describe('hostile input (found by an adversarial review)', () => {
+  test('out-of-range times, kinds and status codes reject that span only; reads keep working', async () => {
+    const t = await startTestApp();
+    try {
+      const good = span();
+      const bad = [
+        span({ endTimeUnixNano: '10223372036854775807' }), // end past 2^63
+        span({ startTimeUnixNano: '18446744073709551615', endTimeUnixNano: '18446744073709551615' }),
+        span({ kind: 300 }),
+        span({ kind: -1 }),
+        span({ status: { code: 1000 } }),
+        span({ startTimeUnixNano: 'FLOAT' }), // a float in an int64 field: not an integer
+      ];
+      const body = request([...bad, good]).replace('"FLOAT"', '1.7e18');
+      const r = await post(t.app, '/v1/traces', body, 'application/json');
+      assert.equal(r.status, 200);
+      assert.equal(r.json.partialSuccess.rejectedSpans, '6');
+      const msg: string = r.json.partialSuccess.errorMessage;
+      assert.match(msg, /spans\[0\]\.endTimeUnixNano: must be at most 9223372036854775807/);
+      assert.match(msg, /spans\[2\]\.kind: must be a SpanKind 0\.\.5, got 300/);
+      assert.match(msg, /spans\[4\]\.status\.code: must be a StatusCode 0\.\.2, got 1000/);
+      assert.match(msg, /and 1 more/, 'the sixth (1.7e18, not an integer) is counted too');
+      assert.equal((await t.store.traceSpans(good.traceId as string)).length, 1);
+      assert.equal((await get(t.app, '/api/v1/apm/traces/recent?window=15m')).status, 200);
+      assert.equal((await get(t.app, '/api/v1/apm/metrics/database?window=15m')).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('attributes nested deeper than 32 levels reject their span; odd shapes do not throw', async () => {
+    const t = await startTestApp();
+    try {
+      let deep: any = { stringValue: 'leaf' };
+      for (let i = 0; i < 40; i++) deep = { kvlistValue: { values: [{ key: 'k', value: deep }] } };
+      const nested = span({ attributes: [{ key: 'deep', value: deep }] });
+      const odd = span({
+        attributes: [
+          { key: 'a', value: { arrayValue: { values: 'abc' } } },
+          { key: '__proto__', value: { stringValue: 'kept as a key' } },
+        ],
+      });
+      const r = await post(t.app, '/v1/traces', request([nested, odd]), 'application/json');
+      assert.equal(r.status, 200);
+      assert.equal(r.json.partialSuccess.rejectedSpans, '1');
+      assert.match(
+        r.json.partialSuccess.errorMessage,
+        /spans\[0\]: attribute value nested deeper than 32 levels/,
+      );
+      const [stored] = await t.store.traceSpans(odd.traceId as string);
+      assert.deepEqual(stored!.attributes.a, []);
+      assert.equal(Object.getOwnPropertyDescriptor(stored!.attributes, '__proto__')?.value, 'kept as a key');
+      assert.equal(stored!.service, 'svc');
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('Zipkin: null annotations, unserialisable tags and durations past 2262 stay per-span problems', async () => {
+    const t = await startTestApp();
+    try {
+      const ts = Math.floor(Date.now() * 1000);
+      const base = {
+        traceId: randomBytes(16).toString('hex'),
+        name: 'x',
+        kind: 'SERVER',
+        timestamp: ts,
+        duration: 10,
+      };
+      const body = JSON.stringify([
+        { ...base, id: randomBytes(8).toString('hex'), annotations: [null, { timestamp: ts, value: 'ok' }] },
+        { ...base, id: randomBytes(8).toString('hex'), duration: 9007199254740991 },
+      ]);
+      const r = await post(t.app, '/api/v2/spans', body, 'application/json');
+      assert.equal(r.status, 202);
+      assert.equal(r.json.accepted, 1);
+      assert.equal(r.json.rejected[0].field, '[1].duration');
+      assert.equal((await get(t.app, '/api/v1/apm/traces/recent?window=15m')).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('metrics: missing types, bad temporality, times past 2^63, bucket mismatches and non-numbers are rejected per item', async () => {
+    const t = await startTestApp();
+    try {
+      const now = String(NOW_NS);
+      const metrics = [
+        { name: 'no.type', dataPoints: [{ timeUnixNano: now, asInt: 1 }] },
+        {
+          name: 'bad.temporality',
+          sum: { aggregationTemporality: 300, dataPoints: [{ timeUnixNano: now, asInt: 1 }] },
+        },
+        { name: 'far.time', gauge: { dataPoints: [{ timeUnixNano: '99999999999999999999', asInt: 1 }] } },
+        {
+          name: 'h',
+          histogram: {
+            aggregationTemporality: 2,
+            dataPoints: [
+              { timeUnixNano: now, count: 3, sum: 3, explicitBounds: [1, 2], bucketCounts: [1, 2] },
+            ],
+          },
+        },
+        { name: 'nan.text', gauge: { dataPoints: [{ timeUnixNano: now, asDouble: 'abc' }] } },
+        {
+          name: 'ok',
+          gauge: {
+            dataPoints: [
+              { timeUnixNano: now, asDouble: 'NaN' },
+              { timeUnixNano: now, asDouble: 2.5 },
+            ],
+          },
+        },
+      ];
+      const body = JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics }] }] });
+      const r = await post(t.app, '/v1/metrics', body, 'application/json');
+      assert.equal(r.status, 200);
+      assert.equal(r.json.partialSuccess.rejectedDataPoints, '5');
+      const msg: string = r.json.partialSuccess.errorMessage;
+      assert.match(msg, /metrics\[0\]: a metric needs one of gauge, sum/);
+      assert.match(msg, /metrics\[1\]\.sum\.aggregationTemporality: must be 0, 1 or 2, got 300/);
+      assert.match(
+        msg,
+        /metrics\[3\]\.histogram\.dataPoints\[0\]\.bucketCounts: must have explicitBounds\.length \+ 1 = 3 entries, got 2/,
+      );
+      const { json } = await get(t.app, '/api/v1/apm/metrics/custom?name=ok&window=15m');
+      assert.deepEqual(
+        json.series[0].points.map((p: any) => p.value),
+        [null, 2.5],
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('query times the store cannot hold are a 400, not a 500', async () => {
+    const t = await startTestApp();
+    try {
+      for (const q of [
+        'to=8640000000000000',
+        'to=99999999999999999999',
+        'from=-8640000000000000&to=-8639999999999999',
+      ]) {
+        const r = await get(t.app, `/api/v1/apm/metrics/api?${q}`);
+        assert.equal(r.status, 400, q);
+        assert.equal(r.json.code, 'ERR_QUERY_PARAM');
+      }
+      assert.equal((await get(t.app, '/api/v1/apm/traces/recent?limit=1.5')).status, 400);
+      const both = await get(t.app, '/api/v1/apm/metrics/api?from=2026-01-01&to=2026-01-02&window=1h');
+      assert.match(both.json.detail, /not all three/);
+      const fromWindow = await get(t.app, '/api/v1/apm/metrics/api?from=2026-01-01T00:00:00Z&window=2h');
+      assert.equal(fromWindow.json.to, '2026-01-01T02:00:00.000Z');
+    } finally {
+      await t.close();
+    }
+  });
+});

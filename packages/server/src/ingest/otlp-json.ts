@@ -10,8 +10,10 @@
  */
 import { SiperfError } from '../errors.ts';
 
+// Only JSON integers (no fraction or exponent, no leading zero): a float stays a number and is then
+// rejected for that span alone as "not an integer"; a leading zero stays invalid JSON.
 const INT64_KEYS =
-  /"(startTimeUnixNano|endTimeUnixNano|timeUnixNano|observedTimeUnixNano|intValue|asInt)"\s*:\s*(-?\d+)/g;
+  /"(startTimeUnixNano|endTimeUnixNano|timeUnixNano|observedTimeUnixNano|intValue|asInt)"\s*:\s*(-?(?:0|[1-9]\d*))(?![\d.eE])/g;
 
 /**
  * Parses an OTLP/JSON body.

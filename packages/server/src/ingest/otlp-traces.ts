@@ -17,6 +17,8 @@ import { type ClockPolicy, isClockFlagged, type SpanBatch } from './span-batch.t
 
 const KIND_ENUM = SPAN_KIND_NAMES.map((n) => `SPAN_KIND_${n.toUpperCase()}`);
 const STATUS_ENUM = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+/** The largest time a span may carry: ns since the epoch in a signed 64-bit integer (year 2262). */
+const MAX_TIME_NS = 2n ** 63n - 1n;
 
 type Obj = Record<string, unknown>;
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
@@ -47,7 +49,14 @@ export function otlpTracesToSpans(
   const resourceSpans = asArray((request as Obj).resourceSpans);
   for (let r = 0; r < resourceSpans.length; r++) {
     const rs = asObj(resourceSpans[r]);
-    const resourceAttributes = attributes(asObj(rs.resource).attributes);
+    let resourceAttributes: Span['resourceAttributes'];
+    let resourceError: string | undefined;
+    try {
+      resourceAttributes = attributes(asObj(rs.resource).attributes);
+    } catch (err) {
+      resourceAttributes = {};
+      resourceError = (err as Error).message;
+    }
     const sn = resourceAttributes['service.name'];
     const service = typeof sn === 'string' && sn !== '' ? sn : 'unknown_service';
     const scopes = asArray(rs.scopeSpans ?? rs.instrumentationLibrarySpans);
@@ -59,7 +68,9 @@ export function otlpTracesToSpans(
       for (let k = 0; k < spans.length; k++, index++) {
         const path = `resourceSpans[${r}].scopeSpans[${s}].spans[${k}]`;
         const raw = asObj(spans[k]);
-        const result = convertSpan(raw, path, encoding, clock, service, resourceAttributes, scopeName);
+        const result = resourceError
+          ? bad(`resourceSpans[${r}].resource.attributes`, 'ERR_INGEST_SPAN_FIELD', resourceError)
+          : convertGuarded(raw, path, encoding, clock, service, resourceAttributes, scopeName);
         if ('reason' in result) out.rejected.push({ index, ...result });
         else out.spans.push(result);
       }
@@ -114,6 +125,20 @@ function convertSpan(
   }
   const start = toBigInt(raw.startTimeUnixNano);
   const end = toBigInt(raw.endTimeUnixNano);
+  if (start !== undefined && start > MAX_TIME_NS) {
+    return bad(
+      `${path}.startTimeUnixNano`,
+      'ERR_INGEST_SPAN_TIME',
+      `must be at most ${MAX_TIME_NS} (2^63 − 1 ns), got ${start}`,
+    );
+  }
+  if (end !== undefined && end > MAX_TIME_NS) {
+    return bad(
+      `${path}.endTimeUnixNano`,
+      'ERR_INGEST_SPAN_TIME',
+      `must be at most ${MAX_TIME_NS} (2^63 − 1 ns), got ${end}`,
+    );
+  }
   if (start === undefined || start <= 0n) {
     return bad(
       `${path}.startTimeUnixNano`,
@@ -131,11 +156,21 @@ function convertSpan(
   if (end < start) {
     return bad(`${path}.endTimeUnixNano`, 'ERR_INGEST_SPAN_TIME', `end ${end} precedes start ${start}`);
   }
-  const kind = enumValue(raw.kind, KIND_ENUM) as SpanKind;
+  const kind = enumValue(raw.kind, KIND_ENUM);
+  if (!Number.isInteger(kind) || kind < 0 || kind >= KIND_ENUM.length) {
+    return bad(`${path}.kind`, 'ERR_INGEST_SPAN_FIELD', `must be a SpanKind 0..5, got ${show(raw.kind)}`);
+  }
+  const status = asObj(raw.status);
+  const statusCode = enumValue(status.code, STATUS_ENUM);
+  if (!Number.isInteger(statusCode) || statusCode < 0 || statusCode >= STATUS_ENUM.length) {
+    return bad(
+      `${path}.status.code`,
+      'ERR_INGEST_SPAN_FIELD',
+      `must be a StatusCode 0..2, got ${show(status.code)}`,
+    );
+  }
   const name = typeof raw.name === 'string' ? raw.name : '';
   const attrs = attributes(raw.attributes);
-  const status = asObj(raw.status);
-  const statusCode = enumValue(status.code, STATUS_ENUM) as StatusCode;
   const httpStatusCode = httpStatusOf(attrs);
   return {
     traceId,
@@ -143,15 +178,15 @@ function convertSpan(
     parentSpanId,
     service,
     name,
-    endpoint: endpointOf(kind, name, attrs),
-    kind,
+    endpoint: endpointOf(kind as SpanKind, name, attrs),
+    kind: kind as SpanKind,
     startTimeUnixNano: start,
     endTimeUnixNano: end,
     durationNano: end - start,
-    statusCode,
+    statusCode: statusCode as StatusCode,
     statusMessage: typeof status.message === 'string' ? status.message : '',
     httpStatusCode,
-    isError: isErrorSpan(kind, statusCode, httpStatusCode),
+    isError: isErrorSpan(kind as SpanKind, statusCode as StatusCode, httpStatusCode),
     db: dbCallOf(name, attrs),
     clockFlagged: isClockFlagged(start, clock),
     resourceAttributes,
@@ -176,7 +211,22 @@ function convertSpan(
   };
 }
 
+/**
+ * {@link convertSpan}, with any failure of one span's content (an attribute nested too deep, a value of the
+ * wrong type) turned into that span's rejection. A non-hex JSON id still fails the whole request.
+ */
+function convertGuarded(...args: Parameters<typeof convertSpan>): Span | Bad {
+  try {
+    return convertSpan(...args);
+  } catch (err) {
+    if (err instanceof SiperfError && err.code === 'ERR_INGEST_DECODE') throw err;
+    return bad(args[1], 'ERR_INGEST_SPAN_FIELD', (err as Error).message);
+  }
+}
+
 function show(v: unknown): string {
+  const b = toBigInt(v);
+  if (b !== undefined && typeof v === 'object') return String(b);
   if (v === undefined) return 'nothing';
   const text = typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;

@@ -58,9 +58,17 @@ export function idText(v: unknown): string {
 
 const has = (o: object, k: string): boolean => Object.hasOwn(o, k);
 
-/** OTLP `AnyValue` → plain JSON value. Bytes become base64 text. */
-export function anyValue(v: unknown): AttributeValue {
+/** How deep `arrayValue`/`kvlistValue` may nest inside one attribute value. */
+export const MAX_ATTRIBUTE_DEPTH = 32;
+
+/**
+ * OTLP `AnyValue` → plain JSON value. Bytes become base64 text.
+ * @throws Error when arrays/maps nest deeper than {@link MAX_ATTRIBUTE_DEPTH}.
+ */
+export function anyValue(v: unknown, depth = 0): AttributeValue {
   if (typeof v !== 'object' || v === null) return null;
+  if (depth > MAX_ATTRIBUTE_DEPTH)
+    throw new Error(`attribute value nested deeper than ${MAX_ATTRIBUTE_DEPTH} levels`);
   const o = v as Record<string, unknown>;
   if (has(o, 'stringValue')) return String(o.stringValue);
   if (has(o, 'boolValue')) return Boolean(o.boolValue);
@@ -70,11 +78,11 @@ export function anyValue(v: unknown): AttributeValue {
     return typeof d === 'number' ? d : Number(d);
   }
   if (has(o, 'arrayValue')) {
-    const values = (o.arrayValue as { values?: unknown[] } | null)?.values ?? [];
-    return values.map(anyValue);
+    const values = (o.arrayValue as { values?: unknown } | null)?.values;
+    return Array.isArray(values) ? values.map((x) => anyValue(x, depth + 1)) : [];
   }
   if (has(o, 'kvlistValue')) {
-    return attributes((o.kvlistValue as { values?: unknown[] } | null)?.values);
+    return attributes((o.kvlistValue as { values?: unknown[] } | null)?.values, depth + 1);
   }
   if (has(o, 'bytesValue')) {
     const b = o.bytesValue;
@@ -83,15 +91,22 @@ export function anyValue(v: unknown): AttributeValue {
   return null;
 }
 
-/** OTLP `repeated KeyValue` → attribute map. Entries without a key are skipped. */
-export function attributes(list: unknown): Attributes {
+/**
+ * OTLP `repeated KeyValue` → attribute map. Entries without a key are skipped; a key `__proto__` is kept
+ * as an ordinary key (it never changes the map's prototype).
+ * @throws Error when a value nests deeper than {@link MAX_ATTRIBUTE_DEPTH}.
+ */
+export function attributes(list: unknown, depth = 0): Attributes {
   const out: Attributes = {};
   if (!Array.isArray(list)) return out;
   for (const kv of list) {
     if (typeof kv !== 'object' || kv === null) continue;
     const key = (kv as { key?: unknown }).key;
     if (typeof key !== 'string' || key === '') continue;
-    out[key] = anyValue((kv as { value?: unknown }).value);
+    const value = anyValue((kv as { value?: unknown }).value, depth);
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
   }
   return out;
 }

@@ -41,3 +41,16 @@ test('Redis commands keep the command and hide every argument', () => {
     normaliseStatement('redis', 'GET driver:9').fingerprint,
   );
 });
+
+test('hostile statements: an escaped-quote flood normalises in one pass, NUL bytes and huge texts are not misparsed', () => {
+  const flood = `SELECT '${"\\'".repeat(5_000)}' FROM t`;
+  assert.equal(normaliseStatement('mysql', flood).statement, 'SELECT ? FROM t');
+  assert.equal(normaliseStatement('mysql', `SELECT '${"\\'".repeat(50_000)}`).statement, 'SELECT ? …');
+  const nul = normaliseStatement('postgresql', 'SELECT 1\u0000; DROP TABLE spans');
+  assert.notEqual(nul.fingerprint, normaliseStatement('postgresql', 'SELECT 1').fingerprint);
+  const deep = `SELECT ${'('.repeat(100_000)}1${')'.repeat(100_000)}`;
+  const r = normaliseStatement('postgresql', deep);
+  assert.match(r.fingerprint, /^[0-9a-f]{16}$/);
+  assert.ok(r.statement.endsWith(' …'), 'statements past 16 KiB are cut and marked');
+  assert.ok(r.statement.length < 17_000);
+});

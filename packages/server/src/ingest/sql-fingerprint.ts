@@ -38,6 +38,10 @@ export function loadSqlParser(): Promise<void> {
 }
 
 const MAX_MEMO = 20_000;
+/** Statements longer than this are not memoised (the memo stays under ~40 MB). */
+const MAX_MEMO_CHARS = 2048;
+/** Only the first 16 KiB of a statement are normalised (and PostgreSQL's parser sees none longer). */
+const MAX_STATEMENT_CHARS = 16_384;
 const memo = new Map<string, NormalisedStatement>();
 
 /**
@@ -48,17 +52,24 @@ const memo = new Map<string, NormalisedStatement>();
  * @returns the normalised statement and fingerprint; never throws.
  */
 export function normaliseStatement(system: string, text: string): NormalisedStatement {
+  const memoised = text.length <= MAX_MEMO_CHARS;
   const key = `${system}\u0000${text}`;
-  const hit = memo.get(key);
-  if (hit) return hit;
+  if (memoised) {
+    const hit = memo.get(key);
+    if (hit) return hit;
+  }
+  const clipped = text.length > MAX_STATEMENT_CHARS ? text.slice(0, MAX_STATEMENT_CHARS) : text;
   const result =
-    isPostgres(system) && parserLoaded
+    isPostgres(system) && parserLoaded && clipped === text && !text.includes('\u0000')
       ? normalisePostgres(text)
       : isKeyValue(system)
-        ? normaliseCommand(text)
-        : normaliseGeneric(text);
-  if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value as string);
-  memo.set(key, result);
+        ? normaliseCommand(clipped)
+        : normaliseGeneric(clipped);
+  if (clipped !== text) result.statement += ' …';
+  if (memoised) {
+    if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value as string);
+    memo.set(key, result);
+  }
   return result;
 }
 
@@ -86,10 +97,12 @@ function normalisePostgres(text: string): NormalisedStatement {
   try {
     const statement = normalizeSync(text).replace(/\s+/g, ' ').trim();
     const fingerprint = fingerprintSync(text);
-    return { statement, fingerprint };
+    // The parser reports some failures (e.g. "memory exhausted") as its output: never keep those.
+    if (/^[0-9a-f]{16}$/.test(fingerprint)) return { statement, fingerprint };
   } catch {
-    return normaliseGeneric(text);
+    // not PostgreSQL syntax the parser accepts: fall through
   }
+  return normaliseGeneric(text);
 }
 
 /**
@@ -97,11 +110,7 @@ function normalisePostgres(text: string): NormalisedStatement {
  * Exported for tests.
  */
 export function normaliseGeneric(text: string): NormalisedStatement {
-  const statement = text
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/(--|#)[^\n]*/g, ' ')
-    .replace(/'(?:[^'\\]|\\.|'')*'/g, '?')
-    .replace(/"(?:[^"\\]|\\.)*"/g, '?')
+  const statement = stripLiteralsAndComments(text)
     .replace(/\b0x[0-9a-f]+\b/gi, '?')
     .replace(/(?<![\w$])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi, '?')
     .replace(/\b(in|values)\s*\(\s*\?(?:\s*,\s*\?)*\s*\)/gi, (_m, kw: string) => `${kw} (?+)`)
@@ -109,4 +118,47 @@ export function normaliseGeneric(text: string): NormalisedStatement {
     .trim();
   const fingerprint = createHash('sha1').update(statement.toLowerCase()).digest('hex').slice(0, 16);
   return { statement, fingerprint };
+}
+
+/**
+ * One left-to-right pass (linear time, whatever the input) that replaces quoted strings ('…' and "…",
+ * with backslash escapes and doubled quotes) by `?` and comments (/* … *\/, -- …, # …) by a space.
+ */
+function stripLiteralsAndComments(text: string): string {
+  const parts: string[] = [];
+  const n = text.length;
+  let from = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 39 || c === 34) {
+      // ' or "
+      parts.push(text.slice(from, i), '?');
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (d === 92)
+          j += 2; // backslash escape
+        else if (d === c && text.charCodeAt(j + 1) === c)
+          j += 2; // doubled quote
+        else if (d === c) break;
+        else j++;
+      }
+      i = j + 1;
+      from = i;
+    } else if (
+      (c === 47 && text.charCodeAt(i + 1) === 42) ||
+      (c === 45 && text.charCodeAt(i + 1) === 45) ||
+      c === 35
+    ) {
+      // /* … */, -- …, # …
+      const block = c === 47;
+      const end = block ? text.indexOf('*/', i + 2) : text.indexOf('\n', i);
+      parts.push(text.slice(from, i), ' ');
+      i = end < 0 ? n : block ? end + 2 : end;
+      from = i;
+    } else i++;
+  }
+  parts.push(text.slice(from));
+  return parts.join('');
 }

@@ -33,7 +33,12 @@ export function zipkinToSpans(body: unknown, clock: ClockPolicy): SpanBatch {
   if (!list) throw new SiperfError('ERR_INGEST_DECODE', 'expected a JSON array of Zipkin v2 spans');
   const out: SpanBatch = { spans: [], rejected: [] };
   list.forEach((item, index) => {
-    const r = convert(typeof item === 'object' && item !== null ? (item as Obj) : {}, `[${index}]`, clock);
+    let r: ReturnType<typeof convert>;
+    try {
+      r = convert(typeof item === 'object' && item !== null ? (item as Obj) : {}, `[${index}]`, clock);
+    } catch (err) {
+      r = { field: `[${index}]`, code: 'ERR_INGEST_SPAN_FIELD', reason: (err as Error).message };
+    }
     if ('reason' in r) out.rejected.push({ index, ...r });
     else out.spans.push(r);
   });
@@ -44,7 +49,13 @@ function convert(
   z: Obj,
   path: string,
   clock: ClockPolicy,
-): Span | { field: string; code: 'ERR_INGEST_SPAN_ID' | 'ERR_INGEST_SPAN_TIME'; reason: string } {
+):
+  | Span
+  | {
+      field: string;
+      code: 'ERR_INGEST_SPAN_ID' | 'ERR_INGEST_SPAN_TIME' | 'ERR_INGEST_SPAN_FIELD';
+      reason: string;
+    } {
   const rawTrace = typeof z.traceId === 'string' ? z.traceId : '';
   const traceId = normaliseHexId(rawTrace.length === 16 ? rawTrace.padStart(32, '0') : rawTrace, 16);
   if (traceId.startsWith('!'))
@@ -83,10 +94,20 @@ function convert(
   }
   const start = BigInt(ts) * 1000n;
   const end = start + BigInt(dur) * 1000n;
+  if (end > 2n ** 63n - 1n) {
+    return {
+      field: `${path}.duration`,
+      code: 'ERR_INGEST_SPAN_TIME',
+      reason: 'timestamp + duration is past the year 2262 (2^63 − 1 ns)',
+    };
+  }
   const kind = (typeof z.kind === 'string' ? KINDS[z.kind] : undefined) ?? SpanKind.INTERNAL;
   const attrs: Attributes = {};
   const tags = typeof z.tags === 'object' && z.tags !== null ? (z.tags as Obj) : {};
-  for (const [k, v] of Object.entries(tags)) attrs[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(tags)) {
+    if (k === '__proto__') continue;
+    attrs[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
   const local = (z.localEndpoint ?? {}) as Obj;
   const remote = (z.remoteEndpoint ?? {}) as Obj;
   if (typeof remote.serviceName === 'string') attrs['peer.service'] = remote.serviceName;
@@ -95,7 +116,9 @@ function convert(
   const name = typeof z.name === 'string' ? z.name : '';
   const statusCode = tags.error !== undefined ? StatusCode.ERROR : StatusCode.UNSET;
   const httpStatusCode = httpStatusOf(attrs);
-  const annotations = Array.isArray(z.annotations) ? (z.annotations as Obj[]) : [];
+  const annotations = (Array.isArray(z.annotations) ? z.annotations : []).filter(
+    (a): a is Obj => typeof a === 'object' && a !== null,
+  );
   return {
     traceId,
     spanId,

@@ -22,12 +22,12 @@ export function normaliseHexId(value: string, byteLength: number): string {
   if (value.length === 0) return `!is missing (expected ${byteLength * 2} hex characters)`;
   if (value.length !== byteLength * 2) {
     if (value.length > 0 && !HEX.test(value)) {
-      return `!must be ${byteLength * 2} hex characters (OTLP/JSON ids are hex, not base64), got "${truncate(value)}"`;
+      return `!must be ${byteLength * 2} hex characters (ids are hex, not base64), got "${truncate(value)}"`;
     }
     return `!must be ${byteLength * 2} hex characters (${byteLength} bytes), got ${value.length}`;
   }
   if (!HEX.test(value)) {
-    return `!must be hex (OTLP/JSON ids are hex, not base64), got "${truncate(value)}"`;
+    return `!must be hex (ids are hex, not base64), got "${truncate(value)}"`;
   }
   if (/^0+$/.test(value)) return '!must not be all zero';
   return value.toLowerCase();

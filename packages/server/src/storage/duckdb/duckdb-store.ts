@@ -232,7 +232,21 @@ class DuckDbStore implements Store {
         g.resolve(results[i]!);
       });
     } catch (err) {
-      for (const g of group) g.reject(err);
+      if (group.length === 1) group[0]!.reject(err);
+      else {
+        // One batch the store refused must not fail the others: write each on its own.
+        this.options.log?.warn(
+          { err, batches: group.length },
+          'group commit failed; writing batches one by one',
+        );
+        for (const g of group) {
+          try {
+            g.resolve((await this.appendSpans([g.spans]))[0]!);
+          } catch (one) {
+            g.reject(one);
+          }
+        }
+      }
     } finally {
       this.pending -= total;
     }
