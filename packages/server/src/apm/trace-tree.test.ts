@@ -59,9 +59,10 @@ test('self time subtracts the union of overlapping children; the critical path f
   walk(root);
   assert.equal(byName.get('3').selfTimeMs, 40 - 20);
   // Walking back from 100: d (ends 90) then c (ends 60, before d's start 70); b ends 40 > c's start 20: off.
+  // Reported in start-time order: root, c, c's child, d.
   assert.deepEqual(
     t.criticalPath.map((id) => Number.parseInt(id, 10)),
-    [1, 4, 3, 5],
+    [1, 3, 5, 4],
   );
   assert.equal(byName.get('2').onCriticalPath, false);
   assert.equal(t.durationMs, 100);
@@ -78,4 +79,12 @@ test('a missing root leaves orphans as roots; clock skew across services is repo
   assert.equal(t.clockSkew.length, 1);
   assert.equal(t.clockSkew[0]!.startsBeforeMs, 5);
   assert.equal(t.roots[0]!.children[0]!.durationMs, 25, 'the skewed child keeps its own duration');
+});
+
+test('a child that outlives its parent in the same service is async work, not clock skew', () => {
+  const spans = [
+    span('1', '', 0, 50, 'api', SpanKind.SERVER),
+    span('2', '1', 10, 300, 'api', SpanKind.INTERNAL),
+  ];
+  assert.deepEqual(buildTraceTree('ab'.repeat(16), spans).clockSkew, []);
 });

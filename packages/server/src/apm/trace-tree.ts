@@ -37,6 +37,10 @@ export interface SpanNode {
   db: Span['db'];
   attributes: Span['attributes'];
   events: Span['events'];
+  links: Span['links'];
+  /** Resource attributes (service.name, host, SDK…) and the instrumentation scope name. */
+  resource: Span['resourceAttributes'];
+  scope: string;
   children: SpanNode[];
 }
 
@@ -60,6 +64,7 @@ export interface TraceTree {
   errorCount: number;
   services: string[];
   roots: SpanNode[];
+  /** Span ids on the critical path, in start-time order. */
   criticalPath: string[];
   clockSkew: ClockSkew[];
 }
@@ -102,6 +107,9 @@ export function buildTraceTree(traceId: string, spans: readonly Span[]): TraceTr
       db: s.db,
       attributes: s.attributes,
       events: s.events,
+      links: s.links,
+      resource: s.resourceAttributes,
+      scope: s.scope,
       children: [],
     });
   }
@@ -119,7 +127,8 @@ export function buildTraceTree(traceId: string, spans: readonly Span[]): TraceTr
       s.kind === SpanKind.CONSUMER || s.kind === SpanKind.PRODUCER || parent.kind === SpanKind.PRODUCER;
     const before = parent.startTimeUnixNano - s.startTimeUnixNano;
     const after = s.endTimeUnixNano - parent.endTimeUnixNano;
-    if (before > 0n || (!async && after > 0n && s.service !== parent.service)) {
+    // Within one service both spans come from one clock: only a parent in another service can disagree.
+    if (s.service !== parent.service && (before > 0n || (!async && after > 0n))) {
       clockSkew.push({
         spanId: s.spanId,
         parentSpanId: parent.spanId,
@@ -138,8 +147,15 @@ export function buildTraceTree(traceId: string, spans: readonly Span[]): TraceTr
         node.children.map((c) => byId.get(c.spanId)!),
       ) / 1e6;
   }
-  const criticalPath: string[] = [];
-  for (const root of roots) walkCritical(byId.get(root.spanId)!, byId, nodes, criticalPath);
+  const onPath: string[] = [];
+  for (const root of roots) walkCritical(byId.get(root.spanId)!, byId, nodes, onPath);
+  // In time order (the walk goes backwards from each root's end).
+  const criticalPath = onPath
+    .map((id) => byId.get(id)!)
+    .sort((a, b) =>
+      a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0,
+    )
+    .map((x) => x.spanId);
   return {
     traceId,
     startTime: nsToIso(start),

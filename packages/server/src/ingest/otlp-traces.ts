@@ -58,7 +58,7 @@ export function otlpTracesToSpans(
       resourceError = (err as Error).message;
     }
     const sn = resourceAttributes['service.name'];
-    const service = typeof sn === 'string' && sn !== '' ? sn : 'unknown_service';
+    const service = typeof sn === 'string' && sn !== '' ? sn.toWellFormed() : 'unknown_service';
     const scopes = asArray(rs.scopeSpans ?? rs.instrumentationLibrarySpans);
     for (let s = 0; s < scopes.length; s++) {
       const ss = asObj(scopes[s]);

@@ -174,11 +174,11 @@ class DuckDbStore implements Store {
     }
     for (const r of await this.rows('SELECT DISTINCT resource_id FROM resources'))
       this.knownResources.add(num(r.resource_id));
-    // Exporters retry within seconds to a minute or two: remember the spans of the last 2 minutes of
-    // ingest, at most 200,000 of them (a larger reload would slow every start for a rare case).
+    // Exporters retry within seconds to minutes: remember the spans of the last 10 minutes of ingest,
+    // at most 200,000 of them (a larger reload would slow every start for a rare case).
     const recent = await this.reader.runAndReadAll(
       `SELECT trace_id, span_id FROM spans
-       WHERE ingest_ns >= (SELECT max(ingest_ns) FROM spans) - 120000000000 LIMIT $1`,
+       WHERE ingest_ns >= (SELECT max(ingest_ns) FROM spans) - 600000000000 LIMIT $1`,
       [Math.min(this.options.dedupGenerationSize ?? 1_000_000, 200_000)],
     );
     const [traceIds, spanIds] = recent.getColumns();
