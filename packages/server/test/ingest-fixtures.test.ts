@@ -63,7 +63,11 @@ describe('OTLP fixtures (JSON and protobuf)', { skip: NEEDS_SHARED }, () => {
     assert.equal(proxyPost.errors, 1);
     assert.equal(proxyPost.errorRate, 0.5);
     assert.equal(proxyPost.apdex, 0.5, 'one satisfied (6.2 ms), one frustrated (15 s)');
-    assert.equal(endpointRow(m, 'frontend', 'POST').maxMs, 15000.947152);
+    const single = endpointRow(m, 'frontend', 'POST');
+    assert.equal(single.maxMs, 15000.947152);
+    assert.equal(single.minMs, 15000.947152);
+    assert.equal(single.p50Ms, 15000.947152, 'one request: every percentile is its exact duration');
+    assert.equal(single.p99Ms, 15000.947152);
   });
 
   test('a JSON file and its protobuf twin give identical analysis', async () => {

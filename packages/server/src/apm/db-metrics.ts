@@ -5,7 +5,8 @@
  * @module
  */
 import type { RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
-import { countAtMost, quantile } from '../util/latency-sketch.ts';
+import { countAtMost } from '../util/latency-sketch.ts';
+import { clampedQuantile } from './red-metrics.ts';
 
 /** One row of `GET /api/v1/apm/metrics/database`. Durations in ms. */
 export interface QueryMetrics {
@@ -21,6 +22,7 @@ export interface QueryMetrics {
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
+  minMs: number;
   maxMs: number;
   slowCalls: number;
   /** Endpoints whose requests issued the query (innermost enclosing SERVER span of the same trace). */
@@ -50,9 +52,10 @@ export async function databaseMetrics(
     calls: a.calls,
     totalMs: a.sumMs,
     meanMs: a.calls > 0 ? a.sumMs / a.calls : 0,
-    p50Ms: Math.min(quantile(a.sketch, 0.5), a.maxMs),
-    p95Ms: Math.min(quantile(a.sketch, 0.95), a.maxMs),
-    p99Ms: Math.min(quantile(a.sketch, 0.99), a.maxMs),
+    p50Ms: clampedQuantile(a.sketch, 0.5, a.minMs, a.maxMs),
+    p95Ms: clampedQuantile(a.sketch, 0.95, a.minMs, a.maxMs),
+    p99Ms: clampedQuantile(a.sketch, 0.99, a.minMs, a.maxMs),
+    minMs: a.minMs,
     maxMs: a.maxMs,
     slowCalls: a.calls - countAtMost(a.sketch, o.slowQueryThresholdMs),
     endpoints: callers.get(a.fingerprint) ?? [],

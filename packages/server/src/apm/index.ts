@@ -1,6 +1,6 @@
 export type { DatabaseMetricsOptions, QueryMetrics } from './db-metrics.ts';
 export { databaseMetrics } from './db-metrics.ts';
 export type { EndpointMetrics, EndpointMetricsOptions } from './red-metrics.ts';
-export { apdexOfSketch, endpointMetrics } from './red-metrics.ts';
+export { apdexOfSketch, clampedQuantile, endpointMetrics } from './red-metrics.ts';
 export type { ClockSkew, SpanNode, TraceTree } from './trace-tree.ts';
 export { buildTraceTree, selfTimeNs } from './trace-tree.ts';

@@ -20,8 +20,11 @@ export interface EndpointCell {
   requests: number;
   errors: number;
   sumMs: number;
+  minMs: number;
   maxMs: number;
   sketch: LatencySketch;
+  /** Durations of the failed requests only (Apdex counts them as frustrated). */
+  errorSketch: LatencySketch;
 }
 
 /** One open database rollup cell. */
@@ -34,6 +37,7 @@ export interface DbCell {
   minuteNs: bigint;
   calls: number;
   sumMs: number;
+  minMs: number;
   maxMs: number;
   sketch: LatencySketch;
 }
@@ -82,15 +86,21 @@ export class RollupAggregator {
             requests: 0,
             errors: 0,
             sumMs: 0,
+            minMs: ms,
             maxMs: 0,
             sketch: newSketch(),
+            errorSketch: newSketch(),
           };
           this.endpoints.set(key, cell);
         }
         cell.requests++;
-        if (s.isError) cell.errors++;
+        if (s.isError) {
+          cell.errors++;
+          cell.errorSketch.accept(ms);
+        }
         cell.sumMs += ms;
         if (ms > cell.maxMs) cell.maxMs = ms;
+        if (ms < cell.minMs) cell.minMs = ms;
         cell.sketch.accept(ms);
       }
       if (s.db) {
@@ -106,6 +116,7 @@ export class RollupAggregator {
             minuteNs,
             calls: 0,
             sumMs: 0,
+            minMs: ms,
             maxMs: 0,
             sketch: newSketch(),
           };
@@ -114,6 +125,7 @@ export class RollupAggregator {
         cell.calls++;
         cell.sumMs += ms;
         if (ms > cell.maxMs) cell.maxMs = ms;
+        if (ms < cell.minMs) cell.minMs = ms;
         cell.sketch.accept(ms);
       }
     }
@@ -143,7 +155,9 @@ export class RollupAggregator {
         cur.errors += c.errors;
         cur.sumMs += c.sumMs;
         cur.maxMs = Math.max(cur.maxMs, c.maxMs);
+        cur.minMs = Math.min(cur.minMs, c.minMs);
         cur.sketch.merge(c.sketch);
+        cur.errorSketch.merge(c.errorSketch);
       }
     }
     for (const c of cells.dbs) {
@@ -154,6 +168,7 @@ export class RollupAggregator {
         cur.calls += c.calls;
         cur.sumMs += c.sumMs;
         cur.maxMs = Math.max(cur.maxMs, c.maxMs);
+        cur.minMs = Math.min(cur.minMs, c.minMs);
         cur.sketch.merge(c.sketch);
       }
     }

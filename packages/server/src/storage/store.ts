@@ -42,9 +42,13 @@ export interface EndpointAggregate {
   requests: number;
   errors: number;
   sumMs: number;
+  /** Smallest duration, ms (0 when unknown: rows written before siperf kept it). */
+  minMs: number;
   maxMs: number;
   /** Merged latency sketch (ms). */
   sketch: LatencySketch;
+  /** Durations of the failed requests only, ms. */
+  errorSketch: LatencySketch;
 }
 
 /** Per (service, system, database, fingerprint) aggregate over a window. */
@@ -56,6 +60,8 @@ export interface DbAggregate {
   statement: string;
   calls: number;
   sumMs: number;
+  /** Smallest duration, ms (0 when unknown). */
+  minMs: number;
   maxMs: number;
   sketch: LatencySketch;
 }

@@ -495,8 +495,10 @@ class DuckDbStore implements Store {
       requests: r.sums[0]!,
       errors: r.sums[1]!,
       sumMs: r.sums[2]!,
+      minMs: r.minMs,
       maxMs: r.maxMs,
       sketch: r.sketch,
+      errorSketch: r.errorSketch,
     }));
   }
 
@@ -510,6 +512,7 @@ class DuckDbStore implements Store {
       statement: r.carried[0] ?? '',
       calls: r.sums[0]!,
       sumMs: r.sums[1]!,
+      minMs: r.minMs,
       maxMs: r.maxMs,
       sketch: r.sketch,
     }));
@@ -737,8 +740,10 @@ function endpointRow(c: EndpointCell): RollupRow {
     carried: [],
     bucketNs: c.minuteNs,
     sums: [c.requests, c.errors, c.sumMs],
+    minMs: c.minMs,
     maxMs: c.maxMs,
     sketch: c.sketch,
+    errorSketch: c.errorSketch,
   };
 }
 
@@ -748,6 +753,7 @@ function dbRow(c: DbCell): RollupRow {
     carried: [c.statement],
     bucketNs: c.minuteNs,
     sums: [c.calls, c.sumMs],
+    minMs: c.minMs,
     maxMs: c.maxMs,
     sketch: c.sketch,
   };

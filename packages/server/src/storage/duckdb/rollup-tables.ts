@@ -13,7 +13,11 @@
 import type { DuckDBAppender, DuckDBBlobValue, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { type LatencySketch, newSketch } from '../../util/latency-sketch.ts';
 
-/** One of the two rollup families and its columns. Table column order: keys, carried, bucket_ns, sums, max_ms, sketch, written_ns. */
+/**
+ * One of the two rollup families and its columns. Table column order: keys, carried, bucket_ns, sums,
+ * max_ms, sketch, written_ns, min_ms, then error_sketch for families that keep one (columns added
+ * later go last so that `ALTER TABLE … ADD COLUMN` upgrades older files).
+ */
 export interface RollupSpec {
   minuteTable: string;
   hourlyTable: string;
@@ -23,6 +27,8 @@ export interface RollupSpec {
   carried: readonly string[];
   /** Counter columns, summed. */
   sums: readonly string[];
+  /** Whether the family keeps a second sketch of the failed calls only (for Apdex). */
+  errorSketch: boolean;
 }
 
 export const ENDPOINT_ROLLUP: RollupSpec = {
@@ -31,6 +37,7 @@ export const ENDPOINT_ROLLUP: RollupSpec = {
   keys: ['service', 'endpoint', 'kind'],
   carried: [],
   sums: ['requests', 'errors', 'sum_ms'],
+  errorSketch: true,
 };
 
 export const DB_ROLLUP: RollupSpec = {
@@ -39,6 +46,7 @@ export const DB_ROLLUP: RollupSpec = {
   keys: ['service', 'system', 'database', 'fingerprint'],
   carried: ['statement'],
   sums: ['calls', 'sum_ms'],
+  errorSketch: false,
 };
 
 /** CREATE TABLE statements of both tiers of a family. */
@@ -53,17 +61,24 @@ export function rollupSchema(spec: RollupSpec): string[] {
     'sketch BLOB',
     'written_ns BIGINT',
   ].join(', ');
-  return [spec.minuteTable, spec.hourlyTable].map((t) => `CREATE TABLE IF NOT EXISTS ${t} (${cols})`);
+  const later = ['min_ms DOUBLE', ...(spec.errorSketch ? ['error_sketch BLOB'] : [])];
+  return [spec.minuteTable, spec.hourlyTable].flatMap((t) => [
+    `CREATE TABLE IF NOT EXISTS ${t} (${cols})`,
+    ...later.map((c) => `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${c}`),
+  ]);
 }
 
-/** A rollup row or cell: key values, carried values, counters, max and sketch. */
+/** A rollup row or cell: key values, carried values, counters, extremes and sketches. */
 export interface RollupRow {
   key: (string | number)[];
   carried: string[];
   bucketNs: bigint;
   sums: number[];
+  minMs: number;
   maxMs: number;
   sketch: LatencySketch;
+  /** Durations of the failed calls only (families with `errorSketch`). */
+  errorSketch?: LatencySketch | undefined;
 }
 
 /** A rollup family merged over a window, per key. */
@@ -71,8 +86,11 @@ export interface RollupAggregate {
   key: (string | number)[];
   carried: string[];
   sums: number[];
+  minMs: number;
   maxMs: number;
   sketch: LatencySketch;
+  /** Failed calls only; empty for families without `errorSketch`. */
+  errorSketch: LatencySketch;
   firstBucketNs: bigint;
   lastBucketNs: bigint;
 }
@@ -88,6 +106,11 @@ const big = (v: DuckDBValue | undefined): bigint => (typeof v === 'bigint' ? v :
 const num = (v: DuckDBValue | undefined): number =>
   typeof v === 'bigint' ? Number(v) : ((v ?? 0) as number);
 const keyString = (key: readonly (string | number)[]) => key.join('\u0000');
+/** The blobs of a `list(…)` cell (none for NULL). */
+const listItems = (v: DuckDBValue | undefined): DuckDBBlobValue[] =>
+  v === null || v === undefined ? [] : (v as unknown as { items: DuckDBBlobValue[] }).items;
+/** `min_ms` of a row or group; rows written before the column existed read as 0 (unknown, no clamp). */
+const minOf = (v: DuckDBValue | undefined): number => (v === null || v === undefined ? 0 : num(v));
 
 /** Appends rows to a rollup table. */
 export async function appendRollupRows(
@@ -120,6 +143,11 @@ function appendRow(app: DuckDBAppender, spec: RollupSpec, r: RollupRow, writtenN
   app.appendDouble(r.maxMs);
   app.appendBlob(r.sketch.toBytes());
   app.appendBigInt(writtenNs);
+  app.appendDouble(r.minMs);
+  if (spec.errorSketch) {
+    if (r.errorSketch && r.errorSketch.count > 0) app.appendBlob(r.errorSketch.toBytes());
+    else app.appendNull();
+  }
   app.endRow();
 }
 
@@ -143,7 +171,16 @@ export async function readRollups(
   service: string | undefined,
 ): Promise<Map<string, RollupAggregate>> {
   const from = floorTo(window.fromNs, MINUTE_NS);
-  const cols = [...spec.keys, ...spec.carried, 'bucket_ns', ...spec.sums, 'max_ms', 'sketch']
+  const cols = [
+    ...spec.keys,
+    ...spec.carried,
+    'bucket_ns',
+    ...spec.sums,
+    'max_ms',
+    'sketch',
+    'min_ms',
+    ...(spec.errorSketch ? ['error_sketch'] : []),
+  ]
     .map((c) => `r.${c}`)
     .join(', ');
   const params: DuckDBValue[] = [from, window.toNs, ceilTo(from, HOUR_NS), floorTo(window.toNs, HOUR_NS)];
@@ -163,7 +200,8 @@ export async function readRollups(
       WHERE r.bucket_ns >= $1 AND r.bucket_ns < $2${svc}
         AND NOT (r.bucket_ns >= tier.h0 AND r.bucket_ns < tier.h1 AND r.written_ns <= tier.c))
     SELECT ${spec.keys.join(', ')}, ${spec.carried.map((c) => `any_value(${c})`).join(', ')}${spec.carried.length ? ',' : ''}
-           ${spec.sums.map((c) => `sum(${c})::DOUBLE`).join(', ')}, max(max_ms), min(bucket_ns), max(bucket_ns), list(sketch)
+           ${spec.sums.map((c) => `sum(${c})::DOUBLE`).join(', ')}, max(max_ms), min(bucket_ns), max(bucket_ns), list(sketch),
+           min(min_ms), ${spec.errorSketch ? 'list(error_sketch) FILTER (WHERE error_sketch IS NOT NULL)' : 'NULL'}
     FROM rows GROUP BY ${spec.keys.join(', ')}`;
   const result = await conn.runAndReadAll(sql, params);
   const columns = result.getColumns();
@@ -174,14 +212,17 @@ export async function readRollups(
   for (let i = 0; i < result.currentRowCount; i++) {
     const key = spec.keys.map((c, j) => (c === 'kind' ? num(columns[j]![i]) : String(columns[j]![i])));
     const sketch = newSketch();
-    for (const b of (columns[nk + nc + ns + 3]![i] as unknown as { items: DuckDBBlobValue[] }).items)
-      sketch.mergeBytes(b.bytes);
+    for (const b of listItems(columns[nk + nc + ns + 3]![i])) sketch.mergeBytes(b.bytes);
+    const errorSketch = newSketch();
+    for (const b of listItems(columns[nk + nc + ns + 5]![i])) errorSketch.mergeBytes(b.bytes);
     out.set(keyString(key), {
       key,
       carried: spec.carried.map((_, j) => String(columns[nk + j]![i] ?? '')),
       sums: spec.sums.map((_, j) => num(columns[nk + nc + j]![i])),
       maxMs: num(columns[nk + nc + ns]![i]),
+      minMs: minOf(columns[nk + nc + ns + 4]![i]),
       sketch,
+      errorSketch,
       firstBucketNs: big(columns[nk + nc + ns + 1]![i]),
       lastBucketNs: big(columns[nk + nc + ns + 2]![i]),
     });
@@ -207,8 +248,10 @@ export function mergeCells(
         key: c.key,
         carried: c.carried,
         sums: c.sums.map(() => 0),
+        minMs: c.minMs,
         maxMs: 0,
         sketch: newSketch(),
+        errorSketch: newSketch(),
         firstBucketNs: c.bucketNs,
         lastBucketNs: c.bucketNs,
       };
@@ -216,7 +259,9 @@ export function mergeCells(
     }
     for (let j = 0; j < c.sums.length; j++) agg.sums[j]! += c.sums[j]!;
     if (c.maxMs > agg.maxMs) agg.maxMs = c.maxMs;
+    if (c.minMs < agg.minMs) agg.minMs = c.minMs;
     agg.sketch.merge(c.sketch);
+    if (c.errorSketch) agg.errorSketch.merge(c.errorSketch);
     if (c.bucketNs < agg.firstBucketNs) agg.firstBucketNs = c.bucketNs;
     if (c.bucketNs > agg.lastBucketNs) agg.lastBucketNs = c.bucketNs;
   }
@@ -241,6 +286,10 @@ export async function compactRollups(
     [
       ...spec.sums.map((c) => `sum(${p}.${c}) AS ${c}`),
       `max(${p}.max_ms) AS max_ms`,
+      `min(${p}.min_ms) AS min_ms`,
+      ...(spec.errorSketch
+        ? [`list(${p}.error_sketch) FILTER (WHERE ${p}.error_sketch IS NOT NULL) AS error_sketches`]
+        : []),
       ...spec.carried.map((c) => `any_value(${p}.${c}) AS ${c}`),
       `max(${p}.written_ns) AS written_ns`,
       `list(${p}.sketch) AS sketches`,
@@ -303,8 +352,9 @@ async function appendMerged(
   try {
     for (const g of groups) {
       const sketch = newSketch();
-      for (const b of (g.sketches as unknown as { items: DuckDBBlobValue[] }).items)
-        sketch.mergeBytes(b.bytes);
+      for (const b of listItems(g.sketches)) sketch.mergeBytes(b.bytes);
+      const errorSketch = newSketch();
+      for (const b of listItems(g.error_sketches)) errorSketch.mergeBytes(b.bytes);
       appendRow(
         app,
         spec,
@@ -314,7 +364,9 @@ async function appendMerged(
           bucketNs: big(g[bucketColumn]),
           sums: spec.sums.map((c) => num(g[c])),
           maxMs: num(g.max_ms),
+          minMs: minOf(g.min_ms),
           sketch,
+          errorSketch,
         },
         big(g.written_ns),
       );
