@@ -49,6 +49,11 @@ export interface Config {
   metricPointsRetentionDays: number;
   /** Memory the embedded DuckDB may use for its buffers, MiB (its own default is 80% of RAM). Default 256. */
   storeMemoryLimitMb: number;
+  /**
+   * Write-ahead-log size that triggers a checkpoint of the store, MiB. Default 256 (DuckDB's own 16 costs
+   * ~20% of ingest throughput); a crash replays at most this much at the next start.
+   */
+  storeCheckpointMb: number;
   /** How often in-memory rollups are written to the store, ms. Default 5000. */
   rollupFlushIntervalMs: number;
   /** pino level. Default `info`. */
@@ -75,6 +80,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   rollupsRetentionDays: 90,
   metricPointsRetentionDays: 30,
   storeMemoryLimitMb: 256,
+  storeCheckpointMb: 256,
   rollupFlushIntervalMs: 5000,
   logLevel: 'info',
 });
@@ -103,6 +109,7 @@ const RULES: Record<keyof Config, Rule> = {
   rollupsRetentionDays: { kind: 'int', min: 1, max: 3650 },
   metricPointsRetentionDays: { kind: 'int', min: 1, max: 3650 },
   storeMemoryLimitMb: { kind: 'int', min: 64, max: 1_048_576 },
+  storeCheckpointMb: { kind: 'int', min: 1, max: 65_536 },
   rollupFlushIntervalMs: { kind: 'int', min: 100, max: 3_600_000 },
   logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
