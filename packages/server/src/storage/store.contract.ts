@@ -87,7 +87,7 @@ export function runStoreContract(name: string, makeStore: (now: () => bigint) =>
         const res = await store.compactRollups(T0 + 5n * MIN);
         assert.deepEqual(
           res,
-          { merged: 2, removed: 6, hoursRebuilt: 0 },
+          { merged: 2, removed: 6, rebuilt: { hourly: 0, tenminute: 0 } },
           'one endpoint and one db group, 4 rows each → 1',
         );
         const after = await store.endpointAggregates({ window });
@@ -100,7 +100,7 @@ export function runStoreContract(name: string, makeStore: (now: () => bigint) =>
         assert.equal(db[0]!.statement, 'SELECT $1');
         assert.deepEqual(
           await store.compactRollups(T0 + 5n * MIN),
-          { merged: 0, removed: 0, hoursRebuilt: 0 },
+          { merged: 0, removed: 0, rebuilt: { hourly: 0, tenminute: 0 } },
           'nothing new to compact',
         );
       } finally {
@@ -165,7 +165,11 @@ export function runStoreContract(name: string, makeStore: (now: () => bigint) =>
         };
         const before = await answer();
         const r = await store.compactRollups(H0 + 3n * HOUR + 5n * MIN);
-        assert.equal(r.hoursRebuilt, 6, 'three hours × (one endpoint key + one db key)');
+        assert.deepEqual(
+          r.rebuilt,
+          { hourly: 6, tenminute: 36 },
+          '3 hours and 18 ten-minute blocks × (one endpoint key + one db key)',
+        );
         assert.deepEqual(await answer(), before);
         // A late span for hour 1, written after the compaction: read from the minute tier until the next one.
         now += MIN;
@@ -176,7 +180,11 @@ export function runStoreContract(name: string, makeStore: (now: () => bigint) =>
         assert.equal(withLate.max, 999);
         now += MIN;
         const r2 = await store.compactRollups(H0 + 3n * HOUR + 5n * MIN);
-        assert.equal(r2.hoursRebuilt, 2, 'only the hour that got late data is rebuilt');
+        assert.deepEqual(
+          r2.rebuilt,
+          { hourly: 2, tenminute: 2 },
+          'only the blocks that got late data are rebuilt',
+        );
         assert.deepEqual(await answer(), withLate);
       } finally {
         await store.close();

@@ -153,11 +153,13 @@ export interface StoreMaintenance {
   flushRollups(): Promise<void>;
   /**
    * Merges the several rollup rows that flushes leave for one key and minute into one, for minutes that
-   * start before `beforeNs`, and (re)builds the hourly rollups of the hours before ⌊beforeNs⌋ₕ that changed,
-   * so a long window merges one sketch per key and hour. Answers are the same before and after.
-   * @returns minute groups merged, minute rows removed, hourly rows rebuilt.
+   * start before `beforeNs`, and (re)builds the coarser rollups (10-minute, hourly) of the blocks before
+   * `beforeNs` that changed, so a long window merges few sketches per key. Answers are the same before and after.
+   * @returns minute groups merged, minute rows removed, and rows rebuilt per coarser tier (`hourly`, `tenminute`).
    */
-  compactRollups(beforeNs: bigint): Promise<{ merged: number; removed: number; hoursRebuilt: number }>;
+  compactRollups(
+    beforeNs: bigint,
+  ): Promise<{ merged: number; removed: number; rebuilt: Record<string, number> }>;
   /** Deletes what is older than the policy (by ingest time). @returns rows deleted per table. */
   applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>>;
   /** Bytes used on disk (0 for in-memory stores). */

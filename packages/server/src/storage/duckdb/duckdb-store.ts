@@ -37,12 +37,14 @@ import {
   compactRollups as compactRollupTables,
   DB_ROLLUP,
   ENDPOINT_ROLLUP,
-  hourFloor,
   mergeCells,
+  nextWatermarks,
   type RollupRow,
   type RollupSpec,
   readRollups,
+  TIERS,
   type TierState,
+  tierTable,
 } from './rollup-tables.ts';
 import { SCHEMA_SQL } from './schema.ts';
 
@@ -106,8 +108,8 @@ class DuckDbStore implements Store {
   private nextBatchId = 1n;
   private lastWrittenBatch = 0n;
   private closed = false;
-  /** Where the hourly tier stands (mirrors `store_meta`). */
-  private tier: TierState = { hourlyWatermarkNs: 0n, compactedAtNs: -1n };
+  /** Where the coarser rollup tiers stand (mirrors `store_meta`). */
+  private tier: TierState = { watermarksNs: TIERS.map(() => 0n), compactedAtNs: -1n };
   /** Highest `written_ns` stamped on a rollup row so far. */
   private maxWrittenNs = 0n;
 
@@ -128,7 +130,7 @@ class DuckDbStore implements Store {
     );
     const watermark = meta.get('rollup_watermark') ?? 0n;
     this.tier = {
-      hourlyWatermarkNs: meta.get('hourly_watermark') ?? 0n,
+      watermarksNs: TIERS.map((t) => meta.get(t.watermarkKey) ?? 0n),
       compactedAtNs: meta.get('compacted_at') ?? -1n,
     };
     const written = await this.rows(
@@ -453,14 +455,16 @@ class DuckDbStore implements Store {
     );
   }
 
-  compactRollups(beforeNs: bigint): Promise<{ merged: number; removed: number; hoursRebuilt: number }> {
+  compactRollups(
+    beforeNs: bigint,
+  ): Promise<{ merged: number; removed: number; rebuilt: Record<string, number> }> {
     return this.serial(async () => {
-      const total = { merged: 0, removed: 0, hoursRebuilt: 0 };
+      const rebuilt: Record<string, number> = Object.fromEntries(TIERS.map((t) => [t.suffix, 0]));
+      const total = { merged: 0, removed: 0, rebuilt };
       if (this.closed) return total;
       const previous = this.tier;
-      const hw = hourFloor(beforeNs);
       const next: TierState = {
-        hourlyWatermarkNs: hw > previous.hourlyWatermarkNs ? hw : previous.hourlyWatermarkNs,
+        watermarksNs: nextWatermarks(previous, beforeNs),
         compactedAtNs: this.stampNs(),
       };
       await this.writer.run('BEGIN TRANSACTION');
@@ -469,9 +473,11 @@ class DuckDbStore implements Store {
           const r = await compactRollupTables(this.writer, spec, previous, next, beforeNs);
           total.merged += r.merged;
           total.removed += r.removed;
-          total.hoursRebuilt += r.hoursRebuilt;
+          TIERS.forEach((t, i) => {
+            rebuilt[t.suffix]! += r.rebuilt[i]!;
+          });
         }
-        await this.setMeta('hourly_watermark', next.hourlyWatermarkNs);
+        for (const [i, t] of TIERS.entries()) await this.setMeta(t.watermarkKey, next.watermarksNs[i]!);
         await this.setMeta('compacted_at', next.compactedAtNs);
         await this.writer.run('COMMIT');
       } catch (err) {
@@ -687,10 +693,10 @@ class DuckDbStore implements Store {
       const out: Record<string, number> = {};
       const plan: [string, string, bigint][] = [
         ['spans', 'ingest_ns', policy.rawSpansNs],
-        [ENDPOINT_ROLLUP.minuteTable, 'written_ns', policy.rollupsNs],
-        [ENDPOINT_ROLLUP.hourlyTable, 'written_ns', policy.rollupsNs],
-        [DB_ROLLUP.minuteTable, 'written_ns', policy.rollupsNs],
-        [DB_ROLLUP.hourlyTable, 'written_ns', policy.rollupsNs],
+        ...[ENDPOINT_ROLLUP, DB_ROLLUP].flatMap((spec): [string, string, bigint][] => [
+          [spec.minuteTable, 'written_ns', policy.rollupsNs],
+          ...TIERS.map((t): [string, string, bigint] => [tierTable(spec, t), 'written_ns', policy.rollupsNs]),
+        ]),
         ['metric_points', 'ingest_ns', policy.metricPointsNs],
       ];
       for (const [table, column, keep] of plan) {
