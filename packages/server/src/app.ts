@@ -45,7 +45,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // A client that stops sending mid-body is dropped instead of holding a socket for ever.
     requestTimeout: 120_000,
     // Trace ids longer than 200 characters get Fastify's own 414; shorter bad ids get our 400.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     // Per-request log lines off: ingest is many small requests; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
