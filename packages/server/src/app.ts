@@ -86,6 +86,8 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
   if (path !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
   const store = await createDuckDbStore({
     path,
+    memoryLimitMb: config.storeMemoryLimitMb,
+    checkpointThresholdMb: config.storeCheckpointMb,
     ...(logger ? { log: logger.child({ component: 'storage' }) } : {}),
   });
   const app = await buildApp({ config, store, ...(logger ? { logger } : {}) });

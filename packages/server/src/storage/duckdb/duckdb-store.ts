@@ -73,12 +73,12 @@ export interface DuckDbStoreOptions {
 export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<Store> {
   const instance = await DuckDBInstance.create(
     options.path,
-    options.memoryLimitMb === undefined ? undefined : { memory_limit: `${options.memoryLimitMb}MB` },
+    options.memoryLimitMb === undefined ? undefined : { memory_limit: `${options.memoryLimitMb}MiB` },
   );
   const writer = await instance.connect();
   for (const sql of SCHEMA_SQL) await writer.run(sql);
   if (options.checkpointThresholdMb !== undefined) {
-    await writer.run(`SET checkpoint_threshold = '${Math.round(options.checkpointThresholdMb)}MB'`);
+    await writer.run(`SET checkpoint_threshold = '${Math.round(options.checkpointThresholdMb)}MiB'`);
   }
   const reader = await instance.connect();
   const store = new DuckDbStore(instance, writer, reader, options);
@@ -188,7 +188,8 @@ class DuckDbStore implements Store {
     // at most 200,000 of them (a larger reload would slow every start for a rare case).
     const recent = await this.reader.runAndReadAll(
       `SELECT trace_id, span_id FROM spans
-       WHERE ingest_ns >= (SELECT max(ingest_ns) FROM spans) - 600000000000 LIMIT $1`,
+       WHERE ingest_ns >= (SELECT max(ingest_ns) FROM spans) - 600000000000
+       ORDER BY ingest_ns DESC, batch_id DESC LIMIT $1`,
       [Math.min(this.options.dedupGenerationSize ?? 1_000_000, 200_000)],
     );
     const [traceIds, spanIds] = recent.getColumns();
