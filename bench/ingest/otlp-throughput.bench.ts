@@ -1,27 +1,5 @@
-/**
- * OTLP/HTTP protobuf ingest throughput of the real server, in-process, over loopback.
- *
- * 1. Builds a few realistic `ExportTraceServiceRequest` bodies of 512 spans (5 services, SERVER spans with
- *    HTTP attributes, CLIENT HTTP and PostgreSQL spans with parameterised statements, INTERNAL spans, the
- *    resource attributes a Node.js SDK sends) and records where the ids and times sit in the bytes, so that
- *    every request sent is made unique (fresh random trace/span ids, times shifted to now) for the price of
- *    a buffer copy instead of a protobuf encode.
- * 2. Measures the bare protobufjs decode rate of those bodies (and decode + `otlpTracesToSpans`, for
- *    reference).
- * 3. Starts the server (`startServer`, port 0, a fresh temp data dir) and POSTs bodies with N requests in
- *    flight for the given duration; counts spans acknowledged (200) and 503s (backs off briefly on those).
- * 4. Flushes rollups, checks the rolled-up request count against what was sent, stops the server
- *    (CHECKPOINT), measures the database file and counts the stored rows.
- *
- * Client and server share this process (one JS thread, 2 cores): the figures include the client's cost.
- *
- * Usage: npm run bench:ingest -- [--duration=30] [--concurrency=8] [--client=fetch|http] [--keep]
- *   (or BENCH_DURATION_S, BENCH_CONCURRENCY, BENCH_CLIENT, BENCH_DECODE_S, BENCH_KEEP=1)
- * Writes bench/results/otlp-throughput.json.
- */
-import { execFileSync } from 'node:child_process';
 import { randomFillSync, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +11,7 @@ import { startServer } from '../../packages/server/src/app.ts';
 import { loadConfig } from '../../packages/server/src/config.ts';
 import { loadSqlParser, otlpTracesToSpans } from '../../packages/server/src/ingest/index.ts';
 import { otlpTypes } from '../../packages/server/src/ingest/otlp-protobuf.ts';
+import { cpuSnapshot, gitCommit, otherCores } from '../lib/run-info.ts';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -597,45 +576,6 @@ const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]!;
-}
-
-/** CPU time of the whole machine (from /proc/stat, Linux) and of this process, to see contention. */
-function cpuSnapshot(): { machineBusyMs: number; processMs: number; atMs: number } | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait; USER_HZ = 100.
-    const busy = f[0]! + f[1]! + f[2]! + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
-    const cpu = process.cpuUsage();
-    return { machineBusyMs: busy * 10, processMs: (cpu.user + cpu.system) / 1000, atMs: performance.now() };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Cores used on average by other processes between two snapshots (`undefined` off Linux). */
-function otherCores(
-  a: ReturnType<typeof cpuSnapshot>,
-  b: ReturnType<typeof cpuSnapshot>,
-): { otherCores: number; thisProcessCores: number } | undefined {
-  if (!a || !b || b.atMs <= a.atMs) return undefined;
-  const wall = b.atMs - a.atMs;
-  const mine = b.processMs - a.processMs;
-  const all = b.machineBusyMs - a.machineBusyMs;
-  return { otherCores: Math.max(0, (all - mine) / wall), thisProcessCores: mine / wall };
-}
-
-/** The commit the benchmark ran against (`+dirty` when packages/ has uncommitted changes). */
-function gitCommit(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
-      encoding: 'utf8',
-    }).trim();
-    return dirty ? `${head}+dirty` : head;
-  } catch {
-    return 'unknown';
-  }
 }
 
 // ------------------------------------------------------------------------------------------------ main

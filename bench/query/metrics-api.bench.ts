@@ -1,28 +1,3 @@
-/**
- * `GET /api/v1/apm/metrics/api` cost and accuracy: `endpointMetrics` over merged per-minute DDSketch
- * rollups against the exact answer from one DuckDB query over the raw `spans` table.
- *
- * 1. Writes N spans (default 10 M) straight into a DuckDB store (`createDuckDbStore` + `writeSpans` in
- *    batches, `flushRollups` after each batch), in time order over the 24 h ending now: 5 services,
- *    10 HTTP routes each (SERVER), 3 PostgreSQL statements each (CLIENT), INTERNAL children (not rolled up)
- *    and an INTERNAL root job per service (rolled up: roots count); log-normal durations.
- * 2. Times `endpointMetrics(store, { window, apdexThresholdMs: 500 })` for a 1 h and a 24 h window ending at
- *    the end of the data (median of several runs after one warm-up).
- * 3. Closes the store (one DuckDB instance per file per process), opens the file with `DuckDBInstance`, and
- *    times the exact query: per (service, endpoint, kind), count and `quantile_cont(ms, [0.95, 0.99])` over
- *    the spans that rollups count (kind SERVER/CLIENT/PRODUCER/CONSUMER or root), with the window widened to
- *    whole minutes exactly as rollup reads do (a minute is in when its start is). Then, untimed,
- *    `quantile_disc` and the value at 0-based rank ⌊q·(n−1)⌋ (the lower neighbour, which reference DDSketch
- *    implementations return) for the accuracy check. Which exact answer the sketch should match depends on
- *    its rank convention: lower neighbour (like the reference DDSketch), or interpolated (`quantile_cont`).
- *
- * Usage: npm run bench:query -- [--spans=10000000] [--batch=50000] [--flush-every=1] [--runs=7]
- *                                [--data-dir=DIR] [--keep]
- *   (or BENCH_SPANS, BENCH_BATCH, BENCH_FLUSH_EVERY, BENCH_RUNS, BENCH_DATA_DIR, BENCH_KEEP=1)
- *   `--data-dir` of an earlier `--keep` run reuses its data (no generation; the store's reopen is timed).
- * Writes bench/results/metrics-api.json.
- */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -33,6 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { type EndpointMetrics, endpointMetrics } from '../../packages/server/src/apm/index.ts';
 import type { Attributes, DbCall, Span } from '../../packages/server/src/model/span.ts';
 import { createDuckDbStore, type Store, type TimeWindow } from '../../packages/server/src/storage/index.ts';
+import { cpuSnapshot, gitCommit, otherCores } from '../lib/run-info.ts';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -387,45 +363,6 @@ interface Meta {
   generationS: number;
   batch: number;
   flushEvery: number;
-}
-
-/** CPU time of the whole machine (from /proc/stat, Linux) and of this process, to see contention. */
-function cpuSnapshot(): { machineBusyMs: number; processMs: number; atMs: number } | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait; USER_HZ = 100.
-    const busy = f[0]! + f[1]! + f[2]! + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
-    const cpu = process.cpuUsage();
-    return { machineBusyMs: busy * 10, processMs: (cpu.user + cpu.system) / 1000, atMs: performance.now() };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Cores used on average by other processes between two snapshots (`undefined` off Linux). */
-function otherCores(
-  a: ReturnType<typeof cpuSnapshot>,
-  b: ReturnType<typeof cpuSnapshot>,
-): { otherCores: number; thisProcessCores: number } | undefined {
-  if (!a || !b || b.atMs <= a.atMs) return undefined;
-  const wall = b.atMs - a.atMs;
-  const mine = b.processMs - a.processMs;
-  const all = b.machineBusyMs - a.machineBusyMs;
-  return { otherCores: Math.max(0, (all - mine) / wall), thisProcessCores: mine / wall };
-}
-
-/** The commit the benchmark ran against (`+dirty` when packages/ has uncommitted changes). */
-function gitCommit(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
-      encoding: 'utf8',
-    }).trim();
-    return dirty ? `${head}+dirty` : head;
-  } catch {
-    return 'unknown';
-  }
 }
 
 // ------------------------------------------------------------------------------------------------ main

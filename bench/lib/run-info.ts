@@ -1,0 +1,47 @@
+/**
+ * What the benchmarks record about the run itself: the commit they measured and how busy the rest of the
+ * machine was (a benchmark on a shared 2-core machine is only worth its contention figure).
+ * @module
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+/** CPU time of the whole machine (from /proc/stat, Linux) and of this process, to see contention. */
+export function cpuSnapshot(): { machineBusyMs: number; processMs: number; atMs: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait; USER_HZ = 100.
+    const busy = f[0]! + f[1]! + f[2]! + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+    const cpu = process.cpuUsage();
+    return { machineBusyMs: busy * 10, processMs: (cpu.user + cpu.system) / 1000, atMs: performance.now() };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cores used on average by other processes between two snapshots (`undefined` off Linux). */
+export function otherCores(
+  a: ReturnType<typeof cpuSnapshot>,
+  b: ReturnType<typeof cpuSnapshot>,
+): { otherCores: number; thisProcessCores: number } | undefined {
+  if (!a || !b || b.atMs <= a.atMs) return undefined;
+  const wall = b.atMs - a.atMs;
+  const mine = b.processMs - a.processMs;
+  const all = b.machineBusyMs - a.machineBusyMs;
+  return { otherCores: Math.max(0, (all - mine) / wall), thisProcessCores: mine / wall };
+}
+
+/** The commit the benchmark ran against (`+dirty` when packages/ has uncommitted changes). */
+export function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
