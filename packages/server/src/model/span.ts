@@ -13,6 +13,7 @@ export const SpanKind = {
   PRODUCER: 4,
   CONSUMER: 5,
 } as const;
+/** One of the {@link SpanKind} numbers. */
 export type SpanKind = (typeof SpanKind)[keyof typeof SpanKind];
 
 /** Lower-case names of {@link SpanKind}, indexed by its number. */
@@ -27,6 +28,7 @@ export const SPAN_KIND_NAMES = [
 
 /** Span status code, as OTLP numbers it: 0 unset, 1 ok, 2 error. */
 export const StatusCode = { UNSET: 0, OK: 1, ERROR: 2 } as const;
+/** One of the {@link StatusCode} numbers. */
 export type StatusCode = (typeof StatusCode)[keyof typeof StatusCode];
 
 /** An attribute value after decoding: OTLP `AnyValue` as plain JSON. 64-bit ints stay strings if unsafe. */

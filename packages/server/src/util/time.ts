@@ -4,9 +4,11 @@
  * @module
  */
 
-/** Nanoseconds in one millisecond, one second, one minute. */
+/** Nanoseconds in one millisecond. */
 export const NS_PER_MS = 1_000_000n;
+/** Nanoseconds in one second. */
 export const NS_PER_SECOND = 1_000_000_000n;
+/** Nanoseconds in one minute. */
 export const NS_PER_MINUTE = 60_000_000_000n;
 
 /** Current time in ns since the epoch (millisecond resolution). */

@@ -32,6 +32,7 @@ export interface RollupSpec {
   errorSketch: boolean;
 }
 
+/** Per (service, endpoint, kind): requests, errors, total ms, and a sketch of failed requests for Apdex. */
 export const ENDPOINT_ROLLUP: RollupSpec = {
   minuteTable: 'endpoint_rollups',
   keys: ['service', 'endpoint', 'kind'],
@@ -40,6 +41,7 @@ export const ENDPOINT_ROLLUP: RollupSpec = {
   errorSketch: true,
 };
 
+/** Per (service, db system, database, fingerprint): calls and total ms, with the normalised statement. */
 export const DB_ROLLUP: RollupSpec = {
   minuteTable: 'db_rollups',
   keys: ['service', 'system', 'database', 'fingerprint'],
