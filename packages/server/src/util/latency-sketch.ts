@@ -97,21 +97,30 @@ export class LatencySketch {
     this.count += zero;
     if (n === 0) return;
     this.ensure(minKey, minKey + n - 1);
-    const off = minKey - this.minKey;
+    const bins = this.bins;
+    const end = bytes.byteLength;
+    let at = minKey - this.minKey;
     let pos = HEADER_BYTES;
     let total = 0;
-    for (let i = 0; i < n; i++) {
-      let c = 0;
-      let shift = 1;
-      let byte: number;
-      do {
-        if (pos >= bytes.byteLength) throw new Error(`latency sketch truncated at bucket ${i} of ${n}`);
-        byte = bytes[pos++]!;
-        c += (byte & 0x7f) * shift;
-        shift *= 128;
-      } while (byte >= 0x80);
-      this.bins[off + i]! += c;
-      total += c;
+    for (let i = 0; i < n; i++, at++) {
+      if (pos >= end) throw new Error(`latency sketch truncated at bucket ${i} of ${n}`);
+      let c = bytes[pos++]!;
+      if (c >= 0x80) {
+        // A multi-byte varint: a count of 128 or more in one bucket.
+        c &= 0x7f;
+        let shift = 128;
+        let byte: number;
+        do {
+          if (pos >= end) throw new Error(`latency sketch truncated at bucket ${i} of ${n}`);
+          byte = bytes[pos++]!;
+          c += (byte & 0x7f) * shift;
+          shift *= 128;
+        } while (byte >= 0x80);
+      }
+      if (c !== 0) {
+        bins[at]! += c;
+        total += c;
+      }
     }
     if (pos !== bytes.byteLength)
       throw new Error(`latency sketch has ${bytes.byteLength - pos} bytes after its last bucket`);
