@@ -11,22 +11,9 @@ import { startServer } from '../../packages/server/src/app.ts';
 import { loadConfig } from '../../packages/server/src/config.ts';
 import { loadSqlParser, otlpTracesToSpans } from '../../packages/server/src/ingest/index.ts';
 import { otlpTypes } from '../../packages/server/src/ingest/otlp-protobuf.ts';
-import { cpuSnapshot, gitCommit, otherCores } from '../lib/run-info.ts';
+import { cpuSnapshot, gitCommit, numberOption, option, otherCores } from '../lib/run-info.ts';
 
 // ---------------------------------------------------------------------------------------------- options
-
-function option(name: string, env: string, fallback: string): string {
-  const prefix = `--${name}=`;
-  const arg = process.argv.find((a) => a === `--${name}` || a.startsWith(prefix));
-  if (arg !== undefined) return arg === `--${name}` ? 'true' : arg.slice(prefix.length);
-  return process.env[env] ?? fallback;
-}
-
-function numberOption(name: string, env: string, fallback: number): number {
-  const v = Number(option(name, env, String(fallback)));
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} / ${env}: expected a positive number`);
-  return v;
-}
 
 const DURATION_S = numberOption('duration', 'BENCH_DURATION_S', 30);
 const CONCURRENCY = Math.round(numberOption('concurrency', 'BENCH_CONCURRENCY', 8));

@@ -45,3 +45,20 @@ export function gitCommit(): string {
     return 'unknown';
   }
 }
+
+/** A command-line option `--name=value` (or bare `--name` = "true"), else the environment variable, else the fallback. */
+export function option(name: string, env: string, fallback: string): string {
+  const prefix = `--${name}=`;
+  const arg = process.argv.find((a) => a === `--${name}` || a.startsWith(prefix));
+  if (arg !== undefined) return arg === `--${name}` ? 'true' : arg.slice(prefix.length);
+  return process.env[env] ?? fallback;
+}
+
+/** A positive number option (see {@link option}); `integer` demands a whole number. @throws Error naming the option. */
+export function numberOption(name: string, env: string, fallback: number, integer = false): number {
+  const v = Number(option(name, env, String(fallback)));
+  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new Error(`--${name} / ${env}: expected a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return v;
+}

@@ -8,27 +8,14 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { type EndpointMetrics, endpointMetrics } from '../../packages/server/src/apm/index.ts';
 import type { Attributes, DbCall, Span } from '../../packages/server/src/model/span.ts';
 import { createDuckDbStore, type Store, type TimeWindow } from '../../packages/server/src/storage/index.ts';
-import { cpuSnapshot, gitCommit, otherCores } from '../lib/run-info.ts';
+import { cpuSnapshot, gitCommit, numberOption, option, otherCores } from '../lib/run-info.ts';
 
 // ---------------------------------------------------------------------------------------------- options
 
-function option(name: string, env: string, fallback: string): string {
-  const prefix = `--${name}=`;
-  const arg = process.argv.find((a) => a === `--${name}` || a.startsWith(prefix));
-  if (arg !== undefined) return arg === `--${name}` ? 'true' : arg.slice(prefix.length);
-  return process.env[env] ?? fallback;
-}
-
-function intOption(name: string, env: string, fallback: number): number {
-  const v = Number(option(name, env, String(fallback)));
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} / ${env}: expected a positive integer`);
-  return v;
-}
-
-const SPANS = intOption('spans', 'BENCH_SPANS', 10_000_000);
-const BATCH = intOption('batch', 'BENCH_BATCH', 50_000);
-const FLUSH_EVERY = intOption('flush-every', 'BENCH_FLUSH_EVERY', 1);
-const RUNS = intOption('runs', 'BENCH_RUNS', 7);
+const SPANS = numberOption('spans', 'BENCH_SPANS', 10_000_000, true);
+const BATCH = numberOption('batch', 'BENCH_BATCH', 50_000, true);
+const FLUSH_EVERY = numberOption('flush-every', 'BENCH_FLUSH_EVERY', 1, true);
+const RUNS = numberOption('runs', 'BENCH_RUNS', 7, true);
 const DATA_DIR_OPTION = option('data-dir', 'BENCH_DATA_DIR', '');
 const KEEP = ['1', 'true'].includes(option('keep', 'BENCH_KEEP', '0')) || DATA_DIR_OPTION !== '';
 const APDEX_T_MS = 500;

@@ -82,3 +82,14 @@ export async function get(
 export function endpointRow(json: any, service: string, endpoint: string): any {
   return json.endpoints.find((e: any) => e.service === service && e.endpoint === endpoint);
 }
+
+/** Every node of a trace tree from the API, depth first. */
+export function flattenTree(tree: any): any[] {
+  const out: any[] = [];
+  const walk = (n: any) => {
+    out.push(n);
+    n.children.forEach(walk);
+  };
+  tree.roots.forEach(walk);
+  return out;
+}

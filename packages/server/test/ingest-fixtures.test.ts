@@ -9,6 +9,7 @@ import {
   endpointRow,
   FIXTURE_WINDOW,
   fixture,
+  flattenTree,
   get,
   NEEDS_SHARED,
   post,
@@ -86,12 +87,7 @@ describe('OTLP fixtures (JSON and protobuf)', { skip: NEEDS_SHARED }, () => {
     const { status, json: t } = await get(json.app, '/api/v1/apm/traces/ea6db5d7b317ca1a5e2c4e0e7cea53ce');
     assert.equal(status, 200);
     assert.equal(t.spanCount, 16);
-    const all: any[] = [];
-    const walk = (n: any) => {
-      all.push(n);
-      n.children.forEach(walk);
-    };
-    t.roots.forEach(walk);
+    const all = flattenTree(t);
     assert.equal(all.length, 16);
     const parent = all.find((n) => n.spanId === 'be56eec6f3678130');
     assert.equal(parent.children.length, 13);
@@ -120,12 +116,7 @@ describe('OTLP fixtures (JSON and protobuf)', { skip: NEEDS_SHARED }, () => {
     assert.equal(t.traces.length, 1);
     assert.equal(t.traces[0].spanCount, 26);
     const tree = (await get(json.app, `/api/v1/apm/traces/${t.traces[0].traceId}`)).json;
-    const flat: any[] = [];
-    const walk = (n: any) => {
-      flat.push(n);
-      n.children.forEach(walk);
-    };
-    tree.roots.forEach(walk);
+    const flat = flattenTree(tree);
     const masked = flat.find((n) => n.spanId === '909a94f934468e91');
     assert.equal(masked.service, 'frontend');
     assert.equal(masked.status, 'unset');

@@ -425,20 +425,12 @@ class DuckDbStore implements Store {
       const writtenNs = this.stampNs();
       try {
         await this.writer.run('BEGIN TRANSACTION');
-        await appendRollupRows(
-          this.writer,
-          ENDPOINT_ROLLUP,
-          ENDPOINT_ROLLUP.minuteTable,
-          cells.endpoints.map(endpointRow),
-          writtenNs,
-        );
-        await appendRollupRows(
-          this.writer,
-          DB_ROLLUP,
-          DB_ROLLUP.minuteTable,
-          cells.dbs.map(dbRow),
-          writtenNs,
-        );
+        const rows: [RollupSpec, RollupRow[]][] = [
+          [ENDPOINT_ROLLUP, cells.endpoints.map(endpointRow)],
+          [DB_ROLLUP, cells.dbs.map(dbRow)],
+        ];
+        for (const [spec, r] of rows)
+          await appendRollupRows(this.writer, spec, spec.minuteTable, r, writtenNs);
         await this.setMeta('rollup_watermark', watermark);
         await this.writer.run('COMMIT');
       } catch (err) {
