@@ -1,0 +1,11 @@
+/**
+ * @siperf/node — the Node.js SDK of SuperInsight Perf.
+ * @module
+ */
+
+export type { InitOptions, SiperfHandle } from './init.ts';
+export { init } from './init.ts';
+export type { MetricOptions } from './metrics.ts';
+export { counter, gauge, histogram } from './metrics.ts';
+export type { TraceRequestOptions } from './trace-request.ts';
+export { traceRequest } from './trace-request.ts';

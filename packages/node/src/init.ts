@@ -1,0 +1,128 @@
+/**
+ * `init()`: OpenTelemetry for a Node.js service that reports to siperf — traces and metrics over OTLP/HTTP
+ * protobuf to `<endpoint>/v1/traces` and `/v1/metrics`, a batch span processor, the common
+ * instrumentations (HTTP, undici/fetch, pg, mysql2, ioredis, Fastify), and only local resource detectors
+ * (env, host, os, process), so nothing probes cloud metadata addresses.
+ *
+ * CommonJS apps call `init()` before requiring anything they want traced. ESM apps also need the
+ * OpenTelemetry loader hook for module patching: `node --import @opentelemetry/instrumentation/hook.mjs
+ * --import ./tracing.js app.js`, where `tracing.js` calls `init()`.
+ * @module
+ */
+import { metrics, trace } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { FastifyInstrumentation } from '@opentelemetry/instrumentation-fastify';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { envDetector, hostDetector, osDetector, processDetector } from '@opentelemetry/resources';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+/** Options of {@link init}. */
+export interface InitOptions {
+  /** `service.name` of every span and metric. Required, non-empty. */
+  serviceName: string;
+  /** `service.version`, when known. */
+  serviceVersion?: string;
+  /** Base URL of the siperf server. Default `http://127.0.0.1:4318`. */
+  endpoint?: string;
+  /** The server's ingest key, sent as `Authorization: Bearer <key>`. */
+  ingestKey?: string;
+  /** How often metrics are exported, ms. Default 10,000 (minimum 100). */
+  metricExportIntervalMs?: number;
+  /** How long spans may wait in the batch before export, ms. Default 1,000. */
+  spanExportDelayMs?: number;
+  /** Instrumentations added to the defaults. */
+  instrumentations?: Instrumentation[];
+  /** `false` leaves out the default instrumentations (HTTP, undici, pg, mysql2, ioredis, Fastify). */
+  defaultInstrumentations?: boolean;
+}
+
+/** What {@link init} returns. */
+export interface SiperfHandle {
+  /** Exports every span and metric recorded so far. */
+  forceFlush(): Promise<void>;
+  /** Flushes, then stops the SDK (call on SIGTERM). */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Sets up OpenTelemetry to report to a siperf server and starts it. Call once, first thing in the process.
+ * @throws TypeError naming the option when `serviceName` is empty, `endpoint` is not an http(s) URL, or an
+ *   interval is not a positive number.
+ */
+export function init(options: InitOptions): SiperfHandle {
+  if (typeof options?.serviceName !== 'string' || options.serviceName.trim() === '') {
+    throw new TypeError('init: serviceName must be a non-empty string');
+  }
+  const endpoint = (options.endpoint ?? 'http://127.0.0.1:4318').replace(/\/+$/, '');
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new TypeError(`init: endpoint must be an http(s) URL, got ${JSON.stringify(options.endpoint)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`init: endpoint must be an http(s) URL, got ${JSON.stringify(options.endpoint)}`);
+  }
+  const interval = options.metricExportIntervalMs ?? 10_000;
+  if (!Number.isFinite(interval) || interval < 100) {
+    throw new TypeError(`init: metricExportIntervalMs must be a number ≥ 100, got ${interval}`);
+  }
+  const delay = options.spanExportDelayMs ?? 1000;
+  if (!Number.isFinite(delay) || delay <= 0) {
+    throw new TypeError(`init: spanExportDelayMs must be a positive number, got ${delay}`);
+  }
+  const headers: Record<string, string> = options.ingestKey
+    ? { Authorization: `Bearer ${options.ingestKey}` }
+    : {};
+  const spanProcessor = new BatchSpanProcessor(
+    new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, headers }),
+    {
+      scheduledDelayMillis: delay,
+    },
+  );
+  const metricReader = new PeriodicExportingMetricReader({
+    exporter: new OTLPMetricExporter({ url: `${endpoint}/v1/metrics`, headers }),
+    exportIntervalMillis: interval,
+  });
+  const defaults: Instrumentation[] =
+    options.defaultInstrumentations === false
+      ? []
+      : [
+          new HttpInstrumentation(),
+          new UndiciInstrumentation(),
+          new PgInstrumentation(),
+          new MySQL2Instrumentation(),
+          new IORedisInstrumentation(),
+          new FastifyInstrumentation(),
+        ];
+  const sdk = new NodeSDK({
+    serviceName: options.serviceName,
+    ...(options.serviceVersion ? { serviceVersion: options.serviceVersion } : {}),
+    spanProcessors: [spanProcessor],
+    metricReader,
+    instrumentations: [...defaults, ...(options.instrumentations ?? [])],
+    resourceDetectors: [envDetector, hostDetector, osDetector, processDetector],
+  } as ConstructorParameters<typeof NodeSDK>[0]);
+  sdk.start();
+  return {
+    async forceFlush() {
+      await spanProcessor.forceFlush();
+      await metricReader.forceFlush();
+    },
+    async shutdown() {
+      await spanProcessor.forceFlush();
+      await metricReader.forceFlush();
+      await sdk.shutdown();
+      trace.disable();
+      metrics.disable();
+    },
+  };
+}

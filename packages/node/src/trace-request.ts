@@ -1,0 +1,58 @@
+/**
+ * `traceRequest`: run a piece of work inside a span (the seed's `trace_request`).
+ * @module
+ */
+import { type Attributes, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+
+const TRACER = '@siperf/node';
+
+/** Options of {@link traceRequest}. */
+export interface TraceRequestOptions {
+  /** Span attributes (OpenTelemetry semantic-convention names where they fit). */
+  attributes?: Attributes;
+  /** Span kind. Default INTERNAL. */
+  kind?: SpanKind;
+}
+
+/**
+ * Runs `fn(span)` inside a new active span named `name`, ends the span when `fn` returns or its promise
+ * settles, and returns what `fn` returns. A thrown error (or rejection) is recorded on the span as an
+ * exception event, the span's status becomes ERROR, and the error is re-thrown unchanged.
+ */
+export function traceRequest<T>(name: string, fn: (span: Span) => T, options: TraceRequestOptions = {}): T {
+  return trace.getTracer(TRACER).startActiveSpan(
+    name,
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      ...(options.attributes ? { attributes: options.attributes } : {}),
+    },
+    (span) => {
+      const fail = (err: unknown): never => {
+        span.recordException(err instanceof Error ? err : String(err));
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: err instanceof Error ? err.message : String(err),
+        });
+        span.end();
+        throw err;
+      };
+      let result: T;
+      try {
+        result = fn(span);
+      } catch (err) {
+        return fail(err);
+      }
+      if (result instanceof Promise) {
+        return result.then(
+          (value) => {
+            span.end();
+            return value;
+          },
+          (err) => fail(err),
+        ) as T;
+      }
+      span.end();
+      return result;
+    },
+  );
+}

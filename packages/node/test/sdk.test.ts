@@ -1,0 +1,147 @@
+/**
+ * The SDK against a real siperf server: an HTTP service traced by init()'s instrumentation, a
+ * traceRequest span that fails, and custom metrics, all read back through the server's API.
+ */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { buildApp } from '../../server/src/app.ts';
+import { loadConfig } from '../../server/src/config.ts';
+import { createDuckDbStore, type Store } from '../../server/src/storage/index.ts';
+import { counter, histogram, init, type SiperfHandle, traceRequest } from '../src/index.ts';
+
+let server: Awaited<ReturnType<typeof buildApp>>;
+let store: Store;
+let sdk: SiperfHandle;
+let base: string;
+
+before(async () => {
+  store = await createDuckDbStore({ path: ':memory:' });
+  server = await buildApp({
+    config: loadConfig({ flags: { dataDir: ':memory:', logLevel: 'silent' } }),
+    store,
+    logger: false,
+  });
+  base = await server.listen({ host: '127.0.0.1', port: 0 });
+  sdk = init({
+    serviceName: 'sdk-test',
+    endpoint: base,
+    metricExportIntervalMs: 60_000,
+    spanExportDelayMs: 100,
+  });
+});
+
+after(async () => {
+  await sdk.shutdown();
+  await server.close();
+  await store.close();
+});
+
+test('init() traces an HTTP service; traceRequest spans nest in it and record failures', async () => {
+  // Required after init() so that the HTTP instrumentation patches it (ESM apps use the loader hook).
+  const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+  const app = http.createServer((req, res) => {
+    traceRequest('load order', async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      if (req.url === '/fail') throw new Error('order 42 not found');
+      return 'ok';
+    }).then(
+      (body) => res.end(body),
+      () => {
+        res.statusCode = 500;
+        res.end('error');
+      },
+    );
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+  const { port } = app.address() as AddressInfo;
+  for (const path of ['/ok', '/ok', '/fail']) {
+    await new Promise<void>((r) =>
+      http.get(`http://127.0.0.1:${port}${path}`, (res) => res.resume().on('end', () => r())),
+    );
+  }
+  app.close();
+  await sdk.forceFlush();
+
+  const api = await (
+    await fetch(`${base}/api/v1/apm/metrics/api?window=15m&service=sdk-test&kind=server`)
+  ).json();
+  const get = api.endpoints.find((e: any) => e.endpoint === 'GET');
+  assert.ok(get, JSON.stringify(api.endpoints));
+  assert.equal(get.requests, 3);
+  assert.equal(get.errors, 1, 'the 500 is a server error');
+  assert.ok(get.minMs >= 20, 'each request waited 20 ms inside traceRequest');
+
+  const recent = await (
+    await fetch(`${base}/api/v1/apm/traces/recent?window=15m&service=sdk-test&error=true`)
+  ).json();
+  assert.equal(recent.traces.length, 1);
+  const tree = await (await fetch(`${base}/api/v1/apm/traces/${recent.traces[0].traceId}`)).json();
+  // The test's own http.get is traced too: client span → server span → the traceRequest span.
+  const nodes: any[] = [];
+  const walk = (n: any) => {
+    nodes.push(n);
+    n.children.forEach(walk);
+  };
+  tree.roots.forEach(walk);
+  const serverSpan = nodes.find((n) => n.kind === 'server');
+  const inner = serverSpan.children.find((c: any) => c.name === 'load order');
+  assert.ok(inner, 'the traceRequest span is a child of the HTTP server span');
+  assert.equal(tree.roots[0].kind, 'client');
+  assert.equal(inner.status, 'error');
+  assert.equal(inner.statusMessage, 'order 42 not found');
+  assert.equal(inner.events[0].name, 'exception');
+  assert.equal(inner.resource['service.name'], 'sdk-test');
+  assert.equal(inner.resource['process.runtime.name'], 'nodejs', 'local resource detectors ran');
+});
+
+test('traceRequest returns what fn returns and re-throws what it throws', async () => {
+  assert.equal(
+    traceRequest('sync', () => 7),
+    7,
+  );
+  assert.equal(await traceRequest('async', async () => 8), 8);
+  assert.throws(
+    () =>
+      traceRequest('boom', () => {
+        throw new RangeError('bad');
+      }),
+    RangeError,
+  );
+  await assert.rejects(
+    traceRequest('boom-async', async () => {
+      throw new TypeError('worse');
+    }),
+    TypeError,
+  );
+});
+
+test('custom counters and histograms arrive as custom metric series', async () => {
+  counter('orders.placed', { unit: '{order}' }).add(3, { region: 'eu' });
+  const h = histogram('checkout.duration', { unit: 'ms' });
+  for (const v of [10, 30]) h.record(v);
+  await sdk.forceFlush();
+  const orders = await (
+    await fetch(`${base}/api/v1/apm/metrics/custom?name=orders.placed&window=15m&service=sdk-test`)
+  ).json();
+  assert.equal(orders.series[0].points.at(-1).value, 3);
+  assert.deepEqual(orders.series[0].attributes, { region: 'eu' });
+  const checkout = await (
+    await fetch(`${base}/api/v1/apm/metrics/custom?name=checkout.duration&window=15m&service=sdk-test`)
+  ).json();
+  assert.equal(checkout.series[0].points.at(-1).count, 2);
+  assert.equal(checkout.series[0].points.at(-1).sum, 40);
+});
+
+test('bad options are refused with the option named', () => {
+  assert.throws(() => init({ serviceName: '' }), /serviceName must be a non-empty string/);
+  assert.throws(
+    () => init({ serviceName: 'x', endpoint: 'ftp://host' }),
+    /endpoint must be an http\(s\) URL/,
+  );
+  assert.throws(
+    () => init({ serviceName: 'x', metricExportIntervalMs: 5 }),
+    /metricExportIntervalMs must be a number ≥ 100/,
+  );
+});
