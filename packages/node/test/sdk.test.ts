@@ -16,6 +16,11 @@ let store: Store;
 let sdk: SiperfHandle;
 let base: string;
 
+/** GETs a JSON document of the API. */
+async function getJson(url: string): Promise<any> {
+  return (await fetch(url)).json();
+}
+
 before(async () => {
   store = await createDuckDbStore({ path: ':memory:' });
   server = await buildApp({
@@ -77,7 +82,7 @@ test('init() traces an HTTP service; traceRequest spans nest in it and record fa
     await fetch(`${base}/api/v1/apm/traces/recent?window=15m&service=sdk-test&error=true`)
   ).json();
   assert.equal(recent.traces.length, 1);
-  const tree = await (await fetch(`${base}/api/v1/apm/traces/${recent.traces[0].traceId}`)).json();
+  const tree = await getJson(`${base}/api/v1/apm/traces/${recent.traces[0].traceId}`);
   // The test's own http.get is traced too: client span → server span → the traceRequest span.
   const nodes: any[] = [];
   const walk = (n: any) => {
