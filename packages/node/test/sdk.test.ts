@@ -69,18 +69,14 @@ test('init() traces an HTTP service; traceRequest spans nest in it and record fa
   app.close();
   await sdk.forceFlush();
 
-  const api = await (
-    await fetch(`${base}/api/v1/apm/metrics/api?window=15m&service=sdk-test&kind=server`)
-  ).json();
+  const api = await getJson(`${base}/api/v1/apm/metrics/api?window=15m&service=sdk-test&kind=server`);
   const get = api.endpoints.find((e: any) => e.endpoint === 'GET');
   assert.ok(get, JSON.stringify(api.endpoints));
   assert.equal(get.requests, 3);
   assert.equal(get.errors, 1, 'the 500 is a server error');
   assert.ok(get.minMs >= 20, 'each request waited 20 ms inside traceRequest');
 
-  const recent = await (
-    await fetch(`${base}/api/v1/apm/traces/recent?window=15m&service=sdk-test&error=true`)
-  ).json();
+  const recent = await getJson(`${base}/api/v1/apm/traces/recent?window=15m&service=sdk-test&error=true`);
   assert.equal(recent.traces.length, 1);
   const tree = await getJson(`${base}/api/v1/apm/traces/${recent.traces[0].traceId}`);
   // The test's own http.get is traced too: client span → server span → the traceRequest span.
@@ -127,14 +123,14 @@ test('custom counters and histograms arrive as custom metric series', async () =
   const h = histogram('checkout.duration', { unit: 'ms' });
   for (const v of [10, 30]) h.record(v);
   await sdk.forceFlush();
-  const orders = await (
-    await fetch(`${base}/api/v1/apm/metrics/custom?name=orders.placed&window=15m&service=sdk-test`)
-  ).json();
+  const orders = await getJson(
+    `${base}/api/v1/apm/metrics/custom?name=orders.placed&window=15m&service=sdk-test`,
+  );
   assert.equal(orders.series[0].points.at(-1).value, 3);
   assert.deepEqual(orders.series[0].attributes, { region: 'eu' });
-  const checkout = await (
-    await fetch(`${base}/api/v1/apm/metrics/custom?name=checkout.duration&window=15m&service=sdk-test`)
-  ).json();
+  const checkout = await getJson(
+    `${base}/api/v1/apm/metrics/custom?name=checkout.duration&window=15m&service=sdk-test`,
+  );
   assert.equal(checkout.series[0].points.at(-1).count, 2);
   assert.equal(checkout.series[0].points.at(-1).sum, 40);
 });
