@@ -3,6 +3,7 @@ export type { MetricBatch } from './otlp-metrics.ts';
 export { otlpMetricsToPoints } from './otlp-metrics.ts';
 export { decodeProtobuf, encodeProtobufResponse, otlpTypes } from './otlp-protobuf.ts';
 export { otlpTracesToSpans } from './otlp-traces.ts';
+export { TRANSACTION_ATTRIBUTES, transactionOf } from './semconv.ts';
 export type { ClockPolicy, SpanBatch, SpanRejection } from './span-batch.ts';
 export { isClockFlagged, rejectionMessage } from './span-batch.ts';
 export type { NormalisedStatement } from './sql-fingerprint.ts';

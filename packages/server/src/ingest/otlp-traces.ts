@@ -12,7 +12,7 @@ import { type ErrorCode, SiperfError } from '../errors.ts';
 import { isErrorSpan, SPAN_KIND_NAMES, type Span, type SpanKind, type StatusCode } from '../model/index.ts';
 import { normaliseHexId } from '../util/hex-id.ts';
 import { attributes, enumValue, idText, toBigInt } from './otlp-values.ts';
-import { dbCallOf, endpointOf, httpStatusOf } from './semconv.ts';
+import { dbCallOf, endpointOf, httpStatusOf, transactionOf } from './semconv.ts';
 import { type ClockPolicy, isClockFlagged, type SpanBatch } from './span-batch.ts';
 
 const KIND_ENUM = SPAN_KIND_NAMES.map((n) => `SPAN_KIND_${n.toUpperCase()}`);
@@ -188,6 +188,7 @@ function convertSpan(
     httpStatusCode,
     isError: isErrorSpan(kind as SpanKind, statusCode as StatusCode, httpStatusCode),
     db: dbCallOf(name, attrs),
+    transaction: transactionOf(attrs),
     clockFlagged: isClockFlagged(start, clock),
     resourceAttributes,
     attributes: attrs,

@@ -4,7 +4,7 @@
  * namespace and statement. Zipkin's tags (`http.path`, `sql.query`) are read here too.
  * @module
  */
-import type { Attributes, DbCall, SpanKind } from '../model/index.ts';
+import type { Attributes, DbCall, SpanKind, TransactionMark } from '../model/index.ts';
 import { SpanKind as Kind } from '../model/index.ts';
 import { normaliseStatement } from './sql-fingerprint.ts';
 
@@ -54,4 +54,35 @@ export function dbCallOf(name: string, attrs: Attributes): DbCall | undefined {
   const raw = text ?? str(attrs, 'db.operation.name', 'db.operation') ?? name;
   const { statement, fingerprint } = normaliseStatement(system, raw);
   return { system, database, statement, fingerprint };
+}
+
+/** Attribute names of business transactions, as `@siperf/node`'s `BusinessTransaction` writes them. */
+export const TRANSACTION_ATTRIBUTES = {
+  id: 'siperf.transaction.id',
+  name: 'siperf.transaction.name',
+  event: 'siperf.transaction.event',
+  step: 'siperf.transaction.step',
+  success: 'siperf.transaction.success',
+} as const;
+
+/**
+ * Business-transaction facts of a span, or `undefined` when it has none or they are unusable (an id or
+ * name missing or longer than 64/256 characters, an unknown event).
+ */
+export function transactionOf(attrs: Attributes): TransactionMark | undefined {
+  const id = attrs[TRANSACTION_ATTRIBUTES.id];
+  const name = attrs[TRANSACTION_ATTRIBUTES.name];
+  const event = attrs[TRANSACTION_ATTRIBUTES.event];
+  if (typeof id !== 'string' || id === '' || id.length > 64) return undefined;
+  if (typeof name !== 'string' || name === '' || name.length > 256) return undefined;
+  if (event !== 'start' && event !== 'step' && event !== 'end') return undefined;
+  const step = attrs[TRANSACTION_ATTRIBUTES.step];
+  const success = attrs[TRANSACTION_ATTRIBUTES.success];
+  return {
+    id,
+    name,
+    event,
+    step: event === 'step' && typeof step === 'string' ? step.slice(0, 256) : '',
+    success: typeof success === 'boolean' ? success : undefined,
+  };
 }

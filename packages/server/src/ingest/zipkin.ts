@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { SiperfError } from '../errors.ts';
 import { type Attributes, isErrorSpan, type Span, SpanKind, StatusCode } from '../model/index.ts';
 import { normaliseHexId } from '../util/hex-id.ts';
-import { dbCallOf, endpointOf, httpStatusOf } from './semconv.ts';
+import { dbCallOf, endpointOf, httpStatusOf, transactionOf } from './semconv.ts';
 import { type ClockPolicy, isClockFlagged, type SpanBatch } from './span-batch.ts';
 
 const KINDS: Record<string, SpanKind> = {
@@ -135,6 +135,7 @@ function convert(
     httpStatusCode,
     isError: isErrorSpan(kind, statusCode, httpStatusCode),
     db: dbCallOf(name, attrs),
+    transaction: transactionOf(attrs),
     clockFlagged: isClockFlagged(start, clock),
     resourceAttributes: { 'service.name': service },
     attributes: attrs,

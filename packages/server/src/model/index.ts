@@ -1,3 +1,11 @@
 export type { MetricPoint, MetricType } from './metric-point.ts';
-export type { Attributes, AttributeValue, DbCall, Span, SpanEvent, SpanLink } from './span.ts';
+export type {
+  Attributes,
+  AttributeValue,
+  DbCall,
+  Span,
+  SpanEvent,
+  SpanLink,
+  TransactionMark,
+} from './span.ts';
 export { isErrorSpan, SPAN_KIND_NAMES, SpanKind, StatusCode } from './span.ts';

@@ -55,6 +55,22 @@ export interface DbCall {
   fingerprint: string;
 }
 
+/**
+ * A span's part in a business transaction (a multi-step workflow that may cross requests and jobs), from
+ * its `siperf.transaction.*` attributes: `id`, `name`, `event` (`start`, `step` or `end`), `step` (the
+ * step's name) and `success`.
+ */
+export interface TransactionMark {
+  /** The transaction's id (1–64 characters, usually 32 hex). */
+  id: string;
+  name: string;
+  event: 'start' | 'step' | 'end';
+  /** Step name (`''` for start and end). */
+  step: string;
+  /** Outcome of a step or of the whole transaction; `undefined` when not stated. */
+  success: boolean | undefined;
+}
+
 /** One span, ready to store. Times are ns since the Unix epoch. */
 export interface Span {
   /** 32 lower-case hex characters. */
@@ -82,6 +98,8 @@ export interface Span {
   isError: boolean;
   /** Database call facts, when the span is a database call. */
   db: DbCall | undefined;
+  /** Business-transaction facts, when the span carries `siperf.transaction.*` attributes. */
+  transaction?: TransactionMark | undefined;
   /** True when the span's time is further from the server clock than allowed (kept, but flagged). */
   clockFlagged: boolean;
   /** Resource attributes, span attributes, events and links, as JSON text. */

@@ -32,6 +32,7 @@ function span(startNs: bigint, ms: number, over: Partial<Span> = {}): Span {
     httpStatusCode: 200,
     isError: false,
     db: { system: 'postgresql', database: 'shop', statement: 'SELECT $1', fingerprint: 'f1' },
+    transaction: undefined,
     clockFlagged: false,
     resourceAttributes: RESOURCE,
     attributes: {},
@@ -61,6 +62,7 @@ export function runStoreContract(name: string, makeStore: (now: () => bigint) =>
             { timeUnixNano: String(T0 + 5n), name: 'exception', attributes: { 'exception.type': 'E' } },
           ],
           links: [{ traceId: 'cd'.repeat(16), spanId: 'ef'.repeat(8), attributes: {} }],
+          transaction: { id: 'ab'.repeat(16), name: 'checkout', event: 'step', step: 'pay', success: false },
         });
         assert.deepEqual(await store.writeSpans([s, s]), { written: 1, duplicates: 1 });
         assert.deepEqual(await store.writeSpans([s]), { written: 0, duplicates: 1 });

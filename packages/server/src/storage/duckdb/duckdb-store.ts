@@ -358,6 +358,17 @@ class DuckDbStore implements Store {
         appender.appendVarchar(s.links.length === 0 ? '[]' : JSON.stringify(s.links));
         appender.appendBigInt(ingestNs);
         appender.appendBigInt(batchId);
+        const tx = s.transaction;
+        if (tx) {
+          appender.appendVarchar(tx.id);
+          appender.appendVarchar(tx.name);
+          appender.appendVarchar(tx.event);
+          appender.appendVarchar(tx.step);
+          if (tx.success === undefined) appender.appendNull();
+          else appender.appendBoolean(tx.success);
+        } else {
+          for (let i = 0; i < 5; i++) appender.appendNull();
+        }
         appender.endRow();
       }
       appender.flushSync();
@@ -799,6 +810,16 @@ function rowToSpan(r: Row): Span {
             fingerprint: text(r.db_fingerprint),
           },
     clockFlagged: r.clock_flagged === true,
+    transaction:
+      (r.tx_id ?? null) === null
+        ? undefined
+        : {
+            id: text(r.tx_id),
+            name: text(r.tx_name),
+            event: text(r.tx_event) as 'start' | 'step' | 'end',
+            step: text(r.tx_step),
+            success: (r.tx_success ?? null) === null ? undefined : r.tx_success === true,
+          },
     scope: text(r.scope),
     resourceAttributes: JSON.parse(text(r.resource_json) || '{}'),
     attributes: JSON.parse(text(r.attributes_json) || '{}'),

@@ -33,11 +33,27 @@ export const SPAN_COLUMNS = [
   'links_json VARCHAR',
   'ingest_ns BIGINT',
   'batch_id BIGINT',
+  // Added after the first release: appended last so that ALTER TABLE upgrades older files.
+  'tx_id VARCHAR',
+  'tx_name VARCHAR',
+  'tx_event VARCHAR',
+  'tx_step VARCHAR',
+  'tx_success BOOLEAN',
 ] as const;
+
+/** Columns added to `spans` after the first release (older files get them by ALTER TABLE). */
+const SPAN_COLUMNS_ADDED = [
+  'tx_id VARCHAR',
+  'tx_name VARCHAR',
+  'tx_event VARCHAR',
+  'tx_step VARCHAR',
+  'tx_success BOOLEAN',
+];
 
 /** Statements that create every table (idempotent). */
 export const SCHEMA_SQL = [
   `CREATE TABLE IF NOT EXISTS spans (${SPAN_COLUMNS.join(', ')})`,
+  ...SPAN_COLUMNS_ADDED.map((c) => `ALTER TABLE spans ADD COLUMN IF NOT EXISTS ${c}`),
   ...rollupSchema(ENDPOINT_ROLLUP),
   ...rollupSchema(DB_ROLLUP),
   `CREATE TABLE IF NOT EXISTS metric_points (
