@@ -41,6 +41,8 @@ export interface Config {
   apdexThresholdMs: number;
   /** A database call slower than this is a slow call, ms. Default 1000. */
   slowQueryThresholdMs: number;
+  /** A business transaction without an end, idle this long, is reported as abandoned, ms. Default 30 min. */
+  transactionAbandonAfterMs: number;
   /** Raw spans are kept this long after ingest, days. Default 7. */
   rawSpansRetentionDays: number;
   /** Rollups are kept this long after they were written, days. Default 90. */
@@ -76,6 +78,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxPastSkewMs: 5 * 365 * 86_400_000,
   apdexThresholdMs: 500,
   slowQueryThresholdMs: 1000,
+  transactionAbandonAfterMs: 1_800_000,
   rawSpansRetentionDays: 7,
   rollupsRetentionDays: 90,
   metricPointsRetentionDays: 30,
@@ -105,6 +108,7 @@ const RULES: Record<keyof Config, Rule> = {
   maxPastSkewMs: { kind: 'int', min: 0, max: 100 * 365 * 86_400_000 },
   apdexThresholdMs: { kind: 'int', min: 1, max: 3_600_000 },
   slowQueryThresholdMs: { kind: 'int', min: 1, max: 3_600_000 },
+  transactionAbandonAfterMs: { kind: 'int', min: 1000, max: 30 * 86_400_000 },
   rawSpansRetentionDays: { kind: 'int', min: 1, max: 3650 },
   rollupsRetentionDays: { kind: 'int', min: 1, max: 3650 },
   metricPointsRetentionDays: { kind: 'int', min: 1, max: 3650 },

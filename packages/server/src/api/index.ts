@@ -3,3 +3,5 @@ export { apmRoutes } from './apm-routes.ts';
 export type { IngestDeps } from './ingest-routes.ts';
 export { ingestRoutes } from './ingest-routes.ts';
 export { installProblemHandlers, sendProblem } from './problem.ts';
+export type { TransactionDeps } from './transaction-routes.ts';
+export { transactionRoutes } from './transaction-routes.ts';

@@ -4,3 +4,5 @@ export type { EndpointMetrics, EndpointMetricsOptions } from './red-metrics.ts';
 export { apdexOfSketch, clampedQuantile, endpointMetrics } from './red-metrics.ts';
 export type { ClockSkew, SpanNode, TraceTree } from './trace-tree.ts';
 export { buildTraceTree, selfTimeNs } from './trace-tree.ts';
+export type { StepStats, TransactionStats } from './transactions.ts';
+export { transactionStats } from './transactions.ts';

@@ -17,4 +17,5 @@ export type {
   StoreMaintenance,
   TimeWindow,
   TraceSummary,
+  TransactionMarkRow,
 } from './store.ts';

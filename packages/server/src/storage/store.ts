@@ -8,7 +8,7 @@
  * Errors: `SiperfError` `ERR_STORE_CLOSED` after `close()`.
  * @module
  */
-import type { MetricPoint, Span, SpanKind } from '../model/index.ts';
+import type { MetricPoint, Span, SpanKind, TransactionMark } from '../model/index.ts';
 import type { LatencySketch } from '../util/latency-sketch.ts';
 
 /** A half-open time window `[fromNs, toNs)`, ns since the epoch. */
@@ -117,6 +117,15 @@ export interface RecentTracesQuery {
   limit: number;
 }
 
+/** A span's business-transaction mark with its timing (see `TransactionMark`). ns since the epoch. */
+export interface TransactionMarkRow extends TransactionMark {
+  service: string;
+  startNs: bigint;
+  durationNs: bigint;
+  /** The span itself failed (status ERROR or a server error). */
+  isError: boolean;
+}
+
 /** Reads raw spans. */
 export interface SpanReader {
   recentTraces(q: RecentTracesQuery): Promise<TraceSummary[]>;
@@ -124,6 +133,11 @@ export interface SpanReader {
   traceSpans(traceId: string): Promise<Span[]>;
   /** For each db fingerprint, the endpoints of the innermost SERVER spans (same trace) enclosing its calls. */
   dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>>;
+  /**
+   * Every business-transaction mark of the transactions that have a mark starting in the window (or, with
+   * `transactionId`, of that transaction only), in start order.
+   */
+  transactionMarks(q: { window?: TimeWindow; transactionId?: string }): Promise<TransactionMarkRow[]>;
 }
 
 /** Filter of metric reads. */

@@ -31,6 +31,7 @@ import type {
   Store,
   TimeWindow,
   TraceSummary,
+  TransactionMarkRow,
 } from '../store.ts';
 import {
   appendRollupRows,
@@ -620,6 +621,36 @@ class DuckDbStore implements Store {
       [traceId],
     );
     return rows.map(rowToSpan);
+  }
+
+  async transactionMarks(q: { window?: TimeWindow; transactionId?: string }): Promise<TransactionMarkRow[]> {
+    const params: DuckDBValue[] = [];
+    let which: string;
+    if (q.transactionId !== undefined) {
+      params.push(q.transactionId);
+      which = 'tx_id = $1';
+    } else {
+      const w = q.window ?? { fromNs: 0n, toNs: 2n ** 62n };
+      params.push(w.fromNs, w.toNs);
+      which =
+        'tx_id IN (SELECT DISTINCT tx_id FROM spans WHERE tx_id IS NOT NULL AND start_ns >= $1 AND start_ns < $2)';
+    }
+    const rows = await this.rows(
+      `SELECT tx_id, tx_name, tx_event, tx_step, tx_success, service, start_ns, duration_ns, is_error
+       FROM spans WHERE ${which} ORDER BY start_ns, span_id`,
+      params,
+    );
+    return rows.map((r) => ({
+      id: text(r.tx_id),
+      name: text(r.tx_name),
+      event: text(r.tx_event) as TransactionMarkRow['event'],
+      step: text(r.tx_step),
+      success: (r.tx_success ?? null) === null ? undefined : r.tx_success === true,
+      service: text(r.service),
+      startNs: big(r.start_ns),
+      durationNs: big(r.duration_ns),
+      isError: r.is_error === true,
+    }));
   }
 
   async dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>> {
