@@ -3,6 +3,7 @@
  * @module
  */
 
+export { BusinessTransaction } from './business-transaction.ts';
 export type { InitOptions, SiperfHandle } from './init.ts';
 export { init } from './init.ts';
 export type { MetricOptions } from './metrics.ts';

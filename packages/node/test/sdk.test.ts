@@ -6,10 +6,18 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import { context } from '@opentelemetry/api';
 import { buildApp } from '../../server/src/app.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { createDuckDbStore, type Store } from '../../server/src/storage/index.ts';
-import { counter, histogram, init, type SiperfHandle, traceRequest } from '../src/index.ts';
+import {
+  BusinessTransaction,
+  counter,
+  histogram,
+  init,
+  type SiperfHandle,
+  traceRequest,
+} from '../src/index.ts';
 
 let server: Awaited<ReturnType<typeof buildApp>>;
 let store: Store;
@@ -145,4 +153,35 @@ test('bad options are refused with the option named', () => {
     () => init({ serviceName: 'x', metricExportIntervalMs: 5 }),
     /metricExportIntervalMs must be a number ≥ 100/,
   );
+});
+
+test('a BusinessTransaction across two "services" (baggage) lands in GET /api/v1/apm/transactions', async () => {
+  const tx = BusinessTransaction.start('annotate', { 'user.id': '7' });
+  await tx.step('load task', async () => new Promise((r) => setTimeout(r, 15)));
+  await assert.rejects(
+    tx.step('save', async () => {
+      throw new Error('conflict');
+    }),
+  );
+  // Elsewhere (another request or job): the transaction comes back from the baggage in the context.
+  await context.with(tx.context(), async () => {
+    const there = BusinessTransaction.fromContext();
+    assert.ok(there);
+    assert.equal(there.id, tx.id);
+    there.addStep('review', 40, true);
+    there.end(false);
+  });
+  await sdk.forceFlush();
+  const body = await getJson(`${base}/api/v1/apm/transactions?window=15m`);
+  const annotate = body.transactions.find((x: any) => x.name === 'annotate');
+  assert.equal(annotate.count, 1);
+  assert.equal(annotate.successes, 0);
+  const byStep = Object.fromEntries(annotate.steps.map((s: any) => [s.step, s]));
+  assert.equal(byStep['load task'].failures, 0);
+  assert.ok(byStep['load task'].p95Ms >= 15);
+  assert.equal(byStep.save.failures, 1);
+  assert.ok(Math.abs(byStep.review.p95Ms - 40) < 1);
+  assert.equal(annotate.slowestStep, 'review');
+  assert.throws(() => BusinessTransaction.start(''), /name must be a string of 1\.\.256 characters/);
+  assert.throws(() => tx.addStep('x', -5), /durationMs must be a finite number/);
 });
