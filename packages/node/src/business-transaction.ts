@@ -140,16 +140,14 @@ export class BusinessTransaction {
       );
     }
     const end = Date.now();
-    const span = trace
-      .getTracer(TRACER)
-      .startSpan(
-        `${this.name} / ${stepName}`,
-        {
-          startTime: end - durationMs,
-          attributes: { ...this.attributes('step', stepName), [SUCCESS]: success },
-        },
-        this.context(),
-      );
+    const span = trace.getTracer(TRACER).startSpan(
+      `${this.name} / ${stepName}`,
+      {
+        startTime: end - durationMs,
+        attributes: { ...this.attributes('step', stepName), [SUCCESS]: success },
+      },
+      this.context(),
+    );
     if (!success) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end(end);
   }

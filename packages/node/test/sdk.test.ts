@@ -24,6 +24,17 @@ let store: Store;
 let sdk: SiperfHandle;
 let base: string;
 
+/** GETs until `ready(body)` holds (exporters send asynchronously), at most 3 s; returns the last body. */
+async function getWhen(url: string, ready: (body: any) => boolean): Promise<any> {
+  let body: any;
+  for (let i = 0; i < 30; i++) {
+    body = await getJson(url);
+    if (ready(body)) return body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return body;
+}
+
 /** GETs a JSON document of the API. */
 async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json();
@@ -131,13 +142,15 @@ test('custom counters and histograms arrive as custom metric series', async () =
   const h = histogram('checkout.duration', { unit: 'ms' });
   for (const v of [10, 30]) h.record(v);
   await sdk.forceFlush();
-  const orders = await getJson(
+  const orders = await getWhen(
     `${base}/api/v1/apm/metrics/custom?name=orders.placed&window=15m&service=sdk-test`,
+    (b) => b.series?.[0]?.points.at(-1)?.value === 3,
   );
   assert.equal(orders.series[0].points.at(-1).value, 3);
   assert.deepEqual(orders.series[0].attributes, { region: 'eu' });
-  const checkout = await getJson(
+  const checkout = await getWhen(
     `${base}/api/v1/apm/metrics/custom?name=checkout.duration&window=15m&service=sdk-test`,
+    (b) => b.series?.[0]?.points.at(-1)?.count === 2,
   );
   assert.equal(checkout.series[0].points.at(-1).count, 2);
   assert.equal(checkout.series[0].points.at(-1).sum, 40);
@@ -172,7 +185,9 @@ test('a BusinessTransaction across two "services" (baggage) lands in GET /api/v1
     there.end(false);
   });
   await sdk.forceFlush();
-  const body = await getJson(`${base}/api/v1/apm/transactions?window=15m`);
+  const body = await getWhen(`${base}/api/v1/apm/transactions?window=15m`, (b) =>
+    b.transactions.some((x: any) => x.name === 'annotate' && x.count === 1),
+  );
   const annotate = body.transactions.find((x: any) => x.name === 'annotate');
   assert.equal(annotate.count, 1);
   assert.equal(annotate.successes, 0);
