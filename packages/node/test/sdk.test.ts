@@ -93,7 +93,7 @@ test('init() traces an HTTP service; traceRequest spans nest in it and record fa
   assert.ok(get, JSON.stringify(api.endpoints));
   assert.equal(get.requests, 3);
   assert.equal(get.errors, 1, 'the 500 is a server error');
-  assert.ok(get.minMs >= 20, 'each request waited 20 ms inside traceRequest');
+  assert.ok(get.minMs >= 19, `each request waited 20 ms inside traceRequest (min ${get.minMs} ms)`);
 
   const recent = await getJson(`${base}/api/v1/apm/traces/recent?window=15m&service=sdk-test&error=true`);
   assert.equal(recent.traces.length, 1);
@@ -193,7 +193,8 @@ test('a BusinessTransaction across two "services" (baggage) lands in GET /api/v1
   assert.equal(annotate.successes, 0);
   const byStep = Object.fromEntries(annotate.steps.map((s: any) => [s.step, s]));
   assert.equal(byStep['load task'].failures, 0);
-  assert.ok(byStep['load task'].p95Ms >= 15);
+  // setTimeout(15) may fire a fraction of a millisecond early against the span clock.
+  assert.ok(byStep['load task'].p95Ms >= 14, `load task took ${byStep['load task'].p95Ms} ms`);
   assert.equal(byStep.save.failures, 1);
   assert.ok(Math.abs(byStep.review.p95Ms - 40) < 1);
   assert.equal(annotate.slowestStep, 'review');
