@@ -1,17 +1,16 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startServer } from '../../packages/server/src/app.ts';
 import { loadConfig } from '../../packages/server/src/config.ts';
 import { loadSqlParser, otlpTracesToSpans } from '../../packages/server/src/ingest/index.ts';
 import { otlpTypes } from '../../packages/server/src/ingest/otlp-protobuf.ts';
-import { cpuSnapshot, gitCommit, numberOption, option, otherCores } from '../lib/run-info.ts';
+import { cpuSnapshot, gitCommit, numberOption, option, otherCores, writeResults } from '../lib/run-info.ts';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -958,10 +957,7 @@ async function main(): Promise<void> {
     targets: TARGETS,
     pass,
   };
-  const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'otlp-throughput.json'), `${JSON.stringify(results, null, 2)}\n`);
-  out(`results written to ${join(resultsDir, 'otlp-throughput.json')}`);
+  out(`results written to ${writeResults('otlp-throughput.json', results)}`);
 }
 
 main().catch((err: unknown) => {

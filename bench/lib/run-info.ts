@@ -4,8 +4,10 @@
  * @module
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 
 /** CPU time of the whole machine (from /proc/stat, Linux) and of this process, to see contention. */
 export function cpuSnapshot(): { machineBusyMs: number; processMs: number; atMs: number } | undefined {
@@ -61,4 +63,13 @@ export function numberOption(name: string, env: string, fallback: number, intege
     throw new Error(`--${name} / ${env}: expected a positive ${integer ? 'integer' : 'number'}`);
   }
   return v;
+}
+
+/** Writes `bench/results/<file>` as pretty JSON. @returns the path written. */
+export function writeResults(file: string, results: unknown): string {
+  const dir = fileURLToPath(new URL('../results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, file);
+  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+  return path;
 }

@@ -3,12 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type EndpointMetrics, endpointMetrics } from '../../packages/server/src/apm/index.ts';
 import type { Attributes, DbCall, Span } from '../../packages/server/src/model/span.ts';
 import { createDuckDbStore, type Store, type TimeWindow } from '../../packages/server/src/storage/index.ts';
-import { cpuSnapshot, gitCommit, numberOption, option, otherCores } from '../lib/run-info.ts';
+import { cpuSnapshot, gitCommit, numberOption, option, otherCores, writeResults } from '../lib/run-info.ts';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -702,10 +701,7 @@ async function main(): Promise<void> {
     pass,
     totalS: (performance.now() - benchStart) / 1000,
   };
-  const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'metrics-api.json'), `${JSON.stringify(results, null, 2)}\n`);
-  out(`results written to ${join(resultsDir, 'metrics-api.json')}`);
+  out(`results written to ${writeResults('metrics-api.json', results)}`);
 }
 
 main().catch((err: unknown) => {

@@ -10,7 +10,7 @@
  * Writes bench/results/sdk-overhead.json.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,7 +27,7 @@ import autocannon from 'autocannon';
 import { traceRequest } from '../../packages/node/src/index.ts';
 import { startServer } from '../../packages/server/src/app.ts';
 import { loadConfig } from '../../packages/server/src/config.ts';
-import { cpuSnapshot, gitCommit, numberOption, otherCores } from '../lib/run-info.ts';
+import { cpuSnapshot, gitCommit, numberOption, otherCores, writeResults } from '../lib/run-info.ts';
 
 const DURATION_S = numberOption('duration', 'BENCH_DURATION_S', 10, true);
 const CONNECTIONS = numberOption('connections', 'BENCH_CONNECTIONS', 10, true);
@@ -141,18 +141,11 @@ async function main(): Promise<void> {
     out(
       `spans from the instrumented run reached the server: ${spansStored?.requests ?? 0} requests rolled up`,
     );
-    writeFileSync(
-      fileURLToPath(new URL('../results/sdk-overhead.json', import.meta.url)),
-      JSON.stringify(
-        {
-          commit: gitCommit(),
-          spans,
-          http: { bareRps: bare, initRps, ratio, connections: CONNECTIONS, durationS: DURATION_S },
-        },
-        null,
-        2,
-      ),
-    );
+    writeResults('sdk-overhead.json', {
+      commit: gitCommit(),
+      spans,
+      http: { bareRps: bare, initRps, ratio, connections: CONNECTIONS, durationS: DURATION_S },
+    });
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -25,6 +25,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import { runInSpan } from './span-run.ts';
 
 const TRACER = '@siperf/node';
 const ID = 'siperf.transaction.id';
@@ -100,30 +101,10 @@ export class BusinessTransaction {
       tracer.startActiveSpan(
         `${this.name} / ${stepName}`,
         { attributes: this.attributes('step', stepName) },
-        (span) => {
-          const fail = (err: unknown): never => {
-            span.setAttribute(SUCCESS, false);
-            span.recordException(err instanceof Error ? err : String(err));
-            span.setStatus({
-              code: SpanStatusCode.ERROR,
-              message: err instanceof Error ? err.message : String(err),
-            });
-            span.end();
-            throw err;
-          };
-          const ok = <V>(value: V): V => {
-            span.setAttribute(SUCCESS, true);
-            span.end();
-            return value;
-          };
-          let result: T;
-          try {
-            result = fn(span);
-          } catch (err) {
-            return fail(err);
-          }
-          return result instanceof Promise ? (result.then(ok, fail) as T) : ok(result);
-        },
+        (span) =>
+          runInSpan(span, fn, (sp, ok) => {
+            sp.setAttribute(SUCCESS, ok);
+          }),
       ),
     );
   }

@@ -2,7 +2,8 @@
  * `traceRequest`: run a piece of work inside a span (the seed's `trace_request`).
  * @module
  */
-import { type Attributes, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { runInSpan } from './span-run.ts';
 
 const TRACER = '@siperf/node';
 
@@ -26,33 +27,6 @@ export function traceRequest<T>(name: string, fn: (span: Span) => T, options: Tr
       kind: options.kind ?? SpanKind.INTERNAL,
       ...(options.attributes ? { attributes: options.attributes } : {}),
     },
-    (span) => {
-      const fail = (err: unknown): never => {
-        span.recordException(err instanceof Error ? err : String(err));
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: err instanceof Error ? err.message : String(err),
-        });
-        span.end();
-        throw err;
-      };
-      let result: T;
-      try {
-        result = fn(span);
-      } catch (err) {
-        return fail(err);
-      }
-      if (result instanceof Promise) {
-        return result.then(
-          (value) => {
-            span.end();
-            return value;
-          },
-          (err) => fail(err),
-        ) as T;
-      }
-      span.end();
-      return result;
-    },
+    (span) => runInSpan(span, fn),
   );
 }
