@@ -10,7 +10,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { apmRoutes, ingestRoutes, installProblemHandlers, transactionRoutes } from './api/index.ts';
+import {
+  apmRoutes,
+  ingestRoutes,
+  installProblemHandlers,
+  transactionRoutes,
+  vitalsRoutes,
+} from './api/index.ts';
 import type { Config } from './config.ts';
 import { loadSqlParser } from './ingest/index.ts';
 import { createDuckDbStore, type Store } from './storage/index.ts';
@@ -65,6 +71,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(async (child) => ingestRoutes(child, { config, store }));
   await app.register(async (child) => apmRoutes(child, { config, store }));
   await app.register(async (child) => transactionRoutes(child, { config, store }));
+  await app.register(async (child) => vitalsRoutes(child, { config, store }));
   return app;
 }
 

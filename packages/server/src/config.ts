@@ -20,6 +20,11 @@ export interface Config {
   ingestKey: string | undefined;
   /** Bearer key for `/api/*` reads; unset = no key needed (loopback only). */
   apiKey: string | undefined;
+  /**
+   * Origins whose pages may send web-vitals beacons to `POST /api/v1/apm/user-experience` (CORS), comma
+   * separated, e.g. `https://shop.example,http://localhost:3000`; `*` allows any. Unset: same origin only.
+   */
+  corsOrigins: string | undefined;
   /** Largest request body accepted, bytes (compressed size). Default 16 MiB. */
   maxBodyBytes: number;
   /** Largest body after gzip decompression, bytes. Default 64 MiB. */
@@ -69,6 +74,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   dataDir: './data',
   ingestKey: undefined,
   apiKey: undefined,
+  corsOrigins: undefined,
   maxBodyBytes: 16 * 1024 * 1024,
   maxDecompressedBytes: 64 * 1024 * 1024,
   maxPendingSpans: 200_000,
@@ -99,6 +105,7 @@ const RULES: Record<keyof Config, Rule> = {
   dataDir: { kind: 'string' },
   ingestKey: { kind: 'string', optional: true },
   apiKey: { kind: 'string', optional: true },
+  corsOrigins: { kind: 'string', optional: true },
   maxBodyBytes: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
   maxDecompressedBytes: { kind: 'int', min: 1024, max: 4 * 1024 * 1024 * 1024 },
   maxPendingSpans: { kind: 'int', min: 1, max: 100_000_000 },
@@ -183,6 +190,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       `host: listening on ${config.host} (not loopback) requires both ingestKey and apiKey (SIPERF_INGEST_KEY, SIPERF_API_KEY)`,
     );
   }
+  for (const origin of corsOriginList(config.corsOrigins)) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/.test(origin)) {
+      errors.push(
+        `corsOrigins: each origin must be * or scheme://host[:port] without a path, got ${JSON.stringify(origin)}`,
+      );
+    }
+  }
   if (errors.length > 0)
     throw new SiperfError('ERR_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`);
   return Object.freeze(config);
@@ -205,6 +219,14 @@ function check(rule: Rule, value: unknown): unknown {
         return { error: `expected one of ${rule.values.join(', ')}` };
       return value;
   }
+}
+
+/** The origins of `corsOrigins` as a list (empty when unset). */
+export function corsOriginList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter((o) => o !== '');
 }
 
 /** Whether an address is a loopback address (127.0.0.0/8, ::1, localhost). */

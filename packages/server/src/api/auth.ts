@@ -9,14 +9,16 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { SiperfError } from '../errors.ts';
 
-function presentedKey(request: FastifyRequest): string | undefined {
+function presentedKey(request: FastifyRequest, queryKey: boolean): string | undefined {
   const auth = request.headers.authorization;
   if (typeof auth === 'string') {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (m) return m[1];
   }
   const x = request.headers['x-api-key'];
-  return typeof x === 'string' ? x : undefined;
+  if (typeof x === 'string') return x;
+  const q = queryKey ? (request.query as Record<string, unknown> | undefined)?.key : undefined;
+  return typeof q === 'string' ? q : undefined;
 }
 
 function same(a: string, b: string): boolean {
@@ -26,17 +28,19 @@ function same(a: string, b: string): boolean {
 }
 
 /**
- * Checks the request's key against the allowed keys (undefined entries are ignored).
+ * Checks the request's key against the allowed keys (undefined entries are ignored). With `queryKey`, a
+ * `?key=` query parameter is accepted too (browser beacons cannot set headers).
  * @throws SiperfError `ERR_AUTH_MISSING` (401) without a key, `ERR_AUTH_FORBIDDEN` (403) with a wrong one.
  */
 export function requireKey(
   request: FastifyRequest,
   allowed: readonly (string | undefined)[],
   what: string,
+  queryKey = false,
 ): void {
   const keys = allowed.filter((k): k is string => k !== undefined);
   if (keys.length === 0) return;
-  const key = presentedKey(request);
+  const key = presentedKey(request, queryKey);
   if (key === undefined) {
     throw new SiperfError('ERR_AUTH_MISSING', `${what} requires a key: send Authorization: Bearer <key>`);
   }

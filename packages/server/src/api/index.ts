@@ -5,3 +5,5 @@ export { ingestRoutes } from './ingest-routes.ts';
 export { installProblemHandlers, sendProblem } from './problem.ts';
 export type { TransactionDeps } from './transaction-routes.ts';
 export { transactionRoutes } from './transaction-routes.ts';
+export type { VitalsDeps } from './vitals-routes.ts';
+export { vitalsRoutes } from './vitals-routes.ts';

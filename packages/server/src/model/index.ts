@@ -9,3 +9,5 @@ export type {
   TransactionMark,
 } from './span.ts';
 export { isErrorSpan, SPAN_KIND_NAMES, SpanKind, StatusCode } from './span.ts';
+export type { VitalsEvent, VitalsMetric } from './vitals-event.ts';
+export { VITALS_METRICS } from './vitals-event.ts';

@@ -18,4 +18,8 @@ export type {
   TimeWindow,
   TraceSummary,
   TransactionMarkRow,
+  VitalsAggregate,
+  VitalsQuery,
+  VitalsReader,
+  VitalsWriter,
 } from './store.ts';

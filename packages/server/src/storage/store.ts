@@ -8,7 +8,14 @@
  * Errors: `SiperfError` `ERR_STORE_CLOSED` after `close()`.
  * @module
  */
-import type { MetricPoint, Span, SpanKind, TransactionMark } from '../model/index.ts';
+import type {
+  MetricPoint,
+  Span,
+  SpanKind,
+  TransactionMark,
+  VitalsEvent,
+  VitalsMetric,
+} from '../model/index.ts';
 import type { LatencySketch } from '../util/latency-sketch.ts';
 
 /** A half-open time window `[fromNs, toNs)`, ns since the epoch. */
@@ -154,10 +161,49 @@ export interface MetricReader {
   metricNames(window: TimeWindow): Promise<{ name: string; unit: string; type: string; points: number }[]>;
 }
 
+/** Writes web-vitals events. Durable when the promise resolves. */
+export interface VitalsWriter {
+  writeVitals(events: readonly VitalsEvent[]): Promise<number>;
+}
+
+/** Filter and rating thresholds of a web-vitals read. */
+export interface VitalsQuery {
+  window: TimeWindow;
+  service?: string | undefined;
+  /** Only this page (as stored: path without query). */
+  page?: string | undefined;
+  /** Pages with the most events first, at most this many. */
+  maxPages: number;
+  /** Per metric `[good, poor]`: a value ≤ good is good, > poor is poor, else needs improvement. */
+  thresholds: Readonly<Record<VitalsMetric, readonly [number, number]>>;
+  /** Per metric, the numeric attribution fields to average (e.g. LCP subparts). */
+  attributionFields: Readonly<Partial<Record<VitalsMetric, readonly string[]>>>;
+}
+
+/** Per (page, metric) web-vitals aggregate; `page` is `null` for all pages together. */
+export interface VitalsAggregate {
+  page: string | null;
+  metric: VitalsMetric;
+  count: number;
+  /** 75th percentile, linear interpolation between closest ranks (Hyndman–Fan type 7, as `quantile_cont`). */
+  p75: number;
+  good: number;
+  needsImprovement: number;
+  poor: number;
+  /** Mean of each requested attribution field over the events that carry it. */
+  attributionMeans: Record<string, number>;
+}
+
+/** Reads web-vitals aggregates. */
+export interface VitalsReader {
+  vitalsAggregates(q: VitalsQuery): Promise<VitalsAggregate[]>;
+}
+
 /** Retention limits, measured from ingest time. */
 export interface RetentionPolicy {
   rawSpansNs: bigint;
   rollupsNs: bigint;
+  /** Metric points and web-vitals events. */
   metricPointsNs: bigint;
 }
 
@@ -188,4 +234,6 @@ export interface Store
     RollupReader,
     SpanReader,
     MetricReader,
+    VitalsWriter,
+    VitalsReader,
     StoreMaintenance {}

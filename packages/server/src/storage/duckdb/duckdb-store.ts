@@ -16,7 +16,15 @@ import { createHash } from 'node:crypto';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { SiperfError } from '../../errors.ts';
-import type { Attributes, DbCall, MetricPoint, Span, SpanKind, StatusCode } from '../../model/index.ts';
+import type {
+  Attributes,
+  DbCall,
+  MetricPoint,
+  Span,
+  SpanKind,
+  StatusCode,
+  VitalsEvent,
+} from '../../model/index.ts';
 import { NS_PER_MINUTE, nowNs as wallNowNs } from '../../util/time.ts';
 import { RecentSpanKeys, spanKeyHash } from '../recent-span-keys.ts';
 import { type DbCell, type EndpointCell, RollupAggregator } from '../rollup-aggregator.ts';
@@ -32,6 +40,8 @@ import type {
   TimeWindow,
   TraceSummary,
   TransactionMarkRow,
+  VitalsAggregate,
+  VitalsQuery,
 } from '../store.ts';
 import {
   appendRollupRows,
@@ -48,6 +58,7 @@ import {
   tierTable,
 } from './rollup-tables.ts';
 import { SCHEMA_SQL } from './schema.ts';
+import { appendVitals, vitalsAggregatesFrom, vitalsAggregatesSql } from './vitals-table.ts';
 
 /** Options of {@link createDuckDbStore}. */
 export interface DuckDbStoreOptions {
@@ -414,6 +425,19 @@ class DuckDbStore implements Store {
     });
   }
 
+  writeVitals(events: readonly VitalsEvent[]): Promise<number> {
+    if (this.closed) return Promise.reject(new SiperfError('ERR_STORE_CLOSED', 'the store is closed'));
+    return this.serial(async () => {
+      await appendVitals(this.writer, events);
+      return events.length;
+    });
+  }
+
+  async vitalsAggregates(q: VitalsQuery): Promise<VitalsAggregate[]> {
+    const { sql, params } = vitalsAggregatesSql(q);
+    return vitalsAggregatesFrom(await this.rows(sql, params), q);
+  }
+
   /** The id of a resource, remembering it in `fresh` when the store has not seen it yet. */
   private resourceId(attrs: Attributes, fresh: Map<number, string>): number {
     const r = resourceOf(attrs);
@@ -733,6 +757,7 @@ class DuckDbStore implements Store {
           ...TIERS.map((t): [string, string, bigint] => [tierTable(spec, t), 'written_ns', policy.rollupsNs]),
         ]),
         ['metric_points', 'ingest_ns', policy.metricPointsNs],
+        ['vitals', 'time_ns', policy.metricPointsNs],
       ];
       for (const [table, column, keep] of plan) {
         const r = await this.writer.run(`DELETE FROM ${table} WHERE ${column} < $1`, [nowNs - keep]);

@@ -60,6 +60,10 @@ export const SCHEMA_SQL = [
      name VARCHAR, service VARCHAR, unit VARCHAR, type VARCHAR, monotonic BOOLEAN, temporality UTINYINT,
      time_ns BIGINT, start_time_ns BIGINT, value DOUBLE, count DOUBLE, sum DOUBLE, min DOUBLE, max DOUBLE,
      buckets_json VARCHAR, attributes_json VARCHAR, resource_json VARCHAR, ingest_ns BIGINT)`,
+  // Web-vitals beacons: one row per item; time_ns is the server receive time.
+  `CREATE TABLE IF NOT EXISTS vitals (
+     time_ns BIGINT, service VARCHAR, page VARCHAR, name VARCHAR, value DOUBLE, delta DOUBLE, id VARCHAR,
+     navigation_type VARCHAR, attribution_json VARCHAR)`,
   'CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value BIGINT)',
   // Resource attributes once per distinct resource; spans refer to them by a 52-bit hash of the JSON.
   'CREATE TABLE IF NOT EXISTS resources (resource_id BIGINT, attributes_json VARCHAR, ingest_ns BIGINT)',
