@@ -82,10 +82,10 @@ test('Chromium: a page with rum.js reports LCP, CLS, INP, FCP and TTFB to the se
   try {
     const tab = await browser.newPage();
     await tab.goto(`${siteOrigin}/task?id=42`, { waitUntil: 'load' });
-    await tab.waitForFunction(() => document.body.firstElementChild?.tagName === 'DIV');
+    await tab.waitForFunction("document.body.firstElementChild?.tagName === 'DIV'");
     await tab.waitForTimeout(500);
     await tab.click('#save');
-    await tab.waitForFunction(() => document.getElementById('save')?.textContent === 'Saved');
+    await tab.waitForFunction("document.getElementById('save')?.textContent === 'Saved'");
     // web-vitals processes interactions in an idle callback (timeout 1 s); a page hidden before that
     // callback runs loses its INP in web-vitals 6.2.3, so stay a little longer than a bot would.
     await tab.waitForTimeout(1200);
