@@ -1,0 +1,201 @@
+/**
+ * The demo's report, read from the siperf REST API as any user would: the slowest endpoints (p95) with
+ * their database calls per request (counted in recent traces), the top queries by total time, the
+ * business transaction's slowest step, custom metrics, and web vitals when a browser reported them.
+ * @module
+ */
+
+/** What the report holds (all durations in ms). */
+export interface DemoReport {
+  siperfUrl: string;
+  window: { from: string; to: string };
+  endpoints: {
+    endpoint: string;
+    requests: number;
+    p50Ms: number;
+    p95Ms: number;
+    errorRate: number;
+    /** Median over up to 5 recent traces of the database spans under one request. */
+    dbCallsPerRequest: number | null;
+  }[];
+  /** The endpoint with the most database calls per request when it is ≥ 5 (an N+1 suspect). */
+  nPlusOneSuspect: string | null;
+  queries: { statement: string; calls: number; totalMs: number; p95Ms: number; endpoints: string[] }[];
+  transaction: {
+    name: string;
+    count: number;
+    successRate: number;
+    p95Ms: number;
+    slowestStep: string | null;
+    steps: { step: string; count: number; p95Ms: number; shareOfTime: number; failureRate: number }[];
+  } | null;
+  customMetrics: { name: string; points: number }[];
+  webVitals: {
+    score: number | null;
+    metrics: Record<string, { p75: number; rating: string; count: number }>;
+  } | null;
+}
+
+async function getJson(base: string, path: string): Promise<any> {
+  const res = await fetch(`${base}${path}`);
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+function countDbSpans(nodes: any[]): number {
+  let n = 0;
+  for (const node of nodes) {
+    if (node.kind === 'client' && node.db) n += 1;
+    n += countDbSpans(node.children ?? []);
+  }
+  return n;
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Reads the report of `service` over `[from, to]` from the server at `base`.
+ * @throws Error naming the path when the API answers an error.
+ */
+export async function buildReport(base: string, service: string, from: Date, to: Date): Promise<DemoReport> {
+  const w = `from=${from.toISOString()}&to=${to.toISOString()}`;
+  const svc = `service=${encodeURIComponent(service)}`;
+  const api = await getJson(base, `/api/v1/apm/metrics/api?${svc}&kind=server&${w}`);
+  const endpoints: DemoReport['endpoints'] = [];
+  for (const e of api.endpoints) {
+    const recent = await getJson(
+      base,
+      `/api/v1/apm/traces/recent?${svc}&endpoint=${encodeURIComponent(e.endpoint)}&limit=5&${w}`,
+    );
+    const counts: number[] = [];
+    for (const t of recent.traces) {
+      const tree = await getJson(base, `/api/v1/apm/traces/${t.traceId}`);
+      counts.push(countDbSpans(tree.roots));
+    }
+    endpoints.push({
+      endpoint: e.endpoint,
+      requests: e.requests,
+      p50Ms: e.p50Ms,
+      p95Ms: e.p95Ms,
+      errorRate: e.errorRate,
+      dbCallsPerRequest: median(counts),
+    });
+  }
+  endpoints.sort((a, b) => b.p95Ms - a.p95Ms);
+  const worst = [...endpoints].sort((a, b) => (b.dbCallsPerRequest ?? 0) - (a.dbCallsPerRequest ?? 0))[0];
+  const db = await getJson(base, `/api/v1/apm/metrics/database?${svc}&${w}`);
+  const queries = db.queries
+    .filter((q: any) => q.endpoints.length > 0)
+    .sort((a: any, b: any) => b.totalMs - a.totalMs)
+    .slice(0, 5)
+    .map((q: any) => ({
+      statement: q.statement,
+      calls: q.calls,
+      totalMs: q.totalMs,
+      p95Ms: q.p95Ms,
+      endpoints: q.endpoints,
+    }));
+  const txs = await getJson(base, `/api/v1/apm/transactions?${svc}&${w}`);
+  const tx = txs.transactions.find((t: any) => t.name === 'annotate');
+  const custom = await getJson(base, `/api/v1/apm/metrics/custom?${w}`);
+  const ux = await getJson(base, `/api/v1/apm/metrics/user-experience?${w}`);
+  const vitals = ux.overall;
+  return {
+    siperfUrl: base,
+    window: { from: from.toISOString(), to: to.toISOString() },
+    endpoints,
+    nPlusOneSuspect: worst && (worst.dbCallsPerRequest ?? 0) >= 5 ? worst.endpoint : null,
+    queries,
+    transaction: tx
+      ? {
+          name: tx.name,
+          count: tx.count,
+          successRate: tx.successRate,
+          p95Ms: tx.p95Ms,
+          slowestStep: tx.slowestStep,
+          steps: tx.steps.map((s: any) => ({
+            step: s.step,
+            count: s.count,
+            p95Ms: s.p95Ms,
+            shareOfTime: s.shareOfTime,
+            failureRate: s.failureRate,
+          })),
+        }
+      : null,
+    customMetrics: custom.metrics
+      .filter((m: any) => m.name.startsWith('demo.'))
+      .map((m: any) => ({ name: m.name, points: m.points })),
+    webVitals:
+      Object.keys(vitals.metrics).length === 0
+        ? null
+        : {
+            score: vitals.score,
+            metrics: Object.fromEntries(
+              Object.entries(vitals.metrics).map(([k, v]: [string, any]) => [
+                k,
+                { p75: v.p75, rating: v.rating, count: v.count },
+              ]),
+            ),
+          },
+  };
+}
+
+const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
+
+/** The report as text for a terminal. */
+export function formatReport(r: DemoReport): string {
+  const out: string[] = [];
+  out.push('', 'Slowest endpoints (p95)');
+  out.push(
+    `  ${'endpoint'.padEnd(28)} ${'requests'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'errors'.padStart(7)}  db calls/request`,
+  );
+  for (const e of r.endpoints) {
+    const flag = e.endpoint === r.nPlusOneSuspect ? '  ← N+1: one query per row' : '';
+    out.push(
+      `  ${e.endpoint.padEnd(28)} ${String(e.requests).padStart(8)} ${ms(e.p50Ms).padStart(8)} ${ms(e.p95Ms).padStart(8)} ${pct(e.errorRate).padStart(7)}  ${e.dbCallsPerRequest ?? '-'}${flag}`,
+    );
+  }
+  out.push('', 'Top queries by total time');
+  for (const q of r.queries) {
+    const text = q.statement.replace(/\s+/g, ' ').slice(0, 72);
+    out.push(
+      `  ${ms(q.totalMs).padStart(8)} ms total  ${String(q.calls).padStart(6)} calls  p95 ${ms(q.p95Ms)} ms  ${text}`,
+    );
+    out.push(`  ${''.padStart(8)}           from ${q.endpoints.join(', ')}`);
+  }
+  out.push('');
+  if (r.transaction) {
+    const t = r.transaction;
+    out.push(
+      `Business transaction "${t.name}": ${t.count} completed, ${pct(t.successRate)} succeeded, p95 ${ms(t.p95Ms)} ms; slowest step: ${t.slowestStep ?? '-'}`,
+    );
+    for (const s of t.steps) {
+      out.push(
+        `  ${s.step.padEnd(18)} p95 ${ms(s.p95Ms).padStart(7)} ms  ${pct(s.shareOfTime).padStart(6)} of the time  ${pct(s.failureRate)} failed`,
+      );
+    }
+  } else {
+    out.push('Business transaction "annotate": none completed in the window');
+  }
+  out.push(
+    '',
+    `Custom metrics: ${r.customMetrics.map((m) => `${m.name} (${m.points} points)`).join(', ') || 'none'}`,
+  );
+  if (r.webVitals) {
+    const v = Object.entries(r.webVitals.metrics)
+      .map(([k, m]) => `${k} ${k === 'CLS' ? m.p75.toFixed(3) : `${ms(m.p75)} ms`} (${m.rating})`)
+      .join(', ');
+    out.push(
+      `Web vitals, p75 over ${Math.max(...Object.values(r.webVitals.metrics).map((m) => m.count))} page loads: score ${r.webVitals.score ?? '-'}/100; ${v}`,
+    );
+  } else {
+    out.push('Web vitals: no browser reported (Chromium not found, or --no-browser)');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,69 @@
+/**
+ * `npm run demo -- --exit --json` end to end: the demo's known behaviour must come back through the API.
+ * `GET /tasks/:id` loads a task, its first 12 annotations (every seeded task has 500), and each author
+ * with its own query: 14 database calls per request, 12 of them the same statement. Every other endpoint
+ * makes at most one. Every session is one `annotate` transaction with four named steps.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const DEMO = fileURLToPath(new URL('../src/run-demo.ts', import.meta.url));
+
+test('the demo reports the N+1 endpoint, the transaction and the custom metrics', {
+  timeout: 180_000,
+}, async () => {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      DEMO,
+      '--duration',
+      '8s',
+      '--exit',
+      '--json',
+      '--port',
+      '0',
+      '--data-dir',
+      ':memory:',
+      '--no-browser',
+    ],
+    { env: { ...process.env, DATABASE_URL: '' }, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const { load, report } = JSON.parse(stdout.trim().split('\n').at(-1)!);
+  assert.ok(load.sessions > 5, `only ${load.sessions} sessions`);
+  const byName = new Map(report.endpoints.map((e: any) => [e.endpoint, e]));
+  const tasks: any = byName.get('GET /tasks/:id');
+  assert.equal(report.nPlusOneSuspect, 'GET /tasks/:id');
+  assert.equal(tasks.dbCallsPerRequest, 14);
+  for (const name of ['POST /login', 'POST /tasks/:id/annotations', 'GET /results']) {
+    assert.equal((byName.get(name) as any)?.dbCallsPerRequest, 1, name);
+  }
+  assert.ok((byName.get('GET /tasks/:id/summary') as any).dbCallsPerRequest <= 1);
+  // One request per session to each endpoint; the author lookup runs 12 times per task request.
+  assert.equal(tasks.requests, load.sessions);
+  const authors = report.queries.find((q: any) => q.statement === 'SELECT name FROM users WHERE id = $1');
+  assert.equal(authors.calls, 12 * tasks.requests);
+  assert.deepEqual(authors.endpoints, ['GET /tasks/:id']);
+  const tx = report.transaction;
+  assert.equal(tx.count, load.sessions);
+  assert.deepEqual(tx.steps.map((s: any) => s.step).sort(), [
+    'list results',
+    'load task',
+    'log in',
+    'save annotation',
+  ]);
+  for (const s of tx.steps) assert.equal(s.count, load.sessions, s.step);
+  // Sessions whose save failed (3% send no label) fail their transaction.
+  const save = tx.steps.find((s: any) => s.step === 'save annotation');
+  assert.ok(Math.abs(tx.successRate - (1 - save.failureRate)) < 1e-9);
+  assert.deepEqual(report.customMetrics.map((m: any) => m.name).sort(), [
+    'demo.annotation.box_area',
+    'demo.annotations.saved',
+    'demo.cache.lookups',
+  ]);
+});
