@@ -2,15 +2,17 @@
  * Overhead of `@siperf/node`, each figure a ratio against its bare counterpart in the same run:
  * 1. per-span cost of `traceRequest` against a bare OpenTelemetry `startActiveSpan` + `end` on the same
  *    provider (batch processor, discarding exporter), target ≤ 1.1×;
- * 2. requests/s of a small HTTP service with `init()` (spans exported to a real siperf server) against the
- *    same service without it, under autocannon on loopback, target ≥ 0.95×.
- * On this 2-core machine the load generator, the service and the siperf server share the cores.
+ * 2. requests/s of a small HTTP service with `init()` against the same service without it, under
+ *    autocannon on loopback, target ≥ 0.95×: once with spans exported to a real siperf server (its own
+ *    process), once to a sink process that answers 200 without decoding (the SDK's own cost).
+ * On this 2-core machine the load generator, the service and the receiver share the cores.
  *
  * Usage: npm run bench:sdk -- [--duration=10] [--connections=10] [--spans=200000]
  * Writes bench/results/sdk-overhead.json.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,8 +27,6 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import autocannon from 'autocannon';
 import { traceRequest } from '../../packages/node/src/index.ts';
-import { startServer } from '../../packages/server/src/app.ts';
-import { loadConfig } from '../../packages/server/src/config.ts';
 import { cpuSnapshot, gitCommit, numberOption, otherCores, writeResults } from '../lib/run-info.ts';
 
 const DURATION_S = numberOption('duration', 'BENCH_DURATION_S', 10, true);
@@ -111,6 +111,45 @@ async function load(instrumented: boolean, endpoint: string): Promise<number> {
   return result.requests.average;
 }
 
+/** A free loopback port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a child process and waits until `url` answers. */
+async function startProcess(args: string[], url: string) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 300; i++) {
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${args.join(' ')} did not answer at ${url}`);
+}
+
+const SINK = `const http = require('node:http');
+http.createServer((req, res) => { req.resume(); req.on('end', () => {
+  res.writeHead(200, { 'content-type': req.headers['content-type'] || 'application/x-protobuf' }); res.end(); }); })
+  .listen(Number(process.env.PORT), '127.0.0.1');`;
+
+async function stopProcess(child: ReturnType<typeof spawn>): Promise<void> {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
 async function main(): Promise<void> {
   out('# @siperf/node overhead');
   out(`commit ${gitCommit()}, node ${process.version}`);
@@ -119,35 +158,67 @@ async function main(): Promise<void> {
     `span cost: bare startActiveSpan ${spans.bareNs.toFixed(0)} ns, traceRequest ${spans.traceRequestNs.toFixed(0)} ns → ratio ${spans.ratio.toFixed(3)} (target ≤ 1.1)`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'siperf-bench-sdk-'));
-  const server = await startServer(loadConfig({ flags: { port: 0, dataDir: dir, logLevel: 'warn' } }));
+  const serverPort = await freePort();
+  const sinkPort = await freePort();
+  const serverUrl = `http://127.0.0.1:${serverPort}`;
+  const sinkUrl = `http://127.0.0.1:${sinkPort}`;
+  const server = await startProcess(
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('../../packages/server/src/cli/main.ts', import.meta.url)),
+      'serve',
+      '--port',
+      String(serverPort),
+      '--data-dir',
+      dir,
+    ],
+    `${serverUrl}/healthz`,
+  );
+  const sinkEnv = { ...process.env, PORT: String(sinkPort) };
+  const sink = spawn(process.execPath, ['-e', SINK], { env: sinkEnv, stdio: 'ignore' });
   try {
     const a = cpuSnapshot();
-    const bareRps = await load(false, server.url);
-    const initRps = await load(true, server.url);
-    const bareRps2 = await load(false, server.url);
+    const bareRps = await load(false, serverUrl);
+    const initRps = await load(true, serverUrl);
+    const sinkRps = await load(true, sinkUrl);
+    const bareRps2 = await load(false, serverUrl);
     const cpu = otherCores(a, cpuSnapshot());
     const bare = (bareRps + bareRps2) / 2;
     const ratio = initRps / bare;
+    const sinkRatio = sinkRps / bare;
     out(
-      `HTTP service, ${CONNECTIONS} connections, ${DURATION_S} s each: without init() ${bare.toFixed(0)} req/s (runs ${bareRps.toFixed(0)}, ${bareRps2.toFixed(0)}), with init() ${initRps.toFixed(0)} req/s → ratio ${ratio.toFixed(3)} (target ≥ 0.95)`,
+      `HTTP service, ${CONNECTIONS} connections, ${DURATION_S} s each: without init() ${bare.toFixed(0)} req/s (runs ${bareRps.toFixed(0)}, ${bareRps2.toFixed(0)})`,
+    );
+    out(
+      `  with init(), exporting to a siperf server: ${initRps.toFixed(0)} req/s → ratio ${ratio.toFixed(3)} (target ≥ 0.95)`,
+    );
+    out(
+      `  with init(), exporting to a sink that decodes nothing: ${sinkRps.toFixed(0)} req/s → ratio ${sinkRatio.toFixed(3)}`,
     );
     if (cpu)
       out(
         `CPU: bench process ${cpu.thisProcessCores.toFixed(2)} cores, other processes ${cpu.otherCores.toFixed(2)} cores`,
       );
-    const spansStored = (await server.store.services({ fromNs: 0n, toNs: 2n ** 62n })).find(
-      (s) => s.service === 'bench-app',
-    );
-    out(
-      `spans from the instrumented run reached the server: ${spansStored?.requests ?? 0} requests rolled up`,
-    );
+    const services: any = await (await fetch(`${serverUrl}/api/v1/apm/services?window=1h`)).json();
+    const stored = services.services?.find((x: any) => x.service === 'bench-app');
+    out(`spans from the instrumented run reached the server: ${stored?.requests ?? 0} requests rolled up`);
     writeResults('sdk-overhead.json', {
       commit: gitCommit(),
       spans,
-      http: { bareRps: bare, initRps, ratio, connections: CONNECTIONS, durationS: DURATION_S },
+      http: {
+        bareRps: bare,
+        initRps,
+        ratio,
+        sinkRps,
+        sinkRatio,
+        connections: CONNECTIONS,
+        durationS: DURATION_S,
+      },
     });
   } finally {
-    await server.stop();
+    await stopProcess(server);
+    await stopProcess(sink);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -14,23 +14,38 @@ export function runInSpan<T>(
   fn: (span: Span) => T,
   settled?: (span: Span, ok: boolean) => void,
 ): T {
-  const fail = (err: unknown): never => {
-    settled?.(span, false);
-    span.recordException(err instanceof Error ? err : String(err));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-    span.end();
-    throw err;
-  };
-  const ok = <V>(value: V): V => {
-    settled?.(span, true);
-    span.end();
-    return value;
-  };
   let result: T;
   try {
     result = fn(span);
   } catch (err) {
-    return fail(err);
+    failed(span, err, settled);
+    throw err;
   }
-  return result instanceof Promise ? (result.then(ok, fail) as T) : ok(result);
+  if (result instanceof Promise) {
+    return result.then(
+      (value) => {
+        succeeded(span, settled);
+        return value;
+      },
+      (err) => {
+        failed(span, err, settled);
+        throw err;
+      },
+    ) as T;
+  }
+  // The synchronous path allocates no closures: it is the one hot loops take.
+  succeeded(span, settled);
+  return result;
+}
+
+function succeeded(span: Span, settled: ((span: Span, ok: boolean) => void) | undefined): void {
+  settled?.(span, true);
+  span.end();
+}
+
+function failed(span: Span, err: unknown, settled: ((span: Span, ok: boolean) => void) | undefined): void {
+  settled?.(span, false);
+  span.recordException(err instanceof Error ? err : String(err));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  span.end();
 }

@@ -2,7 +2,14 @@
  * `traceRequest`: run a piece of work inside a span (the seed's `trace_request`).
  * @module
  */
-import { type Attributes, type Span, SpanKind, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Span,
+  SpanKind,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
 import { runInSpan } from './span-run.ts';
 
 const TRACER = '@siperf/node';
@@ -20,8 +27,12 @@ export interface TraceRequestOptions {
  * settles, and returns what `fn` returns. A thrown error (or rejection) is recorded on the span as an
  * exception event, the span's status becomes ERROR, and the error is re-thrown unchanged.
  */
-export function traceRequest<T>(name: string, fn: (span: Span) => T, options: TraceRequestOptions = {}): T {
-  return trace.getTracer(TRACER).startActiveSpan(
+export function traceRequest<T>(name: string, fn: (span: Span) => T, options?: TraceRequestOptions): T {
+  const tracer = currentTracer();
+  if (options === undefined || (options.attributes === undefined && options.kind === undefined)) {
+    return tracer.startActiveSpan(name, (span) => runInSpan(span, fn));
+  }
+  return tracer.startActiveSpan(
     name,
     {
       kind: options.kind ?? SpanKind.INTERNAL,
@@ -29,4 +40,20 @@ export function traceRequest<T>(name: string, fn: (span: Span) => T, options: Tr
     },
     (span) => runInSpan(span, fn),
   );
+}
+
+let cachedProvider: TracerProvider | undefined;
+let cachedTracer: Tracer | undefined;
+
+/**
+ * The SDK's tracer, looked up once per global provider (`trace.disable()` installs a new global proxy,
+ * so a change of provider is seen). The proxy tracer forwards to the SDK's once it is registered.
+ */
+function currentTracer(): Tracer {
+  const provider = trace.getTracerProvider();
+  if (provider !== cachedProvider || cachedTracer === undefined) {
+    cachedProvider = provider;
+    cachedTracer = provider.getTracer(TRACER);
+  }
+  return cachedTracer;
 }
