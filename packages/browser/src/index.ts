@@ -6,6 +6,11 @@
  * sent in batches to `POST <endpoint>/api/v1/apm/user-experience` when the page is hidden or unloaded (and
  * every `flushIntervalMs`), with `navigator.sendBeacon`, falling back to `fetch(…, { keepalive: true })`.
  * Bodies go as `text/plain` JSON, a CORS-safelisted type, so no preflight request is needed.
+ *
+ * Every change of a metric is observed (`reportAllChanges`) and only the latest value per metric id waits
+ * in the queue; the server counts the latest report of an id. So a value is not lost when web-vitals
+ * skips its final report (in 6.2.3, INP of a page hidden before its idle callback ran), and periodic
+ * flushes may send a metric again as it grows.
  * @module
  */
 import { type MetricWithAttribution, onCLS, onFCP, onINP, onLCP, onTTFB } from 'web-vitals/attribution';
@@ -24,8 +29,6 @@ export interface RumOptions {
   maxBatch?: number;
   /** Also send what is queued every this many ms; 0 sends only when the page is hidden. Default 10,000. */
   flushIntervalMs?: number;
-  /** Report every change of a metric, not only its final value (web-vitals `reportAllChanges`). */
-  reportAllChanges?: boolean;
 }
 
 /** One beacon item (a web-vitals metric, flattened). Times in ms; CLS unitless. */
@@ -96,7 +99,8 @@ export function init(options: RumOptions): RumHandle {
   const maxBatch = Math.max(1, options.maxBatch ?? 20);
   const pageOf = (): string =>
     typeof options.page === 'function' ? options.page() : (options.page ?? location.pathname);
-  const queue: VitalsBeaconItem[] = [];
+  // The latest report per metric id, in first-report order.
+  const queue = new Map<string, VitalsBeaconItem>();
 
   const send = (items: VitalsBeaconItem[]): void => {
     const body = JSON.stringify(items);
@@ -113,11 +117,13 @@ export function init(options: RumOptions): RumHandle {
     }).catch(() => undefined);
   };
   const flush = (): void => {
-    while (queue.length > 0) send(queue.splice(0, maxBatch));
+    const items = [...queue.values()];
+    queue.clear();
+    for (let i = 0; i < items.length; i += maxBatch) send(items.slice(i, i + maxBatch));
   };
   const push = (item: VitalsBeaconItem): void => {
-    queue.push(item);
-    if (queue.length >= maxBatch) flush();
+    queue.delete(item.id);
+    queue.set(item.id, item);
   };
   const report = (m: MetricWithAttribution): void => {
     push({
@@ -132,7 +138,7 @@ export function init(options: RumOptions): RumHandle {
       ...(options.service ? { service: options.service } : {}),
     });
   };
-  const opts = { reportAllChanges: options.reportAllChanges === true };
+  const opts = { reportAllChanges: true };
   onLCP(report, opts);
   onINP(report, opts);
   onCLS(report, opts);
@@ -148,7 +154,7 @@ export function init(options: RumOptions): RumHandle {
   addEventListener('pagehide', flush);
   const every = options.flushIntervalMs ?? 10_000;
   if (every > 0) setInterval(flush, every);
-  return { flush, pending: () => queue.length };
+  return { flush, pending: () => queue.size };
 }
 
 /**

@@ -129,6 +129,23 @@ test('score at the control points: LCP 2500, INP 200 (0.9), CLS 0.25, FCP 3000 (
   }
 });
 
+test('reports of one metric id count once, with the latest value (reportAllChanges)', async () => {
+  const t = await startTestApp();
+  try {
+    const send = (items: unknown[]) =>
+      post(t.app, '/api/v1/apm/user-experience', JSON.stringify(items), 'application/json');
+    await send([beacon('CLS', 0.05, '/d', { id: 'cls-1' }), beacon('CLS', 0.02, '/d', { id: 'cls-2' })]);
+    await send([beacon('CLS', 0.3, '/d', { id: 'cls-1' })]);
+    const cls = (await get(t.app, '/api/v1/apm/metrics/user-experience')).json.overall.metrics.CLS;
+    // Latest values: cls-1 → 0.3, cls-2 → 0.02. p75 of [0.02, 0.3] = 0.02 + 0.75·0.28.
+    assert.equal(cls.count, 2);
+    assert.ok(Math.abs(cls.p75 - 0.23) < 1e-12, String(cls.p75));
+    assert.deepEqual([cls.good, cls.needsImprovement, cls.poor], [1, 0, 1]);
+  } finally {
+    await t.close();
+  }
+});
+
 test('a beacon with only bad items is a 400 listing them; nothing is stored', async () => {
   const t = await startTestApp();
   try {

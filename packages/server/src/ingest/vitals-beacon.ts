@@ -6,6 +6,7 @@
  * `rating` is not trusted; the server rates values itself.
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { VITALS_METRICS, type VitalsEvent, type VitalsMetric } from '../model/index.ts';
 
 /** Limits of one beacon. */
@@ -127,7 +128,9 @@ function parseItem(
     name,
     value: o.value,
     delta,
-    id,
+    // Reports of one metric instance share its id and only the latest counts; an item without an id
+    // stands alone.
+    id: id === '' ? `srv-${randomUUID()}` : id,
     navigationType: nav,
     attribution: scalarAttribution(o.attribution),
   };

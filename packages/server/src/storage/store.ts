@@ -194,7 +194,7 @@ export interface VitalsAggregate {
   attributionMeans: Record<string, number>;
 }
 
-/** Reads web-vitals aggregates. */
+/** Reads web-vitals aggregates. Events sharing (service, page, metric, id) count once, with the latest value. */
 export interface VitalsReader {
   vitalsAggregates(q: VitalsQuery): Promise<VitalsAggregate[]>;
 }

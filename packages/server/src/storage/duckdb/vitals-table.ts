@@ -1,6 +1,6 @@
 /**
  * The `vitals` table of the DuckDB store: appends web-vitals events and answers per (page, metric)
- * aggregates — count, p75 (`quantile_cont`, type 7), good / needs-improvement / poor counts, and means of
+ * aggregates over the latest value of each metric id — count, p75 (`quantile_cont`, type 7), good / needs-improvement / poor counts, and means of
  * attribution fields — for the top pages and for all pages together (GROUPING SETS).
  * @module
  */
@@ -63,7 +63,10 @@ export function vitalsAggregatesSql(q: VitalsQuery): { sql: string; params: Duck
        count(*) FILTER (WHERE value <= t.good) AS good,
        count(*) FILTER (WHERE value > t.good AND value <= t.poor) AS ni,
        count(*) FILTER (WHERE value > t.poor) AS poor${means ? `,\n       ${means}` : ''}`;
-  const sql = `WITH w AS (SELECT * FROM vitals WHERE ${filter}),
+  // A page that reports every change (web-vitals `reportAllChanges`) sends one metric id several times:
+  // only its latest value counts.
+  const sql = `WITH w AS (SELECT * FROM vitals WHERE ${filter}
+       QUALIFY row_number() OVER (PARTITION BY service, page, name, id ORDER BY time_ns DESC, value DESC) = 1),
      top AS (SELECT page FROM w GROUP BY page ORDER BY count(*) DESC, page LIMIT ${limit}),
      t(name, good, poor) AS (VALUES ${thresholds})
      SELECT * FROM (
