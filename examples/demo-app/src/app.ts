@@ -51,11 +51,6 @@ const cacheLookups = counter('demo.cache.lookups', {
 });
 const boxArea = histogram('demo.annotation.box_area', { unit: 'px2', description: 'area of saved boxes' });
 
-/** The transaction of the request (from baggage), or a new one when the client sent none. */
-function transactionOf(userId: number): BusinessTransaction {
-  return BusinessTransaction.fromContext() ?? BusinessTransaction.start('annotate', { 'user.id': userId });
-}
-
 /** The page a browser loads: the task view with siperf's real-user monitoring script. */
 function page(siperf: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Annotate</title></head>
@@ -93,14 +88,21 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
 
   app.get('/', async (_request, reply) => reply.type('text/html').send(page(options.siperfEndpoint)));
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
 
   app.post<{ Body: { username?: string } }>('/login', async (request, reply) => {
     const name = request.body?.username;
     if (typeof name !== 'string' || name === '') return reply.code(400).send({ error: 'username: required' });
-    const [user] = await db.query('SELECT id, name FROM users WHERE name = $1', [name]);
-    if (!user) return reply.code(401).send({ error: 'unknown user' });
-    const tx = transactionOf(Number(user.id));
-    tx.addStep('log in', 1, true);
+    // The transaction starts with the session; its first step is the log-in itself.
+    const tx =
+      BusinessTransaction.fromContext() ?? BusinessTransaction.start('annotate', { 'user.name': name });
+    const [user] = await tx.step('log in', () =>
+      db.query('SELECT id, name FROM users WHERE name = $1', [name]),
+    );
+    if (!user) {
+      tx.end(false);
+      return reply.code(401).send({ error: 'unknown user' });
+    }
     return { userId: user.id, transaction: { id: tx.id, name: tx.name } };
   });
 

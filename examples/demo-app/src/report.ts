@@ -36,13 +36,35 @@ export interface DemoReport {
   } | null;
 }
 
-async function getJson(base: string, path: string): Promise<any> {
-  const res = await fetch(`${base}${path}`);
-  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
+/** The parts of the API's answers the report reads. */
+interface SpanNodeJson {
+  kind: string;
+  db: unknown;
+  children: SpanNodeJson[];
+}
+interface QueryJson {
+  statement: string;
+  calls: number;
+  totalMs: number;
+  p95Ms: number;
+  endpoints: string[];
+}
+interface TransactionJson {
+  name: string;
+  count: number;
+  successRate: number;
+  p95Ms: number;
+  slowestStep: string | null;
+  steps: { step: string; count: number; p95Ms: number; shareOfTime: number; failureRate: number }[];
 }
 
-function countDbSpans(nodes: any[]): number {
+async function getJson<T>(base: string, path: string): Promise<T> {
+  const res = await fetch(`${base}${path}`);
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+function countDbSpans(nodes: readonly SpanNodeJson[]): number {
   let n = 0;
   for (const node of nodes) {
     if (node.kind === 'client' && node.db) n += 1;
@@ -65,16 +87,19 @@ function median(values: number[]): number | null {
 export async function buildReport(base: string, service: string, from: Date, to: Date): Promise<DemoReport> {
   const w = `from=${from.toISOString()}&to=${to.toISOString()}`;
   const svc = `service=${encodeURIComponent(service)}`;
-  const api = await getJson(base, `/api/v1/apm/metrics/api?${svc}&kind=server&${w}`);
+  const api = await getJson<{ endpoints: (DemoReport['endpoints'][number] & { errorRate: number })[] }>(
+    base,
+    `/api/v1/apm/metrics/api?${svc}&kind=server&${w}`,
+  );
   const endpoints: DemoReport['endpoints'] = [];
   for (const e of api.endpoints) {
-    const recent = await getJson(
+    const recent = await getJson<{ traces: { traceId: string }[] }>(
       base,
       `/api/v1/apm/traces/recent?${svc}&endpoint=${encodeURIComponent(e.endpoint)}&limit=5&${w}`,
     );
     const counts: number[] = [];
     for (const t of recent.traces) {
-      const tree = await getJson(base, `/api/v1/apm/traces/${t.traceId}`);
+      const tree = await getJson<{ roots: SpanNodeJson[] }>(base, `/api/v1/apm/traces/${t.traceId}`);
       counts.push(countDbSpans(tree.roots));
     }
     endpoints.push({
@@ -88,22 +113,33 @@ export async function buildReport(base: string, service: string, from: Date, to:
   }
   endpoints.sort((a, b) => b.p95Ms - a.p95Ms);
   const worst = [...endpoints].sort((a, b) => (b.dbCallsPerRequest ?? 0) - (a.dbCallsPerRequest ?? 0))[0];
-  const db = await getJson(base, `/api/v1/apm/metrics/database?${svc}&${w}`);
+  const db = await getJson<{ queries: QueryJson[] }>(base, `/api/v1/apm/metrics/database?${svc}&${w}`);
   const queries = db.queries
-    .filter((q: any) => q.endpoints.length > 0)
-    .sort((a: any, b: any) => b.totalMs - a.totalMs)
+    .filter((q) => q.endpoints.length > 0)
+    .sort((a, b) => b.totalMs - a.totalMs)
     .slice(0, 5)
-    .map((q: any) => ({
+    .map((q) => ({
       statement: q.statement,
       calls: q.calls,
       totalMs: q.totalMs,
       p95Ms: q.p95Ms,
       endpoints: q.endpoints,
     }));
-  const txs = await getJson(base, `/api/v1/apm/transactions?${svc}&${w}`);
-  const tx = txs.transactions.find((t: any) => t.name === 'annotate');
-  const custom = await getJson(base, `/api/v1/apm/metrics/custom?${w}`);
-  const ux = await getJson(base, `/api/v1/apm/metrics/user-experience?${w}`);
+  const txs = await getJson<{ transactions: TransactionJson[] }>(
+    base,
+    `/api/v1/apm/transactions?${svc}&${w}`,
+  );
+  const tx = txs.transactions.find((t) => t.name === 'annotate');
+  const custom = await getJson<{ metrics: { name: string; points: number }[] }>(
+    base,
+    `/api/v1/apm/metrics/custom?${w}`,
+  );
+  const ux = await getJson<{
+    overall: {
+      score: number | null;
+      metrics: Record<string, { p75: number; rating: string; count: number }>;
+    };
+  }>(base, `/api/v1/apm/metrics/user-experience?${w}`);
   const vitals = ux.overall;
   return {
     siperfUrl: base,
@@ -118,7 +154,7 @@ export async function buildReport(base: string, service: string, from: Date, to:
           successRate: tx.successRate,
           p95Ms: tx.p95Ms,
           slowestStep: tx.slowestStep,
-          steps: tx.steps.map((s: any) => ({
+          steps: tx.steps.map((s) => ({
             step: s.step,
             count: s.count,
             p95Ms: s.p95Ms,
@@ -128,15 +164,15 @@ export async function buildReport(base: string, service: string, from: Date, to:
         }
       : null,
     customMetrics: custom.metrics
-      .filter((m: any) => m.name.startsWith('demo.'))
-      .map((m: any) => ({ name: m.name, points: m.points })),
+      .filter((m) => m.name.startsWith('demo.'))
+      .map((m) => ({ name: m.name, points: m.points })),
     webVitals:
       Object.keys(vitals.metrics).length === 0
         ? null
         : {
             score: vitals.score,
             metrics: Object.fromEntries(
-              Object.entries(vitals.metrics).map(([k, v]: [string, any]) => [
+              Object.entries(vitals.metrics).map(([k, v]) => [
                 k,
                 { p75: v.p75, rating: v.rating, count: v.count },
               ]),
@@ -161,13 +197,16 @@ export function formatReport(r: DemoReport): string {
       `  ${e.endpoint.padEnd(28)} ${String(e.requests).padStart(8)} ${ms(e.p50Ms).padStart(8)} ${ms(e.p95Ms).padStart(8)} ${pct(e.errorRate).padStart(7)}  ${e.dbCallsPerRequest ?? '-'}${flag}`,
     );
   }
+  out.push(
+    "  errors = failed requests (5xx, exceptions); 4xx answers are the client's errors and are not counted",
+    '  (the demo client leaves 3% of annotations without a label on purpose: 422, and a failed transaction).',
+  );
   out.push('', 'Top queries by total time');
   for (const q of r.queries) {
-    const text = q.statement.replace(/\s+/g, ' ').slice(0, 72);
     out.push(
-      `  ${ms(q.totalMs).padStart(8)} ms total  ${String(q.calls).padStart(6)} calls  p95 ${ms(q.p95Ms)} ms  ${text}`,
+      `  ${ms(q.totalMs).padStart(8)} ms total  ${String(q.calls).padStart(6)} calls  p95 ${ms(q.p95Ms)} ms  from ${q.endpoints.join(', ')}`,
     );
-    out.push(`  ${''.padStart(8)}           from ${q.endpoints.join(', ')}`);
+    out.push(`      ${q.statement.replace(/\s+/g, ' ')}`);
   }
   out.push('');
   if (r.transaction) {
@@ -180,6 +219,10 @@ export function formatReport(r: DemoReport): string {
         `  ${s.step.padEnd(18)} p95 ${ms(s.p95Ms).padStart(7)} ms  ${pct(s.shareOfTime).padStart(6)} of the time  ${pct(s.failureRate)} failed`,
       );
     }
+    const inSteps = t.steps.reduce((sum, s) => sum + s.shareOfTime, 0);
+    out.push(
+      `  the other ${pct(Math.max(0, 1 - inSteps))} is between the steps: the network, the client, and request work outside them`,
+    );
   } else {
     out.push('Business transaction "annotate": none completed in the window');
   }

@@ -168,7 +168,11 @@ async function main(): Promise<void> {
     .option('--duration <time>', 'how long to drive load (30s, 2m)', parseDuration, 60_000)
     .option('--exit', 'stop everything after the report (for CI and scripts)', false)
     .option('--port <port>', 'siperf server port (0 = any free port)', parsePort, 4318)
-    .option('--data-dir <dir>', 'siperf data folder (:memory: keeps nothing)', './data')
+    .option(
+      '--data-dir <dir>',
+      'siperf data folder; default :memory: (each run starts empty, nothing kept)',
+      ':memory:',
+    )
     .option('--concurrency <n>', 'sessions in flight', (v) => parsePort(v) || 1, 4)
     .option('--no-browser', 'skip the headless-Chromium page loads')
     .option('--json', 'print the report as JSON (implies no progress bar)', false)

@@ -54,7 +54,7 @@ export interface SiperfHandle {
 
 /**
  * Sets up OpenTelemetry to report to a siperf server and starts it. Call once, first thing in the process.
- * @throws TypeError naming the option when `serviceName` is empty, `endpoint` is not an http(s) URL, or an
+ * @throws TypeError naming the option when `serviceName` is empty, `endpoint` is not an http(s) base URL, or an
  *   interval is not a positive number.
  */
 export function init(options: InitOptions): SiperfHandle {
@@ -68,8 +68,10 @@ export function init(options: InitOptions): SiperfHandle {
   } catch {
     throw new TypeError(`init: endpoint must be an http(s) URL, got ${JSON.stringify(options.endpoint)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`init: endpoint must be an http(s) URL, got ${JSON.stringify(options.endpoint)}`);
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw new TypeError(
+      `init: endpoint must be an http(s) base URL without query or fragment, got ${JSON.stringify(options.endpoint)}`,
+    );
   }
   const interval = options.metricExportIntervalMs ?? 10_000;
   if (!Number.isFinite(interval) || interval < 100) {

@@ -223,10 +223,14 @@ function check(rule: Rule, value: unknown): unknown {
 
 /** The origins of `corsOrigins` as a list (empty when unset). */
 export function corsOriginList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((o) => o.trim().replace(/\/+$/, ''))
-    .filter((o) => o !== '');
+  return (
+    (value ?? '')
+      .split(',')
+      .map((o) => o.trim().replace(/\/+$/, ''))
+      // Browsers send `Origin` without the scheme's default port.
+      .map((o) => o.replace(/^(http:\/\/[^/]+):80$/i, '$1').replace(/^(https:\/\/[^/]+):443$/i, '$1'))
+      .filter((o) => o !== '')
+  );
 }
 
 /** Whether an address is a loopback address (127.0.0.0/8, ::1, localhost). */

@@ -212,3 +212,61 @@ test('CORS for configured origins; the ingest key may come as ?key=; rum.js is s
     await t.close();
   }
 });
+
+test('hostile beacons: a deep item costs only itself; bad attribution numbers stay out of the means', async () => {
+  const t = await startTestApp({ corsOrigins: 'http://site.test:80' });
+  try {
+    let deep = '1';
+    for (let i = 0; i < 20_000; i++) deep = `[${deep}]`;
+    const body = `\uFEFF[${JSON.stringify(beacon('LCP', 1, '/deep'))},${deep},{"name":{"__proto__":{"x":1}},"value":1,"page":"/deep"}]`;
+    const r = await post(t.app, '/api/v1/apm/user-experience', body, 'application/json');
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.accepted, 1);
+    assert.deepEqual(
+      r.json.rejected.map((x: any) => [x.index, x.field]),
+      [
+        [1, 'item'],
+        [2, 'name'],
+      ],
+    );
+    const attr = (timeToFirstByte: unknown) =>
+      beacon('LCP', 100, 'https://u:secret@shop.test/a;jsessionid=S3CRET?q=1#x', {
+        attribution: { timeToFirstByte },
+      });
+    const r2 = await post(
+      t.app,
+      '/api/v1/apm/user-experience',
+      JSON.stringify([attr('NaN'), attr(-1_000_000), attr(1.7e308), attr(' 12 '), attr(100), attr(300)]),
+      'text/plain',
+    );
+    assert.equal(r2.json.accepted, 6);
+    const page = (await get(t.app, '/api/v1/apm/metrics/user-experience?page=https://shop.test/a?z=9')).json
+      .pages[0];
+    assert.equal(page.page, 'https://shop.test/a');
+    // Only the two sane numbers count: (100 + 300) / 2.
+    assert.equal(page.loadBreakdown.lcpSubpartsMeanMs.timeToFirstByte, 200);
+    // CORS is for the beacon path only; the default port of an origin is ignored.
+    const pre = (url: string) =>
+      t.app.inject({
+        method: 'OPTIONS',
+        url,
+        headers: { origin: 'http://site.test', 'access-control-request-method': 'POST' },
+      });
+    assert.equal(
+      (await pre('/api/v1/apm/user-experience')).headers['access-control-allow-origin'],
+      'http://site.test',
+    );
+    const other = await pre('/v1/traces');
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+    assert.equal(other.statusCode, 404);
+    const gz = await post(t.app, '/api/v1/apm/user-experience', '[]', 'application/json', {
+      'content-encoding': 'gzip',
+    });
+    assert.equal(gz.status, 415);
+    const form = await post(t.app, '/api/v1/apm/user-experience', 'a=1', 'application/x-www-form-urlencoded');
+    assert.equal(form.status, 415);
+    assert.match(form.json.detail, /text\/plain/);
+  } finally {
+    await t.close();
+  }
+});

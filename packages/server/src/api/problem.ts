@@ -33,6 +33,12 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: S
   return reply.code(err.status).type('application/problem+json').send(body);
 }
 
+/** The content types a route accepts, from its `config.accepts` (default: OTLP's two). */
+function acceptsOf(request: FastifyRequest): string {
+  const accepts = (request.routeOptions.config as { accepts?: unknown } | undefined)?.accepts;
+  return typeof accepts === 'string' ? accepts : 'application/x-protobuf or application/json';
+}
+
 /** Installs the one error handler and the 404 handler of the app. Unknown throws become ERR_INTERNAL. */
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | SiperfError, request, reply) => {
@@ -46,9 +52,9 @@ export function installProblemHandlers(app: FastifyInstance): void {
         mapped === 'ERR_INGEST_BODY_TOO_LARGE' ? (request.routeOptions.bodyLimit ?? undefined) : undefined;
       const detail =
         mapped === 'ERR_INGEST_CONTENT_TYPE'
-          ? `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; send application/x-protobuf or application/json`
+          ? `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; send ${acceptsOf(request)}`
           : mapped === 'ERR_INGEST_BODY_TOO_LARGE'
-            ? `request body exceeds the limit of ${limit} bytes (maxBodyBytes)`
+            ? `request body exceeds the limit of ${limit} bytes of ${request.url.split('?')[0]}`
             : error.message;
       return sendProblem(reply, request, new SiperfError(mapped, detail, { limit }));
     }

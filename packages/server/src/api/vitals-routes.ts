@@ -5,13 +5,15 @@
  * (p75 per page and overall, threshold counts, the 0–100 score, the page-load breakdown).
  * @module
  */
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import cors from '@fastify/cors';
 import { buildSnippet } from '@siperf/browser/build';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { userExperienceReport } from '../apm/index.ts';
 import { type Config, corsOriginList } from '../config.ts';
 import { ERROR_CODES, SiperfError } from '../errors.ts';
-import { parseVitalsBeacon, VITALS_LIMITS } from '../ingest/index.ts';
+import { BeaconError, normalisePage, parseVitalsBeacon, VITALS_LIMITS } from '../ingest/index.ts';
 import type { Store } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
 import { requireKey } from './auth.ts';
@@ -24,7 +26,17 @@ export interface VitalsDeps {
   nowMs?: () => number;
 }
 
+const gzip = promisify(gzipCallback);
+
 type Q = FastifyRequest<{ Querystring: Record<string, unknown> }>;
+
+const BEACON_PATH = '/api/v1/apm/user-experience';
+
+/** The `page` filter, normalised like stored pages (so `/c?x=1` finds `/c`). */
+function pageFilter(query: Record<string, unknown>): string | undefined {
+  const page = optionalString(query, 'page');
+  return page === undefined ? undefined : normalisePage(page);
+}
 
 /** Registers the RUM routes. */
 export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Promise<void> {
@@ -32,28 +44,52 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
   const now = deps.nowMs ?? Date.now;
   const origins = corsOriginList(config.corsOrigins);
 
-  app.get('/rum.js', { schema: { hide: true } }, async (_request, reply) => {
+  let gzipped: Promise<Buffer> | undefined;
+  app.get('/rum.js', { schema: { hide: true } }, async (request, reply) => {
     const script = await buildSnippet();
-    return reply
+    reply
       .type('application/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')
       .header('access-control-allow-origin', '*')
-      .send(script);
+      .header('x-content-type-options', 'nosniff')
+      .header('vary', 'accept-encoding');
+    if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+      gzipped ??= gzip(Buffer.from(script));
+      return reply.header('content-encoding', 'gzip').send(await gzipped);
+    }
+    return reply.send(script);
   });
 
   await app.register(async (beacon) => {
     if (origins.length > 0) {
-      await beacon.register(cors, {
+      // CORS for the beacon path only: @fastify/cors answers preflights through a catch-all OPTIONS
+      // route, so every other path gets `origin: false` (no CORS headers, the preflight is a 404).
+      const allowed = {
         origin: origins.includes('*') ? '*' : origins,
         methods: ['POST'],
         allowedHeaders: ['content-type', 'authorization', 'x-api-key'],
         maxAge: 86_400,
+      };
+      await beacon.register(cors, {
+        delegator: (request, callback) => {
+          const path = request.url.split('?')[0];
+          callback(null, path === BEACON_PATH ? allowed : { origin: false });
+        },
       });
     }
+    // The body is parsed here, not by Fastify: sendBeacon sends text/plain, a UTF-8 BOM is tolerated, and
+    // keys such as `__proto__` cost one item's field, not the whole beacon.
+    beacon.removeContentTypeParser(['application/json', 'text/plain']);
+    beacon.addContentTypeParser(
+      ['application/json', 'text/plain'],
+      { parseAs: 'string' },
+      (_request, body, done) => done(null, body),
+    );
     beacon.post(
-      '/api/v1/apm/user-experience',
+      BEACON_PATH,
       {
         bodyLimit: 1024 * 1024,
+        config: { accepts: 'application/json or text/plain (JSON text)' } as FastifyContextConfig,
         schema: {
           summary: 'Web-vitals beacon: one web-vitals metric object or an array of them, each with `page`',
           tags: ['apm'],
@@ -62,16 +98,25 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
       },
       async (request: Q, reply: FastifyReply) => {
         requireKey(request, [config.ingestKey, config.apiKey], 'web-vitals beacons', true);
+        const encoding = request.headers['content-encoding'];
+        if (encoding !== undefined && encoding !== 'identity') {
+          throw new SiperfError(
+            'ERR_INGEST_CONTENT_TYPE',
+            `content-encoding ${JSON.stringify(encoding)} is not accepted for beacons; send them uncompressed`,
+          );
+        }
         let batch: ReturnType<typeof parseVitalsBeacon>;
         try {
           batch = parseVitalsBeacon(request.body, nowNs());
         } catch (err) {
-          if (err instanceof RangeError)
+          if (!(err instanceof BeaconError)) throw err;
+          if (err.field === 'items') {
             throw new SiperfError('ERR_API_BODY', err.message, {
               field: 'items',
               limit: VITALS_LIMITS.items,
             });
-          throw new SiperfError('ERR_INGEST_DECODE', 'the beacon is not JSON', { cause: err });
+          }
+          throw new SiperfError('ERR_INGEST_DECODE', err.message, { field: 'body' });
         }
         if (batch.events.length === 0) {
           return reply
@@ -121,7 +166,7 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
       const report = await userExperienceReport(store, {
         window: w,
         service: optionalString(request.query, 'service'),
-        page: optionalString(request.query, 'page'),
+        page: pageFilter(request.query),
         maxPages: optionalNumber(request.query, 'maxPages', 1, 1000, true) ?? 50,
       });
       return { from: new Date(w.fromMs).toISOString(), to: new Date(w.toMs).toISOString(), ...report };

@@ -19,7 +19,7 @@ export const VITALS_LIMITS = {
   idChars: 128,
   navigationTypeChars: 32,
   /** Scalar attribution fields kept per item, and characters per string field. */
-  attributionFields: 40,
+  attributionFields: 64,
   attributionChars: 1024,
   /** Largest value accepted: one hour in ms for timings, 1,000 for CLS (a layout-shift score). */
   maxTimingMs: 3_600_000,
@@ -43,14 +43,38 @@ export interface VitalsBatch {
 const METRICS = new Set<string>(VITALS_METRICS);
 
 /**
- * Removes the query string and fragment of a page URL or path (they carry user data and explode
- * cardinality). Absolute URLs keep their origin.
+ * Removes what carries user data and explodes cardinality from a page URL or path: the query string, the
+ * fragment, `;jsessionid=…`-style path parameters and, of an absolute URL, the user and password (its
+ * origin is kept).
  */
 export function normalisePage(page: string): string {
-  const cut = page.search(/[?#]/);
-  const path = cut === -1 ? page : page.slice(0, cut);
+  let text = page;
+  if (/^https?:\/\//i.test(text)) {
+    try {
+      const url = new URL(text);
+      text = `${url.origin}${url.pathname}`;
+    } catch {
+      // not a parseable URL: treated as a path below
+    }
+  }
+  const cut = text.search(/[?#]/);
+  const path = (cut === -1 ? text : text.slice(0, cut)).replace(/;[^/]*/g, '');
   return path === '' ? '/' : path;
 }
+
+/** Thrown by {@link parseVitalsBeacon} when the beacon as a whole is unusable. */
+export class BeaconError extends Error {
+  constructor(
+    message: string,
+    /** `items` (too many) or `body` (not JSON). */
+    readonly field: 'items' | 'body',
+  ) {
+    super(message);
+    this.name = 'BeaconError';
+  }
+}
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 function scalarAttribution(value: unknown): VitalsEvent['attribution'] {
   const out: VitalsEvent['attribution'] = {};
@@ -58,7 +82,9 @@ function scalarAttribution(value: unknown): VitalsEvent['attribution'] {
   let kept = 0;
   for (const [k, v] of Object.entries(value)) {
     if (kept >= VITALS_LIMITS.attributionFields) break;
-    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+    if (UNSAFE_KEYS.has(k)) continue;
+    // Numbers: finite and within the timing limit, so one bad beacon cannot spoil the breakdown means.
+    if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= VITALS_LIMITS.maxTimingMs) out[k] = v;
     else if (typeof v === 'boolean') out[k] = v;
     else if (typeof v === 'string') out[k] = v.slice(0, VITALS_LIMITS.attributionChars);
     else continue;
@@ -67,10 +93,13 @@ function scalarAttribution(value: unknown): VitalsEvent['attribution'] {
   return out;
 }
 
+/** A short description of a bad value; never walks into nested values (they may be very deep). */
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
-  if (typeof v === 'number') return String(v);
-  return JSON.stringify(v)?.slice(0, 60) ?? String(v);
+  if (v === null) return 'null';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 60));
+  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
 }
 
 /** Checks one item; returns the event or the rejection. */
@@ -100,8 +129,13 @@ function parseItem(
   if (typeof delta !== 'number' || !Number.isFinite(delta) || Math.abs(delta) > max) {
     return bad('delta', `item ${index}: delta must be a number -${max}..${max}, got ${describe(o.delta)}`);
   }
-  if (typeof o.page !== 'string' || o.page === '' || o.page.length > VITALS_LIMITS.pageChars) {
-    return bad('page', `item ${index}: page must be a string of 1..${VITALS_LIMITS.pageChars} characters`);
+  const page = typeof o.page === 'string' && o.page !== '' ? normalisePage(o.page) : '';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (page === '' || page.length > VITALS_LIMITS.pageChars || /[\u0000-\u001f\u007f]/.test(page)) {
+    return bad(
+      'page',
+      `item ${index}: page must be a string of 1..${VITALS_LIMITS.pageChars} characters (without its query string) and no control characters`,
+    );
   }
   const id = o.id ?? '';
   if (typeof id !== 'string' || id.length > VITALS_LIMITS.idChars) {
@@ -124,7 +158,7 @@ function parseItem(
   return {
     timeUnixNano: receivedNs,
     service,
-    page: normalisePage(o.page),
+    page,
     name,
     value: o.value,
     delta,
@@ -143,17 +177,25 @@ function parseItem(
  * @param receivedNs server receive time, ns since the epoch, stamped on every event.
  * @param defaultService the service of items that name none.
  * @returns the good events and one rejection per bad item.
- * @throws SyntaxError when a string body is not JSON; RangeError naming `items` when the array is too long.
+ * @throws BeaconError (`body`) when a string body is not JSON, (`items`) when the array is too long.
  */
 export function parseVitalsBeacon(
   body: unknown,
   receivedNs: bigint,
   defaultService = 'unknown_service',
 ): VitalsBatch {
-  const decoded = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
+  let decoded = body;
+  if (typeof body === 'string') {
+    try {
+      decoded = JSON.parse(body.charCodeAt(0) === 0xfeff ? body.slice(1) : body);
+    } catch (err) {
+      throw new BeaconError(`the beacon is not JSON: ${(err as Error).message}`, 'body');
+    }
+  }
+  if (decoded === undefined || decoded === null) throw new BeaconError('the beacon is empty', 'body');
   const items = Array.isArray(decoded) ? decoded : [decoded];
   if (items.length > VITALS_LIMITS.items) {
-    throw new RangeError(`items: at most ${VITALS_LIMITS.items} per beacon, got ${items.length}`);
+    throw new BeaconError(`items: at most ${VITALS_LIMITS.items} per beacon, got ${items.length}`, 'items');
   }
   const events: VitalsEvent[] = [];
   const rejected: VitalsRejection[] = [];

@@ -31,6 +31,8 @@ export async function appendVitals(conn: DuckDBConnection, events: readonly Vita
 }
 
 const FIELD = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** Largest attribution time averaged, ms (one hour, the beacon's own limit for timings). */
+const VITALS_LIMITS_MAX_MS = 3_600_000;
 
 /** The SQL and parameters of {@link VitalsQuery}; attribution field names are checked, then inlined. */
 export function vitalsAggregatesSql(q: VitalsQuery): { sql: string; params: DuckDBValue[] } {
@@ -56,7 +58,12 @@ export function vitalsAggregatesSql(q: VitalsQuery): { sql: string; params: Duck
   for (const f of fields)
     if (!FIELD.test(f)) throw new RangeError(`attribution field ${JSON.stringify(f)} is not a plain name`);
   const means = fields
-    .map((f) => `avg(TRY_CAST(json_extract_string(attribution_json, '$.${f}') AS DOUBLE)) AS "attr_${f}"`)
+    // Only JSON numbers from 0 to one hour count: strings, negatives and huge values are left out.
+    .map(
+      (f) => `avg(CASE WHEN json_type(attribution_json, '$.${f}') IN ('DOUBLE', 'UBIGINT', 'BIGINT')
+         AND CAST(json_extract(attribution_json, '$.${f}') AS DOUBLE) BETWEEN 0 AND ${VITALS_LIMITS_MAX_MS}
+         THEN CAST(json_extract(attribution_json, '$.${f}') AS DOUBLE) END) AS "attr_${f}"`,
+    )
     .join(',\n       ');
   const cols = (page: string): string => `${page} AS page, name, count(*) AS n,
        quantile_cont(value, 0.75) AS p75,
