@@ -160,7 +160,11 @@ test('bad options are refused with the option named', () => {
   assert.throws(() => init({ serviceName: '' }), /serviceName must be a non-empty string/);
   assert.throws(
     () => init({ serviceName: 'x', endpoint: 'ftp://host' }),
-    /endpoint must be an http\(s\) URL/,
+    /endpoint must be an http\(s\) base URL/,
+  );
+  assert.throws(
+    () => init({ serviceName: 'x', endpoint: 'http://host/?x=1' }),
+    /without query or fragment, got "http:\/\/host\/\?x=1"/,
   );
   assert.throws(
     () => init({ serviceName: 'x', metricExportIntervalMs: 5 }),
