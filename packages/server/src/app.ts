@@ -67,7 +67,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness: 200 while the server runs', tags: ['server'] } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
   await app.register(async (child) => ingestRoutes(child, { config, store }));
   await app.register(async (child) => apmRoutes(child, { config, store }));
   await app.register(async (child) => transactionRoutes(child, { config, store }));
