@@ -7,13 +7,13 @@ import { createRequire } from 'node:module';
 import { init, traceRequest } from '../../packages/node/src/index.ts';
 
 const instrumented = process.env.SIPERF_BENCH_INIT === '1';
-if (instrumented) {
-  init({
-    serviceName: 'bench-app',
-    endpoint: process.env.SIPERF_ENDPOINT ?? 'http://127.0.0.1:4318',
-    defaultInstrumentations: process.env.SIPERF_BENCH_NO_AUTO !== '1',
-  });
-}
+const handle = instrumented
+  ? init({
+      serviceName: 'bench-app',
+      endpoint: process.env.SIPERF_ENDPOINT ?? 'http://127.0.0.1:4318',
+      defaultInstrumentations: process.env.SIPERF_BENCH_NO_AUTO !== '1',
+    })
+  : undefined;
 // Required after init() so the HTTP instrumentation patches it.
 const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 const work = () =>
@@ -26,4 +26,7 @@ const server = http.createServer((_req, res) => {
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${(server.address() as { port: number }).port}\n`);
 });
-process.on('SIGTERM', () => process.exit(0));
+// Export what is queued before leaving, so the bench can count what reached the server.
+process.on('SIGTERM', () => {
+  (handle ? handle.shutdown() : Promise.resolve()).finally(() => process.exit(0));
+});

@@ -88,12 +88,16 @@ async function spanCost(): Promise<{ bareNs: number; traceRequestNs: number; rat
   return { bareNs, traceRequestNs, ratio: traceRequestNs / bareNs };
 }
 
-async function load(instrumented: boolean, endpoint: string): Promise<number> {
+async function load(
+  instrumented: boolean,
+  endpoint: string,
+  env: Record<string, string> = {},
+): Promise<number> {
   const app = spawn(
     process.execPath,
     ['--import', 'tsx', fileURLToPath(new URL('./app.ts', import.meta.url))],
     {
-      env: { ...process.env, SIPERF_BENCH_INIT: instrumented ? '1' : '0', SIPERF_ENDPOINT: endpoint },
+      env: { ...process.env, SIPERF_BENCH_INIT: instrumented ? '1' : '0', SIPERF_ENDPOINT: endpoint, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -182,6 +186,7 @@ async function main(): Promise<void> {
     const bareRps = await load(false, serverUrl);
     const initRps = await load(true, serverUrl);
     const sinkRps = await load(true, sinkUrl);
+    const traceOnlyRps = await load(true, sinkUrl, { SIPERF_BENCH_NO_AUTO: '1' });
     const bareRps2 = await load(false, serverUrl);
     const cpu = otherCores(a, cpuSnapshot());
     const bare = (bareRps + bareRps2) / 2;
@@ -195,6 +200,13 @@ async function main(): Promise<void> {
     );
     out(
       `  with init(), exporting to a sink that decodes nothing: ${sinkRps.toFixed(0)} req/s → ratio ${sinkRatio.toFixed(3)}`,
+    );
+    const usPerRequest = (rps: number) => (1e6 / rps - 1e6 / bare).toFixed(1);
+    out(
+      `  with init() but no default instrumentations (traceRequest spans only), to the sink: ${traceOnlyRps.toFixed(0)} req/s → ratio ${(traceOnlyRps / bare).toFixed(3)}`,
+    );
+    out(
+      `  added per request (1/rps difference): ${usPerRequest(traceOnlyRps)} µs traceRequest + export, ${usPerRequest(sinkRps)} µs with the default instrumentations, ${usPerRequest(initRps)} µs exporting to siperf`,
     );
     if (cpu)
       out(

@@ -96,3 +96,21 @@ test('between ranks the quantile interpolates like quantile_cont (type 7)', () =
   const p90 = quantile(s, 0.9); // r = 2.7 → 30 + 0.7 · 10 = 37
   assert.ok(Math.abs(p90 - 37) / 37 <= 0.01, `${p90}`);
 });
+
+test('memory stays proportional to the range of values: a slowly falling minimum does not double the array', () => {
+  const s = newSketch();
+  // 10 ms down to 0.001 ms in 0.5% steps: each value a new minimum, ~920 distinct keys (γ = 1.0202).
+  for (let v = 10; v > 0.001; v *= 0.995) s.accept(v);
+  const keys = Math.ceil(Math.log(10 / 0.001) / Math.log((1 + 0.01) / (1 - 0.01))) + 1;
+  assert.ok(s.capacity <= 1.25 * keys + 64, `capacity ${s.capacity} for ${keys} keys`);
+  // And the same rising.
+  const r = newSketch();
+  for (let v = 0.001; v < 10; v *= 1.005) r.accept(v);
+  assert.ok(r.capacity <= 1.25 * keys + 64, `capacity ${r.capacity} for ${keys} keys`);
+  const before = r.count;
+  r.accept(Number.POSITIVE_INFINITY);
+  assert.equal(r.count, before);
+  // Geometric steps: the median is the geometric middle of the range, 0.1 ms, within α.
+  assert.ok(Math.abs(quantile(s, 0.5) - 0.1) / 0.1 < 0.02, String(quantile(s, 0.5)));
+  assert.ok(Math.abs(quantile(r, 0.5) - 0.1) / 0.1 < 0.02, String(quantile(r, 0.5)));
+});

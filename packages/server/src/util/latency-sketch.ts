@@ -56,11 +56,11 @@ export class LatencySketch {
   count = 0;
 
   /**
-   * Records a value (ms). Negative and NaN values are ignored (a duration cannot be negative).
+   * Records a value (ms). Negative, infinite and NaN values are ignored (a duration cannot be negative).
    * @param weight - how many times; default 1.
    */
   accept(value: number, weight = 1): void {
-    if (!(value >= 0)) return;
+    if (!(value >= 0) || value === Number.POSITIVE_INFINITY) return;
     this.count += weight;
     if (value < MIN_INDEXABLE) {
       this.zeroCount += weight;
@@ -69,6 +69,11 @@ export class LatencySketch {
     const key = keyOf(value);
     this.ensure(key, key);
     this.bins[key - this.minKey]! += weight;
+  }
+
+  /** Buckets allocated (8 bytes each); stays within ~1.25× the range of keys seen, plus 64. */
+  get capacity(): number {
+    return this.bins.length;
   }
 
   /** Adds another sketch's counts into this one. */
@@ -207,9 +212,14 @@ export class LatencySketch {
     }
     const curHi = this.minKey + this.bins.length - 1;
     if (lo >= this.minKey && hi <= curHi) return;
-    const newLo = Math.min(lo, this.minKey);
-    const newHi = Math.max(hi, curHi);
-    const grown = new Float64Array(Math.max(newHi - newLo + 1, this.bins.length * 2));
+    // Grow with slack on the side that grew (a quarter of the range, at least 32 keys), so a run of
+    // ever smaller (or larger) values costs O(log n) copies and the array stays within ~1.25× the keys
+    // in use. (Doubling whatever the side once let a slowly falling minimum blow the array up to 2^32.)
+    const needed = Math.max(hi, curHi) - Math.min(lo, this.minKey) + 1;
+    const slack = Math.max(32, needed >> 2);
+    const newLo = lo < this.minKey ? Math.min(lo, this.minKey) - slack : this.minKey;
+    const newHi = hi > curHi ? Math.max(hi, curHi) + slack : curHi;
+    const grown = new Float64Array(newHi - newLo + 1);
     grown.set(this.bins, this.minKey - newLo);
     this.bins = grown;
     this.minKey = newLo;
