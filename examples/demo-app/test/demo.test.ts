@@ -9,13 +9,13 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 
 const run = promisify(execFile);
 const DEMO = fileURLToPath(new URL('../src/run-demo.ts', import.meta.url));
 
-test('the demo reports the N+1 endpoint, the transaction and the custom metrics', {
-  timeout: 180_000,
-}, async () => {
+/** Runs the demo for a few seconds and checks its report against what the demo is known to do. */
+async function checkDemo(databaseUrl: string): Promise<void> {
   const { stdout } = await run(
     process.execPath,
     [
@@ -32,7 +32,7 @@ test('the demo reports the N+1 endpoint, the transaction and the custom metrics'
       ':memory:',
       '--no-browser',
     ],
-    { env: { ...process.env, DATABASE_URL: '' }, maxBuffer: 16 * 1024 * 1024 },
+    { env: { ...process.env, DATABASE_URL: databaseUrl }, maxBuffer: 16 * 1024 * 1024 },
   );
   const { load, report } = JSON.parse(stdout.trim().split('\n').at(-1)!);
   assert.ok(load.sessions > 5, `only ${load.sessions} sessions`);
@@ -66,4 +66,34 @@ test('the demo reports the N+1 endpoint, the transaction and the custom metrics'
     'demo.annotations.saved',
     'demo.cache.lookups',
   ]);
+}
+
+test(
+  'PGlite: the demo reports the N+1 endpoint, the transaction and the custom metrics',
+  { timeout: 180_000 },
+  () => checkDemo(''),
+);
+
+const ADMIN_URL = process.env.SIPERF_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+test('PostgreSQL (pg, traced by the pg instrumentation): the same report', {
+  timeout: 180_000,
+}, async (t) => {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  try {
+    await admin.connect();
+  } catch (err) {
+    t.skip(`PostgreSQL not reachable at ${ADMIN_URL} (${(err as Error).message}): test skipped`);
+    return;
+  }
+  const db = `siperf_demo_${process.pid}`;
+  try {
+    await admin.query(`CREATE DATABASE ${db}`);
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${db}`;
+    await checkDemo(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await admin.end();
+  }
 });

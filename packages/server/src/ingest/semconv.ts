@@ -43,7 +43,8 @@ export function endpointOf(kind: SpanKind, name: string, attrs: Attributes): str
  * Database call facts of a span, or `undefined` when it is not a database call.
  * A span is a database call when it carries `db.system.name`/`db.system` or a statement
  * (`db.query.text`/`db.statement`/Zipkin `sql.query`). Without a statement the operation
- * (`db.operation.name`/`db.operation`) or the span name stands in for it.
+ * (`db.operation.name`/`db.operation`) or the span name stands in for it — except for connection
+ * acquisition (`pg-pool.connect`, `connect`), which is not a call and is left out (it is pool wait time).
  */
 export function dbCallOf(name: string, attrs: Attributes): DbCall | undefined {
   const text = str(attrs, 'db.query.text', 'db.statement', 'sql.query');
@@ -51,7 +52,9 @@ export function dbCallOf(name: string, attrs: Attributes): DbCall | undefined {
   if (system === undefined && text === undefined) return undefined;
   system ??= attrs['sql.query'] !== undefined ? 'sql' : 'other_sql';
   const database = str(attrs, 'db.namespace', 'db.name') ?? '';
-  const raw = text ?? str(attrs, 'db.operation.name', 'db.operation') ?? name;
+  const operation = str(attrs, 'db.operation.name', 'db.operation');
+  if (text === undefined && operation === undefined && /(^|[.\s])connect$/i.test(name)) return undefined;
+  const raw = text ?? operation ?? name;
   const { statement, fingerprint } = normaliseStatement(system, raw);
   return { system, database, statement, fingerprint };
 }
