@@ -1,7 +1,7 @@
 /**
  * `init()`: OpenTelemetry for a Node.js service that reports to siperf — traces and metrics over OTLP/HTTP
  * protobuf to `<endpoint>/v1/traces` and `/v1/metrics`, a batch span processor, the common
- * instrumentations (HTTP, undici/fetch, pg, mysql2, ioredis, Fastify), and only local resource detectors
+ * instrumentations (HTTP, undici/fetch, pg, mysql2, ioredis, Fastify, Express), and only local resource detectors
  * (env, host, os, process), so nothing probes cloud metadata addresses.
  *
  * CommonJS apps call `init()` before requiring anything they want traced. ESM apps also need the
@@ -13,6 +13,7 @@ import { metrics, trace } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { FastifyInstrumentation } from '@opentelemetry/instrumentation-fastify';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
@@ -40,7 +41,7 @@ export interface InitOptions {
   spanExportDelayMs?: number;
   /** Instrumentations added to the defaults. */
   instrumentations?: Instrumentation[];
-  /** `false` leaves out the default instrumentations (HTTP, undici, pg, mysql2, ioredis, Fastify). */
+  /** `false` leaves out the default instrumentations (HTTP, undici, pg, mysql2, ioredis, Fastify, Express). */
   defaultInstrumentations?: boolean;
 }
 
@@ -104,6 +105,7 @@ export function init(options: InitOptions): SiperfHandle {
           new MySQL2Instrumentation(),
           new IORedisInstrumentation(),
           new FastifyInstrumentation(),
+          new ExpressInstrumentation(),
         ];
   const sdk = new NodeSDK({
     serviceName: options.serviceName,

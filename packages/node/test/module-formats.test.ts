@@ -74,3 +74,15 @@ test('ESM: node --import @siperf/node/register traces http and traceRequest with
   assert.ok(names.includes('server GET'), names.join(', '));
   assert.ok(names.includes('internal render'), names.join(', '));
 });
+
+test('Express: requests are one endpoint per route (GET /users/:id), not one per URL', async () => {
+  const { stdout } = await run(process.execPath, [fixture('express-app.cjs')], { env: env({}) });
+  assert.equal(stdout.trim(), 'done');
+  const api: any = await (
+    await fetch(`${base}/api/v1/apm/metrics/api?service=express-app&kind=server`)
+  ).json();
+  assert.deepEqual(
+    api.endpoints.map((e: any) => [e.endpoint, e.requests]),
+    [['GET /users/:id', 3]],
+  );
+});
