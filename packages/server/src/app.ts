@@ -5,6 +5,7 @@
  * @module
  */
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -19,6 +20,7 @@ import {
 } from './api/index.ts';
 import type { Config } from './config.ts';
 import { loadSqlParser } from './ingest/index.ts';
+import { HostSampler, ProcReader } from './resources/index.ts';
 import { createDuckDbStore, type Store } from './storage/index.ts';
 import { nowNs } from './util/time.ts';
 
@@ -81,6 +83,35 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
+/**
+ * Samples this host every `resourceSampleIntervalMs` into the store (nothing when 0). A sample that
+ * fails is logged and the next one tried; samples never overlap.
+ */
+function startHostSampler(
+  config: Config,
+  store: Store,
+  log: FastifyInstance['log'],
+): { stop(): void } | undefined {
+  if (config.resourceSampleIntervalMs === 0) return undefined;
+  const sampler = new HostSampler(new ProcReader('/'), hostname(), nowNs);
+  let running = false;
+  const tick = (): void => {
+    if (running) return;
+    running = true;
+    sampler
+      .sample()
+      .then((points) => (points.length > 0 ? store.writeMetricPoints(points) : 0))
+      .catch((err) => log.warn({ err, component: 'resources' }, 'host sample failed'))
+      .finally(() => {
+        running = false;
+      });
+  };
+  tick();
+  const timer = setInterval(tick, config.resourceSampleIntervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
 /** A running server and how to stop it. */
 export interface RunningServer {
   app: FastifyInstance;
@@ -132,6 +163,7 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
   }, 3_600_000);
   flushTimer.unref();
   retentionTimer.unref();
+  const sampler = startHostSampler(config, store, log);
   const address = await app.listen({ host: config.host, port: config.port });
   log.info({ url: address, dataDir: config.dataDir }, 'siperf listening');
   let stopping: Promise<void> | undefined;
@@ -140,6 +172,7 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
       clearInterval(flushTimer);
       clearInterval(retentionTimer);
       clearInterval(compactionTimer);
+      sampler?.stop();
       await app.close();
       await store.close();
       log.info('siperf stopped; store closed');

@@ -63,6 +63,11 @@ export interface Config {
   storeCheckpointMb: number;
   /** How often in-memory rollups are written to the store, ms. Default 5000. */
   rollupFlushIntervalMs: number;
+  /**
+   * How often the built-in host sampler reads `/proc`, `statfs` and cgroups, ms. Default 10,000; 0 turns
+   * it off (for example when a Collector's hostmetrics receiver reports this host).
+   */
+  resourceSampleIntervalMs: number;
   /** pino level. Default `info`. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -91,6 +96,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   storeMemoryLimitMb: 256,
   storeCheckpointMb: 256,
   rollupFlushIntervalMs: 5000,
+  resourceSampleIntervalMs: 10_000,
   logLevel: 'info',
 });
 
@@ -122,6 +128,7 @@ const RULES: Record<keyof Config, Rule> = {
   storeMemoryLimitMb: { kind: 'int', min: 64, max: 1_048_576 },
   storeCheckpointMb: { kind: 'int', min: 1, max: 65_536 },
   rollupFlushIntervalMs: { kind: 'int', min: 100, max: 3_600_000 },
+  resourceSampleIntervalMs: { kind: 'int', min: 0, max: 3_600_000 },
   logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 

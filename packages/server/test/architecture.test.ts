@@ -1,5 +1,5 @@
 /**
- * The one-way data flow of STYLE.md: util → model → storage → ingest | apm → api → app, cli.
+ * The one-way data flow of STYLE.md: util → model → storage → ingest | apm | resources → api → app, cli.
  * A folder imports only folders to its left (and itself); model imports nothing from the project.
  */
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ const RANK: Record<string, number> = {
   storage: 2,
   ingest: 3,
   apm: 3,
+  resources: 3,
   'config.ts': 3,
   api: 5,
   'app.ts': 6,
