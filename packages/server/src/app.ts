@@ -15,6 +15,7 @@ import {
   apmRoutes,
   ingestRoutes,
   installProblemHandlers,
+  resourceRoutes,
   transactionRoutes,
   vitalsRoutes,
 } from './api/index.ts';
@@ -80,6 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(async (child) => apmRoutes(child, { config, store }));
   await app.register(async (child) => transactionRoutes(child, { config, store }));
   await app.register(async (child) => vitalsRoutes(child, { config, store }));
+  await app.register(async (child) => resourceRoutes(child, { config, store }));
   return app;
 }
 

@@ -3,6 +3,8 @@ export { apmRoutes } from './apm-routes.ts';
 export type { IngestDeps } from './ingest-routes.ts';
 export { ingestRoutes } from './ingest-routes.ts';
 export { installProblemHandlers, sendProblem } from './problem.ts';
+export type { ResourceDeps } from './resource-routes.ts';
+export { hostOf, resourceRoutes } from './resource-routes.ts';
 export type { TransactionDeps } from './transaction-routes.ts';
 export { transactionRoutes } from './transaction-routes.ts';
 export type { VitalsDeps } from './vitals-routes.ts';

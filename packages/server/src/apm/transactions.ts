@@ -11,6 +11,7 @@
  * @module
  */
 import type { TransactionMarkRow } from '../storage/index.ts';
+import { quantileSorted } from '../util/stats.ts';
 
 /** Per step of a transaction name. Durations in ms; rates and shares 0..1. */
 export interface StepStats {
@@ -38,15 +39,6 @@ export interface TransactionStats {
   steps: StepStats[];
   /** The step with the highest p95, or `null` without steps. */
   slowestStep: string | null;
-}
-
-/** Exact quantile of sorted values, type 7 (`quantile_cont`); 0 for none. */
-function quantileOf(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const r = q * (sorted.length - 1);
-  const lo = Math.floor(r);
-  const a = sorted[lo]!;
-  return lo + 1 < sorted.length ? a + (r - lo) * (sorted[lo + 1]! - a) : a;
 }
 
 /**
@@ -126,7 +118,7 @@ export function transactionStats(
         count: sorted.length,
         failures: st.failures,
         failureRate: st.failures / sorted.length,
-        p95Ms: quantileOf(sorted, 0.95),
+        p95Ms: quantileSorted(sorted, 0.95),
         meanMs: total / sorted.length,
         shareOfTime: acc.totalMs > 0 ? total / acc.totalMs : 0,
       };
@@ -137,8 +129,8 @@ export function transactionStats(
       count: durations.length,
       successes: acc.successes,
       successRate: durations.length > 0 ? acc.successes / durations.length : 0,
-      p50Ms: quantileOf(durations, 0.5),
-      p95Ms: quantileOf(durations, 0.95),
+      p50Ms: quantileSorted(durations, 0.5),
+      p95Ms: quantileSorted(durations, 0.95),
       abandoned: acc.abandoned,
       inProgress: acc.inProgress,
       steps,

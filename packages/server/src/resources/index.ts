@@ -1,5 +1,11 @@
 export type { CgroupStats } from './cgroup.ts';
 export { readCgroup } from './cgroup.ts';
+export type { CurrentResources } from './current.ts';
+export { currentResources } from './current.ts';
 export { HostSampler, SAMPLER_SERVICE } from './host-sampler.ts';
 export type { CpuTimes, DiskStats, FilesystemUsage, MemInfo, NetDevStats, Pressure } from './procfs.ts';
 export { ProcReader } from './procfs.ts';
+export type { Series } from './resource-series.ts';
+export { RESOURCE_TYPES, rateOf, resourceSeries, seriesOf, sumByTime } from './resource-series.ts';
+export type { SeriesStatistics } from './statistics.ts';
+export { seriesStatistics } from './statistics.ts';

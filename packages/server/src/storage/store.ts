@@ -152,6 +152,8 @@ export interface MetricQuery {
   name: string;
   window: TimeWindow;
   service?: string | undefined;
+  /** Only points whose resource has this `host.name`. */
+  host?: string | undefined;
   limit: number;
 }
 
@@ -159,6 +161,8 @@ export interface MetricQuery {
 export interface MetricReader {
   metricPoints(q: MetricQuery): Promise<MetricPoint[]>;
   metricNames(window: TimeWindow): Promise<{ name: string; unit: string; type: string; points: number }[]>;
+  /** Hosts (resource `host.name`) with `system.*` or `container.*` points in the window, newest first. */
+  metricHosts(window: TimeWindow): Promise<{ host: string; lastNs: bigint; points: number }[]>;
 }
 
 /** Writes web-vitals events. Durable when the promise resolves. */

@@ -705,6 +705,10 @@ class DuckDbStore implements Store {
       params.push(q.service);
       svc = `AND service = $${params.length}`;
     }
+    if (q.host !== undefined) {
+      params.push(q.host);
+      svc += ` AND json_extract_string(resource_json, '$."host.name"') = $${params.length}`;
+    }
     params.push(q.limit);
     const rows = await this.rows(
       `SELECT * FROM metric_points WHERE name = $1 AND time_ns >= $2 AND time_ns < $3 ${svc}
@@ -745,6 +749,19 @@ class DuckDbStore implements Store {
       type: text(r.type),
       points: num(r.points),
     }));
+  }
+
+  async metricHosts(window: TimeWindow): Promise<{ host: string; lastNs: bigint; points: number }[]> {
+    const rows = await this.rows(
+      `SELECT json_extract_string(resource_json, '$."host.name"') AS host, max(time_ns) AS last_ns,
+         count(*) AS points
+       FROM metric_points
+       WHERE time_ns >= $1 AND time_ns < $2 AND (name LIKE 'system.%' OR name LIKE 'container.%')
+         AND json_extract_string(resource_json, '$."host.name"') IS NOT NULL
+       GROUP BY 1 ORDER BY last_ns DESC`,
+      [window.fromNs, window.toNs],
+    );
+    return rows.map((r) => ({ host: text(r.host), lastNs: big(r.last_ns), points: num(r.points) }));
   }
 
   applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>> {

@@ -1,0 +1,110 @@
+/**
+ * The latest state of one host: CPU, memory, filesystems, network and disk I/O, from the newest points
+ * of the last few minutes. Utilisations are 0..1 of the container's limit when there is one.
+ * @module
+ */
+import type { MetricPoint } from '../model/index.ts';
+import type { MetricReader } from '../storage/index.ts';
+import { rateOf, resourceSeries, seriesOf } from './resource-series.ts';
+
+/** Answer of `GET /api/v1/resources/current`. Bytes, bytes per second, ratios 0..1. */
+export interface CurrentResources {
+  host: string;
+  timestamp: string | null;
+  cpu: { utilization: number | null; cores: number | null; limitCores: number | null; load1: number | null };
+  memory: { utilization: number | null; usedBytes: number | null; limitBytes: number | null };
+  filesystems: { mount: string; device: string; utilization: number; usedBytes: number; sizeBytes: number }[];
+  network: { rxBytesPerSec: number | null; txBytesPerSec: number | null };
+  disk: { readBytesPerSec: number | null; writeBytesPerSec: number | null; busyRatio: number | null };
+}
+
+const last = <T>(xs: readonly T[]): T | undefined => xs[xs.length - 1];
+
+/** Newest point per attribute set. */
+function newest(points: readonly MetricPoint[]): MetricPoint[] {
+  const by = new Map<string, MetricPoint>();
+  for (const p of points) {
+    const k = JSON.stringify(p.attributes);
+    const cur = by.get(k);
+    if (!cur || p.timeUnixNano > cur.timeUnixNano) by.set(k, p);
+  }
+  return [...by.values()];
+}
+
+/**
+ * Reads the current state of `host` from points newer than `nowMs − lookbackMs`.
+ * @param lookbackMs - how far back a sample still counts as current (default 5 min).
+ */
+export async function currentResources(
+  store: MetricReader,
+  host: string,
+  nowMs: number,
+  lookbackMs = 300_000,
+): Promise<CurrentResources> {
+  const window = {
+    fromNs: BigInt(nowMs - lookbackMs) * 1_000_000n,
+    toNs: BigInt(nowMs + 60_000) * 1_000_000n,
+  };
+  const read = (name: string) => store.metricPoints({ name, window, host, limit: 200_000 });
+  const value = async (name: string, match: (p: MetricPoint) => boolean = () => true) =>
+    last(newest(await read(name)).filter(match))?.value ?? null;
+  const [cpu, memory, fsUse, fsUtil] = await Promise.all([
+    resourceSeries(store, { resourceType: 'cpu', host, window }),
+    resourceSeries(store, { resourceType: 'memory', host, window }),
+    read('system.filesystem.usage'),
+    read('system.filesystem.utilization'),
+  ]);
+  const cores = await value('system.cpu.logical.count');
+  const limitCores = await value('container.cpu.limit');
+  const containerLimit = await value('container.memory.limit');
+  const memUsed =
+    containerLimit !== null
+      ? await value('container.memory.working_set')
+      : await value('system.memory.usage', (p) => p.attributes['system.memory.state'] === 'used');
+  const filesystems = newest(fsUtil).map((u) => {
+    const mount = String(u.attributes['system.filesystem.mountpoint'] ?? '');
+    const usage = newest(fsUse).filter((p) => p.attributes['system.filesystem.mountpoint'] === mount);
+    const used = usage.find((p) => p.attributes['system.filesystem.state'] === 'used')?.value ?? 0;
+    const free = usage.find((p) => p.attributes['system.filesystem.state'] === 'free')?.value ?? 0;
+    return {
+      mount,
+      device: String(u.attributes['system.device'] ?? ''),
+      utilization: u.value,
+      usedBytes: used,
+      sizeBytes: used + free,
+    };
+  });
+  const rates = async (name: string, attr: string, a: string, b: string) => {
+    const series = seriesOf(await read(name)).map(rateOf);
+    const lastRate = (dir: string) => {
+      const vals = series.filter((s) => s.labels[attr] === dir).map((s) => last(s.values));
+      return vals.length === 0 || vals.some((v) => v === undefined)
+        ? null
+        : vals.reduce((x, y) => x! + y!, 0)!;
+    };
+    return [lastRate(a), lastRate(b)] as const;
+  };
+  const [rx, tx] = await rates('system.network.io', 'network.io.direction', 'receive', 'transmit');
+  const [rd, wr] = await rates('system.disk.io', 'disk.io.direction', 'read', 'write');
+  const busy = seriesOf(await read('system.disk.io_time')).map(rateOf);
+  const busyRatio = busy.length === 0 ? null : Math.max(...busy.map((s) => last(s.values) ?? 0));
+  const newestNs = [
+    ...(await read('system.cpu.logical.count')),
+    ...(await read('system.memory.limit')),
+  ].reduce((m, p) => (p.timeUnixNano > m ? p.timeUnixNano : m), 0n);
+  const memLimit = containerLimit ?? (await value('system.memory.limit'));
+  return {
+    host,
+    timestamp: newestNs === 0n ? null : new Date(Number(newestNs / 1_000_000n)).toISOString(),
+    cpu: {
+      utilization: last(cpu[0]?.values ?? []) ?? null,
+      cores,
+      limitCores,
+      load1: await value('system.cpu.load_average.1m'),
+    },
+    memory: { utilization: last(memory[0]?.values ?? []) ?? null, usedBytes: memUsed, limitBytes: memLimit },
+    filesystems,
+    network: { rxBytesPerSec: rx, txBytesPerSec: tx },
+    disk: { readBytesPerSec: rd, writeBytesPerSec: wr, busyRatio },
+  };
+}
