@@ -69,7 +69,9 @@ export function rateOf(s: Series): Series {
 /** Sums series point by point at equal timestamps (the sampler writes one timestamp per sample). */
 export function sumByTime(series: readonly Series[], labels: Record<string, string> = {}): Series {
   const acc = new Map<number, number>();
-  for (const s of series) s.times.forEach((t, i) => acc.set(t, (acc.get(t) ?? 0) + s.values[i]!));
+  for (const s of series) {
+    for (let i = 0; i < s.times.length; i++) acc.set(s.times[i]!, (acc.get(s.times[i]!) ?? 0) + s.values[i]!);
+  }
   const times = [...acc.keys()].sort((a, b) => a - b);
   return { labels, unit: series[0]?.unit ?? '1', times, values: times.map((t) => acc.get(t)!) };
 }
