@@ -4,13 +4,22 @@
  * most recently is used. Ratios 0..1, bytes, bytes per second.
  * @module
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
-import { currentResources, RESOURCE_TYPES, resourceSeries, seriesStatistics } from '../resources/index.ts';
+import { parseMetricsCsv } from '../ingest/index.ts';
+import type { MetricPoint } from '../model/index.ts';
+import {
+  currentResources,
+  HORIZONS,
+  predictResource,
+  RESOURCE_TYPES,
+  resourceSeries,
+  seriesStatistics,
+} from '../resources/index.ts';
 import type { Store } from '../storage/index.ts';
 import { requireKey } from './auth.ts';
-import { optionalString, parseWindow } from './query-params.ts';
+import { optionalNumber, optionalString, parseWindow } from './query-params.ts';
 
 /** What the resource routes need. */
 export interface ResourceDeps {
@@ -39,6 +48,23 @@ export async function hostOf(store: Store, query: Record<string, unknown>, nowMs
     );
   }
   return hosts[0]!.host;
+}
+
+const METRIC_NAME = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
+
+/** A required query parameter matching `pattern`. */
+function required(query: Record<string, unknown>, key: string, pattern: RegExp, what: string): string {
+  const v = optionalString(query, key);
+  if (v === undefined || !pattern.test(v)) {
+    throw new SiperfError(
+      'ERR_QUERY_PARAM',
+      `${key}: required, ${what}${v === undefined ? '' : `, got "${v.slice(0, 64)}"`}`,
+      {
+        field: key,
+      },
+    );
+  }
+  return v;
 }
 
 const hostParam = {
@@ -115,4 +141,138 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
       };
     },
   );
+
+  app.get(
+    '/api/v1/resources/predictions/:resourceType',
+    {
+      schema: {
+        summary:
+          'Forecast of a resource with 80% and 95% intervals, backtest accuracy and time to exhaustion',
+        tags: ['resources'],
+        querystring: {
+          type: 'object',
+          properties: {
+            ...hostParam,
+            horizon: { type: 'string', description: `${Object.keys(HORIZONS).join(', ')} (default 24h)` },
+            select: {
+              type: 'string',
+              description: 'a label value choosing one series: a mount point, receive/transmit…',
+            },
+            threshold: {
+              type: 'string',
+              description: 'value that counts as exhausted (default 1 for utilisations)',
+            },
+          },
+        },
+      },
+    },
+    async (
+      request: FastifyRequest<{ Params: { resourceType: string }; Querystring: Record<string, unknown> }>,
+    ) => {
+      const resourceType = request.params.resourceType;
+      if (!(RESOURCE_TYPES as readonly string[]).includes(resourceType) && !METRIC_NAME.test(resourceType)) {
+        throw new SiperfError(
+          'ERR_QUERY_PARAM',
+          `resourceType: expected ${RESOURCE_TYPES.join(', ')} or a metric name, got "${resourceType.slice(0, 64)}"`,
+          { field: 'resourceType' },
+        );
+      }
+      const horizon = optionalString(request.query, 'horizon') ?? '24h';
+      if (HORIZONS[horizon] === undefined) {
+        throw new SiperfError(
+          'ERR_QUERY_PARAM',
+          `horizon: expected one of ${Object.keys(HORIZONS).join(', ')}, got "${horizon.slice(0, 32)}"`,
+          {
+            field: 'horizon',
+          },
+        );
+      }
+      const host = await hostOf(store, request.query, now());
+      return predictResource(store, {
+        resourceType,
+        host,
+        horizon,
+        nowMs: now(),
+        select: optionalString(request.query, 'select'),
+        threshold: optionalNumber(request.query, 'threshold', -1e15, 1e15),
+      });
+    },
+  );
+
+  await app.register(async (csv) => {
+    csv.addContentTypeParser(
+      ['text/csv', 'text/plain'],
+      { parseAs: 'string', bodyLimit: config.maxBodyBytes },
+      (_r, body, done) => done(null, body),
+    );
+    csv.post(
+      '/api/v1/resources/import',
+      {
+        bodyLimit: config.maxBodyBytes,
+        config: { accepts: 'text/csv (timestamp,value)' } as FastifyContextConfig,
+        schema: {
+          summary: 'Import a timestamp,value CSV series as a metric of a host (gauge points)',
+          tags: ['resources'],
+          querystring: {
+            type: 'object',
+            properties: { metric: { type: 'string' }, host: { type: 'string' } },
+          },
+        },
+      },
+      async (request: Q, reply) => {
+        const metric = required(
+          request.query,
+          'metric',
+          METRIC_NAME,
+          'a metric name (letters, digits, _ . - /; ≤ 255)',
+        );
+        const host = required(
+          request.query,
+          'host',
+          /^[^\s]{1,255}$/,
+          'a host name (1..255 characters, no spaces)',
+        );
+        let parsed: ReturnType<typeof parseMetricsCsv>;
+        try {
+          parsed = parseMetricsCsv(String(request.body ?? ''));
+        } catch (err) {
+          throw new SiperfError('ERR_API_BODY', `CSV: ${(err as Error).message}`, { field: 'body' });
+        }
+        if (parsed.samples.length === 0)
+          throw new SiperfError('ERR_API_BODY', 'CSV: no rows', { field: 'body' });
+        const points: MetricPoint[] = parsed.samples.map((r) => {
+          const ns = BigInt(Math.round(r.timeMs)) * 1_000_000n;
+          return {
+            name: metric,
+            service: 'siperf-import',
+            unit: '',
+            type: 'gauge',
+            monotonic: false,
+            temporality: 0,
+            timeUnixNano: ns,
+            startTimeUnixNano: ns,
+            value: r.value,
+            count: 0,
+            sum: 0,
+            min: undefined,
+            max: undefined,
+            buckets: undefined,
+            attributes: {},
+            resourceAttributes: { 'host.name': host, 'service.name': 'siperf-import' },
+          };
+        });
+        for (let i = 0; i < points.length; i += 50_000)
+          await store.writeMetricPoints(points.slice(i, i + 50_000));
+        return reply.code(201).send({
+          metric,
+          host,
+          points: points.length,
+          from: new Date(parsed.samples[0]!.timeMs).toISOString(),
+          to: new Date(parsed.samples[parsed.samples.length - 1]!.timeMs).toISOString(),
+          outOfOrder: parsed.outOfOrder,
+          duplicateTimes: parsed.duplicateTimes,
+        });
+      },
+    );
+  });
 }

@@ -1,3 +1,5 @@
+export type { CsvSample, CsvSeries } from './metrics-csv.ts';
+export { CSV_LIMITS, parseMetricsCsv } from './metrics-csv.ts';
 export { parseOtlpJson } from './otlp-json.ts';
 export type { MetricBatch } from './otlp-metrics.ts';
 export { otlpMetricsToPoints } from './otlp-metrics.ts';

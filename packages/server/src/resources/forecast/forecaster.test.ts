@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type EtsParams, forecastAt, initialState, update } from './ets.ts';
+import { forecastSeries } from './forecaster.ts';
+import { medianStep, toRegularGrid } from './regular-grid.ts';
+
+/** Deterministic standard normal numbers (mulberry32 + Box–Muller). */
+function normals(n: number, seed = 7): number[] {
+  let a = seed;
+  const u = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from(
+    { length: n },
+    () => Math.sqrt(-2 * Math.log(u() || 1e-12)) * Math.cos(2 * Math.PI * u()),
+  );
+}
+
+test('ETS recursions by hand: simple smoothing and a damped trend', () => {
+  const ses: EtsParams = { alpha: 0.5, beta: 0, gamma: 0, phi: 0, period: 0 };
+  const s = initialState([10], ses);
+  assert.equal(update(s, ses, 10), 0);
+  // e = 12 − 10 = 2; level = 10 + 0.5·2 = 11.
+  assert.equal(update(s, ses, 12), 2);
+  assert.equal(s.level, 11);
+  assert.equal(forecastAt(s, ses, 5), 11);
+  const holt: EtsParams = { alpha: 0.5, beta: 0.1, gamma: 0, phi: 0.9, period: 0 };
+  const h = { level: 100, trend: 10, season: [], nextIndex: 0 };
+  // ŷ = 100 + 0.9·10 = 109; e = 119 − 109 = 10; l = 109 + 5 = 114; b = 9 + 1 = 10.
+  assert.equal(update(h, holt, 119), 10);
+  assert.equal(h.level, 114);
+  assert.equal(h.trend, 10);
+  // ŷ(2) = 114 + (0.9 + 0.81)·10 = 131.1.
+  assert.ok(Math.abs(forecastAt(h, holt, 2) - 131.1) < 1e-9);
+});
+
+test('a pure daily cycle is forecast exactly and its intervals hold the truth', () => {
+  const f = (t: number) => 10 + 3 * Math.sin((2 * Math.PI * t) / 24);
+  const y = Array.from({ length: 24 * 10 }, (_, t) => f(t));
+  const r = forecastSeries(y, { startMs: 0, stepMs: 3_600_000, horizon: 24, period: 24 });
+  assert.equal(r.period, 24);
+  r.points.forEach((p, i) => {
+    const truth = f(y.length + i);
+    assert.ok(Math.abs(p.value - truth) < 0.05, `h=${i + 1}: ${p.value} vs ${truth}`);
+    assert.ok(p.lower95 <= truth + 1e-9 && truth <= p.upper95 + 1e-9);
+  });
+  assert.equal(r.points[0]!.timestamp, 240 * 3_600_000);
+});
+
+test('white noise: the forecast is the mean and the intervals cover 80% and 95% of what follows', () => {
+  const y = normals(3000).map((z) => 50 + 2 * z);
+  const r = forecastSeries(y, { startMs: 0, stepMs: 60_000, horizon: 12, period: 0 });
+  const p = r.points[11]!;
+  assert.ok(Math.abs(p.value - 50) < 0.5, String(p.value));
+  // 80%: ±1.2816·σ with σ ≈ 2 (a little more: the mean is estimated).
+  assert.ok(p.upper80 - p.value > 2.2 && p.upper80 - p.value < 3.2, String(p.upper80 - p.value));
+  assert.ok(r.accuracy, 'a held-out part exists');
+  assert.ok(Math.abs(r.accuracy!.coverage80 - 0.8) < 0.05, String(r.accuracy!.coverage80));
+  assert.ok(Math.abs(r.accuracy!.coverage95 - 0.95) < 0.04, String(r.accuracy!.coverage95));
+  // Against the naive forecast (last value) on white noise, the mean's MAE is ~1/√2 of it.
+  assert.ok(r.accuracy!.relativeMae < 0.8, String(r.accuracy!.relativeMae));
+  assert.throws(
+    () => forecastSeries([1, 2], { startMs: 0, stepMs: 1, horizon: 1, period: 0 }),
+    /at least 3 values/,
+  );
+});
+
+test('regular grid: repeated times are averaged, gaps interpolated, the step is the median spacing', () => {
+  const times = [0, 300, 300, 600, 1500, 1800];
+  const values = [1, 2, 4, 5, 8, 9];
+  assert.equal(medianStep(times), 300);
+  const g = toRegularGrid(times, values, 300);
+  // Steps 0..6: 1, (2+4)/2, 5, [gap], [gap], 8, 9 → the gap is filled 6, 7.
+  assert.deepEqual(g.values, [1, 3, 5, 6, 7, 8, 9]);
+  assert.equal(g.filled, 2);
+});

@@ -1,0 +1,341 @@
+/**
+ * Forecasts of a regular series with prediction intervals calibrated on the series' own history.
+ *
+ * 1. Candidates: seasonal naive (or naive without a season), simple exponential smoothing, Holt with a
+ *    damped trend, and additive Holt-Winters with a daily season once two seasons exist (`ets.ts`).
+ *    (seasonal candidates once three seasons and the horizon exist: two to start, one to judge them).
+ *    The one with the lowest rolling-origin MAE wins.
+ * 2. Accuracy, honestly: the method and its parameters are chosen on the first 70% of the series; the
+ *    model then runs over the rest as it would live, and the forecasts from those later origins give
+ *    MASE (Hyndman & Koehler 2006: MAE over the in-sample MAE of the one-step seasonal naive forecast)
+ *    and the coverage of the 80% and 95% intervals, whose widths come only from errors of earlier origins.
+ * 3. Intervals: empirical quantiles of the errors of recent past forecasts (the last three seasons) at the
+ *    same horizon (smoothed over ±10% of horizons), so they widen where the model's own Gaussian intervals
+ *    would under-cover and follow the current regime; with fewer than 20 such errors,
+ *    the ETS(A,Ad,A) variance σ²·(1 + Σⱼ cⱼ²), cⱼ = α + βΣφ + γ·[j ≡ 0 mod m] (Hyndman et al. 2008,
+ *    Table 6.1) with normal quantiles.
+ * @module
+ */
+import { quantileSorted } from '../../util/stats.ts';
+import { dampedSum, type EtsKind, type EtsParams, fitEts, forecastAt, runFilter } from './ets.ts';
+
+/** The method that produced a forecast. */
+export type ForecastMethod = EtsKind | 'seasonal-naive' | 'naive';
+
+/** One forecast step. `timestamp` in ms since the epoch. */
+export interface ForecastPoint {
+  timestamp: number;
+  value: number;
+  lower80: number;
+  upper80: number;
+  lower95: number;
+  upper95: number;
+}
+
+/** Backtest accuracy of the chosen method on the last 30% of the series (see the module comment). */
+export interface ForecastAccuracy {
+  mase: number;
+  /** MAE of the method over the MAE of the seasonal naive forecast, same origins and horizons. */
+  relativeMae: number;
+  coverage80: number;
+  coverage95: number;
+  /** Forecast origins evaluated. */
+  origins: number;
+}
+
+/** What {@link forecastSeries} returns. */
+export interface ForecastResult {
+  method: ForecastMethod;
+  params: EtsParams | null;
+  /** Season length in steps (0 without a season). */
+  period: number;
+  points: ForecastPoint[];
+  /** `null` when the series is too short to hold out a test part. */
+  accuracy: ForecastAccuracy | null;
+}
+
+/** Options of {@link forecastSeries}. */
+export interface ForecastOptions {
+  /** Time of the first value and the step between values, ms. */
+  startMs: number;
+  stepMs: number;
+  /** Steps to forecast. */
+  horizon: number;
+  /** Season length in steps (e.g. a day); used only when two full seasons exist. 0 for none. */
+  period: number;
+  /** Clamp forecasts and bounds to this range (e.g. [0, 1] for a utilisation). */
+  bounds?: readonly [number, number];
+}
+
+const Z80 = 1.2815515655446004;
+const Z95 = 1.959963984540054;
+
+/** A forecaster: ETS parameters, or a naive rule. */
+interface Model {
+  method: ForecastMethod;
+  params: EtsParams | null;
+}
+
+/** Forecast from each origin t ≥ warmup at horizons 1..H: calls `sink(t, h, forecast)`. */
+function eachForecast(
+  y: readonly number[],
+  model: Model,
+  period: number,
+  warmup: number,
+  horizon: number,
+  stride: number,
+  sink: (t: number, h: number, f: number) => void,
+): void {
+  if (model.params) {
+    const p = model.params;
+    runFilter(y, p, warmup, (t, state) => {
+      if ((t - warmup) % stride !== 0) return;
+      for (let h = 1; h <= horizon && t + h - 1 < y.length; h++) sink(t, h, forecastAt(state, p, h));
+    });
+    return;
+  }
+  const m = model.method === 'seasonal-naive' ? period : 1;
+  for (let t = Math.max(warmup, m); t < y.length; t += stride) {
+    for (let h = 1; h <= horizon && t + h - 1 < y.length; h++) {
+      sink(t, h, y[t + h - 1 - m * Math.ceil(h / m)]!);
+    }
+  }
+}
+
+/** One-step in-sample MAE of the seasonal naive forecast (the MASE scale). */
+function maseScale(y: readonly number[], m: number): number {
+  let s = 0;
+  let n = 0;
+  for (let t = m; t < y.length; t++) {
+    s += Math.abs(y[t]! - y[t - m]!);
+    n += 1;
+  }
+  return n === 0 || s === 0 ? 1 : s / n;
+}
+
+/** Chooses the method and parameters on `y` by rolling-origin MAE. */
+function chooseModel(y: readonly number[], period: number, horizon: number): Model {
+  const horizons = [...new Set([1, Math.ceil(horizon / 4), Math.ceil(horizon / 2), horizon])];
+  const seasonal = period > 1 && y.length >= 3 * period + horizon;
+  const warmup = seasonal ? 2 * period : Math.min(20, Math.floor(y.length / 4));
+  // Keep a fit under ~2 M filter steps per combination: stride the origins of long series.
+  const stride = Math.max(1, Math.floor((y.length * horizons.length) / 400_000));
+  const naive: Model = { method: seasonal ? 'seasonal-naive' : 'naive', params: null };
+  let best = { model: naive, mae: naiveMae(y, naive, period, warmup, horizons, stride) };
+  const kinds: EtsKind[] = seasonal ? ['ses', 'holt-damped', 'holt-winters'] : ['ses', 'holt-damped'];
+  for (const kind of kinds) {
+    const fit = fitEts(y, kind, seasonal ? period : 0, horizons, warmup, stride);
+    if (fit.mae < best.mae) best = { model: { method: kind, params: fit.params }, mae: fit.mae };
+  }
+  return best.model;
+}
+
+function naiveMae(
+  y: readonly number[],
+  model: Model,
+  period: number,
+  warmup: number,
+  horizons: readonly number[],
+  stride: number,
+): number {
+  let s = 0;
+  let n = 0;
+  const want = new Set(horizons);
+  eachForecast(y, model, period, warmup, Math.max(...horizons), stride, (t, h, f) => {
+    if (!want.has(h)) return;
+    s += Math.abs(y[t + h - 1]! - f);
+    n += 1;
+  });
+  return n === 0 ? Number.POSITIVE_INFINITY : s / n;
+}
+
+/** Errors of past forecasts per horizon (index h − 1), from origins whose whole horizon is before `end`. */
+function errorsByHorizon(
+  y: readonly number[],
+  model: Model,
+  period: number,
+  warmup: number,
+  horizon: number,
+  end: number,
+): number[][] {
+  const out: number[][] = Array.from({ length: horizon }, () => []);
+  // Recent origins only (the last three seasons, or 500 steps): errors of the current regime, so a past
+  // incident does not keep the intervals wide, nor a calm past keep them narrow.
+  const recent = Math.max(3 * period, 500);
+  const first = Math.max(warmup, end - horizon - recent);
+  const stride = Math.max(1, Math.floor(((end - first) * horizon) / 2_000_000));
+  eachForecast(y.slice(0, end), model, period, warmup, horizon, 1, (t, h, f) => {
+    if (t < first || (t - first) % stride !== 0) return;
+    out[h - 1]!.push(y[t + h - 1]! - f);
+  });
+  return out;
+}
+
+type Quantiles = [number, number, number, number];
+
+/**
+ * Error quantiles (2.5%, 10%, 90%, 97.5%) per horizon (index h − 1): each horizon's own quantiles,
+ * then averaged over neighbouring horizons (±10%) so the bounds are smooth in h. A horizon with fewer
+ * than 20 errors has none (`undefined`).
+ */
+function quantilesByHorizon(errors: number[][]): (Quantiles | undefined)[] {
+  const own = errors.map((e): Quantiles | undefined => {
+    if (e.length < 20) return undefined;
+    const sorted = [...e].sort((a, b) => a - b);
+    return [
+      quantileSorted(sorted, 0.025),
+      quantileSorted(sorted, 0.1),
+      quantileSorted(sorted, 0.9),
+      quantileSorted(sorted, 0.975),
+    ];
+  });
+  return own.map((q, i) => {
+    if (!q) return undefined;
+    const spread = Math.round((i + 1) / 10);
+    const acc: Quantiles = [0, 0, 0, 0];
+    let n = 0;
+    for (let k = Math.max(0, i - spread); k <= Math.min(own.length - 1, i + spread); k++) {
+      const o = own[k];
+      if (!o) continue;
+      for (let j = 0; j < 4; j++) acc[j] = acc[j]! + o[j]!;
+      n += 1;
+    }
+    return acc.map((v) => v / n) as Quantiles;
+  });
+}
+
+/** Offsets of the 95% and 80% bounds per horizon: empirical quantiles, else the analytic ones. */
+function intervalOffsets(
+  quantiles: readonly (Quantiles | undefined)[],
+  sigma: number,
+  p: EtsParams | null,
+  period: number,
+  horizon: number,
+): Quantiles[] {
+  const out: Quantiles[] = [];
+  for (let h = 1; h <= horizon; h++) {
+    const q = quantiles[h - 1];
+    if (q) {
+      out.push(q);
+      continue;
+    }
+    const sd = analyticSd(sigma, p, period, h);
+    out.push([-Z95 * sd, -Z80 * sd, Z80 * sd, Z95 * sd]);
+  }
+  return out;
+}
+
+/** Standard deviation of the model's h-step error by the ETS(A,Ad,A) formula. */
+function analyticSd(sigma: number, p: EtsParams | null, period: number, h: number): number {
+  if (!p) return sigma * Math.sqrt(h);
+  let v = 1;
+  for (let j = 1; j < h; j++) {
+    const c = p.alpha + p.beta * dampedSum(p.phi, j) + (p.period > 1 && j % period === 0 ? p.gamma : 0);
+    v += c * c;
+  }
+  return sigma * Math.sqrt(v);
+}
+
+/**
+ * Forecasts `y` (regular steps) `horizon` steps ahead.
+ * @throws RangeError when fewer than 3 values are given or the step is not positive.
+ */
+export function forecastSeries(y: readonly number[], o: ForecastOptions): ForecastResult {
+  if (y.length < 3) throw new RangeError(`series: need at least 3 values to forecast, got ${y.length}`);
+  if (!(o.stepMs > 0)) throw new RangeError(`stepMs: must be positive, got ${o.stepMs}`);
+  const horizon = Math.max(1, Math.floor(o.horizon));
+  const period = o.period > 1 && y.length >= 3 * o.period + horizon ? o.period : 0;
+  const warmupOf = (model: Model) =>
+    model.params?.period ? 2 * period : period > 1 ? period : Math.min(20, Math.floor(y.length / 4));
+  const clamp = (v: number) => (o.bounds ? Math.min(o.bounds[1], Math.max(o.bounds[0], v)) : v);
+
+  // Accuracy: choose on the first 70%, evaluate forecasts from the later origins.
+  let accuracy: ForecastAccuracy | null = null;
+  const split = Math.floor(y.length * 0.7);
+  if (split - horizon >= 2 * Math.max(period, 10) && y.length - split >= Math.min(horizon, 10)) {
+    const train = y.slice(0, split);
+    const model = chooseModel(train, period, horizon);
+    const warmup = warmupOf(model);
+    const calib = quantilesByHorizon(errorsByHorizon(y, model, period, warmup, horizon, split));
+    const sigma = oneStepSigma(train, model, period, warmup);
+    const snModel: Model = { method: period > 1 ? 'seasonal-naive' : 'naive', params: null };
+    const scale = maseScale(train, period > 1 ? period : 1);
+    let absErr = 0;
+    let absErrNaive = 0;
+    let n = 0;
+    let in80 = 0;
+    let in95 = 0;
+    const stride = Math.max(1, Math.floor(((y.length - split) * horizon) / 2_000_000));
+    const naive = new Float64Array((y.length - split) * horizon).fill(Number.NaN);
+    const at = (t: number, h: number) => (t - split) * horizon + h - 1;
+    eachForecast(y, snModel, period, split, horizon, stride, (t, h, f) => {
+      naive[at(t, h)] = f;
+    });
+    const bounds = intervalOffsets(calib, sigma, model.params, period, horizon);
+    eachForecast(y, model, period, warmup, horizon, 1, (t, h, f) => {
+      if (t < split || (t - split) % stride !== 0) return;
+      const actual = y[t + h - 1]!;
+      const [l95, l80, u80, u95] = bounds[h - 1]!;
+      const e = actual - f;
+      const sn = naive[at(t, h)]!;
+      absErr += Math.abs(e);
+      absErrNaive += Math.abs(actual - (Number.isNaN(sn) ? f : sn));
+      if (e >= l80 && e <= u80) in80 += 1;
+      if (e >= l95 && e <= u95) in95 += 1;
+      n += 1;
+    });
+    if (n > 0) {
+      accuracy = {
+        mase: absErr / n / scale,
+        relativeMae: absErrNaive === 0 ? 1 : absErr / absErrNaive,
+        coverage80: in80 / n,
+        coverage95: in95 / n,
+        origins: Math.ceil((y.length - split) / stride),
+      };
+    }
+  }
+
+  // The forecast: choose on everything; intervals from all past errors.
+  const model = chooseModel(y, period, horizon);
+  const warmup = warmupOf(model);
+  const quantiles = quantilesByHorizon(errorsByHorizon(y, model, period, warmup, horizon, y.length));
+  const sigma = oneStepSigma(y, model, period, warmup);
+  const ahead = forecastsFromEnd(y, model, period, horizon);
+  const bounds = intervalOffsets(quantiles, sigma, model.params, period, horizon);
+  const points: ForecastPoint[] = ahead.map((f, i) => {
+    const h = i + 1;
+    const [l95, l80, u80, u95] = bounds[h - 1]!;
+    return {
+      timestamp: o.startMs + (y.length - 1 + h) * o.stepMs,
+      value: clamp(f),
+      lower80: clamp(f + l80),
+      upper80: clamp(f + u80),
+      lower95: clamp(f + l95),
+      upper95: clamp(f + u95),
+    };
+  });
+  return { method: model.method, params: model.params, period, points, accuracy };
+}
+
+/** Standard deviation of one-step errors after the warm-up. */
+function oneStepSigma(y: readonly number[], model: Model, period: number, warmup: number): number {
+  let s = 0;
+  let n = 0;
+  eachForecast(y, model, period, warmup, 1, 1, (t, _h, f) => {
+    s += (y[t]! - f) ** 2;
+    n += 1;
+  });
+  return n === 0 ? 0 : Math.sqrt(s / n);
+}
+
+/** Forecasts 1..horizon from the end of `y`. */
+function forecastsFromEnd(y: readonly number[], model: Model, period: number, horizon: number): number[] {
+  if (model.params) {
+    const p = model.params;
+    const state = runFilter(y, p, y.length);
+    return Array.from({ length: horizon }, (_, i) => forecastAt(state, p, i + 1));
+  }
+  const m = model.method === 'seasonal-naive' ? period : 1;
+  const t = y.length;
+  return Array.from({ length: horizon }, (_, i) => y[t + i - m * Math.ceil((i + 1) / m)]!);
+}

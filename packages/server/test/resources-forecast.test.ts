@@ -1,0 +1,71 @@
+/**
+ * CSV import and predictions through the API: a filling series whose crossing time is known.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { get, post, startTestApp } from './helpers.ts';
+
+const STEP = 300_000;
+
+test('import a CSV series, forecast it, and find when it crosses a threshold', async () => {
+  const t = await startTestApp();
+  try {
+    // Three days at 5-minute steps ending now, rising 0.12 per day from 0.5 with a small daily wave:
+    // the trend reaches 0.9 at 3⅓ days, 8 h after the last point.
+    const end = Math.floor(Date.now() / STEP) * STEP;
+    const n = 3 * 288;
+    const rows = ['timestamp,value'];
+    for (let i = 0; i < n; i++) {
+      const at = end - (n - 1 - i) * STEP;
+      const days = i / 288;
+      rows.push(`${at},${(0.5 + 0.12 * days + 0.005 * Math.sin(2 * Math.PI * days)).toFixed(6)}`);
+    }
+    // A repeated row and one out of order, as real exports have.
+    rows.splice(10, 0, rows[9]!);
+    const imp = await post(
+      t.app,
+      '/api/v1/resources/import?metric=test.fill&host=box-1',
+      rows.join('\n'),
+      'text/csv',
+    );
+    assert.equal(imp.status, 201, JSON.stringify(imp.json));
+    assert.equal(imp.json.points, n + 1);
+    assert.equal(imp.json.duplicateTimes, 1);
+    const r = await get(
+      t.app,
+      '/api/v1/resources/predictions/test.fill?host=box-1&horizon=24h&threshold=0.9',
+    );
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const p = r.json;
+    assert.equal(p.stepMs, STEP);
+    assert.equal(p.points.length, 288);
+    assert.ok(p.accuracy && p.accuracy.mase >= 0);
+    for (const x of p.points)
+      assert.ok(
+        x.lower95 <= x.lower80 && x.lower80 <= x.value && x.value <= x.upper80 && x.upper80 <= x.upper95,
+      );
+    const hoursAfter = (iso: string) => (Date.parse(iso) - end) / 3_600_000;
+    // The likely crossing within two hours of the truth (8 h); the early one no later, the late one no earlier.
+    assert.ok(p.exhaustion.withinHorizon);
+    assert.ok(Math.abs(hoursAfter(p.exhaustion.p50) - 8) < 2, p.exhaustion.p50);
+    assert.ok(hoursAfter(p.exhaustion.p10) <= hoursAfter(p.exhaustion.p50));
+    assert.ok(p.exhaustion.p90 === null || hoursAfter(p.exhaustion.p90) >= hoursAfter(p.exhaustion.p50));
+    assert.ok(Math.abs(hoursAfter(p.exhaustion.linear) - 8) < 1, p.exhaustion.linear);
+    const bad = await get(t.app, '/api/v1/resources/predictions/test.fill?host=box-1&horizon=2h');
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.detail, /horizon: expected one of 1h, 6h, 24h, 7d, 30d/);
+    const badCsv = await post(
+      t.app,
+      '/api/v1/resources/import?metric=x&host=h',
+      'timestamp,value\nnot-a-time,1\n',
+      'text/csv',
+    );
+    assert.equal(badCsv.status, 400);
+    assert.match(badCsv.json.detail, /line 2: timestamp "not-a-time" is not a time/);
+    const noMetric = await post(t.app, '/api/v1/resources/import?host=h', '1,1\n', 'text/csv');
+    assert.equal(noMetric.status, 400);
+    assert.match(noMetric.json.detail, /metric: required/);
+  } finally {
+    await t.close();
+  }
+});
