@@ -19,8 +19,8 @@
 import { quantileSorted } from '../../util/stats.ts';
 import { dampedSum, type EtsKind, type EtsParams, fitEts, forecastAt, runFilter } from './ets.ts';
 
-/** The method that produced a forecast. */
-export type ForecastMethod = EtsKind | 'seasonal-naive' | 'naive';
+/** The method that produced a forecast; `combination` is the mean of the best ETS and seasonal naive. */
+export type ForecastMethod = EtsKind | 'seasonal-naive' | 'naive' | 'combination';
 
 /** One forecast step. `timestamp` in ms since the epoch. */
 export interface ForecastPoint {
@@ -88,9 +88,15 @@ function eachForecast(
 ): void {
   if (model.params) {
     const p = model.params;
-    runFilter(y, p, warmup, (t, state) => {
+    // A combination averages the ETS forecast with the seasonal naive one (M-competition lesson:
+    // simple combinations are more robust than either; Makridakis et al. 2020).
+    const m = model.method === 'combination' ? period : 0;
+    runFilter(y, p, Math.max(warmup, m), (t, state) => {
       if ((t - warmup) % stride !== 0) return;
-      for (let h = 1; h <= horizon && t + h - 1 < y.length; h++) sink(t, h, forecastAt(state, p, h));
+      for (let h = 1; h <= horizon && t + h - 1 < y.length; h++) {
+        const f = forecastAt(state, p, h);
+        sink(t, h, m > 0 ? (f + y[t + h - 1 - m * Math.ceil(h / m)]!) / 2 : f);
+      }
     });
     return;
   }
@@ -123,9 +129,20 @@ function chooseModel(y: readonly number[], period: number, horizon: number): Mod
   const naive: Model = { method: seasonal ? 'seasonal-naive' : 'naive', params: null };
   let best = { model: naive, mae: naiveMae(y, naive, period, warmup, horizons, stride) };
   const kinds: EtsKind[] = seasonal ? ['ses', 'holt-damped', 'holt-winters'] : ['ses', 'holt-damped'];
+  let bestEts: Model | undefined;
+  let bestEtsMae = Number.POSITIVE_INFINITY;
   for (const kind of kinds) {
     const fit = fitEts(y, kind, seasonal ? period : 0, horizons, warmup, stride);
-    if (fit.mae < best.mae) best = { model: { method: kind, params: fit.params }, mae: fit.mae };
+    if (fit.mae < bestEtsMae) {
+      bestEts = { method: kind, params: fit.params };
+      bestEtsMae = fit.mae;
+    }
+  }
+  if (bestEts && bestEtsMae < best.mae) best = { model: bestEts, mae: bestEtsMae };
+  if (bestEts && seasonal) {
+    const combined: Model = { method: 'combination', params: bestEts.params };
+    const mae = naiveMae(y, combined, period, warmup, horizons, stride);
+    if (mae < best.mae) best = { model: combined, mae };
   }
   return best.model;
 }
@@ -157,12 +174,10 @@ function errorsByHorizon(
   warmup: number,
   horizon: number,
   end: number,
+  window: number,
 ): number[][] {
   const out: number[][] = Array.from({ length: horizon }, () => []);
-  // Recent origins only (the last three seasons, or 500 steps): errors of the current regime, so a past
-  // incident does not keep the intervals wide, nor a calm past keep them narrow.
-  const recent = Math.max(3 * period, 500);
-  const first = Math.max(warmup, end - horizon - recent);
+  const first = Math.max(warmup, end - horizon - window);
   const stride = Math.max(1, Math.floor(((end - first) * horizon) / 2_000_000));
   eachForecast(y.slice(0, end), model, period, warmup, horizon, 1, (t, h, f) => {
     if (t < first || (t - first) % stride !== 0) return;
@@ -172,6 +187,32 @@ function errorsByHorizon(
 }
 
 type Quantiles = [number, number, number, number];
+
+/**
+ * Interval offsets per horizon: the mean of the error quantiles of the recent origins (the last three
+ * seasons, or 500 steps: the current regime) and of all origins before `end` (the long run), so a past
+ * incident does not keep intervals wide for ever and a calm week does not make them too narrow.
+ */
+function calibration(
+  y: readonly number[],
+  model: Model,
+  period: number,
+  warmup: number,
+  horizon: number,
+  end: number,
+): (Quantiles | undefined)[] {
+  const recent = quantilesByHorizon(
+    errorsByHorizon(y, model, period, warmup, horizon, end, Math.max(3 * period, 500)),
+  );
+  const all = quantilesByHorizon(
+    errorsByHorizon(y, model, period, warmup, horizon, end, Number.POSITIVE_INFINITY),
+  );
+  return recent.map((r, i) => {
+    const a = all[i];
+    if (!r || !a) return r ?? a;
+    return r.map((v, j) => (v + a[j]!) / 2) as Quantiles;
+  });
+}
 
 /**
  * Error quantiles (2.5%, 10%, 90%, 97.5%) per horizon (index h − 1): each horizon's own quantiles,
@@ -256,7 +297,7 @@ export function forecastSeries(y: readonly number[], o: ForecastOptions): Foreca
     const train = y.slice(0, split);
     const model = chooseModel(train, period, horizon);
     const warmup = warmupOf(model);
-    const calib = quantilesByHorizon(errorsByHorizon(y, model, period, warmup, horizon, split));
+    const calib = calibration(y, model, period, warmup, horizon, split);
     const sigma = oneStepSigma(train, model, period, warmup);
     const snModel: Model = { method: period > 1 ? 'seasonal-naive' : 'naive', params: null };
     const scale = maseScale(train, period > 1 ? period : 1);
@@ -298,7 +339,7 @@ export function forecastSeries(y: readonly number[], o: ForecastOptions): Foreca
   // The forecast: choose on everything; intervals from all past errors.
   const model = chooseModel(y, period, horizon);
   const warmup = warmupOf(model);
-  const quantiles = quantilesByHorizon(errorsByHorizon(y, model, period, warmup, horizon, y.length));
+  const quantiles = calibration(y, model, period, warmup, horizon, y.length);
   const sigma = oneStepSigma(y, model, period, warmup);
   const ahead = forecastsFromEnd(y, model, period, horizon);
   const bounds = intervalOffsets(quantiles, sigma, model.params, period, horizon);
@@ -330,12 +371,17 @@ function oneStepSigma(y: readonly number[], model: Model, period: number, warmup
 
 /** Forecasts 1..horizon from the end of `y`. */
 function forecastsFromEnd(y: readonly number[], model: Model, period: number, horizon: number): number[] {
+  const t = y.length;
+  const naive = (m: number, i: number) => y[t + i - m * Math.ceil((i + 1) / m)]!;
   if (model.params) {
     const p = model.params;
     const state = runFilter(y, p, y.length);
-    return Array.from({ length: horizon }, (_, i) => forecastAt(state, p, i + 1));
+    const combine = model.method === 'combination';
+    return Array.from({ length: horizon }, (_, i) => {
+      const f = forecastAt(state, p, i + 1);
+      return combine ? (f + naive(period, i)) / 2 : f;
+    });
   }
   const m = model.method === 'seasonal-naive' ? period : 1;
-  const t = y.length;
-  return Array.from({ length: horizon }, (_, i) => y[t + i - m * Math.ceil((i + 1) / m)]!);
+  return Array.from({ length: horizon }, (_, i) => naive(m, i));
 }
