@@ -162,6 +162,12 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
               type: 'string',
               description: 'value that counts as exhausted (default 1 for utilisations)',
             },
+            from: { type: 'string', description: 'history start (default 7 d before `to`; 28 d for 7d/30d)' },
+            to: {
+              type: 'string',
+              description: 'history end (default now): the forecast starts after its last point',
+            },
+            window: { type: 'string', description: 'history length ending at `to`' },
           },
         },
       },
@@ -188,7 +194,18 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
         );
       }
       const host = await hostOf(store, request.query, now());
+      const q = request.query;
+      const given = (k: string) => optionalString(q, k) !== undefined;
+      // History: the window asked for; `to` alone gets the default length before it.
+      const defaultLength = HORIZONS[horizon]! >= 7 * 86_400_000 ? '28d' : '7d';
+      const window =
+        given('from') || given('window')
+          ? parseWindow(q, now())
+          : given('to')
+            ? parseWindow({ ...q, window: defaultLength }, now())
+            : undefined;
       return predictResource(store, {
+        window,
         resourceType,
         host,
         horizon,

@@ -7,7 +7,8 @@
  */
 import type { MetricReader } from '../storage/index.ts';
 import { linearFit } from '../util/stats.ts';
-import { type ForecastAccuracy, type ForecastPoint, forecastSeries } from './forecast/forecaster.ts';
+import { forecastInWorker } from './forecast/forecast-pool.ts';
+import type { ForecastAccuracy, ForecastPoint } from './forecast/forecaster.ts';
 import { medianStep, toRegularGrid } from './forecast/regular-grid.ts';
 import { resourceSeries, type Series } from './resource-series.ts';
 
@@ -59,8 +60,8 @@ export interface PredictionQuery {
   host: string;
   horizon: string;
   nowMs: number;
-  /** History read, ms (default 7 days; 28 days for 7d and 30d horizons). */
-  historyMs?: number;
+  /** The history to learn from (default: the 7 days — 28 for 7d and 30d horizons — before `nowMs`). */
+  window?: { fromNs: bigint; toNs: bigint } | undefined;
   /** Chooses among several series: a label value to match (mount point, direction, …). */
   select?: string | undefined;
   /** Utilisation (or value) that counts as exhausted; default 1 for utilisations, none otherwise. */
@@ -89,8 +90,8 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
   if (horizonMs === undefined) {
     throw new RangeError(`horizon: expected one of ${Object.keys(HORIZONS).join(', ')}, got "${q.horizon}"`);
   }
-  const historyMs = q.historyMs ?? (horizonMs >= 7 * DAY ? 28 * DAY : 7 * DAY);
-  const window = {
+  const historyMs = horizonMs >= 7 * DAY ? 28 * DAY : 7 * DAY;
+  const window = q.window ?? {
     fromNs: BigInt(q.nowMs - historyMs) * 1_000_000n,
     toNs: BigInt(q.nowMs + 60_000) * 1_000_000n,
   };
@@ -126,7 +127,7 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
     return { ...base, stepMs: step, note: `history spans fewer than 3 steps of ${step / 1000} s` };
   }
   const horizon = Math.max(1, Math.round(horizonMs / step));
-  const r = forecastSeries(grid.values, {
+  const r = await forecastInWorker(grid.values, {
     startMs: grid.startMs,
     stepMs: step,
     horizon,
@@ -145,7 +146,7 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
       p50,
       p90: crossing(r.points, 'lower80', threshold),
       linear:
-        Number.isFinite(atHours) && atHours * 3_600_000 >= q.nowMs
+        Number.isFinite(atHours) && atHours * 3_600_000 >= s.times[s.times.length - 1]!
           ? new Date(atHours * 3_600_000).toISOString()
           : null,
       withinHorizon: p50 !== null,
