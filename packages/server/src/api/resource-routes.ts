@@ -11,10 +11,12 @@ import { parseMetricsCsv } from '../ingest/index.ts';
 import type { MetricPoint } from '../model/index.ts';
 import {
   currentResources,
+  findBottlenecks,
   HORIZONS,
   predictResource,
   RESOURCE_TYPES,
   resourceSeries,
+  scalingRecommendations,
   seriesStatistics,
 } from '../resources/index.ts';
 import type { Store } from '../storage/index.ts';
@@ -138,6 +140,58 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
         from: new Date(w.fromMs).toISOString(),
         to: new Date(w.toMs).toISOString(),
         resources,
+      };
+    },
+  );
+
+  const windowed = (summary: string, defaultWindow: string) => ({
+    schema: {
+      summary,
+      tags: ['resources'],
+      querystring: {
+        type: 'object',
+        properties: {
+          ...hostParam,
+          from: { type: 'string' },
+          to: { type: 'string' },
+          window: { type: 'string', description: `default ${defaultWindow}` },
+        },
+      },
+    },
+  });
+  const windowOf = (q: Record<string, unknown>, fallback: string) =>
+    parseWindow(
+      optionalString(q, 'from') || optionalString(q, 'window') ? q : { ...q, window: fallback },
+      now(),
+    );
+
+  app.get(
+    '/api/v1/resources/bottlenecks',
+    windowed('USE method per resource: utilisation, saturation, errors, with evidence and an action', '1h'),
+    async (request: Q) => {
+      const host = await hostOf(store, request.query, now());
+      const w = windowOf(request.query, '1h');
+      const label = `${Math.round((w.toMs - w.fromMs) / 60_000)} min`;
+      return {
+        host,
+        from: new Date(w.fromMs).toISOString(),
+        to: new Date(w.toMs).toISOString(),
+        bottlenecks: await findBottlenecks(store, host, w, label),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/resources/scaling-recommendations',
+    windowed('VPA-style CPU and memory recommendations with performance impact and risk', '7d'),
+    async (request: Q) => {
+      const host = await hostOf(store, request.query, now());
+      const w = windowOf(request.query, '7d');
+      return {
+        host,
+        from: new Date(w.fromMs).toISOString(),
+        to: new Date(w.toMs).toISOString(),
+        recommendations: await scalingRecommendations(store, host, w),
       };
     },
   );

@@ -1,3 +1,5 @@
+export type { Bottleneck } from './bottlenecks.ts';
+export { findBottlenecks } from './bottlenecks.ts';
 export type { CgroupStats } from './cgroup.ts';
 export { readCgroup } from './cgroup.ts';
 export type { CurrentResources } from './current.ts';
@@ -13,5 +15,7 @@ export type { CpuTimes, DiskStats, FilesystemUsage, MemInfo, NetDevStats, Pressu
 export { ProcReader } from './procfs.ts';
 export type { Series } from './resource-series.ts';
 export { RESOURCE_TYPES, rateOf, resourceSeries, seriesOf, sumByTime } from './resource-series.ts';
+export type { ScalingRecommendation } from './scaling.ts';
+export { decayed, erlangC, meanQueueDelay, scalingRecommendations, weightedPercentile } from './scaling.ts';
 export type { SeriesStatistics } from './statistics.ts';
 export { seriesStatistics } from './statistics.ts';
