@@ -68,6 +68,15 @@ export interface Config {
    * it off (for example when a Collector's hostmetrics receiver reports this host).
    */
   resourceSampleIntervalMs: number;
+  /**
+   * Prices for cost-optimization, in `currency`. The defaults are an example — about Google Cloud's E2
+   * on-demand rates in us-central1 in 2024 (vCPU 0.0218/h, memory 0.0029 per GiB-hour, balanced disk
+   * 0.10 per GiB-month) — set your own.
+   */
+  currency: string;
+  priceVcpuHour: number;
+  priceMemoryGibHour: number;
+  priceDiskGibMonth: number;
   /** pino level. Default `info`. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -97,11 +106,16 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   storeCheckpointMb: 256,
   rollupFlushIntervalMs: 5000,
   resourceSampleIntervalMs: 10_000,
+  currency: 'USD',
+  priceVcpuHour: 0.0218,
+  priceMemoryGibHour: 0.0029,
+  priceDiskGibMonth: 0.1,
   logLevel: 'info',
 });
 
 type Rule =
   | { kind: 'int'; min: number; max: number }
+  | { kind: 'number'; min: number; max: number }
   | { kind: 'string'; optional?: boolean }
   | { kind: 'enum'; values: readonly string[] };
 
@@ -129,6 +143,10 @@ const RULES: Record<keyof Config, Rule> = {
   storeCheckpointMb: { kind: 'int', min: 1, max: 65_536 },
   rollupFlushIntervalMs: { kind: 'int', min: 100, max: 3_600_000 },
   resourceSampleIntervalMs: { kind: 'int', min: 0, max: 3_600_000 },
+  currency: { kind: 'string' },
+  priceVcpuHour: { kind: 'number', min: 0, max: 1e6 },
+  priceMemoryGibHour: { kind: 'number', min: 0, max: 1e6 },
+  priceDiskGibMonth: { kind: 'number', min: 0, max: 1e6 },
   logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 
@@ -215,6 +233,13 @@ function check(rule: Rule, value: unknown): unknown {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < rule.min || n > rule.max) {
         return { error: `expected an integer ${rule.min}..${rule.max}` };
+      }
+      return n;
+    }
+    case 'number': {
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isFinite(n) || n < rule.min || n > rule.max) {
+        return { error: `expected a number ${rule.min}..${rule.max}` };
       }
       return n;
     }

@@ -10,6 +10,7 @@ import { SiperfError } from '../errors.ts';
 import { parseMetricsCsv } from '../ingest/index.ts';
 import type { MetricPoint } from '../model/index.ts';
 import {
+  costReport,
   currentResources,
   findBottlenecks,
   HORIZONS,
@@ -193,6 +194,82 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
         to: new Date(w.toMs).toISOString(),
         recommendations: await scalingRecommendations(store, host, w),
       };
+    },
+  );
+
+  app.get(
+    '/api/v1/resources/cost-optimization',
+    windowed('Monthly cost at the configured prices and what each change saves or costs', '7d'),
+    async (request: Q) => {
+      const host = await hostOf(store, request.query, now());
+      const w = windowOf(request.query, '7d');
+      const recommendations = await scalingRecommendations(store, host, w);
+      return {
+        host,
+        ...(await costReport(store, host, w, recommendations, {
+          currency: config.currency,
+          vcpuHour: config.priceVcpuHour,
+          memoryGibHour: config.priceMemoryGibHour,
+          diskGibMonth: config.priceDiskGibMonth,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/resources/capacity',
+    {
+      schema: {
+        summary:
+          'When CPU, memory and each filesystem cross their thresholds at the current growth (P10/P50/P90)',
+        tags: ['resources'],
+        querystring: {
+          type: 'object',
+          properties: { ...hostParam, horizon: { type: 'string', description: '7d or 30d (default 30d)' } },
+        },
+      },
+    },
+    async (request: Q) => {
+      const host = await hostOf(store, request.query, now());
+      const horizon = optionalString(request.query, 'horizon') ?? '30d';
+      if (horizon !== '7d' && horizon !== '30d') {
+        throw new SiperfError(
+          'ERR_QUERY_PARAM',
+          `horizon: expected 7d or 30d, got "${horizon.slice(0, 32)}"`,
+          {
+            field: 'horizon',
+          },
+        );
+      }
+      const plans = [];
+      const targets: [string, number, string | undefined][] = [
+        ['cpu', 0.8, undefined],
+        ['memory', 0.9, undefined],
+      ];
+      const w = windowOf(request.query, '28d');
+      for (const fs of await resourceSeries(store, { resourceType: 'disk', host, window: w })) {
+        targets.push(['disk', 0.9, fs.labels.mountpoint]);
+      }
+      for (const [resourceType, threshold, select] of targets) {
+        const p = await predictResource(store, {
+          resourceType,
+          host,
+          horizon,
+          nowMs: now(),
+          select,
+          threshold,
+        });
+        plans.push({
+          resource: resourceType,
+          labels: p.labels,
+          threshold,
+          method: p.method,
+          last: p.points[0]?.value ?? null,
+          crossing: p.exhaustion,
+          note: p.note,
+        });
+      }
+      return { host, horizon, plans };
     },
   );
 

@@ -2,6 +2,8 @@ export type { Bottleneck } from './bottlenecks.ts';
 export { findBottlenecks } from './bottlenecks.ts';
 export type { CgroupStats } from './cgroup.ts';
 export { readCgroup } from './cgroup.ts';
+export type { CostItem, CostReport, PriceTable } from './cost.ts';
+export { costReport } from './cost.ts';
 export type { CurrentResources } from './current.ts';
 export { currentResources } from './current.ts';
 export type { ForecastAccuracy, ForecastPoint, ForecastResult } from './forecast/forecaster.ts';

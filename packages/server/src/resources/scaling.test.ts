@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { MetricPoint } from '../model/index.ts';
 import { createDuckDbStore } from '../storage/index.ts';
 import { findBottlenecks } from './bottlenecks.ts';
+import { costReport } from './cost.ts';
 import { decayed, erlangC, meanQueueDelay, scalingRecommendations, weightedPercentile } from './scaling.ts';
 
 const DAY = 86_400_000;
@@ -81,6 +82,18 @@ test('VPA-style recommendation of a 4-core host busy 1 core, memory peaks 2 then
     // Daily peaks 2 GiB (weight ½, yesterday; plus the last sample's day) and 3 GiB: p90 = 3 GiB → 3.45 GiB.
     assert.ok(Math.abs(mem.recommended - 3.45 * 2 ** 30) < 1, String(mem.recommended / 2 ** 30));
     assert.equal(mem.action, 'scale-down');
+    const cost = await costReport(store, 'h', window, recs, {
+      currency: 'USD',
+      vcpuHour: 0.02,
+      memoryGibHour: 0.003,
+      diskGibMonth: 0.1,
+    });
+    // (4 − 1.15) cores × 0.02 × 730 h and (16 − 3.45) GiB × 0.003 × 730 h.
+    const byResource = Object.fromEntries(cost.items.map((i) => [i.resource, i.monthlySavings]));
+    assert.ok(Math.abs(byResource.cpu - 41.61) < 1e-9, String(byResource.cpu));
+    assert.ok(Math.abs(byResource.memory - 27.4845) < 1e-6, String(byResource.memory));
+    assert.ok(Math.abs(cost.monthlyCost.cpu - 58.4) < 1e-9);
+    assert.ok(Math.abs(cost.potentialMonthlySavings - (41.61 + 27.4845)) < 1e-6);
     const use = await findBottlenecks(store, 'h', window, '2 days');
     // Load 8 on 4 cores = 2 per core (saturation); 10% of CFS periods throttled.
     assert.deepEqual(

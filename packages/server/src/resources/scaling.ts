@@ -73,8 +73,11 @@ export interface ScalingRecommendation {
   upperBound: number;
   /** recommended / current. */
   scalingFactor: number;
-  /** `scale-down` below 0.8, `scale-up` above 1.0, else `keep`. */
-  action: 'scale-up' | 'scale-down' | 'keep';
+  /**
+   * `scale-down` below 0.8, `scale-up` above 1.0, else `keep`; `wait` with less than a day of history
+   * (a day's cycle not seen yet: the bounds say how unsure the number is).
+   */
+  action: 'scale-up' | 'scale-down' | 'keep' | 'wait';
   historyDays: number;
   samples: number;
   performance: {
@@ -90,7 +93,8 @@ export interface ScalingRecommendation {
   why: string;
 }
 
-function action(factor: number): ScalingRecommendation['action'] {
+function action(factor: number, days: number): ScalingRecommendation['action'] {
+  if (days < 1) return 'wait';
   return factor > 1 ? 'scale-up' : factor < 0.8 ? 'scale-down' : 'keep';
 }
 
@@ -141,7 +145,7 @@ export async function scalingRecommendations(
       lowerBound: b.lower,
       upperBound: b.upper,
       scalingFactor: recommended / cpuCapacity,
-      action: action(recommended / cpuCapacity),
+      action: action(recommended / cpuCapacity, days),
       historyDays: days,
       samples: cores.length,
       performance: {
@@ -189,7 +193,7 @@ export async function scalingRecommendations(
       lowerBound: b.lower,
       upperBound: b.upper,
       scalingFactor: target / memCapacity,
-      action: action(target / memCapacity),
+      action: action(target / memCapacity, span),
       historyDays: span,
       samples: used.values.length,
       performance: { utilizationNow: mean / memCapacity, utilizationAfter: mean / target },
