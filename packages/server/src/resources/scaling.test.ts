@@ -90,8 +90,8 @@ test('VPA-style recommendation of a 4-core host busy 1 core, memory peaks 2 then
     });
     // (4 − 1.15) cores × 0.02 × 730 h and (16 − 3.45) GiB × 0.003 × 730 h.
     const byResource = Object.fromEntries(cost.items.map((i) => [i.resource, i.monthlySavings]));
-    assert.ok(Math.abs(byResource.cpu - 41.61) < 1e-9, String(byResource.cpu));
-    assert.ok(Math.abs(byResource.memory - 27.4845) < 1e-6, String(byResource.memory));
+    assert.ok(Math.abs(byResource.cpu! - 41.61) < 1e-9, String(byResource.cpu));
+    assert.ok(Math.abs(byResource.memory! - 27.4845) < 1e-6, String(byResource.memory));
     assert.ok(Math.abs(cost.monthlyCost.cpu - 58.4) < 1e-9);
     assert.ok(Math.abs(cost.potentialMonthlySavings - (41.61 + 27.4845)) < 1e-6);
     const use = await findBottlenecks(store, 'h', window, '2 days');
