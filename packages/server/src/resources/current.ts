@@ -5,7 +5,7 @@
  */
 import type { MetricPoint } from '../model/index.ts';
 import type { MetricReader } from '../storage/index.ts';
-import { rateOf, resourceSeries, seriesOf } from './resource-series.ts';
+import { attr, rateOf, resourceSeries, seriesOf } from './resource-series.ts';
 
 /** Answer of `GET /api/v1/resources/current`. Bytes, bytes per second, ratios 0..1. */
 export interface CurrentResources {
@@ -52,32 +52,40 @@ export async function currentResources(
     resourceSeries(store, { resourceType: 'cpu', host, window }),
     resourceSeries(store, { resourceType: 'memory', host, window }),
     read('system.filesystem.usage'),
-    read('system.filesystem.utilization'),
+    resourceSeries(store, { resourceType: 'disk', host, window }),
   ]);
+  const labelsOf = (p: MetricPoint) =>
+    Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, String(v)]));
   const cores = await value('system.cpu.logical.count');
   const limitCores = await value('container.cpu.limit');
   const containerLimit = await value('container.memory.limit');
   const memUsed =
     containerLimit !== null
       ? await value('container.memory.working_set')
-      : await value('system.memory.usage', (p) => p.attributes['system.memory.state'] === 'used');
-  const filesystems = newest(fsUtil).map((u) => {
-    const mount = String(u.attributes['system.filesystem.mountpoint'] ?? '');
-    const usage = newest(fsUse).filter((p) => p.attributes['system.filesystem.mountpoint'] === mount);
-    const used = usage.find((p) => p.attributes['system.filesystem.state'] === 'used')?.value ?? 0;
-    const free = usage.find((p) => p.attributes['system.filesystem.state'] === 'free')?.value ?? 0;
+      : await value(
+          'system.memory.usage',
+          (p) => attr(labelsOf(p), 'system.memory.state', 'state') === 'used',
+        );
+  const filesystems = fsUtil.map((u) => {
+    const mount = u.labels.mountpoint ?? '';
+    const usage = newest(fsUse).filter(
+      (p) => attr(labelsOf(p), 'system.filesystem.mountpoint', 'mountpoint') === mount,
+    );
+    const state = (p: MetricPoint) => attr(labelsOf(p), 'system.filesystem.state', 'state');
+    const used = usage.find((p) => state(p) === 'used')?.value ?? 0;
+    const free = usage.find((p) => state(p) === 'free')?.value ?? 0;
     return {
       mount,
-      device: String(u.attributes['system.device'] ?? ''),
-      utilization: u.value,
+      device: u.labels.device ?? '',
+      utilization: last(u.values) ?? 0,
       usedBytes: used,
       sizeBytes: used + free,
     };
   });
-  const rates = async (name: string, attr: string, a: string, b: string) => {
+  const rates = async (name: string, key: string, a: string, b: string) => {
     const series = seriesOf(await read(name)).map(rateOf);
     const lastRate = (dir: string) => {
-      const vals = series.filter((s) => s.labels[attr] === dir).map((s) => last(s.values));
+      const vals = series.filter((s) => attr(s.labels, key, 'direction') === dir).map((s) => last(s.values));
       return vals.length === 0 || vals.some((v) => v === undefined)
         ? null
         : vals.reduce((x, y) => x! + y!, 0)!;

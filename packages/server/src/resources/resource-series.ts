@@ -76,6 +76,65 @@ export function sumByTime(series: readonly Series[], labels: Record<string, stri
   return { labels, unit: series[0]?.unit ?? '1', times, values: times.map((t) => acc.get(t)!) };
 }
 
+/** The first of several attribute names present (semantic-convention names changed over releases). */
+export function attr(labels: Record<string, string>, ...names: string[]): string | undefined {
+  for (const n of names) if (labels[n] !== undefined) return labels[n];
+  return undefined;
+}
+
+const IDLE_MODES = new Set(['idle', 'iowait', 'wait']);
+
+/**
+ * Busy share of the CPUs at each time: the non-idle modes summed per CPU, averaged over CPUs. With
+ * `normalise`, each CPU's values are first divided by their sum over modes (for CPU time rates).
+ */
+function busyShare(series: readonly Series[], normalise: boolean): Series {
+  const perTime = new Map<number, Map<string, { busy: number; all: number }>>();
+  for (const s of series) {
+    const mode = attr(s.labels, 'cpu.mode', 'state', 'system.cpu.state') ?? '';
+    const cpu = attr(s.labels, 'cpu.logical_number', 'cpu') ?? '';
+    for (let i = 0; i < s.times.length; i++) {
+      let cpus = perTime.get(s.times[i]!);
+      if (!cpus) {
+        cpus = new Map();
+        perTime.set(s.times[i]!, cpus);
+      }
+      const c = cpus.get(cpu) ?? { busy: 0, all: 0 };
+      c.all += s.values[i]!;
+      if (!IDLE_MODES.has(mode)) c.busy += s.values[i]!;
+      cpus.set(cpu, c);
+    }
+  }
+  const times = [...perTime.keys()].sort((a, b) => a - b);
+  const values = times.map((t) => {
+    const cpus = [...perTime.get(t)!.values()];
+    const shares = cpus.map((c) => (normalise ? (c.all > 0 ? c.busy / c.all : 0) : c.busy));
+    return shares.reduce((a, b) => a + b, 0) / shares.length;
+  });
+  return { labels: { scope: 'host' }, unit: '1', times, values };
+}
+
+/** At each time, the sum of the series matching `num` over the sum of those matching `den`. */
+function shareOf(
+  series: readonly Series[],
+  num: (l: Record<string, string>) => boolean,
+  den: (l: Record<string, string>) => boolean,
+): Series {
+  const n = sumByTime(series.filter((s) => num(s.labels)));
+  const d = sumByTime(series.filter((s) => den(s.labels)));
+  const byTime = new Map(d.times.map((t, i) => [t, d.values[i]!]));
+  const times: number[] = [];
+  const values: number[] = [];
+  n.times.forEach((t, i) => {
+    const total = byTime.get(t);
+    if (total !== undefined && total > 0) {
+      times.push(t);
+      values.push(n.values[i]! / total);
+    }
+  });
+  return { labels: {}, unit: '1', times, values };
+}
+
 /** Reads the series of a resource type (or of a stored metric name) for one host over a window. */
 export async function resourceSeries(
   store: MetricReader,
@@ -89,32 +148,65 @@ export async function resourceSeries(
       if (container.length > 0 && (await read('container.cpu.limit')).length > 0) {
         return seriesOf(container, '1').map((s) => ({ ...s, labels: { scope: 'container' } }));
       }
-      // Busy = every mode but idle and iowait (iowait is idle time with I/O outstanding).
-      const modes = seriesOf(await read('system.cpu.utilization'), '1').filter(
-        (s) => s.labels['cpu.mode'] !== 'idle' && s.labels['cpu.mode'] !== 'iowait',
-      );
-      return modes.length === 0 ? [] : [sumByTime(modes, { scope: 'host' })];
+      const util = seriesOf(await read('system.cpu.utilization'), '1');
+      if (util.length > 0) return [busyShare(util, false)];
+      // A Collector's hostmetrics receiver sends CPU time (cumulative seconds per CPU and mode) by default.
+      const time = seriesOf(await read('system.cpu.time'), 's').map(rateOf);
+      return time.length > 0 ? [busyShare(time, true)] : [];
     }
     case 'memory': {
       const container = await read('container.memory.utilization');
       if (container.length > 0)
         return seriesOf(container, '1').map((s) => ({ ...s, labels: { scope: 'container' } }));
-      return seriesOf(await read('system.memory.utilization'), '1').map((s) => ({
-        ...s,
-        labels: { scope: 'host' },
+      const util = seriesOf(await read('system.memory.utilization'), '1').filter(
+        (s) => (attr(s.labels, 'system.memory.state', 'state') ?? 'used') === 'used',
+      );
+      if (util.length > 0) return util.map((s) => ({ ...s, labels: { scope: 'host' } }));
+      // From usage: used over the total (`system.memory.limit` when reported, else the sum of the states,
+      // as a Collector's default metrics give it).
+      const usage = seriesOf(await read('system.memory.usage'), 'By');
+      const isUsed = (l: Record<string, string>) => attr(l, 'system.memory.state', 'state') === 'used';
+      const limit = seriesOf(await read('system.memory.limit'), 'By').map((x) => ({
+        ...x,
+        labels: { total: '1' },
       }));
+      const ratio =
+        limit.length > 0
+          ? shareOf([...usage.filter((x) => isUsed(x.labels)), ...limit], isUsed, (l) => l.total === '1')
+          : shareOf(usage, isUsed, () => true);
+      return ratio.times.length > 0 ? [{ ...ratio, labels: { scope: 'host' } }] : [];
     }
-    case 'disk':
-      return seriesOf(await read('system.filesystem.utilization'), '1').map((s) => ({
-        ...s,
-        labels: {
-          mountpoint: s.labels['system.filesystem.mountpoint'] ?? '',
-          device: s.labels['system.device'] ?? '',
-        },
-      }));
+    case 'disk': {
+      const util = seriesOf(await read('system.filesystem.utilization'), '1');
+      const mountOf = (l: Record<string, string>) =>
+        attr(l, 'system.filesystem.mountpoint', 'mountpoint') ?? '';
+      const deviceOf = (l: Record<string, string>) => attr(l, 'system.device', 'device') ?? '';
+      if (util.length > 0) {
+        return util.map((s) => ({
+          ...s,
+          labels: { mountpoint: mountOf(s.labels), device: deviceOf(s.labels) },
+        }));
+      }
+      // From usage by state: used / (used + free), as `df` shows it (root's reserve not counted as free).
+      const usage = seriesOf(await read('system.filesystem.usage'), 'By');
+      const mounts = [...new Set(usage.map((s) => mountOf(s.labels)))];
+      return mounts
+        .map((m) => {
+          const mine = usage.filter((s) => mountOf(s.labels) === m);
+          const state = (l: Record<string, string>) => attr(l, 'system.filesystem.state', 'state');
+          const r = shareOf(
+            mine,
+            (l) => state(l) === 'used',
+            (l) => state(l) === 'used' || state(l) === 'free',
+          );
+          return { ...r, labels: { mountpoint: m, device: deviceOf(mine[0]?.labels ?? {}) } };
+        })
+        .filter((s) => s.times.length > 0);
+    }
     case 'network': {
       const rates = seriesOf(await read('system.network.io'), 'By').map(rateOf);
-      const dir = (d: string) => rates.filter((s) => s.labels['network.io.direction'] === d);
+      const dir = (d: string) =>
+        rates.filter((s) => attr(s.labels, 'network.io.direction', 'direction') === d);
       return [
         sumByTime(dir('receive'), { direction: 'receive' }),
         sumByTime(dir('transmit'), { direction: 'transmit' }),
@@ -122,7 +214,7 @@ export async function resourceSeries(
     }
     case 'disk_io': {
       const rates = seriesOf(await read('system.disk.io'), 'By').map(rateOf);
-      const dir = (d: string) => rates.filter((s) => s.labels['disk.io.direction'] === d);
+      const dir = (d: string) => rates.filter((s) => attr(s.labels, 'disk.io.direction', 'direction') === d);
       return [
         sumByTime(dir('read'), { direction: 'read' }),
         sumByTime(dir('write'), { direction: 'write' }),
