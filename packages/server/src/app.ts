@@ -11,7 +11,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { AlertEngine, defaultRules, storeValueSource } from './alerts/index.ts';
 import {
+  alertRoutes,
   apmRoutes,
   ingestRoutes,
   installProblemHandlers,
@@ -31,6 +33,8 @@ const DAY_NS = 86_400_000_000_000n;
 export interface AppOptions {
   config: Config;
   store: Store;
+  /** The alert engine (default: one over the store, with the default rules when configured). */
+  alerts?: AlertEngine;
   /** A pino logger, or `false` for none (tests). Default: pino at `config.logLevel`. */
   logger?: boolean | Logger;
 }
@@ -82,7 +86,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(async (child) => transactionRoutes(child, { config, store }));
   await app.register(async (child) => vitalsRoutes(child, { config, store }));
   await app.register(async (child) => resourceRoutes(child, { config, store }));
+  const engine = options.alerts ?? createAlertEngine(config, store, app.log);
+  app.decorate('alertEngine', engine);
+  await app.register(async (child) => alertRoutes(child, { config, engine }));
   return app;
+}
+
+/** An alert engine over the store: the default rules (unless switched off), hosts defaulting to this one. */
+export function createAlertEngine(config: Config, store: Store, log: FastifyInstance['log']): AlertEngine {
+  const me = hostname();
+  const defaultHost = async (): Promise<string | undefined> => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const hosts = await store.metricHosts({ fromNs: now - 3_600_000_000_000n, toNs: now + 60_000_000_000n });
+    return hosts.find((h) => h.host === me)?.host ?? hosts[0]?.host;
+  };
+  const engine = new AlertEngine(storeValueSource(store, defaultHost), {
+    log: (message, err) => log.warn({ err, component: 'alerts' }, message),
+  });
+  if (config.alertDefaultRules === 1) for (const rule of defaultRules()) engine.upsert(rule);
+  return engine;
 }
 
 /**
@@ -166,6 +188,16 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
   flushTimer.unref();
   retentionTimer.unref();
   const sampler = startHostSampler(config, store, log);
+  const engine = (app as unknown as { alertEngine: AlertEngine }).alertEngine;
+  const alertTimer =
+    config.alertEvaluationIntervalMs > 0
+      ? setInterval(() => {
+          engine
+            .evaluate(Date.now())
+            .catch((err) => log.error({ err, component: 'alerts' }, 'alert evaluation failed'));
+        }, config.alertEvaluationIntervalMs)
+      : undefined;
+  alertTimer?.unref();
   const address = await app.listen({ host: config.host, port: config.port });
   log.info({ url: address, dataDir: config.dataDir }, 'siperf listening');
   let stopping: Promise<void> | undefined;
@@ -175,6 +207,7 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
       clearInterval(retentionTimer);
       clearInterval(compactionTimer);
       sampler?.stop();
+      if (alertTimer) clearInterval(alertTimer);
       await app.close();
       await store.close();
       log.info('siperf stopped; store closed');

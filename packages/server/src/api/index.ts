@@ -1,3 +1,5 @@
+export type { AlertDeps } from './alert-routes.ts';
+export { alertRoutes } from './alert-routes.ts';
 export type { ApmDeps } from './apm-routes.ts';
 export { apmRoutes } from './apm-routes.ts';
 export type { IngestDeps } from './ingest-routes.ts';

@@ -1,0 +1,207 @@
+/**
+ * The alert engine: evaluates every rule on a schedule, steps its state machine, keeps the history of
+ * transitions, applies silences, and notifies receivers on `firing` and `resolved` (and again every
+ * `repeatIntervalMs` while firing). A rule whose value cannot be computed, or a receiver that fails, is
+ * logged; neither stops the other rules.
+ * @module
+ */
+import { type AlertNotice, type Delivery, deliver } from './notifiers.ts';
+import type { AlertRule } from './rules.ts';
+import { type AlertState, step } from './state-machine.ts';
+
+/** Computes a rule's value at a time (`undefined` when there is no data). */
+export type ValueSource = (
+  rule: AlertRule,
+  nowMs: number,
+) => Promise<{ value: number | undefined; labels: Record<string, string> }>;
+
+/** A transition kept in the history. */
+export interface AlertEvent {
+  at: string;
+  ruleId: string;
+  name: string;
+  transition: 'pending' | 'firing' | 'resolved' | 'inactive';
+  value: number | undefined;
+  silenced: boolean;
+  deliveries: Delivery[];
+}
+
+/** A silence: no notifications for matching rules until `endsAt` (ms). */
+export interface Silence {
+  id: string;
+  ruleId?: string | undefined;
+  /** Every label given must match the alert's. */
+  labels: Record<string, string>;
+  endsAtMs: number;
+  comment: string;
+}
+
+/** A rule's current state, as the API shows it. */
+export interface AlertStatus {
+  rule: AlertRule;
+  state: AlertState;
+  labels: Record<string, string>;
+  lastValue: number | undefined;
+  lastEvaluatedMs: number | undefined;
+  error?: string;
+}
+
+const HISTORY_LIMIT = 10_000;
+
+/** Evaluates rules and notifies. */
+export class AlertEngine {
+  private readonly rules = new Map<string, AlertRule>();
+  private readonly status = new Map<string, AlertStatus>();
+  private readonly lastNotified = new Map<string, number>();
+  private readonly history: AlertEvent[] = [];
+  private silences: Silence[] = [];
+  private running = false;
+
+  constructor(
+    private readonly source: ValueSource,
+    private readonly options: {
+      repeatIntervalMs?: number;
+      deliver?: typeof deliver;
+      log?: (message: string, err?: unknown) => void;
+    } = {},
+  ) {}
+
+  /** Adds or replaces a rule (by id); its state starts inactive. */
+  upsert(rule: AlertRule): void {
+    this.rules.set(rule.id, rule);
+    this.status.set(rule.id, {
+      rule,
+      state: { phase: 'inactive' },
+      labels: {},
+      lastValue: undefined,
+      lastEvaluatedMs: undefined,
+    });
+  }
+
+  /** Removes a rule. @returns whether it existed. */
+  remove(id: string): boolean {
+    this.status.delete(id);
+    return this.rules.delete(id);
+  }
+
+  list(): AlertRule[] {
+    return [...this.rules.values()];
+  }
+
+  /** States of every rule. */
+  states(): AlertStatus[] {
+    return [...this.status.values()];
+  }
+
+  /** Transitions, newest first. */
+  events(limit = 1000): AlertEvent[] {
+    return this.history.slice(-limit).reverse();
+  }
+
+  addSilence(s: Silence): void {
+    this.silences.push(s);
+  }
+
+  activeSilences(nowMs: number): Silence[] {
+    this.silences = this.silences.filter((s) => s.endsAtMs > nowMs);
+    return this.silences;
+  }
+
+  private silenced(rule: AlertRule, labels: Record<string, string>, nowMs: number): boolean {
+    return this.activeSilences(nowMs).some(
+      (s) =>
+        (s.ruleId === undefined || s.ruleId === rule.id) &&
+        Object.entries(s.labels).every(([k, v]) => labels[k] === v || rule.labels[k] === v),
+    );
+  }
+
+  /** Evaluates every rule once at `nowMs` (calls that overlap a running one are skipped). */
+  async evaluate(nowMs: number): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const rule of this.rules.values()) await this.evaluateRule(rule, nowMs);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async evaluateRule(rule: AlertRule, nowMs: number): Promise<void> {
+    const st = this.status.get(rule.id);
+    if (!st) return;
+    let value: number | undefined;
+    let labels: Record<string, string> = {};
+    try {
+      ({ value, labels } = await this.source(rule, nowMs));
+      delete st.error;
+    } catch (err) {
+      st.error = (err as Error).message;
+      this.options.log?.(`alert rule ${rule.id}: value failed`, err);
+      return;
+    }
+    const before = st.state.phase;
+    const { state, transition } = step(st.state, rule, value, nowMs);
+    st.state = state;
+    st.labels = labels;
+    st.lastValue = value;
+    st.lastEvaluatedMs = nowMs;
+    const repeat = this.options.repeatIntervalMs ?? 4 * 3_600_000;
+    const due =
+      state.phase === 'firing' &&
+      transition === undefined &&
+      nowMs - (this.lastNotified.get(rule.id) ?? nowMs) >= repeat;
+    if (state.phase !== before || transition || due) {
+      const silenced = this.silenced(rule, labels, nowMs);
+      let deliveries: Delivery[] = [];
+      if ((transition || due) && !silenced) {
+        deliveries = await this.notify(rule, state, labels, value ?? Number.NaN, nowMs);
+        this.lastNotified.set(rule.id, nowMs);
+      }
+      if (state.phase !== before) {
+        this.history.push({
+          at: new Date(nowMs).toISOString(),
+          ruleId: rule.id,
+          name: rule.name,
+          transition: state.phase === 'resolved' ? 'resolved' : state.phase,
+          value,
+          silenced,
+          deliveries,
+        });
+        if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+      }
+    }
+  }
+
+  private async notify(
+    rule: AlertRule,
+    state: AlertState,
+    labels: Record<string, string>,
+    value: number,
+    nowMs: number,
+  ): Promise<Delivery[]> {
+    if (rule.receivers.length === 0) return [];
+    const firing = state.phase === 'firing';
+    const notice: AlertNotice = {
+      status: firing ? 'firing' : 'resolved',
+      ruleId: rule.id,
+      name: rule.name,
+      severity: rule.severity,
+      labels: { ...rule.labels, ...labels },
+      summary: `${rule.name}: ${Number.isFinite(value) ? Number(value.toPrecision(4)) : value} ${rule.op} ${rule.threshold}${firing ? '' : ' no longer'}`,
+      value,
+      threshold: rule.threshold,
+      startsAt: new Date('sinceMs' in state ? state.sinceMs : nowMs).toISOString(),
+      endsAt: firing ? null : new Date(nowMs).toISOString(),
+    };
+    const send = this.options.deliver ?? deliver;
+    const results = await Promise.all(rule.receivers.map((r) => send(r, [notice])));
+    const flat = results.flat();
+    for (const d of flat)
+      if (!d.ok)
+        this.options.log?.(
+          `alert ${rule.id}: ${d.receiver} delivery failed after ${d.attempts} attempts`,
+          d.error ?? d.status,
+        );
+    return flat;
+  }
+}

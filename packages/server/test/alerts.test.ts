@@ -1,0 +1,164 @@
+/**
+ * Alerting: the state machine by hand, the engine against local HTTP receivers (Alertmanager webhook,
+ * Slack, PagerDuty Events v2 shapes; a retry after a 500; a silence), and the rules API.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import type { AlertState } from '../src/alerts/index.ts';
+import { AlertEngine, parseRule, step } from '../src/alerts/index.ts';
+import { get, post, startTestApp } from './helpers.ts';
+
+const rule = parseRule({
+  id: 'cpu',
+  name: 'CPU high',
+  expr: { kind: 'resource', resource: 'cpu' },
+  op: '>',
+  threshold: 0.9,
+  clear: 0.8,
+  forMs: 600_000,
+});
+
+test('state machine: pending, firing after `for`, hysteresis on clear, resolved, no data', () => {
+  let s: AlertState = { phase: 'inactive' };
+  const seq: [number, number | undefined, string, string | undefined][] = [
+    [0, 0.95, 'pending', undefined],
+    [300_000, 0.95, 'pending', undefined],
+    [600_000, 0.92, 'firing', 'firing'],
+    [700_000, 0.85, 'firing', undefined], // between clear (0.8) and threshold: still firing
+    [750_000, undefined, 'firing', undefined], // no data keeps it firing
+    [800_000, 0.79, 'resolved', 'resolved'],
+    [900_000, 0.5, 'inactive', undefined],
+    [1_000_000, 0.95, 'pending', undefined],
+    [1_100_000, 0.5, 'inactive', undefined], // a pending alert that stops holding never fires
+  ];
+  for (const [t, v, phase, transition] of seq) {
+    const r = step(s, rule, v, t);
+    assert.equal(r.state.phase, phase, `t=${t}`);
+    assert.equal(r.transition, transition, `t=${t}`);
+    s = r.state;
+  }
+  const immediate = step({ phase: 'inactive' }, { op: '<', threshold: 24, forMs: 0 }, 10, 0);
+  assert.deepEqual([immediate.state.phase, immediate.transition], ['firing', 'firing']);
+});
+
+test('engine: notifies webhook (Alertmanager shape), Slack and PagerDuty; retries a 500; silences', async () => {
+  const got: { path: string; body: any }[] = [];
+  let failNext = true;
+  const receiver = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => {
+      data += c;
+    });
+    req.on('end', () => {
+      if (req.url === '/flaky' && failNext) {
+        failNext = false;
+        res.writeHead(500).end();
+        return;
+      }
+      got.push({ path: req.url ?? '', body: JSON.parse(data) });
+      res.writeHead(202).end('{}');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  try {
+    let value = 0.95;
+    const engine = new AlertEngine(async () => ({ value, labels: { host: 'web-1' } }), {
+      deliver: (r, n) => import('../src/alerts/index.ts').then((m) => m.deliver(r, n, { backoffMs: 10 })),
+    });
+    engine.upsert({
+      ...rule,
+      forMs: 0,
+      receivers: [
+        { type: 'webhook', url: `${base}/flaky` },
+        { type: 'slack', url: `${base}/slack` },
+        { type: 'pagerduty', routingKey: 'R0UT1NG', url: `${base}/pd` },
+      ],
+    });
+    await engine.evaluate(1_000);
+    const wh = got.find((g) => g.path === '/flaky')!.body;
+    assert.equal(wh.version, '4');
+    assert.equal(wh.status, 'firing');
+    assert.equal(wh.alerts[0].labels.alertname, 'CPU high');
+    assert.equal(wh.alerts[0].labels.host, 'web-1');
+    assert.match(got.find((g) => g.path === '/slack')!.body.text, /FIRING.*CPU high/);
+    const trigger = got.find((g) => g.path === '/pd')!.body;
+    assert.equal(trigger.event_action, 'trigger');
+    assert.equal(trigger.routing_key, 'R0UT1NG');
+    const first = engine.events()[0]!;
+    assert.equal(first.transition, 'firing');
+    assert.equal(first.deliveries.find((d) => d.receiver === 'webhook')!.attempts, 2, 'the 500 was retried');
+    value = 0.5;
+    await engine.evaluate(2_000);
+    const resolve = got.filter((g) => g.path === '/pd')[1]!.body;
+    assert.equal(resolve.event_action, 'resolve');
+    assert.equal(resolve.dedup_key, trigger.dedup_key, 'PagerDuty closes the incident it opened');
+    // Silenced: the next firing is recorded but not sent.
+    engine.addSilence({ id: 's', ruleId: 'cpu', labels: {}, endsAtMs: 1e12, comment: 'maintenance' });
+    const before = got.length;
+    value = 0.99;
+    await engine.evaluate(3_000);
+    assert.equal(got.length, before);
+    assert.equal(engine.events()[0]!.silenced, true);
+    assert.equal(engine.states()[0]!.state.phase, 'firing');
+  } finally {
+    receiver.close();
+  }
+});
+
+test('rules API: the default rules are listed; a bad rule names its field; create and delete', async () => {
+  const t = await startTestApp();
+  try {
+    const list = await get(t.app, '/api/v1/alerts/rules');
+    assert.deepEqual(
+      list.json.rules.map((r: any) => r.id),
+      ['cpu-high', 'memory-high', 'disk-full-24h', 'error-rate-high', 'p95-slow'],
+    );
+    const bad = await post(
+      t.app,
+      '/api/v1/alerts/rules',
+      JSON.stringify({ name: 'x', expr: { kind: 'resource', resource: 'cpu' }, threshold: 1 }),
+      'application/json',
+    );
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.detail, /^op: expected one of >, </);
+    const badClear = await post(
+      t.app,
+      '/api/v1/alerts/rules',
+      JSON.stringify({ name: 'x', expr: { kind: 'metric', name: 'm' }, op: '>', threshold: 1, clear: 2 }),
+      'application/json',
+    );
+    assert.match(badClear.json.detail, /clear: must be ≤ threshold/);
+    const ok = await post(
+      t.app,
+      '/api/v1/alerts/rules',
+      JSON.stringify({
+        id: 'slow-checkout',
+        name: 'Checkout slow',
+        expr: { kind: 'endpoint', stat: 'p95Ms', endpoint: 'POST /checkout' },
+        op: '>',
+        threshold: 800,
+        forMs: 60000,
+      }),
+      'application/json',
+    );
+    assert.equal(ok.status, 201);
+    const states = await get(t.app, '/api/v1/alerts');
+    assert.equal(states.json.alerts.find((a: any) => a.ruleId === 'slow-checkout').state, 'inactive');
+    const del = await t.app.inject({ method: 'DELETE', url: '/api/v1/alerts/rules/slow-checkout' });
+    assert.equal(del.statusCode, 204);
+    const again = await t.app.inject({ method: 'DELETE', url: '/api/v1/alerts/rules/slow-checkout' });
+    assert.equal(again.statusCode, 404);
+    const silence = await post(
+      t.app,
+      '/api/v1/alerts/silences',
+      JSON.stringify({ ruleId: 'cpu-high', durationMs: 60000 }),
+      'application/json',
+    );
+    assert.equal(silence.status, 201);
+  } finally {
+    await t.close();
+  }
+});
