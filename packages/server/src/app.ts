@@ -4,14 +4,14 @@
  * rollup flushes and retention, listens, and drains on SIGTERM/SIGINT.
  * @module
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { AlertEngine, defaultRules, storeValueSource } from './alerts/index.ts';
+import { AlertEngine, defaultRules, parseRule, storeValueSource } from './alerts/index.ts';
 import {
   alertRoutes,
   apmRoutes,
@@ -92,7 +92,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-/** An alert engine over the store: the default rules (unless switched off), hosts defaulting to this one. */
+/**
+ * An alert engine over the store: the default rules (unless switched off), hosts defaulting to this one.
+ * Rules made through the API, and built-ins deleted, are kept in `<dataDir>/alert-rules.json`.
+ */
 export function createAlertEngine(config: Config, store: Store, log: FastifyInstance['log']): AlertEngine {
   const me = hostname();
   const defaultHost = async (): Promise<string | undefined> => {
@@ -100,10 +103,43 @@ export function createAlertEngine(config: Config, store: Store, log: FastifyInst
     const hosts = await store.metricHosts({ fromNs: now - 3_600_000_000_000n, toNs: now + 60_000_000_000n });
     return hosts.find((h) => h.host === me)?.host ?? hosts[0]?.host;
   };
+  const file = config.dataDir === ':memory:' ? undefined : join(config.dataDir, 'alert-rules.json');
+  let saved: { rules?: unknown[]; removedBuiltIns?: string[] } = {};
+  if (file && existsSync(file)) {
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      log.error(
+        { err, component: 'alerts', file },
+        'alert rules file unreadable; starting with the defaults',
+      );
+    }
+  }
   const engine = new AlertEngine(storeValueSource(store, defaultHost), {
     log: (message, err) => log.warn({ err, component: 'alerts' }, message),
   });
-  if (config.alertDefaultRules === 1) for (const rule of defaultRules()) engine.upsert(rule);
+  if (config.alertDefaultRules === 1) {
+    for (const rule of defaultRules()) if (!saved.removedBuiltIns?.includes(rule.id)) engine.upsert(rule);
+  }
+  for (const raw of saved.rules ?? []) {
+    try {
+      engine.upsert(parseRule(raw));
+    } catch (err) {
+      log.error({ err, component: 'alerts' }, 'a saved alert rule is invalid and was skipped');
+    }
+  }
+  if (file) {
+    engine.setOnChange((rules, removedBuiltIns) => {
+      const body = JSON.stringify({ rules: rules.filter((r) => !r.builtIn), removedBuiltIns }, null, 2);
+      try {
+        mkdirSync(config.dataDir, { recursive: true });
+        writeFileSync(`${file}.tmp`, body);
+        renameSync(`${file}.tmp`, file);
+      } catch (err) {
+        log.error({ err, component: 'alerts', file }, 'could not save the alert rules');
+      }
+    });
+  }
   return engine;
 }
 

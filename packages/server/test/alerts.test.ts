@@ -162,3 +162,30 @@ test('rules API: the default rules are listed; a bad rule names its field; creat
     await t.close();
   }
 });
+
+test('rules made through the API and deleted built-ins survive a restart (alert-rules.json)', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createAlertEngine } = await import('../src/app.ts');
+  const { loadConfig } = await import('../src/config.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'siperf-alerts-'));
+  const t = await startTestApp();
+  try {
+    const config = loadConfig({ flags: { dataDir: dir, logLevel: 'silent' } });
+    const log = { warn() {}, error() {} } as any;
+    const first = createAlertEngine(config, t.store, log);
+    first.upsert(
+      parseRule({ id: 'mine', name: 'Mine', expr: { kind: 'metric', name: 'm' }, op: '>', threshold: 1 }),
+    );
+    assert.equal(first.remove('p95-slow'), true);
+    const second = createAlertEngine(config, t.store, log);
+    const ids = second.list().map((r) => r.id);
+    assert.ok(ids.includes('mine'));
+    assert.ok(!ids.includes('p95-slow'));
+    assert.ok(ids.includes('cpu-high'));
+  } finally {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

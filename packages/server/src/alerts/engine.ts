@@ -56,6 +56,7 @@ export class AlertEngine {
   private readonly history: AlertEvent[] = [];
   private silences: Silence[] = [];
   private running = false;
+  private readonly removedBuiltIns = new Set<string>();
 
   constructor(
     private readonly source: ValueSource,
@@ -63,6 +64,8 @@ export class AlertEngine {
       repeatIntervalMs?: number;
       deliver?: typeof deliver;
       log?: (message: string, err?: unknown) => void;
+      /** Called after every change of the rules (to persist them). */
+      onChange?: (rules: readonly AlertRule[], removedBuiltIns: readonly string[]) => void;
     } = {},
   ) {}
 
@@ -76,12 +79,27 @@ export class AlertEngine {
       lastValue: undefined,
       lastEvaluatedMs: undefined,
     });
+    this.removedBuiltIns.delete(rule.id);
+    this.changed();
   }
 
   /** Removes a rule. @returns whether it existed. */
   remove(id: string): boolean {
+    const rule = this.rules.get(id);
     this.status.delete(id);
-    return this.rules.delete(id);
+    if (!this.rules.delete(id)) return false;
+    if (rule?.builtIn) this.removedBuiltIns.add(id);
+    this.changed();
+    return true;
+  }
+
+  /** Sets the change listener (after the initial rules are loaded, so loading does not save). */
+  setOnChange(listener: (rules: readonly AlertRule[], removedBuiltIns: readonly string[]) => void): void {
+    this.options.onChange = listener;
+  }
+
+  private changed(): void {
+    this.options.onChange?.([...this.rules.values()], [...this.removedBuiltIns]);
   }
 
   list(): AlertRule[] {
