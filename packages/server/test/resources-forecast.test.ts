@@ -62,6 +62,40 @@ test('import a CSV series, forecast it, and find when it crosses a threshold', a
     );
     assert.equal(badCsv.status, 400);
     assert.match(badCsv.json.detail, /line 2: timestamp "not-a-time" is not a time/);
+    // A time the store cannot hold: a 400 naming the line, and nothing of the file stored.
+    const far = await post(
+      t.app,
+      '/api/v1/resources/import?metric=far&host=h',
+      'timestamp,value\n2024-01-01 00:00:00,1\n2300-01-01 00:00:00,2\n',
+      'text/csv',
+    );
+    assert.equal(far.status, 400);
+    assert.match(far.json.detail, /line 3: timestamp "2300-01-01 00:00:00" is outside 1678..2261/);
+    const farStats = await get(
+      t.app,
+      '/api/v1/resources/statistics?host=h&resource=far&from=2023-12-31T00:00:00Z&to=2024-01-02T00:00:00Z',
+    );
+    assert.equal(farStats.json.resources[0].series.length, 0);
+    // Built-in names are refused (they would shadow or corrupt a host's own series).
+    for (const name of ['cpu', 'system.memory.utilization']) {
+      const r2 = await post(
+        t.app,
+        `/api/v1/resources/import?metric=${name}&host=h`,
+        '1700000000,1\n',
+        'text/csv',
+      );
+      assert.equal(r2.status, 400, name);
+      assert.match(r2.json.detail, /built-in resource name/);
+    }
+    // A series below zero is forecast below zero (no clamping outside utilisations and rates).
+    const neg = ['timestamp,value'];
+    for (let i = 0; i < 600; i++)
+      neg.push(`${end - (599 - i) * STEP},${(-20 + Math.sin(i / 10)).toFixed(3)}`);
+    await post(t.app, '/api/v1/resources/import?metric=temp.neg&host=box-1', neg.join('\n'), 'text/csv');
+    const negP = await get(t.app, '/api/v1/resources/predictions/temp.neg?host=box-1&horizon=1h');
+    assert.ok(
+      negP.json.points.every((x: any) => x.value < -15 && x.lower95 <= x.value && x.value <= x.upper95),
+    );
     const noMetric = await post(t.app, '/api/v1/resources/import?host=h', '1,1\n', 'text/csv');
     assert.equal(noMetric.status, 400);
     assert.match(noMetric.json.detail, /metric: required/);

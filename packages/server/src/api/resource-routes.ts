@@ -4,6 +4,7 @@
  * most recently is used. Ratios 0..1, bytes, bytes per second.
  * @module
  */
+import { hostname } from 'node:os';
 import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
@@ -34,6 +35,7 @@ export interface ResourceDeps {
 type Q = FastifyRequest<{ Querystring: Record<string, unknown> }>;
 
 const HOUR_NS = 3_600_000_000_000n;
+const THIS_HOST = hostname();
 
 /**
  * The host a request is about: `host` when given, else the one that reported most recently (last 24 h).
@@ -43,17 +45,20 @@ export async function hostOf(store: Store, query: Record<string, unknown>, nowMs
   const host = optionalString(query, 'host');
   if (host !== undefined) return host;
   const now = BigInt(nowMs) * 1_000_000n;
-  const hosts = await store.metricHosts({ fromNs: now - 24n * HOUR_NS, toNs: now + HOUR_NS });
+  const hosts = await store.metricHosts({ fromNs: now - 24n * HOUR_NS, toNs: now + 60_000_000_000n });
   if (hosts.length === 0) {
     throw new SiperfError(
       'ERR_QUERY_NOT_FOUND',
       'no host has reported resource metrics in the last 24 h (is resourceSampleIntervalMs 0?)',
     );
   }
-  return hosts[0]!.host;
+  // This machine when it reports; otherwise the host that reported last.
+  return hosts.find((h) => h.host === THIS_HOST)?.host ?? hosts[0]!.host;
 }
 
 const METRIC_NAME = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
+/** Imported names fit in a route parameter (`predictions/{name}`, 200 characters at most). */
+const IMPORT_NAME = /^[A-Za-z][A-Za-z0-9_.\-/]{0,199}$/;
 
 /** A required query parameter matching `pattern`. */
 function required(query: Record<string, unknown>, key: string, pattern: RegExp, what: string): string {
@@ -371,14 +376,21 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
         const metric = required(
           request.query,
           'metric',
-          METRIC_NAME,
-          'a metric name (letters, digits, _ . - /; ≤ 255)',
+          IMPORT_NAME,
+          'a metric name (letters, digits, _ . - /; ≤ 200)',
         );
+        if ((RESOURCE_TYPES as readonly string[]).includes(metric) || /^(system|container)\./.test(metric)) {
+          throw new SiperfError(
+            'ERR_QUERY_PARAM',
+            `metric: "${metric}" is a built-in resource name; import under a name of your own (host metrics come over OTLP)`,
+            { field: 'metric' },
+          );
+        }
         const host = required(
           request.query,
           'host',
-          /^[^\s]{1,255}$/,
-          'a host name (1..255 characters, no spaces)',
+          /^[^\s\p{Cc}]{1,255}$/u,
+          'a host name (1..255 characters, no spaces or control characters)',
         );
         let parsed: ReturnType<typeof parseMetricsCsv>;
         try {

@@ -23,6 +23,9 @@ export interface CsvSeries {
   duplicateTimes: number;
 }
 
+/** Largest |time| in ms whose nanoseconds fit in an int64. */
+const MAX_ABS_MS = 9_223_372_036_000;
+
 /** Limits of one import. */
 export const CSV_LIMITS = { rows: 5_000_000 } as const;
 
@@ -55,6 +58,10 @@ export function parseMetricsCsv(text: string): CsvSeries {
     const timeMs = timeOf(ts ?? '');
     if (timeMs === undefined) {
       throw new RangeError(`line ${i + 1}: timestamp ${JSON.stringify(ts ?? '')} is not a time`);
+    }
+    // Stored as int64 nanoseconds: 1677-09-21 … 2262-04-11.
+    if (Math.abs(timeMs) >= MAX_ABS_MS) {
+      throw new RangeError(`line ${i + 1}: timestamp ${JSON.stringify(ts)} is outside 1678..2261`);
     }
     const value = Number(val);
     if (val === undefined || val === '' || !Number.isFinite(value)) {

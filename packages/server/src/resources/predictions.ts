@@ -10,7 +10,7 @@ import { linearFit } from '../util/stats.ts';
 import { forecastInWorker } from './forecast/forecast-pool.ts';
 import type { ForecastAccuracy, ForecastPoint } from './forecast/forecaster.ts';
 import { medianStep, toRegularGrid } from './forecast/regular-grid.ts';
-import { resourceSeries, type Series } from './resource-series.ts';
+import { RESOURCE_TYPES, resourceSeries, type Series } from './resource-series.ts';
 
 /** Horizons accepted, ms. */
 export const HORIZONS: Readonly<Record<string, number>> = {
@@ -20,6 +20,9 @@ export const HORIZONS: Readonly<Record<string, number>> = {
   '7d': 7 * 24 * 3_600_000,
   '30d': 30 * 24 * 3_600_000,
 };
+
+/** Most steps of history given to the forecaster. */
+const MAX_STEPS = 20_000;
 
 const NICE_STEPS = [10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000];
 const DAY = 86_400_000;
@@ -116,15 +119,25 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
   if (!s || s.values.length < 3) {
     return {
       ...base,
-      note: `not enough history for ${q.resourceType} on ${q.host}: ${s?.values.length ?? 0} points`,
+      note: `not enough history for ${q.resourceType} on ${q.host}: ${s?.values.length ?? 0} points between ${new Date(Number(window.fromNs / 1_000_000n)).toISOString()} and ${new Date(Number(window.toNs / 1_000_000n)).toISOString()} (set from/to/window for older data)`,
     };
   }
   const natural = medianStep(s.times) || 10_000;
+  // At most MAX_STEPS steps of history: a long history is read at a coarser step, not fitted point by point.
+  const span = s.times[s.times.length - 1]! - s.times[0]!;
   const step =
-    NICE_STEPS.find((n) => n >= Math.max(natural, horizonMs / 300)) ?? NICE_STEPS[NICE_STEPS.length - 1]!;
+    NICE_STEPS.find((n) => n >= Math.max(natural, horizonMs / 300, span / MAX_STEPS)) ??
+    NICE_STEPS[NICE_STEPS.length - 1]!;
   const grid = toRegularGrid(s.times, s.values, step);
   if (grid.values.length < 3) {
     return { ...base, stepMs: step, note: `history spans fewer than 3 steps of ${step / 1000} s` };
+  }
+  if (grid.filled > grid.values.length / 2) {
+    return {
+      ...base,
+      stepMs: step,
+      note: `history too sparse: ${grid.filled} of ${grid.values.length} steps of ${step / 1000} s have no data`,
+    };
   }
   const horizon = Math.max(1, Math.round(horizonMs / step));
   const r = await forecastInWorker(grid.values, {
@@ -132,7 +145,13 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
     stepMs: step,
     horizon,
     period: Math.round(DAY / step),
-    ...(utilisation ? { bounds: [0, 1] as const } : { bounds: [0, Number.POSITIVE_INFINITY] as const }),
+    // Utilisations stay in [0, 1] and the built-in rates are never negative; other series (an imported
+    // temperature) are not bounded.
+    ...(utilisation
+      ? { bounds: [0, 1] as const }
+      : (RESOURCE_TYPES as readonly string[]).includes(q.resourceType)
+        ? { bounds: [0, Number.POSITIVE_INFINITY] as const }
+        : {}),
   });
   let exhaustion: Exhaustion | null = null;
   if (threshold !== undefined) {

@@ -161,7 +161,10 @@ export interface MetricQuery {
 export interface MetricReader {
   metricPoints(q: MetricQuery): Promise<MetricPoint[]>;
   metricNames(window: TimeWindow): Promise<{ name: string; unit: string; type: string; points: number }[]>;
-  /** Hosts (resource `host.name`) with `system.*` or `container.*` points in the window, newest first. */
+  /**
+   * Hosts (resource `host.name`) with `system.*` or `container.*` points in the window — from samplers and
+   * Collectors, not from CSV imports — newest first.
+   */
   metricHosts(window: TimeWindow): Promise<{ host: string; lastNs: bigint; points: number }[]>;
 }
 

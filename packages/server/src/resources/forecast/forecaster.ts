@@ -348,11 +348,12 @@ export function forecastSeries(y: readonly number[], o: ForecastOptions): Foreca
     const [l95, l80, u80, u95] = bounds[h - 1]!;
     return {
       timestamp: o.startMs + (y.length - 1 + h) * o.stepMs,
+      // Bounds always hold the forecast (empirical offsets can both be on one side of it).
       value: clamp(f),
-      lower80: clamp(f + l80),
-      upper80: clamp(f + u80),
-      lower95: clamp(f + l95),
-      upper95: clamp(f + u95),
+      lower80: clamp(Math.min(f, f + l80)),
+      upper80: clamp(Math.max(f, f + u80)),
+      lower95: clamp(Math.min(f, f + l80, f + l95)),
+      upper95: clamp(Math.max(f, f + u80, f + u95)),
     };
   });
   return { method: model.method, params: model.params, period, points, accuracy };

@@ -757,6 +757,7 @@ class DuckDbStore implements Store {
          count(*) AS points
        FROM metric_points
        WHERE time_ns >= $1 AND time_ns < $2 AND (name LIKE 'system.%' OR name LIKE 'container.%')
+         AND service <> 'siperf-import'
          AND json_extract_string(resource_json, '$."host.name"') IS NOT NULL
        GROUP BY 1 ORDER BY last_ns DESC`,
       [window.fromNs, window.toNs],
