@@ -31,6 +31,19 @@ test('import a CSV series, forecast it, and find when it crosses a threshold', a
     assert.equal(imp.status, 201, JSON.stringify(imp.json));
     assert.equal(imp.json.points, n + 1);
     assert.equal(imp.json.duplicateTimes, 1);
+    // The same file again replaces what the first import wrote.
+    const again = await post(
+      t.app,
+      '/api/v1/resources/import?metric=test.fill&host=box-1',
+      rows.join('\n'),
+      'text/csv',
+    );
+    assert.equal(again.json.replaced, n + 1);
+    const count = await get(
+      t.app,
+      `/api/v1/resources/statistics?host=box-1&resource=test.fill&from=${end - n * STEP}&to=${end + STEP}`,
+    );
+    assert.equal(count.json.resources[0].series[0].samples, n + 1);
     const r = await get(
       t.app,
       '/api/v1/resources/predictions/test.fill?host=box-1&horizon=24h&threshold=0.9',

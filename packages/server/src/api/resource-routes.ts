@@ -421,6 +421,14 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
             resourceAttributes: { 'host.name': host, 'service.name': 'siperf-import' },
           };
         });
+        // An import replaces the points an earlier import of this metric and host wrote in the same range.
+        const replaced = await store.deleteMetricPoints({
+          name: metric,
+          service: 'siperf-import',
+          host,
+          fromNs: points[0]!.timeUnixNano,
+          toNs: points[points.length - 1]!.timeUnixNano,
+        });
         for (let i = 0; i < points.length; i += 50_000)
           await store.writeMetricPoints(points.slice(i, i + 50_000));
         return reply.code(201).send({
@@ -431,6 +439,7 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
           to: new Date(parsed.samples[parsed.samples.length - 1]!.timeMs).toISOString(),
           outOfOrder: parsed.outOfOrder,
           duplicateTimes: parsed.duplicateTimes,
+          replaced,
         });
       },
     );

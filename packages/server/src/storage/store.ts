@@ -39,6 +39,17 @@ export interface SpanWriter {
 /** Writes metric points. Durable when the promise resolves. */
 export interface MetricWriter {
   writeMetricPoints(points: readonly MetricPoint[]): Promise<number>;
+  /**
+   * Deletes the points of one metric of one service and host with times in `[fromNs, toNs]` (a CSV
+   * import replaces what an earlier import of the same range wrote). @returns points deleted.
+   */
+  deleteMetricPoints(q: {
+    name: string;
+    service: string;
+    host: string;
+    fromNs: bigint;
+    toNs: bigint;
+  }): Promise<number>;
 }
 
 /** Per (service, endpoint, kind) aggregate over a window, merged from per-minute rollups. */

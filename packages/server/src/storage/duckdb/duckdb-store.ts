@@ -438,6 +438,24 @@ class DuckDbStore implements Store {
     return vitalsAggregatesFrom(await this.rows(sql, params), q);
   }
 
+  deleteMetricPoints(q: {
+    name: string;
+    service: string;
+    host: string;
+    fromNs: bigint;
+    toNs: bigint;
+  }): Promise<number> {
+    if (this.closed) return Promise.reject(new SiperfError('ERR_STORE_CLOSED', 'the store is closed'));
+    return this.serial(async () => {
+      const r = await this.writer.run(
+        `DELETE FROM metric_points WHERE name = $1 AND service = $2
+           AND json_extract_string(resource_json, '$."host.name"') = $3 AND time_ns >= $4 AND time_ns <= $5`,
+        [q.name, q.service, q.host, q.fromNs, q.toNs],
+      );
+      return r.rowsChanged;
+    });
+  }
+
   /** The id of a resource, remembering it in `fresh` when the store has not seen it yet. */
   private resourceId(attrs: Attributes, fresh: Map<number, string>): number {
     const r = resourceOf(attrs);
