@@ -98,7 +98,12 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
     fromNs: BigInt(q.nowMs - historyMs) * 1_000_000n,
     toNs: BigInt(q.nowMs + 60_000) * 1_000_000n,
   };
-  const all = await resourceSeries(store, { resourceType: q.resourceType, host: q.host, window });
+  // Long histories are averaged in the store to the step the forecast can use at most (span / MAX_STEPS,
+  // and horizon / 300), instead of reading every sample into memory.
+  const spanMs = Number((window.toNs - window.fromNs) / 1_000_000n);
+  const coarsest = NICE_STEPS.find((n) => n >= Math.max(horizonMs / 300, spanMs / MAX_STEPS));
+  const bucketMs = coarsest !== undefined && coarsest >= 60_000 ? coarsest : undefined;
+  const all = await resourceSeries(store, { resourceType: q.resourceType, host: q.host, window, bucketMs });
   const s = pickSeries(all, q.select);
   const utilisation = s?.unit === '1';
   const threshold = q.threshold ?? (utilisation ? 1 : undefined);

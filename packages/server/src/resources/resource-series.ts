@@ -138,10 +138,15 @@ function shareOf(
 /** Reads the series of a resource type (or of a stored metric name) for one host over a window. */
 export async function resourceSeries(
   store: MetricReader,
-  q: { resourceType: string; host?: string | undefined; window: TimeWindow },
+  q: { resourceType: string; host?: string | undefined; window: TimeWindow; bucketMs?: number | undefined },
 ): Promise<Series[]> {
+  // Averaged per bucket in the store when a bucket is given (long histories for forecasts).
+  const bucketNs =
+    q.bucketMs !== undefined && q.bucketMs > 0 ? BigInt(Math.round(q.bucketMs)) * 1_000_000n : 0n;
   const read = (name: string) =>
-    store.metricPoints({ name, window: q.window, host: q.host, limit: MAX_POINTS });
+    bucketNs > 0n
+      ? store.metricBuckets({ name, window: q.window, host: q.host, limit: MAX_POINTS, bucketNs })
+      : store.metricPoints({ name, window: q.window, host: q.host, limit: MAX_POINTS });
   switch (q.resourceType) {
     case 'cpu': {
       const container = await read('container.cpu.utilization');

@@ -173,6 +173,11 @@ export interface MetricReader {
   metricPoints(q: MetricQuery): Promise<MetricPoint[]>;
   metricNames(window: TimeWindow): Promise<{ name: string; unit: string; type: string; points: number }[]>;
   /**
+   * Points averaged per `bucketNs` (bucket start as the time) and attribute set: long histories read as a
+   * few thousand rows instead of millions. Same filter as {@link metricPoints}.
+   */
+  metricBuckets(q: MetricQuery & { bucketNs: bigint }): Promise<MetricPoint[]>;
+  /**
    * Hosts (resource `host.name`) with `system.*` or `container.*` points in the window — from samplers and
    * Collectors, not from CSV imports — newest first.
    */

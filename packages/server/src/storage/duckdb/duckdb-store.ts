@@ -769,6 +769,47 @@ class DuckDbStore implements Store {
     }));
   }
 
+  async metricBuckets(q: MetricQuery & { bucketNs: bigint }): Promise<MetricPoint[]> {
+    if (q.bucketNs <= 0n) throw new RangeError(`bucketNs: must be positive, got ${q.bucketNs}`);
+    const params: DuckDBValue[] = [q.name, q.window.fromNs, q.window.toNs, q.bucketNs];
+    let filter = '';
+    if (q.service !== undefined) {
+      params.push(q.service);
+      filter += ` AND service = $${params.length}`;
+    }
+    if (q.host !== undefined) {
+      params.push(q.host);
+      filter += ` AND json_extract_string(resource_json, '$."host.name"') = $${params.length}`;
+    }
+    params.push(q.limit);
+    const rows = await this.rows(
+      `SELECT attributes_json, (time_ns // $4) * $4 AS bucket, avg(value) AS value, any_value(unit) AS unit,
+         any_value(type) AS type, bool_or(monotonic) AS monotonic, any_value(service) AS service,
+         any_value(resource_json) AS resource_json
+       FROM metric_points WHERE name = $1 AND time_ns >= $2 AND time_ns < $3 ${filter}
+       GROUP BY 1, 2 ORDER BY 2 LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({
+      name: q.name,
+      service: text(r.service),
+      unit: text(r.unit),
+      type: text(r.type) as MetricPoint['type'],
+      monotonic: r.monotonic === true,
+      temporality: 0,
+      timeUnixNano: big(r.bucket),
+      startTimeUnixNano: big(r.bucket),
+      value: num(r.value),
+      count: 0,
+      sum: 0,
+      min: undefined,
+      max: undefined,
+      buckets: null,
+      attributes: JSON.parse(text(r.attributes_json) || '{}') as Attributes,
+      resourceAttributes: JSON.parse(text(r.resource_json) || '{}') as Attributes,
+    }));
+  }
+
   async metricHosts(window: TimeWindow): Promise<{ host: string; lastNs: bigint; points: number }[]> {
     const rows = await this.rows(
       `SELECT json_extract_string(resource_json, '$."host.name"') AS host, max(time_ns) AS last_ns,
