@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { AlertEngine, defaultRules, parseRule, storeValueSource } from './alerts/index.ts';
+import { AlertEngine, defaultRules, parseRule, parseRulesFile, storeValueSource } from './alerts/index.ts';
 import {
   alertRoutes,
   apmRoutes,
@@ -22,6 +22,7 @@ import {
   vitalsRoutes,
 } from './api/index.ts';
 import type { Config } from './config.ts';
+import { SiperfError } from './errors.ts';
 import { loadSqlParser } from './ingest/index.ts';
 import { HostSampler, ProcReader } from './resources/index.ts';
 import { createDuckDbStore, type Store } from './storage/index.ts';
@@ -121,6 +122,20 @@ export function createAlertEngine(config: Config, store: Store, log: FastifyInst
   if (config.alertDefaultRules === 1) {
     for (const rule of defaultRules()) if (!saved.removedBuiltIns?.includes(rule.id)) engine.upsert(rule);
   }
+  if (config.alertRulesFile) {
+    let text: string;
+    try {
+      text = readFileSync(config.alertRulesFile, 'utf8');
+    } catch (err) {
+      throw new SiperfError(
+        'ERR_CONFIG_INVALID',
+        `alertRulesFile ${config.alertRulesFile}: cannot read (${(err as Error).message})`,
+      );
+    }
+    for (const rule of parseRulesFile(text, config.alertRulesFile)) {
+      engine.upsert(rule);
+    }
+  }
   for (const raw of saved.rules ?? []) {
     try {
       engine.upsert(parseRule(raw));
@@ -130,7 +145,11 @@ export function createAlertEngine(config: Config, store: Store, log: FastifyInst
   }
   if (file) {
     engine.setOnChange((rules, removedBuiltIns) => {
-      const body = JSON.stringify({ rules: rules.filter((r) => !r.builtIn), removedBuiltIns }, null, 2);
+      const body = JSON.stringify(
+        { rules: rules.filter((r) => !r.builtIn && !r.fromFile), removedBuiltIns },
+        null,
+        2,
+      );
       try {
         mkdirSync(config.dataDir, { recursive: true });
         writeFileSync(`${file}.tmp`, body);

@@ -77,6 +77,11 @@ export interface Config {
   priceVcpuHour: number;
   priceMemoryGibHour: number;
   priceDiskGibMonth: number;
+  /**
+   * A JSON file of alert rules, `{ "rules": [ … ] }`, each as `POST /api/v1/alerts/rules` takes it; loaded
+   * at start (a bad rule stops the start with its index and field). Unset: none.
+   */
+  alertRulesFile: string | undefined;
   /** How often alert rules are evaluated, ms. Default 30,000; 0 turns alerting off. */
   alertEvaluationIntervalMs: number;
   /** 1 loads the built-in rules (CPU, memory, disk full within 24 h, error rate, p95); 0 leaves them out. */
@@ -114,6 +119,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   priceVcpuHour: 0.0218,
   priceMemoryGibHour: 0.0029,
   priceDiskGibMonth: 0.1,
+  alertRulesFile: undefined,
   alertEvaluationIntervalMs: 30_000,
   alertDefaultRules: 1,
   logLevel: 'info',
@@ -153,6 +159,7 @@ const RULES: Record<keyof Config, Rule> = {
   priceVcpuHour: { kind: 'number', min: 0, max: 1e6 },
   priceMemoryGibHour: { kind: 'number', min: 0, max: 1e6 },
   priceDiskGibMonth: { kind: 'number', min: 0, max: 1e6 },
+  alertRulesFile: { kind: 'string', optional: true },
   alertEvaluationIntervalMs: { kind: 'int', min: 0, max: 86_400_000 },
   alertDefaultRules: { kind: 'int', min: 0, max: 1 },
   logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },

@@ -189,3 +189,42 @@ test('rules made through the API and deleted built-ins survive a restart (alert-
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('alertRulesFile: rules load at start; a bad rule names the file, its index and the field', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createAlertEngine } = await import('../src/app.ts');
+  const { loadConfig } = await import('../src/config.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'siperf-rules-'));
+  const t = await startTestApp();
+  try {
+    const file = join(dir, 'rules.json');
+    const good = {
+      id: 'q',
+      name: 'Queue long',
+      expr: { kind: 'metric', name: 'queue.depth', stat: 'max' },
+      op: '>',
+      threshold: 100,
+    };
+    writeFileSync(file, JSON.stringify({ rules: [good] }));
+    const log = { warn() {}, error() {} } as any;
+    const config = loadConfig({
+      flags: { dataDir: ':memory:', logLevel: 'silent', alertRulesFile: file, alertDefaultRules: 0 },
+    });
+    assert.deepEqual(
+      createAlertEngine(config, t.store, log)
+        .list()
+        .map((r) => r.id),
+      ['q'],
+    );
+    writeFileSync(file, JSON.stringify({ rules: [good, { ...good, id: 'r', op: '>=' }] }));
+    assert.throws(
+      () => createAlertEngine(config, t.store, log),
+      /alertRulesFile .*rules\.json: rules\[1\]: op: expected one of >, </,
+    );
+  } finally {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -47,6 +47,8 @@ export interface AlertRule extends Condition {
   receivers: Receiver[];
   /** Shipped with siperf (switch off with `alertDefaultRules: 0`). */
   builtIn?: boolean;
+  /** Loaded from `alertRulesFile` (not saved with the API's rules: the file stays the source). */
+  fromFile?: boolean;
 }
 
 type Body = Record<string, unknown>;
@@ -172,6 +174,35 @@ export function parseRule(body: unknown): AlertRule {
     labels: labels as Record<string, string>,
     receivers: receiversOf(b.receivers),
   };
+}
+
+/**
+ * Rules of an `alertRulesFile` (`{ "rules": [ … ] }`).
+ * @throws SiperfError `ERR_CONFIG_INVALID` naming the file, the rule's index and the field.
+ */
+export function parseRulesFile(text: string, file: string): AlertRule[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new SiperfError(
+      'ERR_CONFIG_INVALID',
+      `alertRulesFile ${file}: not JSON (${(err as Error).message})`,
+    );
+  }
+  const rules = (doc as { rules?: unknown })?.rules;
+  if (!Array.isArray(rules))
+    throw new SiperfError('ERR_CONFIG_INVALID', `alertRulesFile ${file}: expected { "rules": [ … ] }`);
+  return rules.map((r, i) => {
+    try {
+      return { ...parseRule(r), fromFile: true };
+    } catch (err) {
+      throw new SiperfError(
+        'ERR_CONFIG_INVALID',
+        `alertRulesFile ${file}: rules[${i}]: ${(err as Error).message}`,
+      );
+    }
+  });
 }
 
 /** The rules shipped with siperf (each can be deleted; `alertDefaultRules: 0` leaves them out). */
