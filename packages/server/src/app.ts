@@ -24,7 +24,7 @@ import {
 import type { Config } from './config.ts';
 import { SiperfError } from './errors.ts';
 import { loadSqlParser } from './ingest/index.ts';
-import { HostSampler, ProcReader } from './resources/index.ts';
+import { HostSampler, ProcReader, scrapeNodeExporter } from './resources/index.ts';
 import { createDuckDbStore, type Store } from './storage/index.ts';
 import { nowNs } from './util/time.ts';
 
@@ -191,6 +191,30 @@ function startHostSampler(
   return { stop: () => clearInterval(timer) };
 }
 
+/** Scrapes each `nodeExporterTargets` URL every `nodeExporterIntervalMs`; a failing target is logged. */
+function startNodeExporterScrape(
+  config: Config,
+  store: Store,
+  log: FastifyInstance['log'],
+): { stop(): void } | undefined {
+  const targets = (config.nodeExporterTargets ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (targets.length === 0) return undefined;
+  const tick = (): void => {
+    for (const target of targets) {
+      scrapeNodeExporter(target, nowNs())
+        .then((points) => store.writeMetricPoints(points))
+        .catch((err) => log.warn({ err, component: 'resources', target }, 'node_exporter scrape failed'));
+    }
+  };
+  tick();
+  const timer = setInterval(tick, config.nodeExporterIntervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
 /** A running server and how to stop it. */
 export interface RunningServer {
   app: FastifyInstance;
@@ -243,6 +267,7 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
   flushTimer.unref();
   retentionTimer.unref();
   const sampler = startHostSampler(config, store, log);
+  const scraper = startNodeExporterScrape(config, store, log);
   const engine = (app as unknown as { alertEngine: AlertEngine }).alertEngine;
   const alertTimer =
     config.alertEvaluationIntervalMs > 0
@@ -262,6 +287,7 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
       clearInterval(retentionTimer);
       clearInterval(compactionTimer);
       sampler?.stop();
+      scraper?.stop();
       if (alertTimer) clearInterval(alertTimer);
       await app.close();
       await store.close();

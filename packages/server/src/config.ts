@@ -68,6 +68,10 @@ export interface Config {
    * it off (for example when a Collector's hostmetrics receiver reports this host).
    */
   resourceSampleIntervalMs: number;
+  /** Prometheus node_exporter URLs to scrape (comma separated, e.g. `http://db-1:9100/metrics`). Unset: none. */
+  nodeExporterTargets: string | undefined;
+  /** How often they are scraped, ms. Default 15,000. */
+  nodeExporterIntervalMs: number;
   /**
    * Prices for cost-optimization, in `currency`. The defaults are an example — about Google Cloud's E2
    * on-demand rates in us-central1 in 2024 (vCPU 0.0218/h, memory 0.0029 per GiB-hour, balanced disk
@@ -115,6 +119,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   storeCheckpointMb: 256,
   rollupFlushIntervalMs: 5000,
   resourceSampleIntervalMs: 10_000,
+  nodeExporterTargets: undefined,
+  nodeExporterIntervalMs: 15_000,
   currency: 'USD',
   priceVcpuHour: 0.0218,
   priceMemoryGibHour: 0.0029,
@@ -155,6 +161,8 @@ const RULES: Record<keyof Config, Rule> = {
   storeCheckpointMb: { kind: 'int', min: 1, max: 65_536 },
   rollupFlushIntervalMs: { kind: 'int', min: 100, max: 3_600_000 },
   resourceSampleIntervalMs: { kind: 'int', min: 0, max: 3_600_000 },
+  nodeExporterTargets: { kind: 'string', optional: true },
+  nodeExporterIntervalMs: { kind: 'int', min: 1000, max: 3_600_000 },
   currency: { kind: 'string' },
   priceVcpuHour: { kind: 'number', min: 0, max: 1e6 },
   priceMemoryGibHour: { kind: 'number', min: 0, max: 1e6 },
@@ -229,6 +237,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     errors.push(
       `host: listening on ${config.host} (not loopback) requires both ingestKey and apiKey (SIPERF_INGEST_KEY, SIPERF_API_KEY)`,
     );
+  }
+  for (const target of (config.nodeExporterTargets ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)) {
+    if (!/^https?:\/\/[^\s]+$/.test(target)) {
+      errors.push(`nodeExporterTargets: each target must be an http(s) URL, got ${JSON.stringify(target)}`);
+    }
   }
   for (const origin of corsOriginList(config.corsOrigins)) {
     if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/.test(origin)) {

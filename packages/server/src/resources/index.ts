@@ -11,6 +11,7 @@ export { forecastSeries } from './forecast/forecaster.ts';
 export type { RegularSeries } from './forecast/regular-grid.ts';
 export { medianStep, toRegularGrid } from './forecast/regular-grid.ts';
 export { HostSampler, SAMPLER_SERVICE } from './host-sampler.ts';
+export { NODE_EXPORTER_SERVICE, nodeExporterPoints, scrapeNodeExporter } from './node-exporter.ts';
 export type { Exhaustion, Prediction, PredictionQuery } from './predictions.ts';
 export { HORIZONS, predictResource } from './predictions.ts';
 export type { CpuTimes, DiskStats, FilesystemUsage, MemInfo, NetDevStats, Pressure } from './procfs.ts';
