@@ -228,3 +228,31 @@ test('alertRulesFile: rules load at start; a bad rule names the file, its index 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('deleting a firing rule resolves it at the receivers', async () => {
+  const got: any[] = [];
+  const receiver = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => {
+      data += c;
+    });
+    req.on('end', () => {
+      got.push(JSON.parse(data));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+    const engine = new AlertEngine(async () => ({ value: 1, labels: {} }));
+    engine.upsert({ ...rule, forMs: 0, receivers: [{ type: 'webhook', url }] });
+    await engine.evaluate(1000);
+    assert.equal(got[0].status, 'firing');
+    assert.equal(engine.remove('cpu'), true);
+    for (let i = 0; i < 50 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(got[1]?.status, 'resolved');
+    assert.equal(got[1].alerts[0].fingerprint, got[0].alerts[0].fingerprint);
+  } finally {
+    receiver.close();
+  }
+});

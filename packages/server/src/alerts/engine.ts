@@ -86,6 +86,30 @@ export class AlertEngine {
   /** Removes a rule. @returns whether it existed. */
   remove(id: string): boolean {
     const rule = this.rules.get(id);
+    const st = this.status.get(id);
+    // A firing alert whose rule goes away is resolved, so receivers (PagerDuty) close what they opened.
+    if (rule && st?.state.phase === 'firing') {
+      const nowMs = Date.now();
+      const state: AlertState = {
+        phase: 'resolved',
+        sinceMs: st.state.sinceMs,
+        resolvedMs: nowMs,
+        value: st.state.value,
+      };
+      this.notify(rule, state, st.labels, st.state.value, nowMs)
+        .then((deliveries) => {
+          this.history.push({
+            at: new Date(nowMs).toISOString(),
+            ruleId: id,
+            name: rule.name,
+            transition: 'resolved',
+            value: st.lastValue,
+            silenced: false,
+            deliveries,
+          });
+        })
+        .catch(() => undefined);
+    }
     this.status.delete(id);
     if (!this.rules.delete(id)) return false;
     if (rule?.builtIn) this.removedBuiltIns.add(id);

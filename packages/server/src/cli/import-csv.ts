@@ -16,6 +16,15 @@ export interface ImportOptions {
   key?: string;
 }
 
+/** `&to=…&window=…` covering the imported range (at most the API's 400 days), for the forecast hint. */
+function historyParams(from: string, to: string): string {
+  const start = Date.parse(from);
+  const end = Date.parse(to);
+  if (Number.isNaN(start) || Number.isNaN(end)) return '';
+  const days = Math.min(400, Math.max(1, Math.ceil((end - start) / 86_400_000) + 1));
+  return `&to=${new Date(end + 1000).toISOString()}&window=${days}d`;
+}
+
 /** Runs the import; exits with 1 and the server's message on failure. */
 export async function importMetricsCsv(file: string, o: ImportOptions): Promise<void> {
   const base = (o.url ?? process.env.SIPERF_URL ?? 'http://127.0.0.1:4318').replace(/\/+$/, '');
@@ -51,6 +60,6 @@ export async function importMetricsCsv(file: string, o: ImportOptions): Promise<
   process.stdout.write(
     `stored ${answer.points} points of ${answer.metric} for host ${answer.host}, ${answer.from} → ${answer.to}` +
       ` (${answer.duplicateTimes} repeated timestamps, ${answer.outOfOrder} rows out of order)\n` +
-      `forecast: ${base}/api/v1/resources/predictions/${encodeURIComponent(o.metric)}?host=${encodeURIComponent(o.host)}&horizon=24h\n`,
+      `forecast: ${base}/api/v1/resources/predictions/${encodeURIComponent(o.metric)}?host=${encodeURIComponent(o.host)}&horizon=24h${historyParams(String(answer.from), String(answer.to))}\n`,
   );
 }

@@ -84,8 +84,9 @@ export async function costReport(
     const newest = mine.reduce((m, p) => (p.timeUnixNano > m ? p.timeUnixNano : m), 0n);
     const size = mine.filter((p) => p.timeUnixNano === newest).reduce((s, p) => s + p.value, 0);
     diskBytes += size;
-    // Below 40% full: a volume sized to be 70% full would do (growth headroom kept).
-    if (util < 0.4 && size > 0) {
+    // Below 40% full over at least a day: a volume sized to be 70% full would do (growth headroom kept).
+    const days = fs.times.length > 1 ? (fs.times[fs.times.length - 1]! - fs.times[0]!) / 86_400_000 : 0;
+    if (util < 0.4 && size > 0 && days >= 1) {
       const proposed = (util * size) / 0.7;
       items.push({
         resource: 'filesystem',

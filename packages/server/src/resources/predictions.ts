@@ -176,8 +176,15 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
       withinHorizon: p50 !== null,
     };
   }
+  const rough =
+    r.accuracy === null
+      ? {
+          note: `only ${grid.values.length} steps of history: too few to measure accuracy, treat this forecast as rough`,
+        }
+      : {};
   return {
     ...base,
+    ...rough,
     stepMs: step,
     historyPoints: grid.values.length,
     method: r.method,
