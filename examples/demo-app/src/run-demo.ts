@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@siperf/browser/chromium';
 import { loadConfig, startServer } from '@siperf/server';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
@@ -133,16 +134,7 @@ async function browse(app: string, visits: number, chromiumPath: string): Promis
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
   let done = 0;
   try {
@@ -242,7 +234,7 @@ async function main(): Promise<void> {
   const workers = Array.from({ length: opts.concurrency }, async () => {
     while (Date.now() < deadline) await session(app.url, load).catch(() => undefined);
   });
-  const chromiumPath = process.env.SIPERF_CHROMIUM ?? '/usr/bin/chromium';
+  const chromiumPath = CHROMIUM_PATH;
   const browsing =
     opts.browser && existsSync(chromiumPath)
       ? browse(app.url, Math.max(1, Math.min(5, Math.floor(opts.duration / 6000))), chromiumPath).catch(

@@ -38,3 +38,22 @@ test('listening beyond loopback without keys is refused', () => {
   assert.throws(() => loadConfig({ flags: { host: '0.0.0.0' } }), /requires both ingestKey and apiKey/);
   assert.equal(loadConfig({ flags: { host: '0.0.0.0', ingestKey: 'i', apiKey: 'a' } }).host, '0.0.0.0');
 });
+
+test('URL lists are checked item by item: node_exporter targets and CORS origins', () => {
+  assert.throws(
+    () => loadConfig({ flags: { nodeExporterTargets: 'http://db-1:9100/metrics, ftp://x' } }),
+    /nodeExporterTargets: each target must be an http\(s\) URL, got "ftp:\/\/x"/,
+  );
+  assert.throws(
+    () => loadConfig({ flags: { corsOrigins: 'https://shop.test/path' } }),
+    /corsOrigins: each origin must be \* or scheme:\/\/host\[:port\] without a path/,
+  );
+  assert.throws(
+    () => loadConfig({ flags: { priceVcpuHour: -1 } }),
+    /priceVcpuHour: expected a number 0\.\.1000000/,
+  );
+  assert.equal(
+    loadConfig({ flags: { corsOrigins: 'http://site.test:80' } }).corsOrigins,
+    'http://site.test:80',
+  );
+});

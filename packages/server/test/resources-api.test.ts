@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MetricPoint } from '../src/model/index.ts';
+import { type MetricPoint, scalarPoint } from '../src/model/index.ts';
 import { get, startTestApp } from './helpers.ts';
 
 const T0 = Date.parse('2026-01-10T10:00:00Z');
@@ -16,26 +16,17 @@ function point(
   attributes: Record<string, string> = {},
   host = 'h1',
 ): MetricPoint {
-  const ns = BigInt(t) * 1_000_000n;
   const sum = /\.(io|operations|io_time|packets|errors|dropped)$/.test(name);
-  return {
+  return scalarPoint({
     name,
     service: 'siperf-host-sampler',
     unit: '1',
     type: sum ? 'sum' : 'gauge',
-    monotonic: sum,
-    temporality: sum ? 2 : 0,
-    timeUnixNano: ns,
-    startTimeUnixNano: ns,
     value,
-    count: 0,
-    sum: 0,
-    min: undefined,
-    max: undefined,
-    buckets: undefined,
+    timeUnixNano: BigInt(t) * 1_000_000n,
     attributes,
     resourceAttributes: { 'host.name': host },
-  };
+  });
 }
 
 test('current and statistics of a host: CPU busy share, memory, filesystems, network rates, trend', async () => {

@@ -10,12 +10,13 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@siperf/browser/chromium';
 import { chromium } from 'playwright-core';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDuckDbStore } from '../src/storage/index.ts';
 
-const CHROMIUM = process.env.SIPERF_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 const SKIP = existsSync(CHROMIUM)
   ? false
   : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set SIPERF_CHROMIUM): browser test skipped`;
@@ -68,16 +69,7 @@ test('Chromium: a page with rum.js reports LCP, CLS, INP, FCP and TTFB to the se
   siperfUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
   try {
     const tab = await browser.newPage();

@@ -9,7 +9,7 @@ import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fast
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
 import { parseMetricsCsv } from '../ingest/index.ts';
-import type { MetricPoint } from '../model/index.ts';
+import { type MetricPoint, scalarPoint } from '../model/index.ts';
 import {
   costReport,
   currentResources,
@@ -400,27 +400,17 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
         }
         if (parsed.samples.length === 0)
           throw new SiperfError('ERR_API_BODY', 'CSV: no rows', { field: 'body' });
-        const points: MetricPoint[] = parsed.samples.map((r) => {
-          const ns = BigInt(Math.round(r.timeMs)) * 1_000_000n;
-          return {
+        const points: MetricPoint[] = parsed.samples.map((r) =>
+          scalarPoint({
             name: metric,
             service: 'siperf-import',
             unit: '',
             type: 'gauge',
-            monotonic: false,
-            temporality: 0,
-            timeUnixNano: ns,
-            startTimeUnixNano: ns,
             value: r.value,
-            count: 0,
-            sum: 0,
-            min: undefined,
-            max: undefined,
-            buckets: undefined,
-            attributes: {},
+            timeUnixNano: BigInt(Math.round(r.timeMs)) * 1_000_000n,
             resourceAttributes: { 'host.name': host, 'service.name': 'siperf-import' },
-          };
-        });
+          }),
+        );
         // An import replaces the points an earlier import of this metric and host wrote in the same range.
         const replaced = await store.deleteMetricPoints({
           name: metric,

@@ -1,4 +1,5 @@
-export type { MetricPoint, MetricType } from './metric-point.ts';
+export type { MetricPoint, MetricType, ScalarPointInit } from './metric-point.ts';
+export { scalarPoint } from './metric-point.ts';
 export type {
   Attributes,
   AttributeValue,

@@ -31,3 +31,44 @@ export interface MetricPoint {
   attributes: Attributes;
   resourceAttributes: Attributes;
 }
+
+/** Fields of {@link scalarPoint}. */
+export interface ScalarPointInit {
+  name: string;
+  service: string;
+  unit: string;
+  /** `gauge`, or `sum` for a monotonic cumulative counter. */
+  type: 'gauge' | 'sum';
+  value: number;
+  timeUnixNano: bigint;
+  /** Start of a cumulative sum; default `timeUnixNano`. */
+  startTimeUnixNano?: bigint;
+  attributes?: Attributes;
+  resourceAttributes: Attributes;
+}
+
+/**
+ * A gauge or monotonic cumulative sum point (no histogram fields), as the host sampler, the
+ * node_exporter scrape and CSV imports write them.
+ */
+export function scalarPoint(p: ScalarPointInit): MetricPoint {
+  const sum = p.type === 'sum';
+  return {
+    name: p.name,
+    service: p.service,
+    unit: p.unit,
+    type: p.type,
+    monotonic: sum,
+    temporality: sum ? 2 : 0,
+    timeUnixNano: p.timeUnixNano,
+    startTimeUnixNano: p.startTimeUnixNano ?? p.timeUnixNano,
+    value: p.value,
+    count: 0,
+    sum: 0,
+    min: undefined,
+    max: undefined,
+    buckets: undefined,
+    attributes: p.attributes ?? {},
+    resourceAttributes: p.resourceAttributes,
+  };
+}

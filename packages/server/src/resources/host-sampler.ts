@@ -32,7 +32,7 @@
  * Resource attributes: `host.name` (and `service.name` = `siperf-host-sampler`).
  * @module
  */
-import type { Attributes, MetricPoint } from '../model/index.ts';
+import { type Attributes, type MetricPoint, scalarPoint } from '../model/index.ts';
 import { type CgroupStats, readCgroup } from './cgroup.ts';
 import {
   CPU_MODES,
@@ -90,11 +90,29 @@ export class HostSampler {
     const cgroup = await readCgroup(this.proc);
     const out: MetricPoint[] = [];
     const resource: Attributes = { 'host.name': this.host, 'service.name': SAMPLER_SERVICE };
+    const point = (
+      type: 'gauge' | 'sum',
+      name: string,
+      unit: string,
+      value: number,
+      attributes: Attributes,
+    ) =>
+      scalarPoint({
+        name,
+        service: SAMPLER_SERVICE,
+        unit,
+        type,
+        value,
+        timeUnixNano: timeNs,
+        ...(type === 'sum' ? { startTimeUnixNano: this.startNs } : {}),
+        attributes,
+        resourceAttributes: resource,
+      });
     const gauge = (name: string, unit: string, value: number, attributes: Attributes = {}): void => {
-      out.push(this.point(name, unit, 'gauge', value, attributes, resource, timeNs));
+      out.push(point('gauge', name, unit, value, attributes));
     };
     const sum = (name: string, unit: string, value: number, attributes: Attributes = {}): void => {
-      out.push(this.point(name, unit, 'sum', value, attributes, resource, timeNs));
+      out.push(point('sum', name, unit, value, attributes));
     };
 
     const stat = statText ? parseProcStat(statText) : undefined;
@@ -214,34 +232,5 @@ export class HostSampler {
     }
     gauge('container.memory.working_set', 'By', c.memoryWorkingSetBytes);
     sum('container.memory.oom_kills', '{kill}', c.oomKills);
-  }
-
-  private point(
-    name: string,
-    unit: string,
-    type: 'gauge' | 'sum',
-    value: number,
-    attributes: Attributes,
-    resourceAttributes: Attributes,
-    timeNs: bigint,
-  ): MetricPoint {
-    return {
-      name,
-      service: SAMPLER_SERVICE,
-      unit,
-      type,
-      monotonic: type === 'sum',
-      temporality: type === 'sum' ? 2 : 0,
-      timeUnixNano: timeNs,
-      startTimeUnixNano: type === 'sum' ? this.startNs : timeNs,
-      value,
-      count: 0,
-      sum: 0,
-      min: undefined,
-      max: undefined,
-      buckets: undefined,
-      attributes,
-      resourceAttributes,
-    };
   }
 }

@@ -17,7 +17,7 @@
  * @module
  */
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import type { Attributes, MetricPoint } from '../model/index.ts';
+import { type Attributes, type MetricPoint, scalarPoint } from '../model/index.ts';
 
 /** The `service.name` of scraped points. */
 export const NODE_EXPORTER_SERVICE = 'node-exporter';
@@ -57,24 +57,18 @@ export function nodeExporterPoints(text: string, target: string, timeNs: bigint)
   const resource: Attributes = { 'host.name': host, 'service.name': NODE_EXPORTER_SERVICE };
   const out: MetricPoint[] = [];
   const push = (name: string, unit: string, value: number, attributes: Attributes, sum: boolean) =>
-    out.push({
-      name,
-      service: NODE_EXPORTER_SERVICE,
-      unit,
-      type: sum ? 'sum' : 'gauge',
-      monotonic: sum,
-      temporality: sum ? 2 : 0,
-      timeUnixNano: timeNs,
-      startTimeUnixNano: timeNs,
-      value,
-      count: 0,
-      sum: 0,
-      min: undefined,
-      max: undefined,
-      buckets: undefined,
-      attributes,
-      resourceAttributes: resource,
-    });
+    out.push(
+      scalarPoint({
+        name,
+        service: NODE_EXPORTER_SERVICE,
+        unit,
+        type: sum ? 'sum' : 'gauge',
+        value,
+        timeUnixNano: timeNs,
+        attributes,
+        resourceAttributes: resource,
+      }),
+    );
   for (const s of samples('node_cpu_seconds_total')) {
     push(
       'system.cpu.time',

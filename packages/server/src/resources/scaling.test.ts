@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MetricPoint } from '../model/index.ts';
+import { type MetricPoint, scalarPoint } from '../model/index.ts';
 import { createDuckDbStore } from '../storage/index.ts';
 import { findBottlenecks } from './bottlenecks.ts';
 import { costReport } from './cost.ts';
@@ -10,26 +10,17 @@ const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
 function point(name: string, t: number, value: number, attributes: Record<string, string> = {}): MetricPoint {
-  const ns = BigInt(t) * 1_000_000n;
   const sum = name.endsWith('periods') || name.endsWith('oom_kills');
-  return {
+  return scalarPoint({
     name,
     service: 'siperf-host-sampler',
     unit: '1',
     type: sum ? 'sum' : 'gauge',
-    monotonic: sum,
-    temporality: sum ? 2 : 0,
-    timeUnixNano: ns,
-    startTimeUnixNano: ns,
     value,
-    count: 0,
-    sum: 0,
-    min: undefined,
-    max: undefined,
-    buckets: undefined,
+    timeUnixNano: BigInt(t) * 1_000_000n,
     attributes,
     resourceAttributes: { 'host.name': 'h' },
-  };
+  });
 }
 
 test('weighted percentile, 24 h decay and Erlang C by hand', () => {

@@ -179,8 +179,7 @@ function errorsByHorizon(
   const out: number[][] = Array.from({ length: horizon }, () => []);
   const first = Math.max(warmup, end - horizon - window);
   const stride = Math.max(1, Math.floor(((end - first) * horizon) / 2_000_000));
-  eachForecast(y.slice(0, end), model, period, warmup, horizon, 1, (t, h, f) => {
-    if (t < first || (t - first) % stride !== 0) return;
+  eachForecast(y.slice(0, end), model, period, first, horizon, stride, (t, h, f) => {
     out[h - 1]!.push(y[t + h - 1]! - f);
   });
   return out;
@@ -313,8 +312,8 @@ export function forecastSeries(y: readonly number[], o: ForecastOptions): Foreca
       naive[at(t, h)] = f;
     });
     const bounds = intervalOffsets(calib, sigma, model.params, period, horizon);
-    eachForecast(y, model, period, warmup, horizon, 1, (t, h, f) => {
-      if (t < split || (t - split) % stride !== 0) return;
+    // Forecasts only from the held-out origins (the filter still runs from the start for its state).
+    eachForecast(y, model, period, split, horizon, stride, (t, h, f) => {
       const actual = y[t + h - 1]!;
       const [l95, l80, u80, u95] = bounds[h - 1]!;
       const e = actual - f;

@@ -718,15 +718,7 @@ class DuckDbStore implements Store {
 
   async metricPoints(q: MetricQuery): Promise<MetricPoint[]> {
     const params: DuckDBValue[] = [q.name, q.window.fromNs, q.window.toNs];
-    let svc = '';
-    if (q.service !== undefined) {
-      params.push(q.service);
-      svc = `AND service = $${params.length}`;
-    }
-    if (q.host !== undefined) {
-      params.push(q.host);
-      svc += ` AND json_extract_string(resource_json, '$."host.name"') = $${params.length}`;
-    }
+    const svc = metricFilter(q, params);
     params.push(q.limit);
     const rows = await this.rows(
       `SELECT * FROM metric_points WHERE name = $1 AND time_ns >= $2 AND time_ns < $3 ${svc}
@@ -772,15 +764,7 @@ class DuckDbStore implements Store {
   async metricBuckets(q: MetricQuery & { bucketNs: bigint }): Promise<MetricPoint[]> {
     if (q.bucketNs <= 0n) throw new RangeError(`bucketNs: must be positive, got ${q.bucketNs}`);
     const params: DuckDBValue[] = [q.name, q.window.fromNs, q.window.toNs, q.bucketNs];
-    let filter = '';
-    if (q.service !== undefined) {
-      params.push(q.service);
-      filter += ` AND service = $${params.length}`;
-    }
-    if (q.host !== undefined) {
-      params.push(q.host);
-      filter += ` AND json_extract_string(resource_json, '$."host.name"') = $${params.length}`;
-    }
+    const filter = metricFilter(q, params);
     params.push(q.limit);
     const rows = await this.rows(
       `SELECT attributes_json, (time_ns // $4) * $4 AS bucket, avg(value) AS value, any_value(unit) AS unit,
@@ -873,6 +857,20 @@ class DuckDbStore implements Store {
 }
 
 /** Resource id and JSON, once per resource object (all spans of a resource share the object). */
+/** The `service` and `host` conditions of a metric read, appending their parameters to `params`. */
+function metricFilter(q: MetricQuery, params: DuckDBValue[]): string {
+  let sql = '';
+  if (q.service !== undefined) {
+    params.push(q.service);
+    sql += ` AND service = $${params.length}`;
+  }
+  if (q.host !== undefined) {
+    params.push(q.host);
+    sql += ` AND json_extract_string(resource_json, '$."host.name"') = $${params.length}`;
+  }
+  return sql;
+}
+
 const resourceCache = new WeakMap<Attributes, { id: number; json: string }>();
 function resourceOf(attrs: Attributes): { id: number; json: string } {
   let r = resourceCache.get(attrs);
