@@ -114,7 +114,7 @@ test('rules API: the default rules are listed; a bad rule names its field; creat
     const list = await get(t.app, '/api/v1/alerts/rules');
     assert.deepEqual(
       list.json.rules.map((r: any) => r.id),
-      ['cpu-high', 'memory-high', 'disk-full-24h', 'error-rate-high', 'p95-slow'],
+      ['cpu-high', 'memory-high', 'disk-full-24h', 'error-rate-high', 'p95-slow', 'p95-regression'],
     );
     const bad = await post(
       t.app,
@@ -254,5 +254,62 @@ test('deleting a firing rule resolves it at the receivers', async () => {
     assert.equal(got[1].alerts[0].fingerprint, got[0].alerts[0].fingerprint);
   } finally {
     receiver.close();
+  }
+});
+
+test('p95 regression: the window p95 over the last day p95, per endpoint; fast endpoints are ignored', async () => {
+  const { storeValueSource, defaultRules } = await import('../src/alerts/index.ts');
+  const { randomBytes } = await import('node:crypto');
+  const t = await startTestApp();
+  try {
+    const nowMs = Date.now();
+    const spans: object[] = [];
+    const add = (name: string, startMs: number, durationMs: number, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const start = BigInt(startMs + i * 1000) * 1_000_000n;
+        spans.push({
+          traceId: randomBytes(16).toString('hex'),
+          spanId: randomBytes(8).toString('hex'),
+          name,
+          kind: 2,
+          startTimeUnixNano: String(start),
+          endTimeUnixNano: String(start + BigInt(durationMs) * 1_000_000n),
+        });
+      }
+    };
+    // Two hours ago (the baseline): /slow at 100 ms, /fast at 10 ms. Now (the 10 min window): 300 and 50.
+    add('GET /slow', nowMs - 2 * 3_600_000, 100, 30);
+    add('GET /fast', nowMs - 2 * 3_600_000, 10, 30);
+    add('GET /slow', nowMs - 120_000, 300, 30);
+    add('GET /fast', nowMs - 120_000, 50, 30);
+    const r = await post(
+      t.app,
+      '/v1/traces',
+      JSON.stringify({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] },
+            scopeSpans: [{ spans }],
+          },
+        ],
+      }),
+      'application/json',
+    );
+    assert.equal(r.status, 200);
+    const rule = defaultRules().find((x) => x.id === 'p95-regression')!;
+    const source = storeValueSource(t.store, async () => undefined);
+    const v = await source(rule, nowMs + 60_000);
+    // /fast regressed 5× but its p95 (50 ms) is under minP95Ms (100); /slow went 100 → 300 ms: 3×.
+    assert.ok(Math.abs(v.value! - 3) < 0.01, String(v.value));
+    assert.equal(v.labels.endpoint, 'GET /slow');
+    assert.equal(v.labels.baselineP95Ms, '100.0');
+    const lower = await source(
+      { ...rule, expr: { ...rule.expr, minP95Ms: 0 } as typeof rule.expr },
+      nowMs + 60_000,
+    );
+    assert.equal(lower.labels.endpoint, 'GET /fast');
+    assert.ok(Math.abs(lower.value! - 5) < 0.01, String(lower.value));
+  } finally {
+    await t.close();
   }
 });

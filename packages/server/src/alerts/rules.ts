@@ -24,13 +24,21 @@ export type AlertExpression =
       host?: string | undefined;
       select?: string | undefined;
     }
-  /** An endpoint's p95 (ms) or error rate (0..1) over the window; without `endpoint`, the worst one. */
+  /**
+   * An endpoint's p95 (ms), error rate (0..1), or p95 regression (the window's p95 over the p95 of the
+   * `baselineMs` before the window, counted only when the window's p95 is at least `minP95Ms`); without
+   * `endpoint`, the worst one. Both windows need `minRequests`.
+   */
   | {
       kind: 'endpoint';
-      stat: 'p95Ms' | 'errorRate';
+      stat: 'p95Ms' | 'errorRate' | 'p95Regression';
       service?: string | undefined;
       endpoint?: string | undefined;
       minRequests: number;
+      /** Baseline length for `p95Regression`, ms (default a day). */
+      baselineMs?: number | undefined;
+      /** `p95Regression` ignores endpoints whose p95 is below this, ms (default 100). */
+      minP95Ms?: number | undefined;
     }
   /** Any stored metric (rates for counters): mean, max or last over the window, the largest series. */
   | { kind: 'metric'; name: string; stat: 'mean' | 'max' | 'last'; host?: string | undefined };
@@ -124,10 +132,12 @@ function exprOf(v: unknown): AlertExpression {
     case 'endpoint':
       return {
         kind,
-        stat: oneOf(e, 'stat', ['p95Ms', 'errorRate'] as const),
+        stat: oneOf(e, 'stat', ['p95Ms', 'errorRate', 'p95Regression'] as const),
         service: str(e, 'service'),
         endpoint: str(e, 'endpoint', 1024),
         minRequests: num(e, 'minRequests', 0, 1e9, 10),
+        baselineMs: num(e, 'baselineMs', 60_000, 30 * 86_400_000, 86_400_000),
+        minP95Ms: num(e, 'minP95Ms', 0, 3_600_000, 100),
       };
     case 'metric':
       return {
@@ -265,6 +275,24 @@ export function defaultRules(): AlertRule[] {
       op: '>',
       threshold: 2000,
       clear: 1500,
+      forMs: 600_000,
+      windowMs: 600_000,
+      severity: 'warning',
+    },
+    {
+      ...base,
+      id: 'p95-regression',
+      name: 'p95 latency 50% above the last day',
+      expr: {
+        kind: 'endpoint',
+        stat: 'p95Regression',
+        minRequests: 20,
+        baselineMs: 86_400_000,
+        minP95Ms: 100,
+      },
+      op: '>',
+      threshold: 1.5,
+      clear: 1.2,
       forMs: 600_000,
       windowMs: 600_000,
       severity: 'warning',

@@ -53,11 +53,44 @@ export function storeValueSource(store: Store, defaultHost: () => Promise<string
         return { value: hours, labels: { host, resource: e.resource, ...p.labels } };
       }
       case 'endpoint': {
-        const rows = (
-          await endpointMetrics(store, { window, service: e.service, kind: 'server', apdexThresholdMs: 500 })
-        ).filter(
-          (r) => (e.endpoint === undefined || r.endpoint === e.endpoint) && r.requests >= e.minRequests,
-        );
+        const rowsIn = async (w: typeof window) =>
+          (
+            await endpointMetrics(store, {
+              window: w,
+              service: e.service,
+              kind: 'server',
+              apdexThresholdMs: 500,
+            })
+          ).filter(
+            (r) => (e.endpoint === undefined || r.endpoint === e.endpoint) && r.requests >= e.minRequests,
+          );
+        const rows = await rowsIn(window);
+        if (e.stat === 'p95Regression') {
+          const baselineMs = e.baselineMs ?? 86_400_000;
+          const before = await rowsIn({
+            fromNs: window.fromNs - BigInt(baselineMs) * 1_000_000n,
+            toNs: window.fromNs,
+          });
+          const base = new Map(before.map((r) => [`${r.service}\0${r.endpoint}`, r.p95Ms]));
+          let worst: { value: number; labels: Record<string, string> } | undefined;
+          for (const r of rows) {
+            const b = base.get(`${r.service}\0${r.endpoint}`);
+            if (b === undefined || b <= 0 || r.p95Ms < (e.minP95Ms ?? 100)) continue;
+            const ratio = r.p95Ms / b;
+            if (!worst || ratio > worst.value) {
+              worst = {
+                value: ratio,
+                labels: {
+                  service: r.service,
+                  endpoint: r.endpoint,
+                  p95Ms: r.p95Ms.toFixed(1),
+                  baselineP95Ms: b.toFixed(1),
+                },
+              };
+            }
+          }
+          return worst ?? { value: undefined, labels: {} };
+        }
         let worst: (typeof rows)[number] | undefined;
         for (const r of rows) if (!worst || r[e.stat] > worst[e.stat]) worst = r;
         return worst
