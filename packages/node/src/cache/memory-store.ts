@@ -1,0 +1,544 @@
+/**
+ * The in-memory cache store: bounded by entries or by bytes, evicting by W-TinyLFU (a window LRU in front
+ * of a segmented LRU main space, admission by a {@link FrequencySketch}, the window resized by a
+ * {@link HillClimber}) or by plain LRU, with a per-entry expiry and a stale grace period.
+ *
+ * Sources: Einziger, Friedman & Manes, "TinyLFU: A Highly Efficient Cache Admission Policy" (ACM TOS 2017)
+ * for the window, the SLRU main (80% protected) and the admission rule; Caffeine (Ben Manes) for the 1%
+ * starting window, the adaptive window, and the admission of a warm candidate with probability 1/128
+ * when it loses (so an attacker cannot pin the victim by colliding hashes).
+ *
+ * Layout: entries live in slots of parallel typed arrays (previous/next links, queue, hash, weight,
+ * expiry) with a `Map` from key to slot, as `lru-cache` does, so a hit allocates nothing. Three circular
+ * lists with sentinels 0, 1 and 2: the window, the probation and the protected segments; the head of each
+ * list is its least recently used entry. Synchronous; not safe across worker threads.
+ * @module
+ */
+import { FrequencySketch } from './frequency-sketch.ts';
+import { type CacheKey, hashKey } from './hash.ts';
+import { HillClimber } from './hill-climber.ts';
+
+/** Eviction policy: W-TinyLFU with the adaptive window (default) or least recently used. */
+export type EvictionPolicy = 'w-tinylfu' | 'lru';
+
+/** Why an entry left. */
+export type RemovalCause = 'size' | 'expired' | 'explicit' | 'replaced';
+
+/** Options of {@link MemoryStore}. Give `maxEntries` or `maxBytes`. */
+export interface MemoryStoreOptions<V> {
+  /** Capacity in entries (each entry weighs 1). */
+  maxEntries?: number | undefined;
+  /** Capacity in bytes, each entry weighing `sizeOf(key, value)`. */
+  maxBytes?: number | undefined;
+  /** Bytes of an entry for `maxBytes` (default: an estimate from the key and a JSON-like walk of the value). */
+  sizeOf?: ((key: CacheKey, value: V) => number) | undefined;
+  /** Default `w-tinylfu`. */
+  policy?: EvictionPolicy | undefined;
+  /** Resize the W-TinyLFU window by hill climbing (default true; false keeps it at 1%). */
+  adaptiveWindow?: boolean | undefined;
+  /** Requests per hill-climbing sample (default 10 × capacity in entries, as Caffeine). */
+  climberSampleSize?: number | undefined;
+  /** Called after an entry leaves. */
+  onRemove?: ((key: CacheKey, value: V, cause: RemovalCause) => void) | undefined;
+  /** Clock, ms (default `Date.now`). */
+  now?: (() => number) | undefined;
+}
+
+/** Counters of a {@link MemoryStore} since it was made. */
+export interface MemoryStoreCounters {
+  hits: number;
+  misses: number;
+  evictions: number;
+  expirations: number;
+}
+
+const WINDOW = 0;
+const PROBATION = 1;
+const PROTECTED = 2;
+const FIRST_SLOT = 3;
+const NONE = 0xffffffff;
+
+/** Rough bytes of a value held in memory (strings 2 bytes a character, objects walked to depth 4). */
+export function estimateBytes(value: unknown, depth = 0): number {
+  switch (typeof value) {
+    case 'string':
+      return 16 + 2 * value.length;
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return 8;
+    case 'object': {
+      if (value === null) return 8;
+      if (ArrayBuffer.isView(value)) return 64 + value.byteLength;
+      if (depth >= 4) return 64;
+      let n = 32;
+      if (Array.isArray(value)) for (const v of value) n += 8 + estimateBytes(v, depth + 1);
+      else for (const [k, v] of Object.entries(value)) n += 16 + 2 * k.length + estimateBytes(v, depth + 1);
+      return n;
+    }
+    default:
+      return 8;
+  }
+}
+
+/** A bounded in-memory key-value store. Expiry times are absolute ms; 0 means never. */
+export class MemoryStore<V> {
+  /** Capacity in weight units (entries or bytes). */
+  readonly maximum: number;
+  readonly policy: EvictionPolicy;
+  readonly weighted: boolean;
+  /** Hit and miss counts, evictions and expirations. */
+  readonly counters: MemoryStoreCounters = { hits: 0, misses: 0, evictions: 0, expirations: 0 };
+
+  private readonly map = new Map<CacheKey, number>();
+  private keys: (CacheKey | undefined)[] = [];
+  private values: (V | undefined)[] = [];
+  private prev: Uint32Array;
+  private next: Uint32Array;
+  private queue: Uint8Array;
+  private hashes: Uint32Array;
+  private weights: Uint32Array;
+  private expires: Float64Array;
+  private graces: Uint32Array;
+  private free: number[] = [];
+  private top = FIRST_SLOT;
+  private capacity: number;
+  private readonly sketch: FrequencySketch | undefined;
+  private readonly climber: HillClimber | undefined;
+  private readonly sizeOf: (key: CacheKey, value: V) => number;
+  private readonly onRemove: MemoryStoreOptions<V>['onRemove'];
+  private readonly now: () => number;
+  private windowMax: number;
+  private protectedMax: number;
+  private windowWeight = 0;
+  private protectedWeight = 0;
+  private totalWeight = 0;
+  private seed = 0x2545f491;
+
+  /** @throws RangeError when neither or both of `maxEntries`/`maxBytes` is a positive integer. */
+  constructor(o: MemoryStoreOptions<V>) {
+    const byEntries = o.maxEntries !== undefined;
+    if (byEntries === (o.maxBytes !== undefined)) {
+      throw new RangeError('maxEntries / maxBytes: give exactly one');
+    }
+    const max = byEntries ? o.maxEntries! : o.maxBytes!;
+    const field = byEntries ? 'maxEntries' : 'maxBytes';
+    if (!Number.isSafeInteger(max) || max < 1 || max > 2 ** 31) {
+      throw new RangeError(`${field}: expected an integer 1..2147483648, got ${max}`);
+    }
+    this.maximum = max;
+    this.weighted = !byEntries;
+    this.policy = o.policy ?? 'w-tinylfu';
+    this.sizeOf = o.sizeOf ?? ((k, v) => estimateBytes(k) + estimateBytes(v) + 96);
+    this.onRemove = o.onRemove;
+    this.now = o.now ?? Date.now;
+    this.capacity = FIRST_SLOT + (byEntries ? Math.min(max, 1024) : 1024);
+    this.prev = new Uint32Array(this.capacity);
+    this.next = new Uint32Array(this.capacity);
+    this.queue = new Uint8Array(this.capacity);
+    this.hashes = new Uint32Array(this.capacity);
+    this.weights = new Uint32Array(this.capacity);
+    this.expires = new Float64Array(this.capacity);
+    this.graces = new Uint32Array(this.capacity);
+    for (let s = 0; s < FIRST_SLOT; s++) {
+      this.prev[s] = s;
+      this.next[s] = s;
+    }
+    if (this.policy === 'lru') {
+      this.windowMax = max;
+      this.protectedMax = 0;
+    } else {
+      this.windowMax = Math.max(1, Math.floor(max * 0.01));
+      this.protectedMax = Math.floor(0.8 * (max - this.windowMax));
+      // Sketch counters scale with the entries the cache can hold (estimated for a byte bound).
+      const entries = byEntries ? max : Math.max(1024, Math.floor(max / 1024));
+      this.sketch = new FrequencySketch(entries);
+      if (o.adaptiveWindow !== false) {
+        this.climber = new HillClimber(max, o.climberSampleSize ?? 10 * entries);
+      }
+    }
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Total weight held (entries, or bytes with `maxBytes`). */
+  get weight(): number {
+    return this.totalWeight;
+  }
+
+  /** The current W-TinyLFU window capacity (weight units). */
+  get windowCapacity(): number {
+    return this.windowMax;
+  }
+
+  /** Bytes of the frequency sketch. */
+  get sketchBytes(): number {
+    return this.sketch?.bytes ?? 0;
+  }
+
+  /** Whether `key` holds a fresh value (no side effects on recency or counters). */
+  has(key: CacheKey): boolean {
+    const s = this.map.get(key);
+    return s !== undefined && !this.isExpired(s, this.expires[s]! === 0 ? 0 : this.now(), false);
+  }
+
+  /**
+   * The fresh value of `key`, recording a hit or a miss and the access. A stale value (past its expiry
+   * but within its grace) counts as a miss and is kept for {@link MemoryStore.getStale}.
+   */
+  get(key: CacheKey): V | undefined {
+    const s = this.map.get(key);
+    if (s === undefined) {
+      this.counters.misses += 1;
+      this.climb(false);
+      return undefined;
+    }
+    const exp = this.expires[s]!;
+    if (exp !== 0 && this.isExpired(s, this.now(), true)) {
+      this.counters.misses += 1;
+      this.climb(false);
+      return undefined;
+    }
+    this.counters.hits += 1;
+    this.sketch?.increment(this.hashes[s]!);
+    this.onAccess(s);
+    this.climb(true);
+    return this.values[s];
+  }
+
+  /**
+   * The value of `key` even when it is stale (within its grace), with its expiry; no counters change.
+   * `undefined` when absent or past its grace.
+   */
+  getStale(key: CacheKey): { value: V; expiresAt: number } | undefined {
+    const s = this.map.get(key);
+    if (s === undefined) return undefined;
+    const exp = this.expires[s]!;
+    if (exp !== 0 && exp + this.graces[s]! <= this.now()) {
+      this.removeSlot(s, 'expired');
+      return undefined;
+    }
+    return { value: this.values[s] as V, expiresAt: exp };
+  }
+
+  /** Expiry (absolute ms, 0 for never) of a present entry. */
+  expiresAt(key: CacheKey): number | undefined {
+    const s = this.map.get(key);
+    return s === undefined ? undefined : this.expires[s];
+  }
+
+  /**
+   * Stores `value` under `key`.
+   * @param expiresAt - absolute ms after which the value is stale (0: never).
+   * @param graceMs - how long a stale value is kept for stale-while-revalidate, ms.
+   * @returns false when the entry alone weighs more than the capacity (nothing is stored).
+   */
+  set(key: CacheKey, value: V, expiresAt = 0, graceMs = 0): boolean {
+    const w = this.weighted ? Math.max(1, Math.ceil(this.sizeOf(key, value))) : 1;
+    const old = this.map.get(key);
+    if (w > this.maximum) {
+      if (old !== undefined) this.removeSlot(old, 'replaced');
+      return false;
+    }
+    if (old !== undefined) {
+      const before = this.values[old] as V;
+      this.values[old] = value;
+      this.expires[old] = expiresAt;
+      this.graces[old] = Math.min(graceMs, 0xffffffff);
+      this.reweigh(old, w);
+      this.sketch?.increment(this.hashes[old]!);
+      this.onAccess(old);
+      this.onRemove?.(key, before, 'replaced');
+      this.evict();
+      return true;
+    }
+    const s = this.allocate();
+    const hash = this.sketch ? hashKey(key) : 0;
+    this.map.set(key, s);
+    this.keys[s] = key;
+    this.values[s] = value;
+    this.hashes[s] = hash;
+    this.weights[s] = w;
+    this.expires[s] = expiresAt;
+    this.graces[s] = Math.min(graceMs, 0xffffffff);
+    this.sketch?.increment(hash);
+    this.linkLast(WINDOW, s);
+    this.windowWeight += w;
+    this.totalWeight += w;
+    this.evict();
+    return true;
+  }
+
+  /** Removes `key`. @returns whether it was present. */
+  delete(key: CacheKey): boolean {
+    const s = this.map.get(key);
+    if (s === undefined) return false;
+    this.removeSlot(s, 'explicit');
+    return true;
+  }
+
+  /** Removes every entry whose key matches. @returns how many. */
+  deleteWhere(match: (key: CacheKey) => boolean): number {
+    let n = 0;
+    for (const [key, s] of [...this.map]) {
+      if (match(key)) {
+        this.removeSlot(s, 'explicit');
+        n += 1;
+      }
+    }
+    return n;
+  }
+
+  /** Removes everything. */
+  clear(): void {
+    for (const s of [...this.map.values()]) this.removeSlot(s, 'explicit');
+  }
+
+  /** Removes entries past their grace; at most `limit` checked. @returns how many were removed. */
+  purgeExpired(limit = Number.POSITIVE_INFINITY): number {
+    const now = this.now();
+    let n = 0;
+    let checked = 0;
+    for (const s of [...this.map.values()]) {
+      if (checked++ >= limit) break;
+      const exp = this.expires[s]!;
+      if (exp !== 0 && exp + this.graces[s]! <= now) {
+        this.removeSlot(s, 'expired');
+        n += 1;
+      }
+    }
+    return n;
+  }
+
+  /** Keys from most to least recently used within each segment (protected, probation, window). */
+  *keysByRecency(): Generator<CacheKey> {
+    for (const q of [PROTECTED, PROBATION, WINDOW]) {
+      for (let s = this.prev[q]!; s !== q; s = this.prev[s]!) yield this.keys[s]!;
+    }
+  }
+
+  /** The frequency estimate (0..15) of a key; 0 under LRU. */
+  frequency(key: CacheKey): number {
+    return this.sketch?.frequency(hashKey(key)) ?? 0;
+  }
+
+  // --- internals ---
+
+  private isExpired(s: number, now: number, remove: boolean): boolean {
+    const exp = this.expires[s]!;
+    if (exp === 0 || exp > now) return false;
+    // Stale: keep it within its grace for stale-while-revalidate; drop it afterwards.
+    if (remove && exp + this.graces[s]! <= now) this.removeSlot(s, 'expired');
+    return true;
+  }
+
+  private climb(hit: boolean): void {
+    if (!this.climber) return;
+    const adjust = this.climber.record(hit);
+    if (adjust > 0) this.increaseWindow(adjust);
+    else if (adjust < 0) this.decreaseWindow(-adjust);
+  }
+
+  private allocate(): number {
+    const f = this.free.pop();
+    if (f !== undefined) return f;
+    if (this.top === this.capacity) this.grow();
+    return this.top++;
+  }
+
+  private grow(): void {
+    const cap = this.weighted
+      ? this.capacity * 2
+      : Math.min(FIRST_SLOT + this.maximum + 1, this.capacity * 2);
+    const g = <T extends Uint32Array | Uint8Array | Float64Array>(a: T, make: new (n: number) => T): T => {
+      const b = new make(cap);
+      b.set(a);
+      return b;
+    };
+    this.prev = g(this.prev, Uint32Array);
+    this.next = g(this.next, Uint32Array);
+    this.queue = g(this.queue, Uint8Array);
+    this.hashes = g(this.hashes, Uint32Array);
+    this.weights = g(this.weights, Uint32Array);
+    this.expires = g(this.expires, Float64Array);
+    this.graces = g(this.graces, Uint32Array);
+    this.capacity = cap;
+  }
+
+  private linkLast(q: number, s: number): void {
+    const last = this.prev[q]!;
+    this.next[last] = s;
+    this.prev[s] = last;
+    this.next[s] = q;
+    this.prev[q] = s;
+    this.queue[s] = q;
+  }
+
+  private unlink(s: number): void {
+    const p = this.prev[s]!;
+    const n = this.next[s]!;
+    this.next[p] = n;
+    this.prev[n] = p;
+  }
+
+  private moveLast(q: number, s: number): void {
+    this.unlink(s);
+    this.linkLast(q, s);
+  }
+
+  /** First (least recently used) slot of a segment, or NONE. */
+  private head(q: number): number {
+    const s = this.next[q]!;
+    return s === q ? NONE : s;
+  }
+
+  private onAccess(s: number): void {
+    const q = this.queue[s]!;
+    if (q !== PROBATION) {
+      this.moveLast(q, s);
+      return;
+    }
+    // A second access in probation earns the protected segment; the protected overflow goes back.
+    this.moveLast(PROTECTED, s);
+    this.protectedWeight += this.weights[s]!;
+    this.demoteProtected();
+  }
+
+  private demoteProtected(): void {
+    while (this.protectedWeight > this.protectedMax) {
+      const d = this.head(PROTECTED);
+      if (d === NONE) break;
+      this.moveLast(PROBATION, d);
+      this.protectedWeight -= this.weights[d]!;
+    }
+  }
+
+  private reweigh(s: number, w: number): void {
+    const d = w - this.weights[s]!;
+    if (d === 0) return;
+    this.weights[s] = w;
+    this.totalWeight += d;
+    const q = this.queue[s]!;
+    if (q === WINDOW) this.windowWeight += d;
+    else if (q === PROTECTED) this.protectedWeight += d;
+  }
+
+  private removeSlot(s: number, cause: RemovalCause): void {
+    const key = this.keys[s]!;
+    const value = this.values[s] as V;
+    const w = this.weights[s]!;
+    const q = this.queue[s]!;
+    this.unlink(s);
+    if (q === WINDOW) this.windowWeight -= w;
+    else if (q === PROTECTED) this.protectedWeight -= w;
+    this.totalWeight -= w;
+    this.map.delete(key);
+    this.keys[s] = undefined;
+    this.values[s] = undefined;
+    this.free.push(s);
+    if (cause === 'size') this.counters.evictions += 1;
+    else if (cause === 'expired') this.counters.expirations += 1;
+    this.onRemove?.(key, value, cause);
+  }
+
+  private evict(): void {
+    if (this.policy === 'lru') {
+      while (this.totalWeight > this.maximum) {
+        const v = this.head(WINDOW);
+        if (v === NONE) break;
+        this.removeSlot(v, 'size');
+      }
+      return;
+    }
+    // Window overflow moves to probation as a candidate, which must win admission when main is full.
+    while (this.windowWeight > this.windowMax) {
+      const c = this.head(WINDOW);
+      if (c === NONE) break;
+      this.moveLast(PROBATION, c);
+      this.windowWeight -= this.weights[c]!;
+      this.admitOrReject(c);
+    }
+    // A heavier replacement can overflow main without a candidate: evict from main's LRU end.
+    while (this.totalWeight > this.maximum) {
+      const v = this.mainVictim(NONE);
+      if (v === NONE) break;
+      this.removeSlot(v, 'size');
+    }
+  }
+
+  /** Main is over capacity with `c` just added: the candidate and the main victim duel. */
+  private admitOrReject(c: number): void {
+    while (this.totalWeight > this.maximum) {
+      const v = this.mainVictim(c);
+      if (v === NONE) {
+        this.removeSlot(c, 'size');
+        return;
+      }
+      if (this.admit(this.hashes[c]!, this.hashes[v]!)) this.removeSlot(v, 'size');
+      else {
+        this.removeSlot(c, 'size');
+        return;
+      }
+    }
+  }
+
+  /** The least recently used entry of probation, else of protected, that is not `except`. */
+  private mainVictim(except: number): number {
+    for (const q of [PROBATION, PROTECTED]) {
+      let s = this.head(q);
+      if (s === except) s = this.next[s]! === q ? NONE : this.next[s]!;
+      if (s !== NONE) return s;
+    }
+    return NONE;
+  }
+
+  private admit(candidate: number, victim: number): boolean {
+    const fc = this.sketch!.frequency(candidate);
+    const fv = this.sketch!.frequency(victim);
+    if (fc > fv) return true;
+    if (fc <= 5) return false;
+    // xorshift32: a warm candidate wins 1 time in 128 (hash-flooding protection, as Caffeine).
+    let x = this.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seed = x >>> 0;
+    return (this.seed & 127) === 0;
+  }
+
+  private increaseWindow(amount: number): void {
+    const mainMax = this.maximum - this.windowMax;
+    const quota = Math.min(Math.floor(amount), Math.max(0, mainMax - 1));
+    if (quota <= 0) return;
+    this.windowMax += quota;
+    this.protectedMax = Math.floor(0.8 * (this.maximum - this.windowMax));
+    // Pull the coldest of main into the window until it holds its new share.
+    while (this.windowWeight < this.windowMax) {
+      let s = this.head(PROBATION);
+      if (s === NONE) {
+        s = this.head(PROTECTED);
+        if (s === NONE) break;
+        this.protectedWeight -= this.weights[s]!;
+      }
+      this.moveLast(WINDOW, s);
+      this.windowWeight += this.weights[s]!;
+    }
+    this.demoteProtected();
+  }
+
+  private decreaseWindow(amount: number): void {
+    const quota = Math.min(Math.floor(amount), this.windowMax - 1);
+    if (quota <= 0) return;
+    this.windowMax -= quota;
+    this.protectedMax = Math.floor(0.8 * (this.maximum - this.windowMax));
+    while (this.windowWeight > this.windowMax) {
+      const s = this.head(WINDOW);
+      if (s === NONE) break;
+      this.moveLast(PROBATION, s);
+      this.windowWeight -= this.weights[s]!;
+    }
+  }
+}
