@@ -1,5 +1,5 @@
-// Builds @siperf/node for plain Node.js apps: dist/index.cjs (require), dist/index.mjs (import) and
-// dist/register.mjs (the ESM preload). Dependencies stay external. Runs in ~0.1 s.
+// Builds @siperf/node for plain Node.js apps: dist/index.cjs (require), dist/index.mjs (import),
+// dist/register.mjs (the ESM preload) and dist/cache.{cjs,mjs} (`@siperf/node/cache`). Dependencies stay external. Runs in ~0.1 s.
 import { build } from 'esbuild';
 
 const common = {
@@ -14,4 +14,6 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/index.ts'], format: 'cjs', outfile: 'dist/index.cjs' }),
   build({ ...common, entryPoints: ['src/index.ts'], format: 'esm', outfile: 'dist/index.mjs' }),
   build({ ...common, entryPoints: ['src/register.ts'], format: 'esm', outfile: 'dist/register.mjs' }),
+  build({ ...common, entryPoints: ['src/cache/index.ts'], format: 'cjs', outfile: 'dist/cache.cjs' }),
+  build({ ...common, entryPoints: ['src/cache/index.ts'], format: 'esm', outfile: 'dist/cache.mjs' }),
 ]);

@@ -66,24 +66,25 @@ test('maxBytes: entries weigh their size; an entry larger than the cache is refu
   assert.equal(s.weight, 80);
   assert.equal(s.set('d', 'x'.repeat(101)), false);
   assert.equal(s.has('d'), false);
-  assert.throws(() => new MemoryStore({ maxEntries: 0 }), /maxEntries: expected an integer 1\.\.2147483648, got 0/);
+  assert.throws(
+    () => new MemoryStore({ maxEntries: 0 }),
+    /maxEntries: expected an integer 1\.\.2147483648, got 0/,
+  );
   assert.throws(() => new MemoryStore({}), /give exactly one/);
 });
 
-test(
-  'real traces: LRU matches the exact replay; W-TinyLFU beats it on loops',
-  { skip: HAS_CACHE_TRACES ? false : '../shared/data/cache-traces is absent: trace test skipped' },
-  () => {
-    const cs = readTrace('lirs/cs.trace.gz');
-    assert.equal(cs.keys.length, 6781);
-    assert.equal(cs.distinct, 1409);
-    // The README's exact LRU at 300 entries: 1.83%.
-    const lru = replay(cs.keys, new MemoryStore<number>({ maxEntries: 300, policy: 'lru' }));
-    assert.equal((100 * lru).toFixed(2), '1.83');
-    const w = replay(cs.keys, new MemoryStore<number>({ maxEntries: 1000 }));
-    assert.ok(w > 0.55, `cs at 1000: static W-TinyLFU gives 56.54%, got ${(100 * w).toFixed(2)}`);
-    const gli = readTrace('lirs/gli.trace.gz');
-    const g = replay(gli.keys, new MemoryStore<number>({ maxEntries: 1000 }));
-    assert.ok(g > 0.4278, `gli at 1000: above Caffeine 2.6.2's 42.78%, got ${(100 * g).toFixed(2)}`);
-  },
-);
+test('real traces: LRU matches the exact replay; W-TinyLFU beats it on loops', {
+  skip: HAS_CACHE_TRACES ? false : '../shared/data/cache-traces is absent: trace test skipped',
+}, () => {
+  const cs = readTrace('lirs/cs.trace.gz');
+  assert.equal(cs.keys.length, 6781);
+  assert.equal(cs.distinct, 1409);
+  // The README's exact LRU at 300 entries: 1.83%.
+  const lru = replay(cs.keys, new MemoryStore<number>({ maxEntries: 300, policy: 'lru' }));
+  assert.equal((100 * lru).toFixed(2), '1.83');
+  const w = replay(cs.keys, new MemoryStore<number>({ maxEntries: 1000 }));
+  assert.ok(w > 0.55, `cs at 1000: static W-TinyLFU gives 56.54%, got ${(100 * w).toFixed(2)}`);
+  const gli = readTrace('lirs/gli.trace.gz');
+  const g = replay(gli.keys, new MemoryStore<number>({ maxEntries: 1000 }));
+  assert.ok(g > 0.4278, `gli at 1000: above Caffeine 2.6.2's 42.78%, got ${(100 * g).toFixed(2)}`);
+});

@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AdaptiveTtl, solveStaleShare, staleShare } from './adaptive-ttl.ts';
+import { CacheLoadTimeoutError, createCache } from './cache.ts';
+import { hashKey } from './hash.ts';
+import { ShardsMrc } from './shards.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('single flight: 100 concurrent misses of one key make exactly one load', async () => {
+  const cache = createCache<string>('stampede', { exportMetrics: false });
+  let loads = 0;
+  const loader = async (k: string) => {
+    loads += 1;
+    await sleep(20);
+    return `v:${k}`;
+  };
+  const values = await Promise.all(Array.from({ length: 100 }, () => cache.getOrLoad('user:1', loader)));
+  assert.equal(loads, 1);
+  assert.ok(values.every((v) => v === 'v:user:1'));
+  const s = cache.stats();
+  assert.equal(s.loads, 1);
+  assert.equal(s.coalescedLoads, 99);
+  assert.equal(s.misses, 100);
+  assert.equal(await cache.getOrLoad('user:1', loader), 'v:user:1');
+  assert.equal(cache.stats().hits, 1);
+});
+
+test('stale-while-revalidate: a failing loader serves the stale value within the grace, then fails', async () => {
+  let now = 0;
+  const cache = createCache<number>('swr', {
+    now: () => now,
+    defaultTtlMs: 1000,
+    staleGraceMs: 5000,
+    ttlJitter: 0,
+    earlyRefreshBeta: 0,
+    exportMetrics: false,
+  });
+  await cache.getOrLoad('k', () => 1);
+  now = 1500; // expired, within grace
+  assert.equal(await cache.get('k'), undefined, 'get() gives only fresh values');
+  const failing = () => {
+    throw new Error('db down');
+  };
+  assert.equal(await cache.getOrLoad('k', failing), 1);
+  assert.equal(cache.stats().staleServed, 1);
+  assert.equal(cache.stats().loadFailures, 1);
+  now = 6001; // past the grace: nothing to fall back on
+  await assert.rejects(cache.getOrLoad('k', failing), /db down/);
+});
+
+test('soft timeout serves stale and the slow load still lands; hard timeout fails without stale', async () => {
+  let now = 0;
+  const cache = createCache<number>('timeouts', {
+    now: () => now,
+    defaultTtlMs: 1000,
+    staleGraceMs: 60_000,
+    ttlJitter: 0,
+    earlyRefreshBeta: 0,
+    softTimeoutMs: 20,
+    exportMetrics: false,
+  });
+  await cache.getOrLoad('k', () => 1);
+  now = 2000;
+  const t0 = performance.now();
+  const v = await cache.getOrLoad('k', async () => {
+    await sleep(150);
+    return 2;
+  });
+  assert.equal(v, 1);
+  assert.ok(performance.now() - t0 < 120, 'answered before the slow loader finished');
+  await sleep(200);
+  assert.equal(await cache.get('k'), 2, 'the slow load replaced the value');
+  await assert.rejects(
+    cache.getOrLoad('other', () => sleep(200).then(() => 3), { hardTimeoutMs: 30 }),
+    (e: unknown) => e instanceof CacheLoadTimeoutError && e.timeoutMs === 30,
+  );
+});
+
+test('XFetch: a hit near expiry refreshes early when −δ·β·ln(U) reaches the expiry', async () => {
+  let now = 0;
+  let u = 0.99;
+  const cache = createCache<number>('xfetch', {
+    now: () => now,
+    random: () => u,
+    defaultTtlMs: 1000,
+    ttlJitter: 0,
+    exportMetrics: false,
+  });
+  let version = 0;
+  const loader = async () => {
+    await sleep(25); // δ ≈ 25 ms
+    return ++version;
+  };
+  await cache.getOrLoad('k', loader);
+  now = 700;
+  // U = 0.99: −ln U ≈ 0.01, δ·0.01 ≈ 0.25 ms, 700.25 < 1000: no refresh.
+  assert.equal(await cache.getOrLoad('k', loader), 1);
+  assert.equal(cache.stats().earlyRefreshes, 0);
+  // U = 1e-9: −ln U ≈ 20.7, δ·20.7 ≈ 520 ms, 700 + 520 ≥ 1000: refresh in the background.
+  u = 1e-9;
+  assert.equal(await cache.getOrLoad('k', loader), 1, 'the current value is served during the refresh');
+  assert.equal(cache.stats().earlyRefreshes, 1);
+  await sleep(60);
+  u = 0.99;
+  assert.equal(await cache.getOrLoad('k', loader), 2);
+});
+
+test('jittered expiry stays within (1 − jitter)·TTL .. TTL', async () => {
+  let now = 0;
+  const rs = [0, 0.5, 0.999];
+  let i = 0;
+  const cache = createCache<number>('jitter', {
+    now: () => now,
+    random: () => rs[i++ % rs.length]!,
+    defaultTtlMs: 1000,
+    ttlJitter: 0.2,
+    earlyRefreshBeta: 0,
+    exportMetrics: false,
+  });
+  for (const k of ['a', 'b', 'c']) await cache.set(k, 1);
+  // Expiries 1000, 900, 800.2 → at 850 only c has expired; at 950 b too.
+  now = 850;
+  assert.deepEqual(await cache.getMany(['a', 'b', 'c']), [1, 1, undefined]);
+  now = 950;
+  assert.deepEqual(await cache.getMany(['a', 'b', 'c']), [1, undefined, undefined]);
+});
+
+test('tags and prefixes invalidate exactly their keys; wrap caches by arguments', async () => {
+  const cache = createCache<number>('tags', { exportMetrics: false });
+  await cache.set('product:1', 1, { tags: ['catalog'] });
+  await cache.set('product:2', 2, { tags: ['catalog', 'sale'] });
+  await cache.set('user:1', 3);
+  assert.equal(await cache.invalidateTag('sale'), 1);
+  assert.deepEqual(await cache.getMany(['product:1', 'product:2', 'user:1']), [1, undefined, 3]);
+  assert.equal(await cache.invalidatePrefix('product:'), 1);
+  assert.equal(await cache.get('product:1'), undefined);
+  let calls = 0;
+  const square = cache.wrap(
+    async (n: number) => {
+      calls += 1;
+      return n * n;
+    },
+    (n) => `square:${n}`,
+  );
+  assert.deepEqual([await square(3), await square(3), await square(4)], [9, 9, 16]);
+  assert.equal(calls, 2);
+  const groups = Object.fromEntries(cache.stats().groups.map((g) => [g.name, [g.hits, g.misses]]));
+  assert.deepEqual(groups.square, [1, 2]);
+});
+
+test('warming loads what is missing; hot keys are the most frequent', async () => {
+  const cache = createCache<string>('warm', { maxEntries: 100, exportMetrics: false });
+  assert.equal(await cache.warm(['a', 'b', 'c'], (k) => k.toUpperCase()), 3);
+  assert.equal(await cache.warm(['a', 'd'], (k) => k.toUpperCase()), 1);
+  for (let i = 0; i < 5; i++) await cache.get('c');
+  for (let i = 0; i < 3; i++) await cache.get('a');
+  assert.deepEqual(cache.hotKeys(2), ['c', 'a']);
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const file = `${mkdtempSync(`${tmpdir()}/siperf-hot-`)}/hot.json`;
+  assert.equal(await cache.saveHotKeys(file, 2), 2);
+  const next = createCache<string>('warm', { maxEntries: 100, exportMetrics: false });
+  assert.equal(await next.warmFromFile(file, (k) => `${k}!`), 2);
+  assert.equal(await next.get('c'), 'c!');
+  assert.equal(await next.warmFromFile(`${file}.missing`, (k) => k), 0);
+});
+
+test('bad options and keys name the field and the limit', () => {
+  assert.throws(
+    () => createCache('x', { backend: 'disk' as never }),
+    /backend: expected memory, redis or tiered/,
+  );
+  assert.throws(
+    () => createCache('x', { maxEntries: -1 }),
+    /maxEntries: expected an integer 1\.\.2147483648, got -1/,
+  );
+  assert.throws(() => createCache('x', { ttlJitter: 2 }), /ttlJitter: expected 0\.\.0\.5, got 2/);
+  assert.throws(
+    () => createCache('x', { adaptiveTtl: { minTtlMs: 10, maxTtlMs: 5 } }),
+    /maxTtlMs: must be ≥ minTtlMs/,
+  );
+  assert.throws(() => createCache('bad name!'), /name: expected 1\.\.128/);
+  const c = createCache('x', { exportMetrics: false });
+  assert.rejects(c.get(''), /key: expected a string of 1\.\.1024 characters/);
+});
+
+test('staleness model: s(x) = 1 − (1 − e^−x)/x and its inverse', () => {
+  // Series: s(x) ≈ x/2 − x²/6 + x³/24; at x = 0.1: 0.05 − 0.001667 + 0.0000417 = 0.048375.
+  assert.ok(Math.abs(staleShare(0.1) - 0.048374) < 1e-5);
+  const x = solveStaleShare(0.05);
+  assert.ok(Math.abs(staleShare(x) - 0.05) < 1e-9);
+  assert.ok(x > 0.103 && x < 0.104, String(x));
+});
+
+test('adaptive TTL shrinks on a source that changes often and grows on one that never does', async () => {
+  // A source that changes every 2 s; reads every 100 ms for 10 minutes (simulated clock).
+  let now = 0;
+  const changing = createCache<number>('adaptive', {
+    now: () => now,
+    adaptiveTtl: { minTtlMs: 100, maxTtlMs: 600_000, maxStaleness: 0.05 },
+    defaultTtlMs: 10_000,
+    earlyRefreshBeta: 0,
+    exportMetrics: false,
+  });
+  let staleReads = 0;
+  let reads = 0;
+  for (; now < 600_000; now += 100) {
+    const v = await changing.getOrLoad('price:1', () => Math.floor(now / 2000));
+    reads += 1;
+    if (v !== Math.floor(now / 2000)) staleReads += 1;
+  }
+  const g = changing.stats().groups.find((x) => x.name === 'price')!;
+  // λ ≈ 0.5 changes/s: the TTL for 5% stale reads is ≈ 0.103/λ ≈ 200 ms; it started at 10 s.
+  assert.ok(g.ttlMs < 1000, `learned TTL ${g.ttlMs} ms`);
+  assert.ok(g.adaptive!.changesPerHour! > 900, String(g.adaptive!.changesPerHour));
+  assert.ok(staleReads / reads < 0.15, `stale share ${staleReads / reads}`);
+
+  now = 0;
+  const steady = createCache<number>('steady', {
+    now: () => now,
+    adaptiveTtl: { minTtlMs: 100, maxTtlMs: 600_000 },
+    defaultTtlMs: 10_000,
+    ttlJitter: 0,
+    earlyRefreshBeta: 0,
+    exportMetrics: false,
+  });
+  for (; now < 3_600_000; now += 1000) await steady.getOrLoad('config:site', () => 42);
+  const s = steady.stats().groups.find((x) => x.name === 'config')!;
+  assert.equal(s.ttlMs, 600_000, 'no change ever seen: the TTL doubles up to its maximum');
+  assert.ok(s.hitRatio > 0.99);
+  assert.throws(() => new AdaptiveTtl(1000, { maxStaleness: 1.5 }), /maxStaleness: expected 0 < x < 1/);
+});
+
+test('SHARDS at rate 1 is the exact LRU curve: a b c a b c has reuse distance 2 three times', () => {
+  const m = new ShardsMrc({ rate: 1 });
+  for (const k of ['a', 'b', 'c', 'a', 'b', 'c']) m.record(hashKey(k));
+  assert.deepEqual(
+    m.curve([1, 2, 3, 4]).map((p) => p.hitRatio),
+    [0, 0, 0.5, 0.5],
+  );
+});

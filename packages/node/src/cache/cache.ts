@@ -1,0 +1,739 @@
+/**
+ * `createCache`: a named cache over memory, Redis, or both (tiered), with single-flight loading,
+ * stale-while-revalidate, soft and hard loader timeouts, probabilistic early refresh (XFetch), jittered
+ * expiry, tags and prefixes, warming, adaptive TTL per key group, and statistics with an online
+ * miss-ratio curve.
+ * @module
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { Redis } from 'ioredis';
+import { AdaptiveTtl, type AdaptiveTtlOptions, type TtlEstimate } from './adaptive-ttl.ts';
+import type { CacheBackend, CacheStats, GroupStats } from './cache-stats.ts';
+import { type Codec, jsonCodec } from './codec.ts';
+import { type CacheKey, hashKey } from './hash.ts';
+import { LatencyHistogram } from './latency-histogram.ts';
+import { type EvictionPolicy, estimateBytes, MemoryStore } from './memory-store.ts';
+import { exportCacheMetrics } from './otel-metrics.ts';
+import { type InvalidationMessage, RedisTier, type RemoteHealth } from './redis-tier.ts';
+import { type MissRatioPoint, ShardsMrc } from './shards.ts';
+
+export type { CacheBackend, CacheStats, GroupStats } from './cache-stats.ts';
+
+/** A key group: keys starting with `match` (a string) or matching it (a RegExp). */
+export interface KeyGroup {
+  name: string;
+  match: string | RegExp;
+}
+
+/** Options of {@link createCache}. */
+export interface CacheOptions<V> {
+  /** Default `memory`. */
+  backend?: CacheBackend;
+  /** Capacity of the memory tier in entries (default 10,000 when neither bound is given). */
+  maxEntries?: number;
+  /** Capacity of the memory tier in bytes (estimated sizes, or `sizeOf`). */
+  maxBytes?: number;
+  /** Bytes of a value for `maxBytes`. */
+  sizeOf?: (value: V) => number;
+  /** Memory eviction policy (default `w-tinylfu`). */
+  policy?: EvictionPolicy;
+  /** TTL when a call gives none, ms; 0 = no expiry (default 0, or 60 s with `adaptiveTtl`). */
+  defaultTtlMs?: number;
+  /** Expiry is shortened by a random share up to this (0..0.5, default 0.1) so keys set together do not expire together. */
+  ttlJitter?: number;
+  /** How long an expired value is kept to be served while it reloads or when its loader fails, ms (default 0; with `adaptiveTtl` the TTL). */
+  staleGraceMs?: number;
+  /** XFetch β (Vattani, Chierichetti & Lowenstein, VLDB 2015): > 0 refreshes early with a probability that rises towards the expiry; 0 turns it off (default 1). */
+  earlyRefreshBeta?: number;
+  /** With a stale value at hand, serve it when the loader takes longer than this, ms (the load goes on). */
+  softTimeoutMs?: number;
+  /** Give up on a loader after this, ms: the stale value is served, or the call fails with `CacheLoadTimeoutError`. */
+  hardTimeoutMs?: number;
+  /** Learn the TTL per key group (see `adaptive-ttl.ts`): `true` for the defaults. */
+  adaptiveTtl?: boolean | AdaptiveTtlOptions;
+  /** Key groups for statistics and adaptive TTL; by default a key's group is its text before the first `:`. */
+  groups?: KeyGroup[];
+  /** Redis for the `redis` and `tiered` backends: a client (yours to close) or a URL (default `redis://127.0.0.1:6379`). */
+  redis?: Redis | string;
+  /** Key prefix in Redis (default `siperf:cache:<name>:`). */
+  redisKeyPrefix?: string;
+  /** Value codec for Redis (default JSON). */
+  codec?: Codec<V>;
+  /** Miss-ratio curve estimation: `false` to turn it off; `rate` the starting SHARDS sampling rate (default 1, bounded to 8,192 keys). */
+  missRatioCurve?: false | { rate?: number; maxKeys?: number };
+  /** Clock, ms (default `Date.now`). */
+  now?: () => number;
+  /** Random numbers in [0, 1) for jitter and XFetch (default `Math.random`). */
+  random?: () => number;
+  /** Report the stats as OpenTelemetry metrics (`siperf.cache.*`, see `otel-metrics.ts`; default true). */
+  exportMetrics?: boolean;
+}
+
+/** Options of one {@link Cache.getOrLoad} or {@link Cache.set} call. */
+export interface EntryOptions {
+  /** TTL, ms (overrides the default and the learned TTL; 0 = no expiry). */
+  ttlMs?: number;
+  /** Tags for {@link Cache.invalidateTag}. */
+  tags?: readonly string[];
+  staleGraceMs?: number;
+  softTimeoutMs?: number;
+  hardTimeoutMs?: number;
+}
+
+/** A loader gave no answer within `hardTimeoutMs` and there was no stale value to serve. */
+export class CacheLoadTimeoutError extends Error {
+  constructor(
+    readonly key: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`cache load of ${JSON.stringify(key)} took longer than hardTimeoutMs (${timeoutMs} ms)`);
+    this.name = 'CacheLoadTimeoutError';
+  }
+}
+
+/** What the memory tier holds per key. */
+interface Held<V> {
+  v: V;
+  storedAt: number;
+  loadMs: number;
+  tags: readonly string[] | undefined;
+}
+
+interface GroupState {
+  name: string;
+  hits: number;
+  misses: number;
+  loads: number;
+  loadFailures: number;
+  staleServed: number;
+  ttl: AdaptiveTtl | undefined;
+}
+
+const MAX_KEY_LENGTH = 1024;
+const MAX_AUTO_GROUPS = 100;
+
+function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw new TypeError(`key: expected a string of 1..${MAX_KEY_LENGTH} characters`);
+  }
+  return key;
+}
+
+function checkMs(field: string, v: number | undefined, max = 2 ** 31): void {
+  if (v !== undefined && (!Number.isFinite(v) || v < 0 || v > max)) {
+    throw new RangeError(`${field}: expected 0..${max} ms, got ${v}`);
+  }
+}
+
+/** A named cache. Create with {@link createCache}. All methods are safe when Redis is down. */
+export class Cache<V = unknown> {
+  readonly name: string;
+  readonly backend: CacheBackend;
+  private readonly memory: MemoryStore<Held<V>> | undefined;
+  private readonly remote: RedisTier<V> | undefined;
+  private readonly ownClient: Redis | undefined;
+  private readonly codec: Codec<V>;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly defaultTtl: number;
+  private readonly jitter: number;
+  private readonly grace: number;
+  private readonly beta: number;
+  private readonly soft: number | undefined;
+  private readonly hard: number | undefined;
+  private readonly adaptive: AdaptiveTtlOptions | undefined;
+  private readonly declared: KeyGroup[];
+  private readonly groups = new Map<string, GroupState>();
+  private readonly inflight = new Map<string, Promise<V>>();
+  private readonly tagIndex = new Map<string, Set<string>>();
+  private readonly loadTimes = new LatencyHistogram();
+  private readonly mrc: ShardsMrc | undefined;
+  private readonly counts = {
+    hits: 0,
+    misses: 0,
+    loads: 0,
+    loadFailures: 0,
+    staleServed: 0,
+    earlyRefreshes: 0,
+    coalescedLoads: 0,
+    memoryHits: 0,
+    remoteHits: 0,
+  };
+  private readonly ready: Promise<void>;
+  private readonly stopMetrics: (() => void) | undefined;
+  private closed = false;
+
+  /** @throws RangeError or TypeError naming the option when one is out of range. */
+  constructor(name: string, o: CacheOptions<V> = {}) {
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
+      throw new TypeError(`name: expected 1..128 of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(name)}`);
+    }
+    const backend = o.backend ?? 'memory';
+    if (!['memory', 'redis', 'tiered'].includes(backend)) {
+      throw new RangeError(`backend: expected memory, redis or tiered, got ${JSON.stringify(backend)}`);
+    }
+    this.name = name;
+    this.backend = backend;
+    this.now = o.now ?? Date.now;
+    this.random = o.random ?? Math.random;
+    this.codec = o.codec ?? (jsonCodec as Codec<V>);
+    this.adaptive = o.adaptiveTtl === true ? {} : o.adaptiveTtl || undefined;
+    checkMs('defaultTtlMs', o.defaultTtlMs);
+    checkMs('staleGraceMs', o.staleGraceMs);
+    checkMs('softTimeoutMs', o.softTimeoutMs);
+    checkMs('hardTimeoutMs', o.hardTimeoutMs);
+    this.defaultTtl = o.defaultTtlMs ?? (this.adaptive ? 60_000 : 0);
+    this.grace =
+      o.staleGraceMs ?? (this.adaptive ? Math.max(this.defaultTtl, this.adaptive.maxTtlMs ?? 0) : 0);
+    this.jitter = o.ttlJitter ?? 0.1;
+    if (!(this.jitter >= 0 && this.jitter <= 0.5))
+      throw new RangeError(`ttlJitter: expected 0..0.5, got ${this.jitter}`);
+    this.beta = o.earlyRefreshBeta ?? 1;
+    if (!(this.beta >= 0 && this.beta <= 10)) {
+      throw new RangeError(`earlyRefreshBeta: expected 0..10, got ${this.beta}`);
+    }
+    this.soft = o.softTimeoutMs;
+    this.hard = o.hardTimeoutMs;
+    this.declared = o.groups ?? [];
+    if (this.adaptive) new AdaptiveTtl(this.defaultTtl, this.adaptive); // validates the options now
+    if (backend !== 'redis') {
+      const sizeOf = o.sizeOf;
+      this.memory = new MemoryStore<Held<V>>({
+        maxEntries: o.maxBytes === undefined ? (o.maxEntries ?? 10_000) : undefined,
+        maxBytes: o.maxBytes,
+        sizeOf: (k, h) => estimateBytes(k) + (sizeOf ? sizeOf(h.v) : estimateBytes(h.v)) + 96,
+        policy: o.policy,
+        now: this.now,
+        onRemove: (key, held) => this.untag(String(key), held),
+      });
+    } else if (o.maxEntries !== undefined || o.maxBytes !== undefined) {
+      throw new RangeError(
+        'maxEntries / maxBytes: the redis backend has no memory tier to bound (use tiered)',
+      );
+    }
+    if (o.missRatioCurve !== false && this.memory) {
+      const maxEntries = this.memory.weighted ? 10_000 : this.memory.maximum;
+      this.mrc = new ShardsMrc({
+        rate: o.missRatioCurve?.rate ?? 1,
+        maxKeys: o.missRatioCurve?.maxKeys ?? 8192,
+        bucket: Math.max(1, Math.floor(maxEntries / 64)),
+      });
+    }
+    if (backend !== 'memory') {
+      let client: Redis;
+      if (o.redis instanceof Redis) client = o.redis;
+      else {
+        client = new Redis(o.redis ?? 'redis://127.0.0.1:6379', {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          commandTimeout: 1000,
+          connectTimeout: 2000,
+          retryStrategy: (times) => Math.min(times * 200, 2000),
+        });
+        client.on('error', () => {});
+        this.ownClient = client;
+      }
+      this.remote = new RedisTier<V>(client, name, this.codec, o.redisKeyPrefix);
+    }
+    this.ready = this.start();
+    if (o.exportMetrics !== false) this.stopMetrics = exportCacheMetrics(this);
+  }
+
+  private async start(): Promise<void> {
+    if (!this.remote) return;
+    if (this.ownClient) await this.ownClient.connect().catch(() => {});
+    if (this.backend === 'tiered') await this.remote.subscribe((m) => this.onInvalidation(m));
+  }
+
+  /** Resolves once the Redis connection was tried (at once for the memory backend). */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  // --- reading ---
+
+  /** The fresh value of `key`, or undefined. Counts a hit or a miss. */
+  async get(key: string): Promise<V | undefined> {
+    const k = checkKey(key);
+    const found = await this.lookup(k);
+    const g = this.group(k);
+    if (found?.fresh) {
+      this.hit(g);
+      return found.held.v;
+    }
+    this.miss(g);
+    return undefined;
+  }
+
+  /** Fresh values of several keys (one MGET for the keys not in memory). */
+  async getMany(keys: readonly string[]): Promise<(V | undefined)[]> {
+    const ks = keys.map(checkKey);
+    const out: (V | undefined)[] = new Array(ks.length).fill(undefined);
+    const remoteIdx: number[] = [];
+    for (let i = 0; i < ks.length; i++) {
+      this.mrc?.record(hashKey(ks[i]!));
+      const h = this.memory?.get(ks[i]!);
+      if (h) {
+        out[i] = h.v;
+        this.counts.memoryHits += 1;
+        this.hit(this.group(ks[i]!));
+      } else remoteIdx.push(i);
+    }
+    if (this.remote && remoteIdx.length > 0) {
+      const got = await this.remote.getMany(remoteIdx.map((i) => ks[i]!));
+      const now = this.now();
+      remoteIdx.forEach((i, j) => {
+        const e = got[j];
+        if (e && (e.expiresAt === 0 || e.expiresAt > now)) {
+          out[i] = e.value;
+          this.counts.remoteHits += 1;
+          this.hit(this.group(ks[i]!));
+          this.memory?.set(
+            ks[i]!,
+            { v: e.value, storedAt: e.storedAt, loadMs: e.loadMs, tags: undefined },
+            e.expiresAt,
+            this.grace,
+          );
+        } else this.miss(this.group(ks[i]!));
+      });
+    } else for (const i of remoteIdx) this.miss(this.group(ks[i]!));
+    return out;
+  }
+
+  /**
+   * The value of `key`: from the cache when fresh, else from `loader` — one load per key at a time
+   * however many callers miss together. With a stale value at hand (within `staleGraceMs`) a failing,
+   * slow (`softTimeoutMs`) or timed-out (`hardTimeoutMs`) loader serves the stale value instead.
+   * A fresh hit close to its expiry may start a background refresh (XFetch).
+   * @throws whatever the loader throws, or {@link CacheLoadTimeoutError}, when no stale value exists.
+   */
+  async getOrLoad(key: string, loader: (key: string) => V | Promise<V>, o: EntryOptions = {}): Promise<V> {
+    const k = checkKey(key);
+    if (typeof loader !== 'function') throw new TypeError('loader: expected a function');
+    const found = await this.lookup(k);
+    const g = this.group(k);
+    if (found?.fresh) {
+      this.hit(g);
+      if (this.beta > 0 && found.expiresAt > 0 && !this.inflight.has(k)) {
+        // XFetch: refresh when now − δ·β·ln(U) ≥ expiry, δ = the last load's duration.
+        const now = this.now();
+        if (now - found.held.loadMs * this.beta * Math.log(this.random() || 1e-12) >= found.expiresAt) {
+          this.counts.earlyRefreshes += 1;
+          this.load(k, loader, o, found.held).catch(() => {});
+        }
+      }
+      return found.held.v;
+    }
+    this.miss(g);
+    const stale = found?.held;
+    const loading = this.load(k, loader, o, stale);
+    if (!stale) return loading;
+    const softMs = o.softTimeoutMs ?? this.soft;
+    const serveStale = () => {
+      this.counts.staleServed += 1;
+      g.staleServed += 1;
+      return stale.v;
+    };
+    if (softMs === undefined) return loading.catch(serveStale);
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<V>((resolve) => {
+      timer = setTimeout(() => resolve(serveStale()), softMs);
+    });
+    return Promise.race([loading.catch(serveStale), slow]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Wraps an async function so its results are cached under `keyOf(...args)` (default: the function's
+   * name and the JSON of the arguments).
+   */
+  wrap<A extends unknown[]>(
+    fn: (...args: A) => V | Promise<V>,
+    keyOf: (...args: A) => string = (...args) => `${fn.name || 'fn'}:${JSON.stringify(args)}`,
+    o: EntryOptions = {},
+  ): (...args: A) => Promise<V> {
+    return (...args: A) => this.getOrLoad(keyOf(...args), () => fn(...args), o);
+  }
+
+  // --- writing ---
+
+  /** Stores a value (an explicit write: the adaptive TTL counts it as a change when it differs). */
+  async set(key: string, value: V, o: EntryOptions = {}): Promise<void> {
+    const k = checkKey(key);
+    checkMs('ttlMs', o.ttlMs);
+    const prev = this.memory?.getStale(k);
+    if (prev) this.observe(k, prev.value.storedAt, !this.same(prev.value.v, value));
+    await this.put(k, value, o, 0);
+    if (this.backend === 'tiered') await this.remote!.publish({ keys: [k] });
+  }
+
+  /** Removes a key everywhere (and from the other processes' memory tiers). @returns whether it was held. */
+  async delete(key: string): Promise<boolean> {
+    const k = checkKey(key);
+    const prev = this.memory?.getStale(k);
+    if (prev) this.observe(k, prev.value.storedAt, true);
+    const inMemory = this.memory?.delete(k) ?? false;
+    const inRemote = this.remote ? (await this.remote.delete([k])) > 0 : false;
+    if (this.backend === 'tiered') await this.remote!.publish({ keys: [k] });
+    return inMemory || inRemote;
+  }
+
+  /** Removes every key set with `tag`. @returns how many keys were removed (memory and Redis, deduplicated). */
+  async invalidateTag(tag: string): Promise<number> {
+    const keys = new Set(this.tagIndex.get(tag) ?? []);
+    for (const k of keys) this.dropLocal(k, true);
+    if (this.remote) for (const k of await this.remote.deleteTag(tag)) keys.add(k);
+    if (this.backend === 'tiered') await this.remote!.publish({ tag, keys: [...keys] });
+    return keys.size;
+  }
+
+  /** Removes every key that starts with `prefix`. @returns how many (memory, or Redis when larger). */
+  async invalidatePrefix(prefix: string): Promise<number> {
+    if (typeof prefix !== 'string') throw new TypeError('prefix: expected a string');
+    const local = this.memory?.deleteWhere((k) => String(k).startsWith(prefix)) ?? 0;
+    const remote = this.remote ? await this.remote.deletePrefix(prefix) : 0;
+    if (this.backend === 'tiered') await this.remote!.publish({ prefix });
+    return Math.max(local, remote);
+  }
+
+  /** Empties the memory tier (Redis keeps its keys; use `invalidatePrefix('')` for both). */
+  clearMemory(): void {
+    this.memory?.clear();
+  }
+
+  // --- warming ---
+
+  /**
+   * Loads the keys not already fresh, `concurrency` at a time. Failures are counted, not thrown.
+   * @returns how many keys were loaded.
+   */
+  async warm(
+    keys: Iterable<string>,
+    loader: (key: string) => V | Promise<V>,
+    o: EntryOptions & { concurrency?: number } = {},
+  ): Promise<number> {
+    const queue = [...keys].map(checkKey);
+    let loaded = 0;
+    const worker = async () => {
+      for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
+        if ((await this.lookup(k, false))?.fresh) continue;
+        try {
+          await this.load(k, loader, o, undefined);
+          loaded += 1;
+        } catch {
+          // Counted in loadFailures.
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 8) }, worker));
+    return loaded;
+  }
+
+  /** The hottest keys of the memory tier (by frequency estimate, then recency), at most `n`. */
+  hotKeys(n = 1000): string[] {
+    if (!this.memory) return [];
+    const keys: string[] = [];
+    for (const k of this.memory.keysByRecency()) {
+      keys.push(String(k));
+      if (keys.length >= 4 * n) break;
+    }
+    const f = new Map(keys.map((k) => [k, this.memory!.frequency(k)]));
+    return keys.sort((a, b) => f.get(b)! - f.get(a)!).slice(0, n);
+  }
+
+  /** Writes {@link Cache.hotKeys} to a JSON file, to warm the next start with {@link Cache.warmFromFile}. */
+  async saveHotKeys(file: string, n = 1000): Promise<number> {
+    const keys = this.hotKeys(n);
+    await writeFile(
+      file,
+      JSON.stringify({ cache: this.name, savedAt: new Date(this.now()).toISOString(), keys }),
+    );
+    return keys.length;
+  }
+
+  /** Warms the keys saved by {@link Cache.saveHotKeys}; a missing file warms nothing. @returns keys loaded. */
+  async warmFromFile(
+    file: string,
+    loader: (key: string) => V | Promise<V>,
+    o: EntryOptions = {},
+  ): Promise<number> {
+    let keys: unknown;
+    try {
+      keys = (JSON.parse(await readFile(file, 'utf8')) as { keys?: unknown }).keys;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw new Error(`${file}: not a hot-key file (${(err as Error).message})`);
+    }
+    if (!Array.isArray(keys)) throw new Error(`${file}: keys: expected an array of strings`);
+    return this.warm(
+      keys.filter((k): k is string => typeof k === 'string' && k.length > 0 && k.length <= MAX_KEY_LENGTH),
+      loader,
+      o,
+    );
+  }
+
+  // --- statistics ---
+
+  /** Counters, the learned TTLs per group, and the miss-ratio curve. */
+  stats(): CacheStats {
+    const c = this.counts;
+    const m = this.memory;
+    const sizes =
+      m && !m.weighted ? [0.25, 0.5, 1, 2, 4, 8].map((f) => Math.max(1, Math.round(f * m.maximum))) : [];
+    if (m?.weighted && m.size > 0)
+      for (const f of [0.25, 0.5, 1, 2, 4, 8]) sizes.push(Math.max(1, Math.round(f * m.size)));
+    return {
+      name: this.name,
+      backend: this.backend,
+      policy: m?.policy ?? 'lru',
+      hits: c.hits,
+      misses: c.misses,
+      hitRatio: c.hits + c.misses > 0 ? c.hits / (c.hits + c.misses) : 0,
+      entries: m?.size ?? 0,
+      bytes: m ? (m.weighted ? m.weight : this.estimateMemoryBytes()) : 0,
+      maxEntries: m && !m.weighted ? m.maximum : null,
+      maxBytes: m?.weighted ? m.maximum : null,
+      evictions: m?.counters.evictions ?? 0,
+      expirations: m?.counters.expirations ?? 0,
+      loads: c.loads,
+      loadFailures: c.loadFailures,
+      loadP95Ms: this.loadTimes.quantile(0.95),
+      staleServed: c.staleServed,
+      earlyRefreshes: c.earlyRefreshes,
+      coalescedLoads: c.coalescedLoads,
+      memoryHits: c.memoryHits,
+      remoteHits: c.remoteHits,
+      remote: this.remote ? { ...this.remote.health } : null,
+      groups: [...this.groups.values()].map((g) => ({
+        name: g.name,
+        hits: g.hits,
+        misses: g.misses,
+        hitRatio: g.hits + g.misses > 0 ? g.hits / (g.hits + g.misses) : 0,
+        loads: g.loads,
+        loadFailures: g.loadFailures,
+        staleServed: g.staleServed,
+        ttlMs: g.ttl?.ttlMs ?? this.defaultTtl,
+        adaptive: g.ttl?.estimate() ?? null,
+      })),
+      missRatioCurve: this.mrc && sizes.length > 0 ? this.mrc.curve(sizes) : [],
+    };
+  }
+
+  /** Stops listening for invalidations and closes the Redis connection the cache opened. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopMetrics?.();
+    await this.ready;
+    await this.remote?.close();
+    this.ownClient?.disconnect();
+  }
+
+  // --- internals ---
+
+  private estimateMemoryBytes(): number {
+    // Sample up to 64 entries for the mean size, times the count.
+    const m = this.memory!;
+    let n = 0;
+    let sum = 0;
+    for (const k of m.keysByRecency()) {
+      const h = m.getStale(k);
+      if (h) sum += estimateBytes(k) + estimateBytes(h.value.v) + 96;
+      if (++n >= 64) break;
+    }
+    return n === 0 ? 0 : Math.round((sum / n) * m.size);
+  }
+
+  /** Finds `key` without counting a hit or miss: fresh, or stale within its grace. */
+  private async lookup(
+    k: string,
+    record = true,
+  ): Promise<{ held: Held<V>; fresh: boolean; expiresAt: number } | undefined> {
+    if (record) this.mrc?.record(hashKey(k));
+    if (this.memory) {
+      // get() feeds recency, frequency and the window's hill climber with the hit or the miss.
+      const held = this.memory.get(k);
+      if (held) {
+        this.counts.memoryHits += 1;
+        return { held, fresh: true, expiresAt: this.memory.expiresAt(k) ?? 0 };
+      }
+      const s = this.memory.getStale(k);
+      if (s && !this.remote) return { held: s.value, fresh: false, expiresAt: s.expiresAt };
+    }
+    if (!this.remote) return undefined;
+    await this.ready;
+    const e = await this.remote.get(k);
+    if (!e) {
+      const s = this.memory?.getStale(k);
+      return s ? { held: s.value, fresh: false, expiresAt: s.expiresAt } : undefined;
+    }
+    const fresh = e.expiresAt === 0 || e.expiresAt > this.now();
+    const held: Held<V> = { v: e.value, storedAt: e.storedAt, loadMs: e.loadMs, tags: undefined };
+    if (fresh) {
+      this.counts.remoteHits += 1;
+      this.memory?.set(k, held, e.expiresAt, this.grace);
+    }
+    return { held, fresh, expiresAt: e.expiresAt };
+  }
+
+  /** One load per key at a time; stores the result. `previous` is the value being replaced, if known. */
+  private load(
+    k: string,
+    loader: (key: string) => V | Promise<V>,
+    o: EntryOptions,
+    previous: Held<V> | undefined,
+  ): Promise<V> {
+    const running = this.inflight.get(k);
+    if (running) {
+      this.counts.coalescedLoads += 1;
+      return running;
+    }
+    const p = this.runLoad(k, loader, o, previous).finally(() => this.inflight.delete(k));
+    this.inflight.set(k, p);
+    return p;
+  }
+
+  private async runLoad(
+    k: string,
+    loader: (key: string) => V | Promise<V>,
+    o: EntryOptions,
+    previous: Held<V> | undefined,
+  ): Promise<V> {
+    const g = this.group(k);
+    const hardMs = o.hardTimeoutMs ?? this.hard;
+    const t0 = performance.now();
+    this.counts.loads += 1;
+    g.loads += 1;
+    let value: V;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = Promise.resolve().then(() => loader(k));
+      value =
+        hardMs === undefined
+          ? await result
+          : await Promise.race([
+              result,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(() => reject(new CacheLoadTimeoutError(k, hardMs)), hardMs);
+              }),
+            ]);
+    } catch (err) {
+      this.counts.loadFailures += 1;
+      g.loadFailures += 1;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    const loadMs = performance.now() - t0;
+    this.loadTimes.record(loadMs);
+    if (value === undefined) return value; // not cacheable: nothing stored
+    if (previous) this.observe(k, previous.storedAt, !this.same(previous.v, value));
+    await this.put(k, value, o, loadMs);
+    return value;
+  }
+
+  private async put(k: string, value: V, o: EntryOptions, loadMs: number): Promise<void> {
+    const now = this.now();
+    const ttl = o.ttlMs ?? this.group(k).ttl?.ttlMs ?? this.defaultTtl;
+    const grace = o.staleGraceMs ?? this.grace;
+    const expiresAt = ttl > 0 ? now + Math.max(1, Math.round(ttl * (1 - this.jitter * this.random()))) : 0;
+    const held: Held<V> = { v: value, storedAt: now, loadMs, tags: o.tags };
+    if (this.memory) {
+      const old = this.memory.getStale(k);
+      if (old) this.untag(k, old.value);
+      this.memory.set(k, held, expiresAt, grace);
+      for (const t of o.tags ?? []) {
+        let set = this.tagIndex.get(t);
+        if (!set) {
+          set = new Set();
+          this.tagIndex.set(t, set);
+        }
+        set.add(k);
+      }
+    }
+    if (this.remote) {
+      await this.ready;
+      await this.remote.set(k, value, { expiresAt, storedAt: now, loadMs, graceMs: grace, tags: o.tags });
+    }
+  }
+
+  private untag(k: string, held: Held<V>): void {
+    for (const t of held.tags ?? []) {
+      const set = this.tagIndex.get(t);
+      set?.delete(k);
+      if (set?.size === 0) this.tagIndex.delete(t);
+    }
+  }
+
+  private dropLocal(k: string, observe: boolean): void {
+    const prev = this.memory?.getStale(k);
+    if (prev && observe) this.observe(k, prev.value.storedAt, true);
+    this.memory?.delete(k);
+  }
+
+  private onInvalidation(m: InvalidationMessage): void {
+    for (const k of m.keys ?? []) if (typeof k === 'string') this.dropLocal(k, false);
+    if (typeof m.tag === 'string')
+      for (const k of [...(this.tagIndex.get(m.tag) ?? [])]) this.dropLocal(k, false);
+    if (typeof m.prefix === 'string') this.memory?.deleteWhere((k) => String(k).startsWith(m.prefix!));
+    if (m.clear) this.memory?.clear();
+  }
+
+  private same(a: V, b: V): boolean {
+    if (Object.is(a, b)) return true;
+    try {
+      return this.codec.encode(a) === this.codec.encode(b);
+    } catch {
+      return false;
+    }
+  }
+
+  private observe(k: string, storedAt: number, changed: boolean): void {
+    this.group(k).ttl?.observe(this.now() - storedAt, changed);
+  }
+
+  private group(k: CacheKey): GroupState {
+    const key = String(k);
+    let name = this.declared.find((g) =>
+      typeof g.match === 'string' ? key.startsWith(g.match) : g.match.test(key),
+    )?.name;
+    if (name === undefined) {
+      const i = key.indexOf(':');
+      name = i > 0 ? key.slice(0, i) : '(none)';
+      if (!this.groups.has(name) && this.groups.size >= MAX_AUTO_GROUPS + this.declared.length)
+        name = '(other)';
+    }
+    let g = this.groups.get(name);
+    if (!g) {
+      g = {
+        name,
+        hits: 0,
+        misses: 0,
+        loads: 0,
+        loadFailures: 0,
+        staleServed: 0,
+        ttl: this.adaptive ? new AdaptiveTtl(this.defaultTtl, this.adaptive) : undefined,
+      };
+      this.groups.set(name, g);
+    }
+    return g;
+  }
+
+  private hit(g: GroupState): void {
+    this.counts.hits += 1;
+    g.hits += 1;
+  }
+
+  private miss(g: GroupState): void {
+    this.counts.misses += 1;
+    g.misses += 1;
+  }
+}
+
+/**
+ * Creates a named cache.
+ * @throws RangeError or TypeError naming the option when one is out of range.
+ */
+export function createCache<V = unknown>(name: string, options: CacheOptions<V> = {}): Cache<V> {
+  return new Cache<V>(name, options);
+}

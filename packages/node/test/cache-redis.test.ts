@@ -1,0 +1,148 @@
+/**
+ * The Redis and tiered caches against real Redis servers: the one on 127.0.0.1:6379 (started by
+ * scripts/start-services.sh) and, for the outage, a private redis-server this test starts and kills.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { createCache } from '../src/cache/index.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const unique = (base: string) => `${base}-${randomBytes(4).toString('hex')}`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('redis backend: values, TTL and tags live in Redis; getMany is one MGET', async () => {
+  const name = unique('redis-backend');
+  const cache = createCache<{ n: number }>(name, {
+    backend: 'redis',
+    defaultTtlMs: 60_000,
+    ttlJitter: 0,
+    exportMetrics: false,
+  });
+  const raw = new Redis('redis://127.0.0.1:6379');
+  try {
+    await cache.whenReady();
+    await cache.set('a', { n: 1 }, { tags: ['t'] });
+    await cache.set('b', { n: 2 });
+    const pttl = await raw.pttl(`siperf:cache:${name}:a`);
+    assert.ok(pttl > 59_000 && pttl <= 60_000, `PTTL ${pttl}`);
+    const stored = await raw.get(`siperf:cache:${name}:a`);
+    assert.match(stored!, /^\d+:\d+:0:\{"n":1\}$/);
+    assert.deepEqual(await cache.getMany(['a', 'b', 'c']), [{ n: 1 }, { n: 2 }, undefined]);
+    let loads = 0;
+    const v = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        cache.getOrLoad('c', async () => {
+          loads += 1;
+          await sleep(10);
+          return { n: 3 };
+        }),
+      ),
+    );
+    assert.equal(loads, 1);
+    assert.deepEqual(v[19], { n: 3 });
+    assert.equal(await cache.invalidateTag('t'), 1);
+    assert.equal(await raw.exists(`siperf:cache:${name}:a`), 0);
+    assert.equal(await cache.invalidatePrefix(''), 2);
+    assert.equal((await raw.keys(`siperf:cache:${name}:*`)).length, 0);
+    assert.equal(cache.stats().remote!.up, true);
+  } finally {
+    await cache.close();
+    raw.disconnect();
+  }
+});
+
+test('tiered: a write in one process evicts the stale copy in another (Redis pub/sub)', async () => {
+  const name = unique('tiered');
+  const peer = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/tiered-peer.ts', name], {
+    cwd: new URL('..', import.meta.url).pathname,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
+  const ask = async (cmd: string) => {
+    peer.stdin!.write(`${cmd}\n`);
+    return JSON.parse(String((await lines.next()).value));
+  };
+  const cache = createCache<string>(name, { backend: 'tiered', maxEntries: 100, exportMetrics: false });
+  try {
+    assert.equal((await lines.next()).value, 'ready');
+    await cache.whenReady();
+    await cache.set('greeting', 'hello');
+    assert.equal(await ask('get greeting'), 'hello'); // from Redis, now in the peer's memory
+    assert.equal(await ask('get greeting'), 'hello'); // from the peer's memory
+    assert.deepEqual(await ask('stats'), { memoryHits: 1, remoteHits: 1 });
+    await cache.set('greeting', 'bonjour');
+    await sleep(100); // the invalidation message crosses Redis
+    assert.equal(await ask('get greeting'), 'bonjour', 'the peer dropped its stale copy');
+    await cache.delete('greeting');
+    await sleep(100);
+    assert.equal(await ask('get greeting'), null);
+  } finally {
+    peer.stdin!.write('quit\n');
+    await new Promise((r) => peer.once('exit', r));
+    await cache.invalidatePrefix('');
+    await cache.close();
+  }
+});
+
+test('Redis stops: the tiered cache serves memory and loaders, reports the outage, never throws', async () => {
+  const port = await freePort();
+  const server: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  try {
+    const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50 });
+    probe.on('error', () => {});
+    for (let i = 0; i < 50; i++) {
+      if (
+        await probe.connect().then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      await sleep(100);
+    }
+    probe.disconnect();
+    const cache = createCache<number>('outage', {
+      backend: 'tiered',
+      redis: `redis://127.0.0.1:${port}`,
+      maxEntries: 100,
+      exportMetrics: false,
+    });
+    await cache.whenReady();
+    await cache.set('kept', 1);
+    assert.equal(cache.stats().remote!.up, true);
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    await sleep(50);
+    assert.equal(await cache.get('kept'), 1, 'served from memory');
+    assert.equal(await cache.getOrLoad('new', () => 7), 7, 'loaded, though Redis cannot store it');
+    await cache.set('written', 2);
+    assert.equal(await cache.get('written'), 2);
+    assert.equal(await cache.delete('kept'), true);
+    const s = cache.stats();
+    assert.equal(s.remote!.up, false);
+    assert.ok(s.remote!.errors >= 1, String(s.remote!.errors));
+    assert.ok(s.remote!.lastError);
+    await cache.close();
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
