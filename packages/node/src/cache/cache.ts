@@ -162,6 +162,7 @@ export class Cache<V = unknown> {
   private readonly ready: Promise<void>;
   private readonly stopMetrics: (() => void) | undefined;
   private closed = false;
+  private started = false;
 
   /** @throws RangeError or TypeError naming the option when one is out of range. */
   constructor(name: string, o: CacheOptions<V> = {}) {
@@ -241,9 +242,11 @@ export class Cache<V = unknown> {
   }
 
   private async start(): Promise<void> {
-    if (!this.remote) return;
-    if (this.ownClient) await this.ownClient.connect().catch(() => {});
-    if (this.backend === 'tiered') await this.remote.subscribe((m) => this.onInvalidation(m));
+    if (this.remote) {
+      if (this.ownClient) await this.ownClient.connect().catch(() => {});
+      if (this.backend === 'tiered') await this.remote.subscribe((m) => this.onInvalidation(m));
+    }
+    this.started = true;
   }
 
   /** Resolves once the Redis connection was tried (at once for the memory backend). */
@@ -561,7 +564,7 @@ export class Cache<V = unknown> {
       if (s && !this.remote) return { held: s.value, fresh: false, expiresAt: s.expiresAt };
     }
     if (!this.remote) return undefined;
-    await this.ready;
+    if (!this.started) await this.ready;
     const e = await this.remote.get(k);
     if (!e) {
       const s = this.memory?.getStale(k);

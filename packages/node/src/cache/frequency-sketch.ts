@@ -5,50 +5,47 @@
  * Caffeine) every counter is halved, so the sketch forgets old popularity.
  * @module
  */
-import { fmix32 } from './hash.ts';
-
-const SEEDS = [0x97cb3127, 0xb4b82e6b, 0x9e3779b9, 0xc2b2ae35] as const;
+/**
+ * Layout (Caffeine 3's block-based sketch): the table is split in 64-byte blocks of 128 counters, four
+ * rows of 32; a key's four counters are all in one block (one CPU cache line), the block chosen by the
+ * top bits of hash × φ and the counter within each row by 5 bits of a second multiplicative hash.
+ */
+const BLOCK_COUNTERS = 128;
 
 /** Estimates how often a key (by its 32-bit hash) was seen recently, capped at 15. */
 export class FrequencySketch {
   private table: Uint8Array;
-  private mask: number;
+  private readonly blockShift: number;
+  private readonly blocks: number;
   private additions = 0;
   /** Increments between two halvings. */
   sampleSize: number;
 
   /** @param capacity - the cache's maximum entries (the sketch has ≥ that many counters per row). */
   constructor(capacity: number) {
-    const width = 4 * 2 ** Math.ceil(Math.log2(Math.max(16, capacity)));
-    this.table = new Uint8Array((width * 4) >>> 1);
-    this.mask = width - 1;
+    // 16 counters (8 bytes) per entry of capacity, as Caffeine; at least 2 blocks.
+    this.blocks = Math.max(2, 2 ** Math.ceil(Math.log2(Math.max(16, capacity) / 8)));
+    this.table = new Uint8Array((this.blocks * BLOCK_COUNTERS) >>> 1);
+    this.blockShift = 32 - Math.log2(this.blocks);
     this.sampleSize = 10 * Math.max(16, capacity);
   }
 
-  /** Counters per row. */
-  get width(): number {
-    return this.mask + 1;
-  }
 
   /** Bytes held by the counters. */
   get bytes(): number {
     return this.table.byteLength;
   }
 
-  private index(hash: number, row: number): number {
-    return row * (this.mask + 1) + (fmix32(hash ^ SEEDS[row]!) & this.mask);
-  }
-
-  private counter(i: number): number {
-    const b = this.table[i >>> 1]!;
-    return i & 1 ? b >>> 4 : b & 15;
-  }
-
   /** The estimated count (0..15): the smallest of the key's four counters. */
   frequency(hash: number): number {
+    const base = (Math.imul(hash, 0x9e3779b1) >>> this.blockShift) * BLOCK_COUNTERS;
+    const h2 = Math.imul(hash, 0x85ebca6b);
+    const t = this.table;
     let f = 15;
     for (let r = 0; r < 4; r++) {
-      const c = this.counter(this.index(hash, r));
+      const i = base + r * 32 + ((h2 >>> (r * 5 + 7)) & 31);
+      const b = t[i >>> 1]!;
+      const c = i & 1 ? b >>> 4 : b & 15;
       if (c < f) f = c;
     }
     return f;
@@ -56,18 +53,21 @@ export class FrequencySketch {
 
   /** Counts one occurrence; halves all counters every `sampleSize` increments. */
   increment(hash: number): void {
+    const base = (Math.imul(hash, 0x9e3779b1) >>> this.blockShift) * BLOCK_COUNTERS;
+    const h2 = Math.imul(hash, 0x85ebca6b);
+    const t = this.table;
     let added = false;
     for (let r = 0; r < 4; r++) {
-      const i = this.index(hash, r);
+      const i = base + r * 32 + ((h2 >>> (r * 5 + 7)) & 31);
       const j = i >>> 1;
-      const b = this.table[j]!;
+      const b = t[j]!;
       if (i & 1) {
-        if (b >>> 4 < 15) {
-          this.table[j] = b + 16;
+        if (b < 0xf0) {
+          t[j] = b + 16;
           added = true;
         }
       } else if ((b & 15) < 15) {
-        this.table[j] = b + 1;
+        t[j] = b + 1;
         added = true;
       }
     }

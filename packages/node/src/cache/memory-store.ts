@@ -97,9 +97,10 @@ export class MemoryStore<V> {
   private next: Uint32Array;
   private queue: Uint8Array;
   private hashes: Uint32Array;
-  private weights: Uint32Array;
-  private expires: Float64Array;
-  private graces: Uint32Array;
+  /** Per-slot weights (only with `maxBytes`), expiries and graces: allocated when first needed. */
+  private weights: Uint32Array | undefined;
+  private expires: Float64Array | undefined;
+  private graces: Uint32Array | undefined;
   private free: number[] = [];
   private top = FIRST_SLOT;
   private capacity: number;
@@ -137,9 +138,7 @@ export class MemoryStore<V> {
     this.next = new Uint32Array(this.capacity);
     this.queue = new Uint8Array(this.capacity);
     this.hashes = new Uint32Array(this.capacity);
-    this.weights = new Uint32Array(this.capacity);
-    this.expires = new Float64Array(this.capacity);
-    this.graces = new Uint32Array(this.capacity);
+    if (this.weighted) this.weights = new Uint32Array(this.capacity);
     for (let s = 0; s < FIRST_SLOT; s++) {
       this.prev[s] = s;
       this.next[s] = s;
@@ -182,7 +181,7 @@ export class MemoryStore<V> {
   /** Whether `key` holds a fresh value (no side effects on recency or counters). */
   has(key: CacheKey): boolean {
     const s = this.map.get(key);
-    return s !== undefined && !this.isExpired(s, this.expires[s]! === 0 ? 0 : this.now(), false);
+    return s !== undefined && !this.isExpired(s, this.exp(s) === 0 ? 0 : this.now(), false);
   }
 
   /**
@@ -196,7 +195,7 @@ export class MemoryStore<V> {
       this.climb(false);
       return undefined;
     }
-    const exp = this.expires[s]!;
+    const exp = this.exp(s);
     if (exp !== 0 && this.isExpired(s, this.now(), true)) {
       this.counters.misses += 1;
       this.climb(false);
@@ -216,8 +215,8 @@ export class MemoryStore<V> {
   getStale(key: CacheKey): { value: V; expiresAt: number } | undefined {
     const s = this.map.get(key);
     if (s === undefined) return undefined;
-    const exp = this.expires[s]!;
-    if (exp !== 0 && exp + this.graces[s]! <= this.now()) {
+    const exp = this.exp(s);
+    if (exp !== 0 && exp + this.grace(s) <= this.now()) {
       this.removeSlot(s, 'expired');
       return undefined;
     }
@@ -227,7 +226,7 @@ export class MemoryStore<V> {
   /** Expiry (absolute ms, 0 for never) of a present entry. */
   expiresAt(key: CacheKey): number | undefined {
     const s = this.map.get(key);
-    return s === undefined ? undefined : this.expires[s];
+    return s === undefined ? undefined : this.exp(s);
   }
 
   /**
@@ -246,8 +245,7 @@ export class MemoryStore<V> {
     if (old !== undefined) {
       const before = this.values[old] as V;
       this.values[old] = value;
-      this.expires[old] = expiresAt;
-      this.graces[old] = Math.min(graceMs, 0xffffffff);
+      this.setExpiry(old, expiresAt, graceMs);
       this.reweigh(old, w);
       this.sketch?.increment(this.hashes[old]!);
       this.onAccess(old);
@@ -261,9 +259,8 @@ export class MemoryStore<V> {
     this.keys[s] = key;
     this.values[s] = value;
     this.hashes[s] = hash;
-    this.weights[s] = w;
-    this.expires[s] = expiresAt;
-    this.graces[s] = Math.min(graceMs, 0xffffffff);
+    if (this.weights) this.weights[s] = w;
+    this.setExpiry(s, expiresAt, graceMs);
     this.sketch?.increment(hash);
     this.linkLast(WINDOW, s);
     this.windowWeight += w;
@@ -304,8 +301,8 @@ export class MemoryStore<V> {
     let checked = 0;
     for (const s of [...this.map.values()]) {
       if (checked++ >= limit) break;
-      const exp = this.expires[s]!;
-      if (exp !== 0 && exp + this.graces[s]! <= now) {
+      const exp = this.exp(s);
+      if (exp !== 0 && exp + this.grace(s) <= now) {
         this.removeSlot(s, 'expired');
         n += 1;
       }
@@ -327,11 +324,30 @@ export class MemoryStore<V> {
 
   // --- internals ---
 
+  private exp(s: number): number {
+    return this.expires === undefined ? 0 : this.expires[s]!;
+  }
+
+  private grace(s: number): number {
+    return this.graces === undefined ? 0 : this.graces[s]!;
+  }
+
+  private w(s: number): number {
+    return this.weights === undefined ? 1 : this.weights[s]!;
+  }
+
+  private setExpiry(s: number, expiresAt: number, graceMs: number): void {
+    if (expiresAt !== 0 && !this.expires) this.expires = new Float64Array(this.capacity);
+    if (this.expires) this.expires[s] = expiresAt;
+    if (graceMs !== 0 && !this.graces) this.graces = new Uint32Array(this.capacity);
+    if (this.graces) this.graces[s] = Math.min(graceMs, 0xffffffff);
+  }
+
   private isExpired(s: number, now: number, remove: boolean): boolean {
-    const exp = this.expires[s]!;
+    const exp = this.exp(s);
     if (exp === 0 || exp > now) return false;
     // Stale: keep it within its grace for stale-while-revalidate; drop it afterwards.
-    if (remove && exp + this.graces[s]! <= now) this.removeSlot(s, 'expired');
+    if (remove && exp + this.grace(s) <= now) this.removeSlot(s, 'expired');
     return true;
   }
 
@@ -362,9 +378,9 @@ export class MemoryStore<V> {
     this.next = g(this.next, Uint32Array);
     this.queue = g(this.queue, Uint8Array);
     this.hashes = g(this.hashes, Uint32Array);
-    this.weights = g(this.weights, Uint32Array);
-    this.expires = g(this.expires, Float64Array);
-    this.graces = g(this.graces, Uint32Array);
+    if (this.weights) this.weights = g(this.weights, Uint32Array);
+    if (this.expires) this.expires = g(this.expires, Float64Array);
+    if (this.graces) this.graces = g(this.graces, Uint32Array);
     this.capacity = cap;
   }
 
@@ -403,7 +419,7 @@ export class MemoryStore<V> {
     }
     // A second access in probation earns the protected segment; the protected overflow goes back.
     this.moveLast(PROTECTED, s);
-    this.protectedWeight += this.weights[s]!;
+    this.protectedWeight += this.w(s);
     this.demoteProtected();
   }
 
@@ -412,14 +428,14 @@ export class MemoryStore<V> {
       const d = this.head(PROTECTED);
       if (d === NONE) break;
       this.moveLast(PROBATION, d);
-      this.protectedWeight -= this.weights[d]!;
+      this.protectedWeight -= this.w(d);
     }
   }
 
   private reweigh(s: number, w: number): void {
-    const d = w - this.weights[s]!;
+    const d = w - this.w(s);
     if (d === 0) return;
-    this.weights[s] = w;
+    if (this.weights) this.weights[s] = w;
     this.totalWeight += d;
     const q = this.queue[s]!;
     if (q === WINDOW) this.windowWeight += d;
@@ -429,7 +445,7 @@ export class MemoryStore<V> {
   private removeSlot(s: number, cause: RemovalCause): void {
     const key = this.keys[s]!;
     const value = this.values[s] as V;
-    const w = this.weights[s]!;
+    const w = this.w(s);
     const q = this.queue[s]!;
     this.unlink(s);
     if (q === WINDOW) this.windowWeight -= w;
@@ -458,7 +474,7 @@ export class MemoryStore<V> {
       const c = this.head(WINDOW);
       if (c === NONE) break;
       this.moveLast(PROBATION, c);
-      this.windowWeight -= this.weights[c]!;
+      this.windowWeight -= this.w(c);
       this.admitOrReject(c);
     }
     // A heavier replacement can overflow main without a candidate: evict from main's LRU end.
@@ -521,10 +537,10 @@ export class MemoryStore<V> {
       if (s === NONE) {
         s = this.head(PROTECTED);
         if (s === NONE) break;
-        this.protectedWeight -= this.weights[s]!;
+        this.protectedWeight -= this.w(s);
       }
       this.moveLast(WINDOW, s);
-      this.windowWeight += this.weights[s]!;
+      this.windowWeight += this.w(s);
     }
     this.demoteProtected();
   }
@@ -538,7 +554,7 @@ export class MemoryStore<V> {
       const s = this.head(WINDOW);
       if (s === NONE) break;
       this.moveLast(PROBATION, s);
-      this.windowWeight -= this.weights[s]!;
+      this.windowWeight -= this.w(s);
     }
   }
 }

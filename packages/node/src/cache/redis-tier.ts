@@ -56,18 +56,29 @@ export class RedisTier<V> {
     this.channel = `siperf:cache-invalidate:${name}`;
   }
 
-  private async guard<T>(op: () => Promise<T>): Promise<T | undefined> {
+  /** Runs a Redis call; a failure marks the tier down and resolves to undefined. */
+  private guard<T>(op: () => Promise<T>): Promise<T | undefined> {
+    let p: Promise<T>;
     try {
-      const r = await op();
-      this.health.up = true;
-      return r;
+      p = op();
     } catch (err) {
-      this.health.up = false;
-      this.health.errors += 1;
-      this.health.lastError = err instanceof Error ? err.message : String(err);
-      this.health.lastErrorAt = new Date().toISOString();
-      return undefined;
+      return Promise.resolve(this.failed(err));
     }
+    return p.then(
+      (r) => {
+        this.health.up = true;
+        return r;
+      },
+      (err) => this.failed(err),
+    );
+  }
+
+  private failed(err: unknown): undefined {
+    this.health.up = false;
+    this.health.errors += 1;
+    this.health.lastError = err instanceof Error ? err.message : String(err);
+    this.health.lastErrorAt = new Date().toISOString();
+    return undefined;
   }
 
   private parse(raw: string | null): RemoteEntry<V> | undefined {
@@ -89,8 +100,8 @@ export class RedisTier<V> {
   }
 
   /** The entry of `key` (fresh or within its grace), or undefined (absent, undecodable, or Redis down). */
-  async get(key: string): Promise<RemoteEntry<V> | undefined> {
-    return this.parse((await this.guard(() => this.client.get(this.keyPrefix + key))) ?? null);
+  get(key: string): Promise<RemoteEntry<V> | undefined> {
+    return this.guard(() => this.client.get(this.keyPrefix + key)).then((raw) => this.parse(raw ?? null));
   }
 
   /** Several entries in one MGET, in the order of `keys`. */

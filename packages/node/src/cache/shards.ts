@@ -84,6 +84,8 @@ export class ShardsMrc {
   private readonly histogram = new Map<number, number>();
   private cold = 0;
   private total = 0;
+  /** Every reference, sampled or not. */
+  private requests = 0;
 
   constructor(o: ShardsOptions = {}) {
     const rate = o.rate ?? 1;
@@ -106,6 +108,7 @@ export class ShardsMrc {
 
   /** Records a reference to the key with this 32-bit hash (see `hashKey`). */
   record(keyHash: number): void {
+    this.requests += 1;
     const h = fmix32(keyHash ^ 0x5bd1e995);
     if (h >= this.threshold) return;
     const weight = 1 / this.rate;
@@ -129,11 +132,16 @@ export class ShardsMrc {
     if (this.last.size > this.maxKeys) this.lowerThreshold();
   }
 
-  /** Estimated LRU hit ratios at the given sizes (entries). */
+  /**
+   * Estimated LRU hit ratios at the given sizes (entries). SHARDS_adj: the difference between all
+   * references and the weighted sampled ones is added to the smallest distance, which corrects the
+   * bias of a sample that happens to hold more or fewer references than its share.
+   */
   curve(sizes: readonly number[]): MissRatioPoint[] {
     const buckets = [...this.histogram.entries()].sort((a, b) => a[0] - b[0]);
+    const adjust = this.requests - this.total;
     return sizes.map((size) => {
-      let hits = 0;
+      let hits = size > 0 ? adjust : 0;
       for (const [b, w] of buckets) {
         // A reference hits in a cache of `size` when its reuse distance is below the size.
         const lo = b * this.bucket;
@@ -141,7 +149,7 @@ export class ShardsMrc {
         else if (lo < size) hits += (w * (size - lo)) / this.bucket;
         else break;
       }
-      return { size, hitRatio: this.total > 0 ? hits / this.total : 0 };
+      return { size, hitRatio: this.requests > 0 ? Math.min(1, Math.max(0, hits / this.requests)) : 0 };
     });
   }
 
