@@ -30,7 +30,6 @@ export class FrequencySketch {
     this.sampleSize = 10 * Math.max(16, capacity);
   }
 
-
   /** Bytes held by the counters. */
   get bytes(): number {
     return this.table.byteLength;
