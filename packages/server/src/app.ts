@@ -15,12 +15,14 @@ import { AlertEngine, defaultRules, parseRule, parseRulesFile, storeValueSource 
 import {
   alertRoutes,
   apmRoutes,
+  cacheRoutes,
   ingestRoutes,
   installProblemHandlers,
   resourceRoutes,
   transactionRoutes,
   vitalsRoutes,
 } from './api/index.ts';
+import { CacheRegistry } from './cache/index.ts';
 import type { Config } from './config.ts';
 import { SiperfError } from './errors.ts';
 import { loadSqlParser } from './ingest/index.ts';
@@ -90,6 +92,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const engine = options.alerts ?? createAlertEngine(config, store, app.log);
   app.decorate('alertEngine', engine);
   await app.register(async (child) => alertRoutes(child, { config, engine }));
+  const caches = new CacheRegistry({
+    redisUrl: config.redisUrl,
+    file: config.dataDir === ':memory:' ? undefined : join(config.dataDir, 'caches.json'),
+    log: (message, err) => app.log.warn({ err, component: 'caches' }, message),
+  });
+  app.addHook('onClose', async () => caches.close());
+  await app.register(async (child) => cacheRoutes(child, { config, store, caches }));
   return app;
 }
 

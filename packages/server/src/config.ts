@@ -90,6 +90,8 @@ export interface Config {
   alertEvaluationIntervalMs: number;
   /** 1 loads the built-in rules (CPU, memory, disk full within 24 h, error rate, p95); 0 leaves them out. */
   alertDefaultRules: number;
+  /** Redis of the server's redis and tiered caches (credentials stay in the config, never in the API). */
+  redisUrl: string;
   /** pino level. Default `info`. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -128,6 +130,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   alertRulesFile: undefined,
   alertEvaluationIntervalMs: 30_000,
   alertDefaultRules: 1,
+  redisUrl: 'redis://127.0.0.1:6379',
   logLevel: 'info',
 });
 
@@ -170,6 +173,7 @@ const RULES: Record<keyof Config, Rule> = {
   alertRulesFile: { kind: 'string', optional: true },
   alertEvaluationIntervalMs: { kind: 'int', min: 0, max: 86_400_000 },
   alertDefaultRules: { kind: 'int', min: 0, max: 1 },
+  redisUrl: { kind: 'string' },
   logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 

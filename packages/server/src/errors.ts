@@ -25,6 +25,9 @@ export const ERROR_CODES = {
   ERR_QUERY_NOT_FOUND: { status: 404, title: 'Not found' },
   ERR_API_BODY: { status: 400, title: 'Invalid request body' },
   ERR_INGEST_VITALS: { status: 400, title: 'Invalid web-vitals item' },
+  ERR_CACHE_NOT_FOUND: { status: 404, title: 'No such cache' },
+  ERR_CACHE_CONFLICT: { status: 409, title: 'Cache exists or too many caches' },
+  ERR_CACHE_MISS: { status: 404, title: 'Cache miss' },
   ERR_STORE_CLOSED: { status: 503, title: 'Store is closed' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -17,6 +17,7 @@ const RANK: Record<string, number> = {
   ingest: 3,
   apm: 3,
   resources: 3,
+  cache: 3,
   alerts: 4,
   'config.ts': 3,
   api: 5,

@@ -2,6 +2,8 @@ export type { AlertDeps } from './alert-routes.ts';
 export { alertRoutes } from './alert-routes.ts';
 export type { ApmDeps } from './apm-routes.ts';
 export { apmRoutes } from './apm-routes.ts';
+export type { CacheDeps } from './cache-routes.ts';
+export { cacheRoutes } from './cache-routes.ts';
 export type { IngestDeps } from './ingest-routes.ts';
 export { ingestRoutes } from './ingest-routes.ts';
 export { installProblemHandlers, sendProblem } from './problem.ts';
