@@ -166,6 +166,28 @@ test('warming loads what is missing; hot keys are the most frequent', async () =
   assert.equal(await next.warmFromFile(`${file}.missing`, (k) => k), 0);
 });
 
+test('scheduled warming reloads the keys each round, and stops', async () => {
+  const cache = createCache<number>('scheduled', { exportMetrics: false, defaultTtlMs: 1, ttlJitter: 0 });
+  let loads = 0;
+  const stop = cache.scheduleWarm(
+    () => ['a', 'b'],
+    () => ++loads,
+    1000,
+  );
+  await sleep(50);
+  assert.equal(loads, 2, 'the first round runs at once');
+  stop();
+  assert.throws(
+    () =>
+      cache.scheduleWarm(
+        () => [],
+        () => 1,
+        10,
+      ),
+    /everyMs: expected ≥ 1000 ms, got 10/,
+  );
+});
+
 test('bad options and keys name the field and the limit', () => {
   assert.throws(
     () => createCache('x', { backend: 'disk' as never }),

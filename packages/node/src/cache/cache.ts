@@ -432,6 +432,37 @@ export class Cache<V = unknown> {
     return loaded;
   }
 
+  /**
+   * Warms `keys()` now and then every `everyMs` (a timer that does not keep the process alive), skipping
+   * a round while the previous one runs. @returns a function that stops it.
+   * @throws RangeError when `everyMs` is under 1,000.
+   */
+  scheduleWarm(
+    keys: () => Iterable<string> | Promise<Iterable<string>>,
+    loader: (key: string) => V | Promise<V>,
+    everyMs: number,
+    o: EntryOptions & { concurrency?: number } = {},
+  ): () => void {
+    if (!Number.isFinite(everyMs) || everyMs < 1000)
+      throw new RangeError(`everyMs: expected ≥ 1000 ms, got ${everyMs}`);
+    let running = false;
+    const round = async () => {
+      if (running || this.closed) return;
+      running = true;
+      try {
+        await this.warm(await keys(), loader, o);
+      } catch {
+        // A failing key source skips this round; loads are counted in loadFailures.
+      } finally {
+        running = false;
+      }
+    };
+    void round();
+    const timer = setInterval(round, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   /** The hottest keys of the memory tier (by frequency estimate, then recency), at most `n`. */
   hotKeys(n = 1000): string[] {
     if (!this.memory) return [];
