@@ -60,8 +60,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     // A client that stops sending mid-body is dropped instead of holding a socket for ever.
     requestTimeout: 120_000,
-    // Trace ids longer than 200 characters get Fastify's own 414; shorter bad ids get our 400.
-    routerOptions: { maxParamLength: 200 },
+    // Path parameters up to 1,100 characters (cache keys go to 1,024); longer get Fastify's own 414.
+    routerOptions: { maxParamLength: 1100 },
     // Per-request log lines off: ingest is many small requests; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;

@@ -29,7 +29,8 @@ export interface GroupStats {
 export interface CacheStats {
   name: string;
   backend: CacheBackend;
-  policy: EvictionPolicy;
+  /** The memory tier's eviction policy; `none` for the redis backend (Redis's maxmemory-policy evicts). */
+  policy: EvictionPolicy | 'none';
   hits: number;
   misses: number;
   /** hits / (hits + misses), 0 before any request. */
@@ -50,6 +51,8 @@ export interface CacheStats {
   earlyRefreshes: number;
   /** Loads that joined one already running for the same key (single flight). */
   coalescedLoads: number;
+  /** Loaded values the codec could not encode for Redis: returned to the caller, not cached. */
+  uncacheable: number;
   /** Hits answered by the memory tier and by Redis (tiered). */
   memoryHits: number;
   remoteHits: number;

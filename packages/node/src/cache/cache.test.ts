@@ -126,6 +126,31 @@ test('jittered expiry stays within (1 − jitter)·TTL .. TTL', async () => {
   assert.deepEqual(await cache.getMany(['a', 'b', 'c']), [1, undefined, undefined]);
 });
 
+test('a value too heavy for the cache is not kept, nor indexed under its tags; a closed cache refuses calls', async () => {
+  const cache = createCache<string>('heavy', { maxBytes: 2048, exportMetrics: false });
+  for (let i = 0; i < 100; i++)
+    assert.equal(await cache.set(`k${i}`, 'x'.repeat(5000), { tags: [`t${i}`] }), false);
+  assert.equal(cache.stats().entries, 0);
+  assert.equal(await cache.invalidateTag('t1'), 0);
+  assert.equal(await cache.set('small', 'x'), true);
+  await cache.close();
+  await assert.rejects(
+    cache.get('small').then(() => cache.set('small', 'y')),
+    /cache heavy is closed/,
+  );
+});
+
+test('stats after an expiry count only what is held', async () => {
+  let now = 0;
+  const cache = createCache<string>('expiring', { now: () => now, ttlJitter: 0, exportMetrics: false });
+  await cache.set('a', 'x', { ttlMs: 100 });
+  await cache.set('b', 'y');
+  now = 200;
+  const s = cache.stats();
+  assert.equal(s.entries, 1);
+  assert.equal(s.expirations, 1);
+});
+
 test('tags and prefixes invalidate exactly their keys; wrap caches by arguments', async () => {
   const cache = createCache<number>('tags', { exportMetrics: false });
   await cache.set('product:1', 1, { tags: ['catalog'] });
@@ -184,7 +209,7 @@ test('scheduled warming reloads the keys each round, and stops', async () => {
         () => 1,
         10,
       ),
-    /everyMs: expected ≥ 1000 ms, got 10/,
+    /everyMs: expected 1000\.\.2147483647 ms, got 10/,
   );
 });
 
@@ -203,7 +228,47 @@ test('bad options and keys name the field and the limit', () => {
     /maxTtlMs: must be ≥ minTtlMs/,
   );
   assert.throws(() => createCache('bad name!'), /name: expected 1\.\.128/);
+  assert.throws(() => createCache('tenant:secret'), /name: expected 1\.\.128 of A-Z a-z 0-9 _ \. -/);
+  assert.throws(
+    () => createCache('x', { hardTimeoutMs: 2 ** 31 }),
+    /hardTimeoutMs: expected 0\.\.2147483647 ms/,
+  );
+  assert.throws(() => createCache('x', { policy: 'bogus' as never }), /policy: expected w-tinylfu or lru/);
+  assert.throws(() => createCache('x', { maxEntries: 10, maxBytes: 1000 }), /give one, not both/);
+  assert.throws(
+    () => createCache('x', { redisKeyPrefix: '' }),
+    /redisKeyPrefix: expected 1\.\.128 characters/,
+  );
+  assert.throws(() => createCache('x', { redisKeyPrefix: 'a*' }), /redisKeyPrefix/);
+  assert.throws(
+    () => createCache('x', { adaptiveTtl: true, defaultTtlMs: 0 }),
+    /defaultTtlMs: must be > 0 with adaptiveTtl/,
+  );
+  assert.throws(
+    () => createCache('x', { missRatioCurve: { maxKeys: Number.NaN } }),
+    /missRatioCurve\.maxKeys/,
+  );
   const c = createCache('x', { exportMetrics: false });
+  assert.throws(() => c.wrap(async (n: number) => n), /keyOf: required for an anonymous function/);
+  assert.rejects(
+    c.getOrLoad('k', () => 1, { ttlMs: -5 }),
+    /ttlMs: expected 0\.\.2147483647 ms, got -5/,
+  );
+  assert.rejects(
+    c.getOrLoad('k', () => 1, { hardTimeoutMs: Number.NaN }),
+    /hardTimeoutMs/,
+  );
+  assert.rejects(c.set('k', 1, { tags: 'abc' as never }), /tags: expected an array/);
+  assert.rejects(
+    c.warm(['k'], () => 1, { concurrency: Number.NaN }),
+    /concurrency: expected an integer 1\.\.1000/,
+  );
+  const sized = createCache<string>('sized', {
+    maxBytes: 10_000,
+    sizeOf: () => Number.NaN,
+    exportMetrics: false,
+  });
+  assert.rejects(sized.set('k', 'v'), /sizeOf: must return a finite number/);
   assert.rejects(c.get(''), /key: expected a string of 1\.\.1024 characters/);
 });
 

@@ -47,7 +47,7 @@ export interface CacheOptions<V> {
   earlyRefreshBeta?: number;
   /** With a stale value at hand, serve it when the loader takes longer than this, ms (the load goes on). */
   softTimeoutMs?: number;
-  /** Give up on a loader after this, ms: the stale value is served, or the call fails with `CacheLoadTimeoutError`. */
+  /** Give up on a loader after this, ms (default 60,000): the stale value is served, or the call fails with `CacheLoadTimeoutError`. */
   hardTimeoutMs?: number;
   /** Learn the TTL per key group (see `adaptive-ttl.ts`): `true` for the defaults. */
   adaptiveTtl?: boolean | AdaptiveTtlOptions;
@@ -110,6 +110,8 @@ interface GroupState {
 }
 
 const MAX_KEY_LENGTH = 1024;
+/** A loader that has not answered in this long fails (with the stale value served when there is one). */
+const DEFAULT_HARD_TIMEOUT_MS = 60_000;
 const MAX_AUTO_GROUPS = 100;
 
 function checkKey(key: unknown): string {
@@ -119,9 +121,30 @@ function checkKey(key: unknown): string {
   return key;
 }
 
-function checkMs(field: string, v: number | undefined, max = 2 ** 31): void {
-  if (v !== undefined && (!Number.isFinite(v) || v < 0 || v > max)) {
-    throw new RangeError(`${field}: expected 0..${max} ms, got ${v}`);
+/** Largest delay a Node timer honours (2³¹ − 1 ms, about 24.8 days). */
+const MAX_MS = 2_147_483_647;
+
+function checkMs(field: string, v: unknown, max = MAX_MS): void {
+  if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max)) {
+    throw new RangeError(`${field}: expected 0..${max} ms, got ${String(v)}`);
+  }
+}
+
+/** Validates the options of one call. @throws RangeError or TypeError naming the option. */
+function checkEntryOptions(o: EntryOptions): void {
+  if (typeof o !== 'object' || o === null) throw new TypeError('options: expected an object');
+  checkMs('ttlMs', o.ttlMs);
+  checkMs('staleGraceMs', o.staleGraceMs);
+  checkMs('softTimeoutMs', o.softTimeoutMs);
+  checkMs('hardTimeoutMs', o.hardTimeoutMs);
+  if (o.hardTimeoutMs === 0) throw new RangeError('hardTimeoutMs: expected 1..2147483647 ms, got 0');
+  if (
+    o.tags !== undefined &&
+    (!Array.isArray(o.tags) ||
+      o.tags.length > 64 ||
+      o.tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 256))
+  ) {
+    throw new TypeError('tags: expected an array of at most 64 strings of 1..256 characters');
   }
 }
 
@@ -156,6 +179,7 @@ export class Cache<V = unknown> {
     staleServed: 0,
     earlyRefreshes: 0,
     coalescedLoads: 0,
+    uncacheable: 0,
     memoryHits: 0,
     remoteHits: 0,
   };
@@ -163,11 +187,13 @@ export class Cache<V = unknown> {
   private readonly stopMetrics: (() => void) | undefined;
   private closed = false;
   private started = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   /** @throws RangeError or TypeError naming the option when one is out of range. */
   constructor(name: string, o: CacheOptions<V> = {}) {
-    if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
-      throw new TypeError(`name: expected 1..128 of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(name)}`);
+    // No ':' in names: Redis keys are `siperf:cache:<name>:<key>`, so names must not nest.
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(name)) {
+      throw new TypeError(`name: expected 1..128 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(name)}`);
     }
     const backend = o.backend ?? 'memory';
     if (!['memory', 'redis', 'tiered'].includes(backend)) {
@@ -178,11 +204,36 @@ export class Cache<V = unknown> {
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
     this.codec = o.codec ?? (jsonCodec as Codec<V>);
-    this.adaptive = o.adaptiveTtl === true ? {} : o.adaptiveTtl || undefined;
+    this.adaptive = this.adaptiveOf(o);
     checkMs('defaultTtlMs', o.defaultTtlMs);
     checkMs('staleGraceMs', o.staleGraceMs);
     checkMs('softTimeoutMs', o.softTimeoutMs);
     checkMs('hardTimeoutMs', o.hardTimeoutMs);
+    if (o.hardTimeoutMs === 0) throw new RangeError('hardTimeoutMs: expected 1..2147483647 ms, got 0');
+    if (o.policy !== undefined && o.policy !== 'w-tinylfu' && o.policy !== 'lru') {
+      throw new RangeError(`policy: expected w-tinylfu or lru, got ${JSON.stringify(o.policy)}`);
+    }
+    if (o.maxEntries !== undefined && o.maxBytes !== undefined) {
+      throw new RangeError('maxEntries / maxBytes: give one, not both');
+    }
+    if (
+      o.redisKeyPrefix !== undefined &&
+      (typeof o.redisKeyPrefix !== 'string' || !/^[^*?[\]\\\s]{1,128}$/.test(o.redisKeyPrefix))
+    ) {
+      throw new TypeError('redisKeyPrefix: expected 1..128 characters without spaces or * ? [ ] \\');
+    }
+    for (const g of o.groups ?? []) {
+      if (
+        typeof g?.name !== 'string' ||
+        g.name === '' ||
+        !(typeof g.match === 'string' || g.match instanceof RegExp)
+      ) {
+        throw new TypeError('groups: expected [{ name: string, match: string | RegExp }]');
+      }
+    }
+    if (this.adaptiveOf(o) && o.defaultTtlMs === 0) {
+      throw new RangeError('defaultTtlMs: must be > 0 with adaptiveTtl (it is the starting TTL)');
+    }
     this.defaultTtl = o.defaultTtlMs ?? (this.adaptive ? 60_000 : 0);
     this.grace =
       o.staleGraceMs ?? (this.adaptive ? Math.max(this.defaultTtl, this.adaptive.maxTtlMs ?? 0) : 0);
@@ -212,6 +263,10 @@ export class Cache<V = unknown> {
         'maxEntries / maxBytes: the redis backend has no memory tier to bound (use tiered)',
       );
     }
+    const mk = o.missRatioCurve ? o.missRatioCurve.maxKeys : undefined;
+    if (mk !== undefined && (!Number.isInteger(mk) || mk < 16 || mk > 1_000_000)) {
+      throw new RangeError(`missRatioCurve.maxKeys: expected an integer 16..1000000, got ${mk}`);
+    }
     if (o.missRatioCurve !== false && this.memory) {
       const maxEntries = this.memory.weighted ? 10_000 : this.memory.maximum;
       this.mrc = new ShardsMrc({
@@ -239,6 +294,10 @@ export class Cache<V = unknown> {
     }
     this.ready = this.start();
     if (o.exportMetrics !== false) this.stopMetrics = exportCacheMetrics(this);
+  }
+
+  private adaptiveOf(o: CacheOptions<V>): AdaptiveTtlOptions | undefined {
+    return o.adaptiveTtl === true ? {} : o.adaptiveTtl || undefined;
   }
 
   private async start(): Promise<void> {
@@ -314,6 +373,8 @@ export class Cache<V = unknown> {
   async getOrLoad(key: string, loader: (key: string) => V | Promise<V>, o: EntryOptions = {}): Promise<V> {
     const k = checkKey(key);
     if (typeof loader !== 'function') throw new TypeError('loader: expected a function');
+    checkEntryOptions(o);
+    this.checkOpen();
     const found = await this.lookup(k);
     const g = this.group(k);
     if (found?.fresh) {
@@ -352,22 +413,34 @@ export class Cache<V = unknown> {
    */
   wrap<A extends unknown[]>(
     fn: (...args: A) => V | Promise<V>,
-    keyOf: (...args: A) => string = (...args) => `${fn.name || 'fn'}:${JSON.stringify(args)}`,
+    keyOf?: (...args: A) => string,
     o: EntryOptions = {},
   ): (...args: A) => Promise<V> {
-    return (...args: A) => this.getOrLoad(keyOf(...args), () => fn(...args), o);
+    if (typeof fn !== 'function') throw new TypeError('fn: expected a function');
+    if (!keyOf && !fn.name)
+      throw new TypeError('keyOf: required for an anonymous function (its results would share keys)');
+    checkEntryOptions(o);
+    const key = keyOf ?? ((...args: A) => `${fn.name}:${JSON.stringify(args)}`);
+    return async (...args: A) => this.getOrLoad(key(...args), () => fn(...args), o);
   }
 
   // --- writing ---
 
-  /** Stores a value (an explicit write: the adaptive TTL counts it as a change when it differs). */
-  async set(key: string, value: V, o: EntryOptions = {}): Promise<void> {
+  /**
+   * Stores a value (an explicit write: the adaptive TTL counts it as a change when it differs).
+   * @returns whether it was stored: false when it weighs more than the whole memory tier, loses
+   *   admission at once, or (redis backend) Redis could not be written.
+   * @throws TypeError when the codec cannot encode the value (redis, tiered), or the cache is closed.
+   */
+  async set(key: string, value: V, o: EntryOptions = {}): Promise<boolean> {
     const k = checkKey(key);
-    checkMs('ttlMs', o.ttlMs);
+    checkEntryOptions(o);
+    this.checkOpen();
     const prev = this.memory?.getStale(k);
     if (prev) this.observe(k, prev.value.storedAt, !this.same(prev.value.v, value));
-    await this.put(k, value, o, 0);
+    const stored = await this.put(k, value, o, 0);
     if (this.backend === 'tiered') await this.remote!.publish({ keys: [k] });
+    return stored;
   }
 
   /** Removes a key everywhere (and from the other processes' memory tiers). @returns whether it was held. */
@@ -381,13 +454,19 @@ export class Cache<V = unknown> {
     return inMemory || inRemote;
   }
 
-  /** Removes every key set with `tag`. @returns how many keys were removed (memory and Redis, deduplicated). */
+  /**
+   * Removes every key set with `tag`.
+   * @returns how many values were removed: from memory, or from Redis when it removed more.
+   */
   async invalidateTag(tag: string): Promise<number> {
-    const keys = new Set(this.tagIndex.get(tag) ?? []);
-    for (const k of keys) this.dropLocal(k, true);
-    if (this.remote) for (const k of await this.remote.deleteTag(tag)) keys.add(k);
-    if (this.backend === 'tiered') await this.remote!.publish({ tag, keys: [...keys] });
-    return keys.size;
+    if (typeof tag !== 'string' || tag === '') throw new TypeError('tag: expected a non-empty string');
+    const local = [...(this.tagIndex.get(tag) ?? [])];
+    for (const k of local) this.dropLocal(k, true);
+    if (!this.remote) return local.length;
+    const { keys, deleted } = await this.remote.deleteTag(tag);
+    if (this.backend === 'tiered')
+      await this.remote.publish({ tag, keys: [...new Set([...local, ...keys])] });
+    return Math.max(local.length, deleted);
   }
 
   /** Removes every key that starts with `prefix`. @returns how many (memory, or Redis when larger). */
@@ -415,6 +494,12 @@ export class Cache<V = unknown> {
     loader: (key: string) => V | Promise<V>,
     o: EntryOptions & { concurrency?: number } = {},
   ): Promise<number> {
+    checkEntryOptions(o);
+    const concurrency = o.concurrency ?? 8;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+      throw new RangeError(`concurrency: expected an integer 1..1000, got ${concurrency}`);
+    }
+    this.checkOpen();
     const queue = [...keys].map(checkKey);
     let loaded = 0;
     const worker = async () => {
@@ -428,7 +513,7 @@ export class Cache<V = unknown> {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 8) }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
     return loaded;
   }
 
@@ -443,8 +528,9 @@ export class Cache<V = unknown> {
     everyMs: number,
     o: EntryOptions & { concurrency?: number } = {},
   ): () => void {
-    if (!Number.isFinite(everyMs) || everyMs < 1000)
-      throw new RangeError(`everyMs: expected ≥ 1000 ms, got ${everyMs}`);
+    if (!Number.isFinite(everyMs) || everyMs < 1000 || everyMs > MAX_MS) {
+      throw new RangeError(`everyMs: expected 1000..${MAX_MS} ms, got ${everyMs}`);
+    }
     let running = false;
     const round = async () => {
       if (running || this.closed) return;
@@ -460,7 +546,11 @@ export class Cache<V = unknown> {
     void round();
     const timer = setInterval(round, everyMs);
     timer.unref();
-    return () => clearInterval(timer);
+    this.timers.add(timer);
+    return () => {
+      clearInterval(timer);
+      this.timers.delete(timer);
+    };
   }
 
   /** The hottest keys of the memory tier (by frequency estimate, then recency), at most `n`. */
@@ -512,6 +602,7 @@ export class Cache<V = unknown> {
   stats(): CacheStats {
     const c = this.counts;
     const m = this.memory;
+    m?.purgeExpired(); // entries and bytes count only what is still held
     const sizes =
       m && !m.weighted ? [0.25, 0.5, 1, 2, 4, 8].map((f) => Math.max(1, Math.round(f * m.maximum))) : [];
     if (m?.weighted && m.size > 0)
@@ -519,7 +610,7 @@ export class Cache<V = unknown> {
     return {
       name: this.name,
       backend: this.backend,
-      policy: m?.policy ?? 'lru',
+      policy: m?.policy ?? 'none',
       hits: c.hits,
       misses: c.misses,
       hitRatio: c.hits + c.misses > 0 ? c.hits / (c.hits + c.misses) : 0,
@@ -535,6 +626,7 @@ export class Cache<V = unknown> {
       staleServed: c.staleServed,
       earlyRefreshes: c.earlyRefreshes,
       coalescedLoads: c.coalescedLoads,
+      uncacheable: c.uncacheable,
       memoryHits: c.memoryHits,
       remoteHits: c.remoteHits,
       remote: this.remote ? { ...this.remote.health } : null,
@@ -557,6 +649,8 @@ export class Cache<V = unknown> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers.clear();
     this.stopMetrics?.();
     await this.ready;
     await this.remote?.close();
@@ -564,6 +658,10 @@ export class Cache<V = unknown> {
   }
 
   // --- internals ---
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`cache ${this.name} is closed`);
+  }
 
   private estimateMemoryBytes(): number {
     // Sample up to 64 entries for the mean size, times the count.
@@ -634,7 +732,7 @@ export class Cache<V = unknown> {
     previous: Held<V> | undefined,
   ): Promise<V> {
     const g = this.group(k);
-    const hardMs = o.hardTimeoutMs ?? this.hard;
+    const hardMs = o.hardTimeoutMs ?? this.hard ?? DEFAULT_HARD_TIMEOUT_MS;
     const t0 = performance.now();
     this.counts.loads += 1;
     g.loads += 1;
@@ -662,11 +760,25 @@ export class Cache<V = unknown> {
     this.loadTimes.record(loadMs);
     if (value === undefined) return value; // not cacheable: nothing stored
     if (previous) this.observe(k, previous.storedAt, !this.same(previous.v, value));
-    await this.put(k, value, o, loadMs);
+    try {
+      await this.put(k, value, o, loadMs);
+    } catch {
+      // Not encodable for Redis: the caller still gets the value; the cache keeps nothing.
+      this.counts.uncacheable += 1;
+    }
     return value;
   }
 
-  private async put(k: string, value: V, o: EntryOptions, loadMs: number): Promise<void> {
+  /** Stores in memory and Redis. @returns whether the value was kept. @throws TypeError when it cannot be encoded. */
+  private async put(k: string, value: V, o: EntryOptions, loadMs: number): Promise<boolean> {
+    if (this.remote) {
+      // Encode first: a value Redis cannot hold is not put in memory either.
+      try {
+        this.codec.encode(value);
+      } catch (err) {
+        throw new TypeError(`value: the cache's codec cannot encode it (${(err as Error).message})`);
+      }
+    }
     const now = this.now();
     const ttl = o.ttlMs ?? this.group(k).ttl?.ttlMs ?? this.defaultTtl;
     const grace = o.staleGraceMs ?? this.grace;
@@ -676,6 +788,9 @@ export class Cache<V = unknown> {
       const old = this.memory.getStale(k);
       if (old) this.untag(k, old.value);
       this.memory.set(k, held, expiresAt, grace);
+      // Refused (too heavy) or rejected at admission: nothing to index.
+      if (this.memory.getStale(k)?.value !== held)
+        return this.remote ? this.putRemote(k, value, o, expiresAt, now, loadMs, grace) : false;
       for (const t of o.tags ?? []) {
         let set = this.tagIndex.get(t);
         if (!set) {
@@ -685,10 +800,22 @@ export class Cache<V = unknown> {
         set.add(k);
       }
     }
-    if (this.remote) {
-      await this.ready;
-      await this.remote.set(k, value, { expiresAt, storedAt: now, loadMs, graceMs: grace, tags: o.tags });
-    }
+    return this.remote
+      ? (await this.putRemote(k, value, o, expiresAt, now, loadMs, grace)) || this.memory !== undefined
+      : true;
+  }
+
+  private async putRemote(
+    k: string,
+    value: V,
+    o: EntryOptions,
+    expiresAt: number,
+    now: number,
+    loadMs: number,
+    grace: number,
+  ): Promise<boolean> {
+    if (!this.started) await this.ready;
+    return this.remote!.set(k, value, { expiresAt, storedAt: now, loadMs, graceMs: grace, tags: o.tags });
   }
 
   private untag(k: string, held: Held<V>): void {

@@ -14,20 +14,33 @@ const BLOCK_COUNTERS = 128;
 
 /** Estimates how often a key (by its 32-bit hash) was seen recently, capped at 15. */
 export class FrequencySketch {
-  private table: Uint8Array;
-  private readonly blockShift: number;
-  private readonly blocks: number;
+  private table!: Uint8Array;
+  private blockShift = 0;
+  private blocks = 0;
   private additions = 0;
+  /** Entries the sketch is sized for. */
+  capacity = 0;
   /** Increments between two halvings. */
-  sampleSize: number;
+  sampleSize = 0;
 
-  /** @param capacity - the cache's maximum entries (the sketch has ≥ that many counters per row). */
+  /** @param capacity - the entries to size for (see {@link FrequencySketch.ensureCapacity}). */
   constructor(capacity: number) {
-    // 16 counters (8 bytes) per entry of capacity, as Caffeine; at least 2 blocks.
-    this.blocks = Math.max(2, 2 ** Math.ceil(Math.log2(Math.max(16, capacity) / 8)));
+    this.ensureCapacity(capacity);
+  }
+
+  /**
+   * Sizes the sketch for `capacity` entries: 16 counters (8 bytes) per entry, as Caffeine, at least 2
+   * blocks. Growing starts the counts afresh (as Caffeine's `ensureCapacity` does); it never shrinks.
+   */
+  ensureCapacity(capacity: number): void {
+    const c = Math.max(16, capacity);
+    if (c <= this.capacity) return;
+    this.capacity = 2 ** Math.ceil(Math.log2(c));
+    this.blocks = Math.max(2, this.capacity / 8);
     this.table = new Uint8Array((this.blocks * BLOCK_COUNTERS) >>> 1);
     this.blockShift = 32 - Math.log2(this.blocks);
-    this.sampleSize = 10 * Math.max(16, capacity);
+    this.sampleSize = 10 * this.capacity;
+    this.additions = 0;
   }
 
   /** Bytes held by the counters. */

@@ -105,6 +105,7 @@ export class MemoryStore<V> {
   private top = FIRST_SLOT;
   private capacity: number;
   private readonly sketch: FrequencySketch | undefined;
+  private sketchMax = 0;
   private readonly climber: HillClimber | undefined;
   private readonly sizeOf: (key: CacheKey, value: V) => number;
   private readonly onRemove: MemoryStoreOptions<V>['onRemove'];
@@ -150,8 +151,12 @@ export class MemoryStore<V> {
       this.windowMax = Math.max(1, Math.floor(max * 0.01));
       this.protectedMax = Math.floor(0.8 * (max - this.windowMax));
       // Sketch counters scale with the entries the cache can hold (estimated for a byte bound).
-      const entries = byEntries ? max : Math.max(1024, Math.floor(max / 1024));
-      this.sketch = new FrequencySketch(entries);
+      // A byte bound holds at most one entry per 64 bytes (the smallest estimate of an entry).
+      const entries = byEntries ? max : Math.max(1024, Math.floor(max / 64));
+      // Sized to what the cache holds, growing with it up to the capacity (a large bound costs nothing
+      // until it fills).
+      this.sketchMax = entries;
+      this.sketch = new FrequencySketch(Math.min(entries, 1024));
       if (o.adaptiveWindow !== false) {
         this.climber = new HillClimber(max, o.climberSampleSize ?? 10 * entries);
       }
@@ -236,7 +241,14 @@ export class MemoryStore<V> {
    * @returns false when the entry alone weighs more than the capacity (nothing is stored).
    */
   set(key: CacheKey, value: V, expiresAt = 0, graceMs = 0): boolean {
-    const w = this.weighted ? Math.max(1, Math.ceil(this.sizeOf(key, value))) : 1;
+    let w = 1;
+    if (this.weighted) {
+      const size = this.sizeOf(key, value);
+      if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) {
+        throw new TypeError(`sizeOf: must return a finite number ≥ 0 of bytes, got ${String(size)}`);
+      }
+      w = Math.max(1, Math.ceil(size));
+    }
     const old = this.map.get(key);
     if (w > this.maximum) {
       if (old !== undefined) this.removeSlot(old, 'replaced');
@@ -255,6 +267,9 @@ export class MemoryStore<V> {
     }
     const s = this.allocate();
     const hash = this.sketch ? hashKey(key) : 0;
+    if (this.sketch && this.map.size >= this.sketch.capacity && this.sketch.capacity < this.sketchMax) {
+      this.sketch.ensureCapacity(Math.min(this.sketchMax, 2 * this.sketch.capacity));
+    }
     this.map.set(key, s);
     this.keys[s] = key;
     this.values[s] = value;

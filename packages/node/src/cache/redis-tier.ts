@@ -126,7 +126,16 @@ export class RedisTier<V> {
       const multi = this.client.multi();
       if (o.expiresAt > 0) multi.set(k, text, 'PX', Math.max(1, o.expiresAt + o.graceMs - o.storedAt));
       else multi.set(k, text);
-      for (const tag of o.tags ?? []) multi.sadd(this.tagPrefix + tag, key);
+      for (const tag of o.tags ?? []) {
+        const t = this.tagPrefix + tag;
+        multi.sadd(t, key);
+        // The tag set lives as long as its longest-lived member: no expiry once one never expires.
+        if (o.expiresAt > 0) {
+          const ms = Math.max(1, o.expiresAt + o.graceMs - o.storedAt);
+          multi.pexpire(t, ms, 'NX');
+          multi.pexpire(t, ms, 'GT');
+        } else multi.persist(t);
+      }
       await multi.exec();
       return true;
     });
@@ -139,12 +148,15 @@ export class RedisTier<V> {
     return (await this.guard(() => this.client.del(...keys.map((k) => this.keyPrefix + k)))) ?? 0;
   }
 
-  /** Deletes the keys of a tag. @returns the keys that were tagged. */
-  async deleteTag(tag: string): Promise<string[]> {
+  /**
+   * Deletes the keys of a tag. @returns the keys that were tagged and how many of them still existed
+   * (expired members linger in the set until it expires).
+   */
+  async deleteTag(tag: string): Promise<{ keys: string[]; deleted: number }> {
     const keys = (await this.guard(() => this.client.smembers(this.tagPrefix + tag))) ?? [];
-    await this.delete(keys);
+    const deleted = await this.delete(keys);
     await this.guard(() => this.client.del(this.tagPrefix + tag));
-    return keys;
+    return { keys, deleted };
   }
 
   /** Deletes every key starting with `prefix` (SCAN, 500 at a time). @returns how many. */

@@ -5,7 +5,7 @@
  * (`GET optimization/recommendations`, `GET statistics/comprehensive`). The API key is required.
  * @module
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import {
   applicationCaches,
   type CacheRegistry,
@@ -119,15 +119,30 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheDeps): Promis
 
   app.put(
     '/api/v1/cache-db/caches/:name/entries/:key',
-    { bodyLimit: MAX_ENTRY_BYTES, schema: { summary: 'Store a JSON value (ttlMs query: its TTL)', tags } },
+    {
+      bodyLimit: MAX_ENTRY_BYTES,
+      config: { accepts: 'application/json', apiBody: true } as FastifyContextConfig,
+      schema: { summary: 'Store a JSON value (ttlMs query: its TTL)', tags },
+    },
     async (request: EntryParams, reply) => {
       const c = caches.get(request.params.name);
       const key = entryKey(request);
-      if (request.body === undefined || request.body === null) {
+      if (request.body === undefined) {
         throw new SiperfError('ERR_API_BODY', 'body: expected a JSON value (Content-Type: application/json)');
       }
-      const ttlMs = optionalNumber(request.query, 'ttlMs', 0, 2 ** 31, true);
-      await c.cache.set(key, request.body, ttlMs === undefined ? {} : { ttlMs });
+      try {
+        JSON.stringify(request.body);
+      } catch {
+        throw new SiperfError('ERR_API_BODY', 'body: nested too deeply to be stored and served back');
+      }
+      const ttlMs = optionalNumber(request.query, 'ttlMs', 0, 2_147_483_647, true);
+      const stored = await c.cache.set(key, request.body, ttlMs === undefined ? {} : { ttlMs });
+      if (!stored) {
+        throw new SiperfError(
+          'ERR_CACHE_NOT_STORED',
+          `the value was not kept: it weighs more than cache ${c.spec.name} can hold${c.spec.backend === 'redis' ? ', or Redis is down' : ''}`,
+        );
+      }
       return reply.code(204).send();
     },
   );

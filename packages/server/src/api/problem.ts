@@ -46,7 +46,14 @@ export function installProblemHandlers(app: FastifyInstance): void {
       if (error.status >= 500) request.log.error({ err: error }, error.detail);
       return sendProblem(reply, request, error);
     }
-    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    let mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    // API routes that take JSON say so in `config.apiBody`: their decode errors are body errors.
+    if (
+      mapped === 'ERR_INGEST_DECODE' &&
+      (request.routeOptions.config as { apiBody?: boolean } | undefined)?.apiBody
+    ) {
+      mapped = 'ERR_API_BODY';
+    }
     if (mapped) {
       const limit =
         mapped === 'ERR_INGEST_BODY_TOO_LARGE' ? (request.routeOptions.bodyLimit ?? undefined) : undefined;

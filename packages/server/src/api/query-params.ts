@@ -103,7 +103,8 @@ export function optionalNumber(
 ): number | undefined {
   const v = optionalString(query, key);
   if (v === undefined) return undefined;
-  const n = Number(v);
+  // Decimal only: Number() would read " " as 0 and "0x10" as 16.
+  const n = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) ? Number(v) : Number.NaN;
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     const what = integer ? 'an integer' : 'a number';
     throw new SiperfError(

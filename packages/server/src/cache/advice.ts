@@ -13,6 +13,12 @@ import type { CacheSummary } from './summary.ts';
 const MIN_REQUESTS = 100;
 
 const pct = (r: number) => `${(100 * r).toFixed(1)}%`;
+const bytes = (n: number) =>
+  n >= 1048576
+    ? `${(n / 1048576).toFixed(1)} MiB`
+    : n >= 1024
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : `${Math.round(n)} bytes`;
 const label = (c: CacheSummary) => (c.service ? `${c.service}/${c.name}` : c.name);
 
 function curveAt(c: CacheSummary, factor: number): number | undefined {
@@ -37,14 +43,16 @@ export function cacheAdvice(c: CacheSummary): Recommendation[] {
       return v !== undefined && v - at1 >= 0.02 && v - at1 >= 0.8 * (top - at1);
     });
     if (best !== undefined) {
-      const gain = curveAt(c, best)! - at1;
-      const after = Math.min(1, c.hitRatio + gain);
+      const to = curveAt(c, best)!;
+      const gain = to - at1;
       const target = Math.round(best * c.maxEntries);
+      // Gain in load time: only when loads were timed (a cache filled by set/PUT has none).
+      const saved = c.loads > 0 ? c.requestsPerHour * gain * c.loadP95Ms : null;
       out.push({
         id: `cache-size:${id}`,
         area: 'cache',
         severity: gain >= 0.1 ? 'warning' : 'info',
-        title: `Grow cache ${id} from ${c.maxEntries} to ${target} entries: hit ratio ${pct(c.hitRatio)} → about ${pct(after)}`,
+        title: `Grow cache ${id} from ${c.maxEntries} to ${target} entries: the miss-ratio curve gives ${pct(at1)} → ${pct(to)} (hit ratio now ${pct(c.hitRatio)})`,
         evidence: {
           hitRatio: c.hitRatio,
           requestsPerHour: c.requestsPerHour,
@@ -53,11 +61,15 @@ export function cacheAdvice(c: CacheSummary): Recommendation[] {
           missRatioCurve: c.missRatioCurve,
           loadP95Ms: c.loadP95Ms,
         },
-        action: `Raise maxEntries to ${target}; about ${Math.round(((target - c.maxEntries) * bytesPerEntry) / 1048576)} MiB more memory at ${Math.round(bytesPerEntry)} bytes per entry.`,
+        action: `Raise maxEntries to ${target}: about ${bytes((target - c.maxEntries) * bytesPerEntry)} more memory at ${Math.round(bytesPerEntry)} bytes per entry.`,
         change: `maxEntries: ${target}`,
         expectedGain: {
-          timeSavedMsPerHour: c.requestsPerHour * gain * c.loadP95Ms,
-          description: `${Math.round(c.requestsPerHour * gain)} fewer loads per hour (the LRU curve gains ${pct(gain)} from ${best}× the size); at the load p95 of ${c.loadP95Ms.toFixed(1)} ms that is at most ${Math.round((c.requestsPerHour * gain * c.loadP95Ms) / 1000)} s of load time per hour.`,
+          timeSavedMsPerHour: saved,
+          description:
+            `${Math.round(c.requestsPerHour * gain)} fewer misses per hour (the LRU curve gains ${pct(gain)} at ${best}× the size)` +
+            (saved === null
+              ? '; no loads were timed (values come through set/PUT), so the time saved is unknown.'
+              : `; at the load p95 of ${c.loadP95Ms.toFixed(1)} ms that is at most ${Math.round(saved / 1000)} s of load time per hour.`),
         },
       });
     }
@@ -77,11 +89,11 @@ export function cacheAdvice(c: CacheSummary): Recommendation[] {
         bytes: c.bytes,
         missRatioCurve: c.missRatioCurve,
       },
-      action: `Lower maxEntries to ${Math.round(c.maxEntries / 2)} and free about ${Math.round(c.bytes / 2 / 1048576)} MiB.`,
+      action: `Lower maxEntries to ${Math.round(c.maxEntries / 2)} and free about ${bytes(c.bytes / 2)}.`,
       change: `maxEntries: ${Math.round(c.maxEntries / 2)}`,
       expectedGain: {
         timeSavedMsPerHour: 0,
-        description: `saves about ${Math.round(c.bytes / 2)} bytes of memory`,
+        description: `saves about ${bytes(c.bytes / 2)} of memory`,
       },
     });
   }

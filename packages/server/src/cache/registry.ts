@@ -68,9 +68,25 @@ export class CacheRegistry {
   }
 
   private open(spec: CacheSpec, save: boolean): RegisteredCache {
-    const cache = createCache<unknown>(spec.name, {
+    let cache: Cache<unknown>;
+    try {
+      cache = this.make(spec);
+    } catch (err) {
+      // The library's own checks (e.g. adaptive TTL bounds against its defaults) are body errors here.
+      if (err instanceof RangeError || err instanceof TypeError)
+        throw new SiperfError('ERR_API_BODY', err.message);
+      throw err;
+    }
+    const entry = { spec, cache, createdAt: new Date().toISOString() };
+    this.caches.set(spec.name, entry);
+    if (save) this.save();
+    return entry;
+  }
+
+  private make(spec: CacheSpec): Cache<unknown> {
+    return createCache<unknown>(spec.name, {
       backend: spec.backend,
-      policy: spec.policy,
+      ...(spec.policy !== 'none' ? { policy: spec.policy } : {}),
       ...(spec.maxEntries !== undefined ? { maxEntries: spec.maxEntries } : {}),
       ...(spec.maxBytes !== undefined ? { maxBytes: spec.maxBytes } : {}),
       defaultTtlMs: spec.defaultTtlMs,
@@ -79,10 +95,6 @@ export class CacheRegistry {
       ...(spec.backend !== 'memory' ? { redis: this.o.redisUrl } : {}),
       exportMetrics: false,
     });
-    const entry = { spec, cache, createdAt: new Date().toISOString() };
-    this.caches.set(spec.name, entry);
-    if (save) this.save();
-    return entry;
   }
 
   /** The cache of that name. @throws SiperfError `ERR_CACHE_NOT_FOUND`. */

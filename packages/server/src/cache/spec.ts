@@ -10,7 +10,8 @@ import { SiperfError } from '../errors.ts';
 export interface CacheSpec {
   name: string;
   backend: 'memory' | 'redis' | 'tiered';
-  policy: 'w-tinylfu' | 'lru';
+  /** `none` for the redis backend. */
+  policy: 'w-tinylfu' | 'lru' | 'none';
   maxEntries: number | undefined;
   maxBytes: number | undefined;
   /** 0: no expiry. */
@@ -52,16 +53,23 @@ export function parseCacheSpec(body: unknown): CacheSpec {
   for (const k of Object.keys(b))
     if (!known.includes(k)) bad(k, `unknown field (known: ${known.join(', ')})`);
   const name = b.name;
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
-    bad('name', 'required, 1..128 characters of A-Z a-z 0-9 _ . : -');
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(name)) {
+    bad('name', 'required, 1..128 characters of A-Z a-z 0-9 _ . -');
   }
   const backend = b.backend ?? 'memory';
   if (backend !== 'memory' && backend !== 'redis' && backend !== 'tiered') {
     bad('backend', 'expected one of memory, redis, tiered');
   }
-  const policy = b.policy ?? 'w-tinylfu';
-  if (policy !== 'w-tinylfu' && policy !== 'lru') bad('policy', 'expected one of w-tinylfu, lru');
-  const maxEntries = int(b, 'maxEntries', 1, 10_000_000);
+  if (backend === 'redis' && b.policy !== undefined) {
+    bad(
+      'policy',
+      'the redis backend does not evict in the process (Redis maxmemory-policy does); use tiered',
+    );
+  }
+  const policy = b.policy ?? (backend === 'redis' ? 'none' : 'w-tinylfu');
+  if (policy !== 'w-tinylfu' && policy !== 'lru' && policy !== 'none')
+    bad('policy', 'expected one of w-tinylfu, lru');
+  const maxEntries = int(b, 'maxEntries', 1, 1_000_000);
   const maxBytes = int(b, 'maxBytes', 1024, 2 ** 31);
   if (maxEntries !== undefined && maxBytes !== undefined)
     bad('maxBytes', 'give maxEntries or maxBytes, not both');
@@ -76,6 +84,11 @@ export function parseCacheSpec(body: unknown): CacheSpec {
   if (typeof a === 'boolean') adaptiveTtl = a;
   else if (typeof a === 'object' && a !== null && !Array.isArray(a)) {
     const o = a as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (!['minTtlMs', 'maxTtlMs', 'maxStaleness'].includes(k)) {
+        bad(`adaptiveTtl.${k}`, 'unknown field (known: minTtlMs, maxTtlMs, maxStaleness)');
+      }
+    }
     const minTtlMs = int(o, 'minTtlMs', 1, 2 ** 31);
     const maxTtlMs = int(o, 'maxTtlMs', 1, 2 ** 31);
     const s = o.maxStaleness;

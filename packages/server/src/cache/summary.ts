@@ -46,7 +46,8 @@ export function fromStats(s: CacheStats, ageMs: number, defaultTtlMs: number): C
     hits: s.hits,
     misses: s.misses,
     hitRatio: s.hitRatio,
-    requestsPerHour: ((s.hits + s.misses) * 3_600_000) / Math.max(60_000, ageMs),
+    // Over at least an hour: a burst in a new cache is not extrapolated to a rate.
+    requestsPerHour: ((s.hits + s.misses) * 3_600_000) / Math.max(3_600_000, ageMs),
     entries: s.entries,
     bytes: s.bytes,
     maxEntries: s.maxEntries,
