@@ -5,7 +5,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { buildTraceTree, databaseMetrics, endpointMetrics } from '../apm/index.ts';
+import { buildTraceTree, databaseMetrics, endpointMetrics, queryFindings } from '../apm/index.ts';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
 import { SPAN_KIND_NAMES } from '../model/index.ts';
@@ -87,6 +87,28 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
         to: new Date(w.toMs).toISOString(),
         slowQueryThresholdMs: config.slowQueryThresholdMs,
         queries,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/apm/bottlenecks',
+    schema('N+1 calls, slow queries and sequential queries, with the endpoint, the cost and the fix', {
+      minRepeats: { type: 'string' },
+    }),
+    async (request: Q) => {
+      const w = parseWindow(request.query, now());
+      const result = await queryFindings(store, {
+        window: w,
+        service: optionalString(request.query, 'service'),
+        minRepeats: optionalNumber(request.query, 'minRepeats', 2, 1000, true) ?? 5,
+        slowQueryThresholdMs: config.slowQueryThresholdMs,
+      });
+      return {
+        from: new Date(w.fromMs).toISOString(),
+        to: new Date(w.toMs).toISOString(),
+        slowQueryThresholdMs: config.slowQueryThresholdMs,
+        ...result,
       };
     },
   );

@@ -1,7 +1,11 @@
 export type { DatabaseMetricsOptions, QueryMetrics } from './db-metrics.ts';
 export { databaseMetrics } from './db-metrics.ts';
+export type { QueryFinding, QueryFindingsOptions, RejectedGroup } from './query-findings.ts';
+export { nPlusOneFix, queryFindings } from './query-findings.ts';
 export type { EndpointMetrics, EndpointMetricsOptions } from './red-metrics.ts';
 export { apdexOfSketch, clampedQuantile, endpointMetrics } from './red-metrics.ts';
+export type { SequentialQueries, SiblingGroup } from './repeated-calls.ts';
+export { sequentialQueries, siblingGroups } from './repeated-calls.ts';
 export type { ClockSkew, SpanNode, TraceTree } from './trace-tree.ts';
 export { buildTraceTree, selfTimeNs } from './trace-tree.ts';
 export type { StepStats, TransactionStats } from './transactions.ts';

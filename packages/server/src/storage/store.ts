@@ -149,6 +149,17 @@ export interface SpanReader {
   recentTraces(q: RecentTracesQuery): Promise<TraceSummary[]>;
   /** Every span of a trace, in start order; empty when unknown. */
   traceSpans(traceId: string): Promise<Span[]>;
+  /**
+   * Traces (most recent first, at most `limit`) in which one parent span has at least `minRepeats`
+   * children of one service with the same database fingerprint, or the same name for other calls: the
+   * candidates of the N+1 detector.
+   */
+  repeatedCallTraces(q: {
+    window: TimeWindow;
+    service?: string | undefined;
+    minRepeats: number;
+    limit: number;
+  }): Promise<string[]>;
   /** For each db fingerprint, the endpoints of the innermost SERVER spans (same trace) enclosing its calls. */
   dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>>;
   /**

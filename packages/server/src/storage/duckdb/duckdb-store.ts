@@ -695,6 +695,32 @@ class DuckDbStore implements Store {
     }));
   }
 
+  async repeatedCallTraces(q: {
+    window: TimeWindow;
+    service?: string | undefined;
+    minRepeats: number;
+    limit: number;
+  }): Promise<string[]> {
+    const params: DuckDBValue[] = [q.window.fromNs, q.window.toNs, q.minRepeats];
+    let svc = '';
+    if (q.service !== undefined) {
+      params.push(q.service);
+      svc = `AND trace_id IN (SELECT trace_id FROM spans WHERE service = $${params.length} AND start_ns >= $1 AND start_ns < $2)`;
+    }
+    params.push(q.limit);
+    const rows = await this.rows(
+      `SELECT trace_id, max(start_ns) AS last_ns FROM (
+         SELECT trace_id, parent_span_id, service, coalesce(db_fingerprint, name) AS op, max(start_ns) AS start_ns
+         FROM spans
+         WHERE start_ns >= $1 AND start_ns < $2 AND parent_span_id <> '' AND kind <> 2 ${svc}
+         GROUP BY trace_id, parent_span_id, service, op
+         HAVING count(*) >= $3)
+       GROUP BY trace_id ORDER BY last_ns DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r) => text(r.trace_id));
+  }
+
   async dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>> {
     const params: DuckDBValue[] = [q.window.fromNs, q.window.toNs];
     let svc = '';
