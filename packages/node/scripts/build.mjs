@@ -1,5 +1,6 @@
 // Builds @siperf/node for plain Node.js apps: dist/index.cjs (require), dist/index.mjs (import),
-// dist/register.mjs (the ESM preload) and dist/cache.{cjs,mjs} (`@siperf/node/cache`). Dependencies stay external. Runs in ~0.1 s.
+// dist/register.mjs (the ESM preload) and dist/cache.{cjs,mjs} (`@siperf/node/cache`) and
+// dist/db.{cjs,mjs} (`@siperf/node/db`). Dependencies stay external. Runs in ~0.1 s.
 import { build } from 'esbuild';
 
 const common = {
@@ -16,4 +17,6 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/register.ts'], format: 'esm', outfile: 'dist/register.mjs' }),
   build({ ...common, entryPoints: ['src/cache/index.ts'], format: 'cjs', outfile: 'dist/cache.cjs' }),
   build({ ...common, entryPoints: ['src/cache/index.ts'], format: 'esm', outfile: 'dist/cache.mjs' }),
+  build({ ...common, entryPoints: ['src/db/index.ts'], format: 'cjs', outfile: 'dist/db.cjs' }),
+  build({ ...common, entryPoints: ['src/db/index.ts'], format: 'esm', outfile: 'dist/db.mjs' }),
 ]);
