@@ -92,6 +92,13 @@ export interface Config {
   alertDefaultRules: number;
   /** Redis of the server's redis and tiered caches (credentials stay in the config, never in the API). */
   redisUrl: string;
+  /**
+   * Named database pools for the query advisor and cached queries: `name=url` pairs separated by commas,
+   * e.g. `orders=postgresql://app@db/orders,legacy=mysql://root@127.0.0.1/shop`. Credentials stay here.
+   */
+  pools: string | undefined;
+  /** 1 lets the advisor run `EXPLAIN ANALYZE` on SELECT statements without parameters; 0 (default) never executes them. */
+  explainAnalyze: number;
   /** pino level. Default `info`. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -131,6 +138,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   alertEvaluationIntervalMs: 30_000,
   alertDefaultRules: 1,
   redisUrl: 'redis://127.0.0.1:6379',
+  pools: undefined,
+  explainAnalyze: 0,
   logLevel: 'info',
 });
 
@@ -174,6 +183,8 @@ const RULES: Record<keyof Config, Rule> = {
   alertEvaluationIntervalMs: { kind: 'int', min: 0, max: 86_400_000 },
   alertDefaultRules: { kind: 'int', min: 0, max: 1 },
   redisUrl: { kind: 'string' },
+  pools: { kind: 'string', optional: true },
+  explainAnalyze: { kind: 'int', min: 0, max: 1 },
   logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 
@@ -286,6 +297,46 @@ function check(rule: Rule, value: unknown): unknown {
         return { error: `expected one of ${rule.values.join(', ')}` };
       return value;
   }
+}
+
+/** One entry of the `pools` setting. */
+export interface PoolSetting {
+  name: string;
+  driver: 'postgresql' | 'mysql';
+  url: string;
+}
+
+/**
+ * The `pools` setting as a list.
+ * @throws SiperfError `ERR_CONFIG_INVALID` naming the bad entry (without its credentials).
+ */
+export function poolList(value: string | undefined): PoolSetting[] {
+  if (!value) return [];
+  const seen = new Set<string>();
+  return value.split(',').map((entry, i) => {
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, eq).trim();
+    const url = entry.slice(eq + 1).trim();
+    const bad = (why: string): never => {
+      throw new SiperfError('ERR_CONFIG_INVALID', `pools: entry ${i + 1} (${name || '?'}): ${why}`);
+    };
+    if (eq < 0 || !/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+      bad('expected name=url with a name of 1..64 of A-Z a-z 0-9 _ . -');
+    if (seen.has(name)) bad('the name is used twice');
+    seen.add(name);
+    let scheme = '';
+    try {
+      scheme = new URL(url).protocol.replace(/:$/, '');
+    } catch {
+      bad('the url is not a URL (postgresql://… or mysql://…)');
+    }
+    const driver = ['postgres', 'postgresql'].includes(scheme)
+      ? 'postgresql'
+      : ['mysql', 'mariadb'].includes(scheme)
+        ? 'mysql'
+        : bad(`scheme ${scheme}: expected postgresql or mysql`);
+    return { name, driver, url: driver === 'mysql' ? url.replace(/^mariadb:/, 'mysql:') : url };
+  });
 }
 
 /** The origins of `corsOrigins` as a list (empty when unset). */

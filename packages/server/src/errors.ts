@@ -29,6 +29,9 @@ export const ERROR_CODES = {
   ERR_CACHE_CONFLICT: { status: 409, title: 'Cache exists or too many caches' },
   ERR_CACHE_MISS: { status: 404, title: 'Cache miss' },
   ERR_CACHE_NOT_STORED: { status: 413, title: 'Value not stored' },
+  ERR_POOL_NOT_FOUND: { status: 404, title: 'No such database pool' },
+  ERR_QUERY_NOT_ALLOWED: { status: 400, title: 'Statement not allowed' },
+  ERR_DB_QUERY: { status: 502, title: 'The database refused the statement' },
   ERR_STORE_CLOSED: { status: 503, title: 'Store is closed' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
