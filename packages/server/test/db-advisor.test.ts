@@ -96,3 +96,40 @@ describe('PostgreSQL plans', () => {
     }
   });
 });
+
+describe('MariaDB plans', () => {
+  test('a full scan with a condition, and a filesort: index suggestions from EXPLAIN FORMAT=JSON', async () => {
+    const { createMysqlPool } = await import('@siperf/node/db');
+    const { adviseMysqlStatement, conditionColumns } = await import('../src/db/mysql-advisor.ts');
+    assert.deepEqual(conditionColumns("`test`.`t1`.`c` = '1' and `test`.`t1`.`d` > 5", 't1'), ['c', 'd']);
+    const pool = createMysqlPool('adv', {
+      uri: process.env.SIPERF_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306/test',
+      connectionLimit: 1,
+    });
+    try {
+      await pool.query('DROP TABLE IF EXISTS siperf_adv_events');
+      await pool.query(
+        'CREATE TABLE siperf_adv_events (id int PRIMARY KEY, account int NOT NULL, kind varchar(20))',
+      );
+      // 20,000 rows: 100 accounts, 20 kinds.
+      const values = Array.from({ length: 20_000 }, (_, i) => `(${i + 1}, ${i % 100}, 'k${i % 20}')`);
+      await pool.query(`INSERT INTO siperf_adv_events VALUES ${values.join(',')}`);
+      await pool.query('ANALYZE TABLE siperf_adv_events');
+      const advice = await adviseMysqlStatement(
+        pool,
+        'SELECT * FROM siperf_adv_events WHERE account = ? ORDER BY kind LIMIT ?',
+      );
+      const scan = advice.findings.find((f) => f.rule === 'full_table_scan')!;
+      assert.deepEqual(scan.columns, ['account']);
+      assert.equal(
+        scan.fix,
+        'CREATE INDEX `siperf_adv_events_account_idx` ON `siperf_adv_events` (`account`)',
+      );
+      assert.ok(Number(scan.evidence.rows) >= 19_000, String(scan.evidence.rows));
+      assert.ok(advice.findings.some((f) => f.rule === 'filesort'));
+    } finally {
+      await pool.query('DROP TABLE IF EXISTS siperf_adv_events').catch(() => {});
+      await pool.end();
+    }
+  });
+});
