@@ -18,12 +18,14 @@ import {
   cacheRoutes,
   ingestRoutes,
   installProblemHandlers,
+  optimizationRoutes,
   resourceRoutes,
   transactionRoutes,
   vitalsRoutes,
 } from './api/index.ts';
 import { CacheRegistry } from './cache/index.ts';
-import type { Config } from './config.ts';
+import { type Config, poolList } from './config.ts';
+import { DbPools } from './db/pools.ts';
 import { SiperfError } from './errors.ts';
 import { loadSqlParser } from './ingest/index.ts';
 import { HostSampler, ProcReader, scrapeNodeExporter } from './resources/index.ts';
@@ -97,8 +99,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     file: config.dataDir === ':memory:' ? undefined : join(config.dataDir, 'caches.json'),
     log: (message, err) => app.log.warn({ err, component: 'caches' }, message),
   });
-  app.addHook('onClose', async () => caches.close());
+  const pools = new DbPools(poolList(config.pools));
+  app.addHook('onClose', async () => {
+    await caches.close();
+    await pools.close();
+  });
   await app.register(async (child) => cacheRoutes(child, { config, store, caches }));
+  await app.register(async (child) => optimizationRoutes(child, { config, store, caches, pools }));
   return app;
 }
 

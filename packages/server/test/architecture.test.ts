@@ -18,6 +18,7 @@ const RANK: Record<string, number> = {
   apm: 3,
   resources: 3,
   cache: 3,
+  db: 4,
   alerts: 4,
   'config.ts': 3,
   api: 5,

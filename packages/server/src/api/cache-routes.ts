@@ -1,19 +1,11 @@
 /**
  * Cache routes under `/api/v1/cache-db/`: the server's named caches (`POST|GET caches`,
  * `DELETE caches/{name}`, `GET caches/{name}/statistics`, and `PUT|GET|DELETE caches/{name}/entries/{key}`
- * for clients that are not Node), the caches applications report, and the advice over all of them
- * (`GET optimization/recommendations`, `GET statistics/comprehensive`). The API key is required.
+ * for clients that are not Node) and the caches applications report (`summaries`). The API key is required.
  * @module
  */
 import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
-import {
-  applicationCaches,
-  type CacheRegistry,
-  type CacheSummary,
-  fromStats,
-  parseCacheSpec,
-  rankCacheAdvice,
-} from '../cache/index.ts';
+import { type CacheRegistry, cacheSummaries, parseCacheSpec } from '../cache/index.ts';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
 import type { Store } from '../storage/index.ts';
@@ -44,13 +36,9 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheDeps): Promis
   app.addHook('onRequest', async (request) => requireKey(request, [config.apiKey], 'the API'));
   const tags = ['cache-db'];
 
-  const serverSummaries = (): CacheSummary[] =>
-    caches
-      .list()
-      .map((c) => fromStats(c.cache.stats(), now() - Date.parse(c.createdAt), c.spec.defaultTtlMs));
   const allSummaries = async (query: Record<string, unknown>) => {
     const w = parseWindow(query, now());
-    return { window: w, caches: [...serverSummaries(), ...(await applicationCaches(store, w))] };
+    return { window: w, caches: await cacheSummaries(caches, store, w, now()) };
   };
 
   app.post(
@@ -173,47 +161,6 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheDeps): Promis
       if (!existed)
         throw new SiperfError('ERR_CACHE_MISS', `no key ${JSON.stringify(request.params.key.slice(0, 128))}`);
       return reply.code(204).send();
-    },
-  );
-
-  app.get(
-    '/api/v1/cache-db/optimization/recommendations',
-    {
-      schema: {
-        summary: 'Ranked advice with evidence and expected gain (caches; window for application caches)',
-        tags,
-      },
-    },
-    async (request) => {
-      const { window, caches: list } = await allSummaries(request.query as Record<string, unknown>);
-      return {
-        from: new Date(window.fromMs).toISOString(),
-        to: new Date(window.toMs).toISOString(),
-        recommendations: rankCacheAdvice(list),
-      };
-    },
-  );
-
-  app.get(
-    '/api/v1/cache-db/statistics/comprehensive',
-    { schema: { summary: 'Every cache with its figures and advice', tags } },
-    async (request) => {
-      const { window, caches: list } = await allSummaries(request.query as Record<string, unknown>);
-      const recommendations = rankCacheAdvice(list);
-      const hits = list.reduce((s, c) => s + c.hits, 0);
-      const misses = list.reduce((s, c) => s + c.misses, 0);
-      return {
-        from: new Date(window.fromMs).toISOString(),
-        to: new Date(window.toMs).toISOString(),
-        caches: {
-          count: list.length,
-          hits,
-          misses,
-          hitRatio: hits + misses > 0 ? hits / (hits + misses) : 0,
-          items: list,
-        },
-        recommendations,
-      };
     },
   );
 }

@@ -6,6 +6,8 @@ export type { CacheDeps } from './cache-routes.ts';
 export { cacheRoutes } from './cache-routes.ts';
 export type { IngestDeps } from './ingest-routes.ts';
 export { ingestRoutes } from './ingest-routes.ts';
+export type { OptimizationDeps } from './optimization-routes.ts';
+export { optimizationRoutes, rankRecommendations } from './optimization-routes.ts';
 export { installProblemHandlers, sendProblem } from './problem.ts';
 export type { ResourceDeps } from './resource-routes.ts';
 export { hostOf, resourceRoutes } from './resource-routes.ts';

@@ -1,4 +1,4 @@
 export { cacheAdvice, rankCacheAdvice } from './advice.ts';
 export { CacheRegistry, type RegisteredCache } from './registry.ts';
 export { type CacheSpec, parseCacheSpec } from './spec.ts';
-export { applicationCaches, type CacheSummary, fromStats } from './summary.ts';
+export { applicationCaches, type CacheSummary, cacheSummaries, fromStats } from './summary.ts';

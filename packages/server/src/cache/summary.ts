@@ -5,6 +5,7 @@
  */
 import type { CacheStats } from '@siperf/node/cache';
 import type { MetricReader, TimeWindow } from '../storage/index.ts';
+import type { CacheRegistry } from './registry.ts';
 
 /** A cache's figures over a period. Durations in ms, ratios 0..1. */
 export interface CacheSummary {
@@ -162,4 +163,17 @@ export async function applicationCaches(store: MetricReader, window: TimeWindow)
       defaultTtlMs: null,
     };
   });
+}
+
+/** The server's caches and those applications reported in the window. */
+export async function cacheSummaries(
+  registry: CacheRegistry,
+  store: MetricReader,
+  window: TimeWindow,
+  nowMs: number,
+): Promise<CacheSummary[]> {
+  const own = registry
+    .list()
+    .map((c) => fromStats(c.cache.stats(), nowMs - Date.parse(c.createdAt), c.spec.defaultTtlMs));
+  return [...own, ...(await applicationCaches(store, window))];
 }

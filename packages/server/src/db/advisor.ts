@@ -1,0 +1,259 @@
+/**
+ * The database side of `GET /api/v1/cache-db/optimization/recommendations`: the trace findings (N+1,
+ * sequential queries), the plans of the statements that cost the most time (on the configured pools:
+ * PostgreSQL generic plans with HypoPG checks, MySQL/MariaDB EXPLAIN), `pg_stat_statements`, and the
+ * catalog checks — each a {@link Recommendation} with its evidence, the statement to run, and the load
+ * time it would save per hour.
+ * @module
+ */
+import { databaseMetrics, queryFindings } from '../apm/index.ts';
+import type { Recommendation } from '../model/index.ts';
+import type { RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
+import { adviseMysqlStatement } from './mysql-advisor.ts';
+import {
+  adviseStatement,
+  catalogFindings,
+  hypopgAvailable,
+  topStatements,
+  withAdvisorSession,
+} from './pg-advisor.ts';
+import type { DbPools, NamedPool } from './pools.ts';
+
+/** Options of {@link databaseRecommendations}. */
+export interface DatabaseAdviceOptions {
+  window: TimeWindow & { fromMs: number; toMs: number };
+  service?: string | undefined;
+  slowQueryThresholdMs: number;
+  explainAnalyze: boolean;
+  /** Statements explained per pool, by total time (default 10). */
+  maxStatements?: number;
+}
+
+const round = (v: number) => Math.round(v * 10) / 10;
+
+/** The database in a pool's URL (`/orders` → `orders`). */
+function databaseOf(p: NamedPool): string {
+  try {
+    return decodeURIComponent(new URL(p.setting.url).pathname.replace(/^\//, ''));
+  } catch {
+    return '';
+  }
+}
+
+/** Recommendations and the notes on what could not be checked (a pool down, a statement that does not prepare). */
+export async function databaseRecommendations(
+  store: SpanReader & RollupReader,
+  pools: DbPools,
+  o: DatabaseAdviceOptions,
+): Promise<{ recommendations: Recommendation[]; notes: string[] }> {
+  const hours = Math.max(1 / 60, (o.window.toMs - o.window.fromMs) / 3_600_000);
+  const recs: Recommendation[] = [];
+  const notes: string[] = [];
+
+  const qf = await queryFindings(store, {
+    window: o.window,
+    service: o.service,
+    slowQueryThresholdMs: o.slowQueryThresholdMs,
+  });
+  for (const f of qf.findings) {
+    if (f.type === 'slow_query') continue; // its plan is examined below
+    const perHour = (f.savingPerRequestMs * f.traces) / hours;
+    const nPlusOne = f.type === 'n_plus_one';
+    recs.push({
+      id: `${nPlusOne ? 'n-plus-one' : 'sequential-queries'}:${f.endpointService}/${f.endpoint}:${f.fingerprint || f.statement.slice(0, 80)}`,
+      area: 'query',
+      severity: nPlusOne && f.savingPerRequestMs >= 50 ? 'critical' : nPlusOne ? 'warning' : 'info',
+      title: nPlusOne
+        ? `N+1 on ${f.endpoint}: ${f.statement.slice(0, 120)} runs ${round(f.callsPerRequest)} times per request (${round(f.timePerRequestMs)} ms)`
+        : `${f.callsPerRequest} independent queries run one after another on ${f.endpoint} (${round(f.timePerRequestMs)} ms)`,
+      evidence: {
+        ...f.evidence,
+        service: f.service,
+        traces: f.traces,
+        exampleTraceId: f.exampleTraceId,
+        callsPerRequest: f.callsPerRequest,
+        timePerRequestMs: f.timePerRequestMs,
+      },
+      action: f.fix,
+      change: null,
+      expectedGain: {
+        timeSavedMsPerHour: perHour,
+        description: `about ${round(f.savingPerRequestMs)} ms per affected request; ${f.traces} such requests in the ${round(hours)} h examined${qf.limitReached ? ' (a sample: more exist)' : ''}.`,
+      },
+    });
+  }
+
+  const statements = await databaseMetrics(store, {
+    window: o.window,
+    service: o.service,
+    slowQueryThresholdMs: o.slowQueryThresholdMs,
+  });
+  const open: NamedPool[] = [];
+  for (const p of pools.list()) {
+    try {
+      open.push(pools.get(p.name));
+    } catch (err) {
+      notes.push(`pool ${p.name}: ${(err as Error).message}`);
+    }
+  }
+  const indexRecs = new Map<string, Recommendation>();
+  for (const pool of open) {
+    const db = databaseOf(pool);
+    const sameKind = open.filter((p) => p.setting.driver === pool.setting.driver).length;
+    const mine = statements
+      .filter((s) =>
+        pool.setting.driver === 'postgresql'
+          ? s.system === 'postgresql'
+          : ['mysql', 'mariadb'].includes(s.system),
+      )
+      .filter((s) => s.database === db || sameKind === 1)
+      .slice(0, o.maxStatements ?? 10);
+    try {
+      if (pool.setting.driver === 'postgresql') {
+        const client = await (
+          pool as Extract<NamedPool, { setting: { driver: 'postgresql' } }>
+        ).pool.connect();
+        try {
+          const hypopg = await hypopgAvailable(client);
+          if (!hypopg)
+            notes.push(`pool ${pool.setting.name}: HypoPG is not installed; index gains are estimates`);
+          const fromStats = (await topStatements(client)) ?? [];
+          if (fromStats.length === 0)
+            notes.push(
+              `pool ${pool.setting.name}: pg_stat_statements is not loaded; statements come from traces only`,
+            );
+          const work = [
+            ...mine.map((s) => ({
+              statement: s.statement,
+              callsPerHour: s.calls / hours,
+              meanMs: s.meanMs,
+              source: 'traces',
+            })),
+            ...fromStats
+              .filter((s) => !mine.some((m) => m.statement === s.query))
+              .slice(0, 5)
+              .map((s) => ({
+                statement: s.query,
+                callsPerHour: 0,
+                meanMs: s.meanMs,
+                source: 'pg_stat_statements',
+              })),
+          ];
+          for (const w of work) {
+            let advice: Awaited<ReturnType<typeof adviseStatement>>;
+            try {
+              advice = await withAdvisorSession(client, () =>
+                adviseStatement(client, w.statement, { hypopg, analyze: o.explainAnalyze }),
+              );
+            } catch (err) {
+              notes.push(
+                `pool ${pool.setting.name}: could not explain ${w.statement.slice(0, 80)}: ${(err as Error).message}`,
+              );
+              continue;
+            }
+            for (const f of advice.findings) {
+              const share =
+                f.costBefore && f.costAfter !== undefined ? Math.max(0, 1 - f.costAfter / f.costBefore) : 0.9;
+              const gain = w.callsPerHour * w.meanMs * share;
+              const key = `index:${pool.setting.name}:${f.fix ?? f.rule}`;
+              const prev = indexRecs.get(key);
+              if (prev) {
+                prev.expectedGain.timeSavedMsPerHour = (prev.expectedGain.timeSavedMsPerHour ?? 0) + gain;
+                (prev.evidence.statements as string[]).push(w.statement);
+                continue;
+              }
+              indexRecs.set(key, {
+                id: key,
+                area: 'database',
+                severity: f.rule === 'row_estimate_error' || f.rule.endsWith('spill') ? 'info' : 'warning',
+                title: `${pool.setting.name}: ${f.detail}`,
+                evidence: {
+                  pool: pool.setting.name,
+                  statements: [w.statement],
+                  source: w.source,
+                  callsPerHour: w.callsPerHour,
+                  meanMs: w.meanMs,
+                  rule: f.rule,
+                  ...f.evidence,
+                  costBefore: f.costBefore ?? advice.totalCost,
+                  costAfter: f.costAfter ?? null,
+                  verifiedWith: f.verifiedWith,
+                },
+                action: f.fix ? `Run ${f.fix}` : f.detail,
+                change: f.fix,
+                expectedGain: {
+                  timeSavedMsPerHour: w.callsPerHour > 0 ? gain : null,
+                  description:
+                    f.verifiedWith === 'hypopg'
+                      ? `plan cost ${round(f.costBefore!)} → ${round(f.costAfter!)} with the index (HypoPG): about ${Math.round(100 * share)}% of ${round(w.meanMs)} ms per call, ${round(w.callsPerHour)} calls per hour`
+                      : `an estimate (no hypothetical-index check): about 90% of ${round(w.meanMs)} ms per call, ${round(w.callsPerHour)} calls per hour`,
+                },
+              });
+            }
+          }
+          for (const c of await catalogFindings(client)) {
+            recs.push({
+              id: `${c.rule}:${pool.setting.name}:${c.table}:${c.fix}`,
+              area: 'database',
+              severity: c.rule === 'fk_without_index' ? 'warning' : 'info',
+              title: `${pool.setting.name}: ${c.detail}`,
+              evidence: { pool: pool.setting.name, ...c.evidence },
+              action: `Run ${c.fix}`,
+              change: c.fix,
+              expectedGain: {
+                timeSavedMsPerHour: null,
+                description:
+                  c.rule === 'fk_without_index'
+                    ? 'joins on the key and deletes of the referenced rows stop scanning the table'
+                    : 'less write work and space',
+              },
+            });
+          }
+        } finally {
+          client.release();
+        }
+      } else {
+        for (const s of mine) {
+          let advice: Awaited<ReturnType<typeof adviseMysqlStatement>>;
+          try {
+            advice = await adviseMysqlStatement(
+              (pool as Extract<NamedPool, { setting: { driver: 'mysql' } }>).pool,
+              s.statement,
+            );
+          } catch (err) {
+            notes.push(
+              `pool ${pool.setting.name}: could not explain ${s.statement.slice(0, 80)}: ${(err as Error).message}`,
+            );
+            continue;
+          }
+          for (const f of advice.findings) {
+            const gain = (s.calls / hours) * s.meanMs * 0.5;
+            recs.push({
+              id: `mysql-${f.rule}:${pool.setting.name}:${f.table ?? ''}:${f.columns.join(',')}`,
+              area: 'database',
+              severity: f.rule === 'full_table_scan' ? 'warning' : 'info',
+              title: `${pool.setting.name}: ${f.detail}`,
+              evidence: {
+                pool: pool.setting.name,
+                statement: s.statement,
+                calls: s.calls,
+                meanMs: s.meanMs,
+                ...f.evidence,
+              },
+              action: f.fix ? `Run ${f.fix}` : f.detail,
+              change: f.fix,
+              expectedGain: {
+                timeSavedMsPerHour: f.fix ? gain : null,
+                description: `an estimate: half of ${round(s.meanMs)} ms per call, ${round(s.calls / hours)} calls per hour`,
+              },
+            });
+          }
+        }
+      }
+    } catch (err) {
+      notes.push(`pool ${pool.setting.name}: ${(err as Error).message}`);
+    }
+  }
+  recs.push(...indexRecs.values());
+  return { recommendations: recs, notes };
+}
