@@ -1,5 +1,6 @@
 export type { MetricPoint, MetricType, ScalarPointInit } from './metric-point.ts';
 export { scalarPoint } from './metric-point.ts';
+export type { QueryLogEvent } from './query-log-event.ts';
 export type { Recommendation } from './recommendation.ts';
 export type {
   Attributes,

@@ -1,0 +1,167 @@
+/**
+ * Per-fingerprint digests of logged statements, as pt-query-digest and pgBadger report them: count, total,
+ * min, max, mean and p95 of the durations (p95 exact, nearest rank over the sorted durations), rows
+ * examined, and the databases, users and applications that ran it, with the slowest statement as the
+ * example. Statements are grouped by the fingerprints of `sql-fingerprint.ts` (PostgreSQL's parser for
+ * PostgreSQL logs, pt-query-digest's rules for MySQL).
+ * @module
+ */
+import type { QueryLogEvent } from '../../model/index.ts';
+import { normaliseStatement } from '../sql-fingerprint.ts';
+
+/** One fingerprint's figures. Durations in ms. */
+export interface QueryDigest {
+  fingerprint: string;
+  /** The normalised statement. */
+  statement: string;
+  /** The slowest statement as logged. */
+  example: string;
+  count: number;
+  totalMs: number;
+  minMs: number;
+  maxMs: number;
+  meanMs: number;
+  p95Ms: number;
+  /** Sum of rows examined, or null when the log does not say. */
+  rowsExamined: number | null;
+  databases: Record<string, number>;
+  users: Record<string, number>;
+  applications: Record<string, number>;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  /** An auto_explain plan of the slowest logged call, when the log has one. */
+  plan: string | null;
+}
+
+/** What a log import answers. */
+export interface LogDigest {
+  format: string;
+  lines: number;
+  unknownLines: number;
+  /** A few of the lines that could not be read, so nothing is dropped silently. */
+  unknownExamples: string[];
+  events: number;
+  /** Events outside `since`/`until`. */
+  filteredOut: number;
+  queries: QueryDigest[];
+}
+
+interface Acc {
+  fingerprint: string;
+  statement: string;
+  durations: number[];
+  total: number;
+  max: number;
+  example: string;
+  plan: string | null;
+  rows: number | null;
+  databases: Map<string, number>;
+  users: Map<string, number>;
+  applications: Map<string, number>;
+  first: number | null;
+  last: number | null;
+}
+
+const bump = (m: Map<string, number>, k: string) => {
+  if (k) m.set(k, (m.get(k) ?? 0) + 1);
+};
+
+/** Accumulates events into digests. */
+export class DigestBuilder {
+  events = 0;
+  filteredOut = 0;
+  private readonly by = new Map<string, Acc>();
+
+  constructor(
+    private readonly system: 'postgresql' | 'mysql',
+    private readonly window: { sinceMs?: number | undefined; untilMs?: number | undefined } = {},
+  ) {}
+
+  /** Adds one event (dropped, and counted, when outside the window). */
+  add(e: QueryLogEvent): void {
+    const { sinceMs, untilMs } = this.window;
+    if (
+      e.timeMs !== null &&
+      ((sinceMs !== undefined && e.timeMs < sinceMs) || (untilMs !== undefined && e.timeMs >= untilMs))
+    ) {
+      this.filteredOut += 1;
+      return;
+    }
+    this.events += 1;
+    const n = normaliseStatement(this.system, e.statement);
+    let a = this.by.get(n.fingerprint);
+    if (!a) {
+      a = {
+        fingerprint: n.fingerprint,
+        statement: n.statement,
+        durations: [],
+        total: 0,
+        max: -1,
+        example: e.example ?? e.statement,
+        plan: null,
+        rows: null,
+        databases: new Map(),
+        users: new Map(),
+        applications: new Map(),
+        first: null,
+        last: null,
+      };
+      this.by.set(n.fingerprint, a);
+    }
+    a.durations.push(e.durationMs);
+    a.total += e.durationMs;
+    if (e.durationMs > a.max) {
+      a.max = e.durationMs;
+      a.example = e.example ?? e.statement;
+      if (e.plan) a.plan = e.plan;
+    }
+    if (e.rowsExamined !== null) a.rows = (a.rows ?? 0) + e.rowsExamined;
+    bump(a.databases, e.database);
+    bump(a.users, e.user);
+    bump(a.applications, e.application);
+    if (e.timeMs !== null) {
+      a.first = a.first === null ? e.timeMs : Math.min(a.first, e.timeMs);
+      a.last = a.last === null ? e.timeMs : Math.max(a.last, e.timeMs);
+    }
+  }
+
+  /** The digests, by total time, largest first. */
+  result(
+    format: string,
+    parser: { lines: number; unknownLines: number; unknownExamples: string[] },
+  ): LogDigest {
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const queries = [...this.by.values()].map((a): QueryDigest => {
+      const sorted = Float64Array.from(a.durations).sort();
+      const p95 = sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]!;
+      return {
+        fingerprint: a.fingerprint,
+        statement: a.statement,
+        example: a.example,
+        count: sorted.length,
+        totalMs: a.total,
+        minMs: sorted[0]!,
+        maxMs: sorted[sorted.length - 1]!,
+        meanMs: a.total / sorted.length,
+        p95Ms: p95,
+        rowsExamined: a.rows,
+        databases: Object.fromEntries(a.databases),
+        users: Object.fromEntries(a.users),
+        applications: Object.fromEntries(a.applications),
+        firstSeen: iso(a.first),
+        lastSeen: iso(a.last),
+        plan: a.plan,
+      };
+    });
+    queries.sort((x, y) => y.totalMs - x.totalMs);
+    return {
+      format,
+      lines: parser.lines,
+      unknownLines: parser.unknownLines,
+      unknownExamples: parser.unknownExamples,
+      events: this.events,
+      filteredOut: this.filteredOut,
+      queries,
+    };
+  }
+}

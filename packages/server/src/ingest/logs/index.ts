@@ -1,0 +1,11 @@
+export type { LogDigest, QueryDigest } from './digest.ts';
+export { DigestBuilder } from './digest.ts';
+export { MysqlSlowLogParser } from './mysql-slow.ts';
+export { compilePrefix, type PgLogFormat, PgLogParser } from './pg-log.ts';
+export {
+  digestLogFiles,
+  digestLogText,
+  LOG_FORMATS,
+  type LogFormat,
+  type LogImportOptions,
+} from './read-log.ts';

@@ -1,0 +1,151 @@
+/**
+ * MySQL, MariaDB and Percona Server slow query logs, every header variant of pt-query-digest's test
+ * corpus: stock 5.0 (`# Time: 071015 21:43:52`, integer times), Percona microslow (`# Time:` and
+ * `# User@Host:` on one line, Thread_id, QC_Hit/Full_scan flags, InnoDB blocks), `Schema:` and `Id:`
+ * fields, 5.7 ISO-8601 times, server banners (also after a restart), `use db;` and `SET timestamp=`
+ * lines, multi-line statements, and `# administrator command:` entries. Lines it cannot place are counted.
+ * @module
+ */
+import type { QueryLogEvent } from '../../model/index.ts';
+
+const BANNER = [
+  /^\S+, Version: .* started with:$/,
+  /^Tcp port: \d+\s+Unix socket: /,
+  /^Time\s+Id\s+Command\s+Argument$/,
+];
+
+/** `# Time:` values: `071015 21:43:52`, `081127  8:51:20` (UTC assumed) or ISO-8601. */
+function parseTime(v: string): number | null {
+  const iso = Date.parse(v);
+  if (/^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(iso)) return iso;
+  const m = /^(\d{2})(\d{2})(\d{2})\s+(\d{1,2}):(\d{2}):(\d{2})$/.exec(v.trim());
+  if (!m) return null;
+  return Date.UTC(
+    2000 + Number(m[1]),
+    Number(m[2]) - 1,
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6]),
+  );
+}
+
+/** A line-at-a-time slow-log parser: `push` each line, then `end`. */
+export class MysqlSlowLogParser {
+  lines = 0;
+  unknownLines = 0;
+  /** Examples of unknown lines (at most 20). */
+  readonly unknownExamples: string[] = [];
+  private fields = new Map<string, string>();
+  private statement: string[] = [];
+  private database = '';
+  private timeMs: number | null = null;
+  private inHeader = false;
+
+  constructor(private readonly emit: (e: QueryLogEvent) => void) {}
+
+  private flush(): void {
+    const text = this.statement.join('\n').trim();
+    if (this.fields.has('Query_time') && text !== '') {
+      const f = this.fields;
+      const num = (k: string) => (f.has(k) ? Number(f.get(k)) : null);
+      const stmt = text.replace(/;\s*$/, '');
+      this.emit({
+        timeMs: this.timeMs,
+        durationMs: Number(f.get('Query_time')) * 1000,
+        statement: stmt,
+        database: f.get('Schema') ?? this.database,
+        user: f.get('user') ?? '',
+        application: f.get('host') ?? '',
+        session: f.get('Thread_id') ?? f.get('Id') ?? '',
+        rowsExamined: num('Rows_examined'),
+        rowsSent: num('Rows_sent'),
+        plan: null,
+      });
+    } else if (text !== '') {
+      this.unknown(text.split('\n')[0]!);
+    }
+    this.statement = [];
+    this.fields = new Map();
+  }
+
+  private unknown(line: string): void {
+    this.unknownLines += 1;
+    if (this.unknownExamples.length < 20) this.unknownExamples.push(line.slice(0, 200));
+  }
+
+  private header(line: string): void {
+    // `# Time: … # User@Host: …` (microslow puts both on one line).
+    for (const part of line.split(/(?=# User@Host:)/)) {
+      const time = /^# Time:\s+(.*?)\s*$/.exec(part);
+      if (time) {
+        this.timeMs = parseTime(time[1]!);
+        continue;
+      }
+      const uh = /^# User@Host:\s+(?:(\S*)\[(\S*)\]|\S*)\s+@\s+(\S*)\s+\[([^\]]*)\](?:\s+Id:\s+(\d+))?/.exec(
+        part,
+      );
+      if (uh) {
+        this.fields.set('user', uh[2] || uh[1] || '');
+        this.fields.set('host', uh[3] || uh[4] || '');
+        if (uh[5]) this.fields.set('Id', uh[5]);
+        continue;
+      }
+      for (const m of part.matchAll(/(\w+):\s+(\S+)/g)) this.fields.set(m[1]!, m[2]!);
+    }
+  }
+
+  /** Consumes one line (without its newline). */
+  push(raw: string): void {
+    this.lines += 1;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.startsWith('#')) {
+      const starts = /^# (Time|User@Host):/.test(line);
+      if (starts && !this.inHeader) this.flush();
+      this.inHeader = true;
+      if (line.startsWith('# administrator command:')) {
+        // The whole statement of its event: the next header starts another.
+        this.statement.push(line.slice(2));
+        this.inHeader = false;
+        return;
+      }
+      this.header(line);
+      return;
+    }
+    this.inHeader = false;
+    if (BANNER.some((re) => re.test(line))) {
+      this.flush();
+      return;
+    }
+    if (line.trim() === '') {
+      if (this.statement.length > 0) this.statement.push('');
+      return;
+    }
+    const use = /^use\s+`?([^`;\s]+)`?;\s*$/i.exec(line);
+    if (use && this.statement.length === 0) {
+      this.database = use[1]!;
+      return;
+    }
+    // Replication and session bookkeeping the server writes before a statement.
+    if (
+      /^SET\s+(?:(?:last_)?insert_id|timestamp)\s*=\s*\d+(?:\s*,\s*(?:(?:last_)?insert_id|timestamp)\s*=\s*\d+)*;\s*$/i.test(
+        line,
+      ) &&
+      this.statement.length === 0
+    ) {
+      const ts = /timestamp\s*=\s*(\d+)/i.exec(line);
+      if (this.timeMs === null && ts) this.timeMs = Number(ts[1]) * 1000;
+      return;
+    }
+    if (!this.fields.has('Query_time') && this.statement.length === 0) {
+      this.unknown(line);
+      return;
+    }
+    this.statement.push(line);
+  }
+
+  /** Emits the last event. */
+  end(): void {
+    this.flush();
+  }
+}
