@@ -134,9 +134,9 @@ export class PgLogParser {
   push(raw: string): void {
     this.lines += 1;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (this.format === 'pg-csv') return this.pushCsv(line);
-    if (this.format === 'pg-json') return this.pushJson(line);
-    this.pushStderr(line, null);
+    if (this.format === 'pg-csv') this.pushCsv(line);
+    else if (this.format === 'pg-json') this.pushJson(line);
+    else this.pushStderr(line, null);
   }
 
   private pushStderr(line: string, timeMs: number | null): void {
