@@ -25,6 +25,7 @@ import {
 } from './api/index.ts';
 import { CacheRegistry } from './cache/index.ts';
 import { type Config, poolList } from './config.ts';
+import { LogDigests } from './db/log-digests.ts';
 import { DbPools } from './db/pools.ts';
 import { SiperfError } from './errors.ts';
 import { loadSqlParser } from './ingest/index.ts';
@@ -105,7 +106,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await pools.close();
   });
   await app.register(async (child) => cacheRoutes(child, { config, store, caches }));
-  await app.register(async (child) => optimizationRoutes(child, { config, store, caches, pools }));
+  const logs = new LogDigests();
+  await app.register(async (child) => optimizationRoutes(child, { config, store, caches, pools, logs }));
   return app;
 }
 

@@ -115,6 +115,39 @@ describe('optimization API on PostgreSQL', () => {
     assert.ok(ids.indexOf(index.id) < ids.indexOf(n1.id));
   });
 
+  test('a PostgreSQL log upload: digested, and its costly statement explained with the traces', async () => {
+    const log = Array.from(
+      { length: 30 },
+      (_, i) =>
+        `2024-03-01 10:${String(i).padStart(2, '0')}:00.000 UTC [${700 + i}] user=app,db=test LOG:  duration: 40.000 ms  statement: SELECT id FROM siperf_opt_orders WHERE total = ${i}`,
+    ).join('\n');
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/cache-db/logs?format=pg-stderr&prefix=%25m%20%5B%25p%5D%20user%3D%25u%2Cdb%3D%25d%20',
+      payload: log,
+      headers: { 'content-type': 'text/plain' },
+    });
+    assert.equal(r.statusCode, 200, r.body);
+    const d = r.json();
+    assert.deepEqual([d.lines, d.unknownLines, d.events, d.queries.length], [30, 0, 30, 1]);
+    assert.equal(d.queries[0].statement, 'SELECT id FROM siperf_opt_orders WHERE total = $1');
+    assert.equal(d.queries[0].totalMs, 1200);
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/cache-db/logs?format=oracle',
+      payload: 'x',
+    });
+    assert.equal(bad.json().code, 'ERR_QUERY_PARAM');
+    const { json } = await get(t.app, '/api/v1/cache-db/optimization/recommendations?window=15m');
+    const fromLog = json.recommendations.find((x: { change: string | null }) =>
+      x.change?.includes('(total)'),
+    );
+    assert.ok(fromLog, JSON.stringify(json.notes));
+    assert.equal(fromLog.evidence.source, 'logs');
+    // 30 calls over the 29 minutes of the log count as 30 per hour (at least an hour).
+    assert.equal(fromLog.evidence.callsPerHour, 30);
+  });
+
   test('cached query: rows from PostgreSQL, then from the cache; writes refused', async () => {
     await post(
       t.app,

@@ -12,9 +12,11 @@ import { databaseMetrics } from '../apm/index.ts';
 import { type CacheRegistry, cacheSummaries, rankCacheAdvice } from '../cache/index.ts';
 import type { Config } from '../config.ts';
 import { databaseRecommendations } from '../db/advisor.ts';
+import type { LogDigests } from '../db/log-digests.ts';
 import type { DbPools } from '../db/pools.ts';
 import { runReadOnly } from '../db/read-only.ts';
 import { SiperfError } from '../errors.ts';
+import { digestLogText, LOG_FORMATS, type LogFormat } from '../ingest/logs/index.ts';
 import type { Recommendation } from '../model/index.ts';
 import type { Store } from '../storage/index.ts';
 import { requireKey } from './auth.ts';
@@ -26,6 +28,7 @@ export interface OptimizationDeps {
   store: Store;
   caches: CacheRegistry;
   pools: DbPools;
+  logs: LogDigests;
   nowMs?: () => number;
 }
 
@@ -48,7 +51,7 @@ function bad(field: string, message: string): never {
 
 /** Registers the optimization routes. */
 export async function optimizationRoutes(app: FastifyInstance, deps: OptimizationDeps): Promise<void> {
-  const { config, store, caches, pools } = deps;
+  const { config, store, caches, pools, logs } = deps;
   const now = deps.nowMs ?? Date.now;
   app.addHook('onRequest', async (request) => requireKey(request, [config.apiKey], 'the API'));
   const tags = ['cache-db'];
@@ -62,6 +65,7 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
       service,
       slowQueryThresholdMs: config.slowQueryThresholdMs,
       explainAnalyze: config.explainAnalyze === 1,
+      logs,
     });
     return {
       w,
@@ -141,6 +145,60 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
       };
     },
   );
+
+  // Log uploads: the raw file as the body, whatever its content type (gzip allowed).
+  await app.register(async (upload) => {
+    upload.removeAllContentTypeParsers();
+    upload.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: 256 * 1024 * 1024 },
+      (_req, body, done) => done(null, body),
+    );
+    upload.post(
+      '/api/v1/cache-db/logs',
+      {
+        bodyLimit: 256 * 1024 * 1024,
+        schema: {
+          summary: 'Digest a PostgreSQL log or MySQL slow log (raw body; format, prefix, since, until)',
+          tags,
+        },
+      },
+      async (request, reply) => {
+        const q = request.query as Record<string, unknown>;
+        const format = optionalString(q, 'format');
+        if (!format || !LOG_FORMATS.includes(format as LogFormat)) {
+          throw new SiperfError('ERR_QUERY_PARAM', `format: expected one of ${LOG_FORMATS.join(', ')}`, {
+            field: 'format',
+          });
+        }
+        const time = (k: string) => {
+          const v = optionalString(q, k);
+          if (v === undefined) return undefined;
+          const ms = Date.parse(v);
+          if (Number.isNaN(ms))
+            throw new SiperfError('ERR_QUERY_PARAM', `${k}: expected an ISO-8601 time`, { field: k });
+          return ms;
+        };
+        const body = request.body;
+        if (!Buffer.isBuffer(body) || body.length === 0)
+          throw new SiperfError('ERR_API_BODY', 'body: expected the log file');
+        let digest: ReturnType<typeof digestLogText>;
+        try {
+          digest = digestLogText(body, {
+            format: format as LogFormat,
+            prefix: optionalString(q, 'prefix'),
+            sinceMs: time('since'),
+            untilMs: time('until'),
+          });
+        } catch (err) {
+          if (err instanceof RangeError) throw new SiperfError('ERR_QUERY_PARAM', err.message);
+          throw err;
+        }
+        const stored = logs.add(digest);
+        return reply.code(200).send({ id: stored.id, ...digest });
+      },
+    );
+  });
 
   app.post(
     '/api/v1/cache-db/cached-query',

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { importMetricsCsv } from './import-csv.ts';
+import { importLogs } from './import-log.ts';
 import { serve } from './serve.ts';
 
 const program = new Command();
@@ -18,9 +19,10 @@ program
   .option('-d, --data-dir <dir>', 'folder of the embedded store (default ./data; env SIPERF_DATA_DIR)')
   .option('-c, --config <file>', 'JSON config file (env SIPERF_CONFIG)')
   .action((flags) => serve(flags));
-program
+const importCmd = program
   .command('import')
-  .description('import data into a running server')
+  .description('import data (into a running server, or read locally)');
+importCmd
   .command('metrics-csv <file>')
   .description(
     'a timestamp,value CSV as a metric of a host (then forecast it under /api/v1/resources/predictions)',
@@ -30,4 +32,36 @@ program
   .option('-u, --url <url>', 'server URL (default http://127.0.0.1:4318; env SIPERF_URL)')
   .option('-k, --key <key>', 'API key when the server has one (env SIPERF_API_KEY)')
   .action((file: string, flags) => importMetricsCsv(file, flags));
+const logOptions = (c: Command, formats: string, defaultFormat: string) =>
+  c
+    .option('-f, --format <format>', `log format: ${formats}`, defaultFormat)
+    .option(
+      '--prefix <prefix>',
+      "PostgreSQL log_line_prefix, e.g. '%m [%p] user=%u,db=%d ' (read from each line when absent)",
+    )
+    .option('--since <time>', 'only events at or after this ISO-8601 time')
+    .option('--until <time>', 'only events before this ISO-8601 time')
+    .option('--limit <n>', 'queries in the profile (default 20)')
+    .option('--json', 'print the digest as JSON (the upload API answer)')
+    .option('-u, --url <url>', 'also upload the files to this server (POST /api/v1/cache-db/logs)')
+    .option('-k, --key <key>', 'API key when the server has one');
+logOptions(
+  importCmd
+    .command('pg-log <files...>')
+    .description('PostgreSQL logs (stderr, csvlog, jsonlog; .gz and .bz2 too) into per-query digests'),
+  'pg-stderr, pg-csv, pg-json',
+  'pg-stderr',
+).action((files: string[], flags) => importLogs(files, flags));
+logOptions(
+  importCmd
+    .command('mysql-slow <files...>')
+    .description('MySQL, MariaDB or Percona slow query logs (.gz and .bz2 too) into per-query digests'),
+  'mysql-slow',
+  'mysql-slow',
+).action((files: string[], flags) => importLogs(files, flags));
+logOptions(
+  program.command('report <files...>').description("print a log's per-query profile, like pt-query-digest"),
+  'mysql-slow, pg-stderr, pg-csv, pg-json',
+  'mysql-slow',
+).action((files: string[], flags) => importLogs(files, flags));
 await program.parseAsync(process.argv);

@@ -9,6 +9,7 @@
 import { databaseMetrics, queryFindings } from '../apm/index.ts';
 import type { Recommendation } from '../model/index.ts';
 import type { RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
+import type { LogDigests } from './log-digests.ts';
 import { adviseMysqlStatement } from './mysql-advisor.ts';
 import {
   adviseStatement,
@@ -27,6 +28,8 @@ export interface DatabaseAdviceOptions {
   explainAnalyze: boolean;
   /** Statements explained per pool, by total time (default 10). */
   maxStatements?: number;
+  /** Uploaded log digests: their costliest statements are explained too. */
+  logs?: LogDigests | undefined;
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
@@ -122,7 +125,17 @@ export async function databaseRecommendations(
             notes.push(
               `pool ${pool.setting.name}: pg_stat_statements is not loaded; statements come from traces only`,
             );
+          const fromLogs = (o.logs?.statements('postgresql') ?? [])
+            .filter((q) => !mine.some((m) => m.fingerprint === q.fingerprint))
+            .filter((q) => Object.keys(q.databases).length === 0 || db in q.databases || sameKind === 1)
+            .slice(0, o.maxStatements ?? 10);
           const work = [
+            ...fromLogs.map((q) => ({
+              statement: q.statement,
+              callsPerHour: q.callsPerHour,
+              meanMs: q.meanMs,
+              source: 'logs',
+            })),
             ...mine.map((s) => ({
               statement: s.statement,
               callsPerHour: s.calls / hours,

@@ -22,6 +22,8 @@ export interface QueryDigest {
   maxMs: number;
   meanMs: number;
   p95Ms: number;
+  /** Standard deviation of the durations (population), ms. */
+  stddevMs: number;
   /** Sum of rows examined, or null when the log does not say. */
   rowsExamined: number | null;
   databases: Record<string, number>;
@@ -134,6 +136,9 @@ export class DigestBuilder {
     const queries = [...this.by.values()].map((a): QueryDigest => {
       const sorted = Float64Array.from(a.durations).sort();
       const p95 = sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]!;
+      const mean = a.total / sorted.length;
+      let sq = 0;
+      for (const v of sorted) sq += (v - mean) ** 2;
       return {
         fingerprint: a.fingerprint,
         statement: a.statement,
@@ -144,6 +149,7 @@ export class DigestBuilder {
         maxMs: sorted[sorted.length - 1]!,
         meanMs: a.total / sorted.length,
         p95Ms: p95,
+        stddevMs: Math.sqrt(sq / sorted.length),
         rowsExamined: a.rows,
         databases: Object.fromEntries(a.databases),
         users: Object.fromEntries(a.users),

@@ -1,0 +1,101 @@
+/**
+ * `siperf import pg-log FILE…`, `siperf import mysql-slow FILE…` and `siperf report FILE…`: read database
+ * logs locally (streamed, gzip/bzip2 recognised, a progress bar on stderr when it is a terminal), print the
+ * digest as a pt-query-digest-style profile or, with `--json`, as the JSON the upload API answers; with
+ * `--url`, also upload each file to a running server (`POST /api/v1/cache-db/logs`) so its statements join
+ * the advisor's.
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import cliProgress from 'cli-progress';
+import { digestLogFiles, LOG_FORMATS, type LogFormat } from '../ingest/logs/index.ts';
+import { loadSqlParser } from '../ingest/sql-fingerprint.ts';
+import { formatProfile } from './log-report.ts';
+
+/** Options of {@link importLogs}. */
+export interface ImportLogOptions {
+  format: string;
+  prefix?: string;
+  since?: string;
+  until?: string;
+  json?: boolean;
+  limit?: string;
+  url?: string;
+  key?: string;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function instant(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) fail(`--${name}: expected an ISO-8601 time, got ${JSON.stringify(v)}`);
+  return ms;
+}
+
+/** Runs an import or a report; exits with 1 and a message naming the option on bad input. */
+export async function importLogs(files: string[], o: ImportLogOptions): Promise<void> {
+  if (!LOG_FORMATS.includes(o.format as LogFormat))
+    fail(`--format: expected one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
+  const limit = o.limit === undefined ? 20 : Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 1)
+    fail(`--limit: expected a positive integer, got ${JSON.stringify(o.limit)}`);
+  await loadSqlParser();
+  const bar =
+    process.stderr.isTTY && !o.json
+      ? new cliProgress.SingleBar(
+          { format: 'reading {bar} {percentage}% {value}/{total} bytes', hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  let started = false;
+  let digest: Awaited<ReturnType<typeof digestLogFiles>>;
+  try {
+    digest = await digestLogFiles(
+      files,
+      {
+        format: o.format as LogFormat,
+        prefix: o.prefix,
+        sinceMs: instant('since', o.since),
+        untilMs: instant('until', o.until),
+      },
+      (read, total) => {
+        if (!bar) return;
+        if (!started) {
+          bar.start(total, 0);
+          started = true;
+        }
+        bar.update(read);
+      },
+    );
+  } catch (err) {
+    bar?.stop();
+    fail(
+      `${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot read the log'}: ${(err as Error).message}`,
+    );
+  }
+  bar?.stop();
+  process.stdout.write(o.json ? `${JSON.stringify(digest, null, 2)}\n` : formatProfile(digest, limit));
+  if (!o.url) return;
+  for (const file of files) {
+    const q = new URLSearchParams({
+      format: o.format,
+      ...(o.prefix ? { prefix: o.prefix } : {}),
+      ...(o.since ? { since: o.since } : {}),
+      ...(o.until ? { until: o.until } : {}),
+    });
+    const res = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/cache-db/logs?${q}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/octet-stream',
+        ...(o.key ? { authorization: `Bearer ${o.key}` } : {}),
+      },
+      body: await readFile(file),
+    }).catch((err: Error) => fail(`upload to ${o.url} failed: ${err.message}`));
+    if (!res.ok) fail(`upload of ${file} failed (${res.status}): ${await res.text()}`);
+    process.stderr.write(`uploaded ${file} to ${o.url}\n`);
+  }
+}

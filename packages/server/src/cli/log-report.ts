@@ -1,0 +1,49 @@
+/**
+ * The text form of a log digest, laid out like pt-query-digest's profile: rank, query id, response time
+ * and its share, calls, time per call, variance-to-mean ratio, and the statement.
+ * @module
+ */
+import type { LogDigest } from '../ingest/logs/index.ts';
+
+/** The profile, `limit` rows (the rest summed in a last line). */
+export function formatProfile(d: LogDigest, limit = 20): string {
+  const total = d.queries.reduce((s, q) => s + q.totalMs, 0) / 1000;
+  const lines = [
+    `# ${d.events} events, ${d.queries.length} queries from ${d.lines} lines (${d.format})${d.unknownLines ? `; ${d.unknownLines} lines not understood, e.g. ${JSON.stringify(d.unknownExamples[0] ?? '')}` : ''}${d.filteredOut ? `; ${d.filteredOut} events outside the window` : ''}`,
+    '# Profile',
+    '# Rank Query ID           Response time    Calls  R/Call  V/M    Item',
+    '# ==== ================== ================ ====== ======= ====== ====',
+  ];
+  const row = (
+    rank: string,
+    id: string,
+    secs: number,
+    calls: number,
+    perCall: number,
+    vm: number,
+    item: string,
+  ) =>
+    `# ${rank.padStart(4)} ${id.padEnd(18)} ${secs.toFixed(4).padStart(9)} ${total > 0 ? ((100 * secs) / total).toFixed(1).padStart(5) : '  0.0'}% ${String(calls).padStart(6)} ${perCall.toFixed(4).padStart(7)} ${vm.toFixed(2).padStart(6)} ${item}`;
+  d.queries.slice(0, limit).forEach((q, i) => {
+    const secs = q.totalMs / 1000;
+    const vm = q.meanMs > 0 ? (q.stddevMs / 1000) ** 2 / (q.meanMs / 1000) : 0;
+    lines.push(
+      row(
+        String(i + 1),
+        `0x${q.fingerprint.toUpperCase()}`,
+        secs,
+        q.count,
+        q.meanMs / 1000,
+        vm,
+        q.statement.replace(/\s+/g, ' ').slice(0, 70),
+      ),
+    );
+  });
+  const rest = d.queries.slice(limit);
+  if (rest.length > 0) {
+    const secs = rest.reduce((s, q) => s + q.totalMs, 0) / 1000;
+    const calls = rest.reduce((s, q) => s + q.count, 0);
+    lines.push(row('MISC', '0xMISC', secs, calls, calls > 0 ? secs / calls : 0, 0, `<${rest.length} ITEMS>`));
+  }
+  return `${lines.join('\n')}\n`;
+}
