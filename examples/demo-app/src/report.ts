@@ -21,6 +21,16 @@ export interface DemoReport {
   /** The endpoint with the most database calls per request when it is ≥ 5 (an N+1 suspect). */
   nPlusOneSuspect: string | null;
   queries: { statement: string; calls: number; totalMs: number; p95Ms: number; endpoints: string[] }[];
+  /** The server's advice, ranked by time saved per hour (the first five). */
+  recommendations: {
+    id: string;
+    title: string;
+    change: string | null;
+    action: string;
+    timeSavedMsPerHour: number | null;
+  }[];
+  /** What the advisor could not check (e.g. no database pool configured for plans). */
+  adviceNotes: string[];
   transaction: {
     name: string;
     count: number;
@@ -126,6 +136,16 @@ export async function buildReport(base: string, service: string, from: Date, to:
       p95Ms: q.p95Ms,
       endpoints: q.endpoints,
     }));
+  const advice = await getJson<{
+    recommendations: {
+      id: string;
+      title: string;
+      change: string | null;
+      action: string;
+      expectedGain: { timeSavedMsPerHour: number | null };
+    }[];
+    notes: string[];
+  }>(base, `/api/v1/cache-db/optimization/recommendations?${svc}&${w}`);
   const txs = await getJson<{ transactions: TransactionJson[] }>(
     base,
     `/api/v1/apm/transactions?${svc}&${w}`,
@@ -148,6 +168,14 @@ export async function buildReport(base: string, service: string, from: Date, to:
     endpoints,
     nPlusOneSuspect: worst && (worst.dbCallsPerRequest ?? 0) >= 5 ? worst.endpoint : null,
     queries,
+    recommendations: advice.recommendations.slice(0, 5).map((x) => ({
+      id: x.id,
+      title: x.title,
+      change: x.change,
+      action: x.action,
+      timeSavedMsPerHour: x.expectedGain.timeSavedMsPerHour,
+    })),
+    adviceNotes: advice.notes,
     transaction: tx
       ? {
           name: tx.name,
@@ -209,6 +237,14 @@ export function formatReport(r: DemoReport): string {
     );
     out.push(`      ${q.statement.replace(/\s+/g, ' ')}`);
   }
+  out.push('', 'Recommendations (GET /api/v1/cache-db/optimization/recommendations), by time saved per hour');
+  r.recommendations.forEach((x, i) => {
+    const gain =
+      x.timeSavedMsPerHour === null ? '' : ` (saves ~${ms(x.timeSavedMsPerHour / 1000)} s of work per hour)`;
+    out.push(`  ${i + 1}. ${x.title}${gain}`);
+    out.push(`     → ${x.change ?? x.action}`);
+  });
+  for (const n of r.adviceNotes.slice(0, 2)) out.push(`  note: ${n}`);
   out.push('');
   if (r.transaction) {
     const t = r.transaction;

@@ -185,7 +185,14 @@ async function main(): Promise<void> {
   const appPort = await freePort();
   const appOrigin = `http://127.0.0.1:${appPort}`;
   const config = loadConfig({
-    flags: { port: opts.port, dataDir: opts.dataDir, corsOrigins: appOrigin, logLevel: 'warn' },
+    flags: {
+      port: opts.port,
+      dataDir: opts.dataDir,
+      corsOrigins: appOrigin,
+      logLevel: 'warn',
+      // With PostgreSQL the advisor can read the demo's plans (and check indexes with HypoPG).
+      ...(process.env.DATABASE_URL ? { pools: `demo=${process.env.DATABASE_URL}` } : {}),
+    },
   });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {

@@ -5,7 +5,8 @@
  * parent span, at least N (default 5) calls of one service with the same operation — the same statement
  * fingerprint for database calls (literals removed), the same span name for others (a Redis command, an
  * HTTP call) — that run one after another. Calls are sorted by start; a consecutive pair overlaps when the
- * next starts before the previous ends. A group whose calls overlap (more than 10% of consecutive pairs)
+ * next starts before the previous ends, by more than clock noise (see `overlaps`). A group whose calls
+ * overlap (more than 10% of consecutive pairs)
  * is a parallel fan-out, not an N+1, and is reported as such. Spans of other operations in between
  * (a `pg-pool.connect`, a log span) do not break a group: only the group's own calls are compared.
  *
@@ -57,6 +58,22 @@ export interface SequentialQueries {
 
 const ms = (ns: bigint) => Number(ns) / 1e6;
 
+/**
+ * Whether `b` (starting after `a`) overlaps `a` by more than clock noise: more than 1 ms, or — when the
+ * start times are finer than a millisecond — more than 20% of the shorter call. Instrumentations end a
+ * span in a callback that can run after the caller's next statement started, and some SDKs stamp starts
+ * to the millisecond (OpenTelemetry JS's pg spans), so serial calls can seem to overlap by up to 1 ms; a
+ * fan-out overlaps by most of a call.
+ */
+function overlaps(a: Span, b: Span, msStarts: boolean): boolean {
+  const overlap = a.endTimeUnixNano - b.startTimeUnixNano;
+  if (overlap <= 0n) return false;
+  if (overlap > 1_000_000n) return true;
+  if (msStarts) return false;
+  const shorter = a.durationNano < b.durationNano ? a.durationNano : b.durationNano;
+  return overlap * 5n > shorter;
+}
+
 /** The innermost SERVER ancestor (or the root) of a span. */
 function enclosingEndpoint(span: Span, byId: Map<string, Span>): { service: string; endpoint: string } {
   let cur: Span | undefined = byId.get(span.parentSpanId);
@@ -78,7 +95,8 @@ export function siblingGroups(spans: readonly Span[], minRepeats = 5, maxOverlap
   const byId = new Map(spans.map((s) => [s.spanId, s]));
   const groups = new Map<string, Span[]>();
   for (const s of spans) {
-    if (!s.parentSpanId || s.kind === SpanKind.SERVER) continue;
+    // Connection checkouts (`pg-pool.connect`) come with every query: they are not calls of their own.
+    if (!s.parentSpanId || s.kind === SpanKind.SERVER || /(^|[.\s_-])connect$/i.test(s.name)) continue;
     // The span name is part of the key: calls known only by their command (a Redis GET) differ by name.
     const op = s.db ? `db\u0000${s.db.fingerprint}\u0000${s.name}` : `name\u0000${s.name}`;
     const key = `${s.parentSpanId}\u0000${s.service}\u0000${op}`;
@@ -96,13 +114,14 @@ export function siblingGroups(spans: readonly Span[], minRepeats = 5, maxOverlap
       a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0,
     );
     let overlapping = 0;
+    const msStarts = g.every((s) => s.startTimeUnixNano % 1_000_000n === 0n);
     let firstStart = g[0]!.startTimeUnixNano;
     let lastEnd = g[0]!.endTimeUnixNano;
     let sum = 0n;
     let max = 0n;
     for (let i = 0; i < g.length; i++) {
       const s = g[i]!;
-      if (i > 0 && s.startTimeUnixNano < g[i - 1]!.endTimeUnixNano) overlapping += 1;
+      if (i > 0 && overlaps(g[i - 1]!, s, msStarts)) overlapping += 1;
       if (s.startTimeUnixNano < firstStart) firstStart = s.startTimeUnixNano;
       if (s.endTimeUnixNano > lastEnd) lastEnd = s.endTimeUnixNano;
       sum += s.durationNano;
