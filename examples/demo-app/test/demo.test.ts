@@ -79,13 +79,11 @@ async function checkDemo(databaseUrl: string): Promise<{ report: any }> {
   return { report };
 }
 
-test(
-  'PGlite: the demo reports the N+1 endpoint, the transaction and the custom metrics',
-  { timeout: 180_000 },
-  async () => {
-    await checkDemo('');
-  },
-);
+test('PGlite: the demo reports the N+1 endpoint, the transaction and the custom metrics', {
+  timeout: 180_000,
+}, async () => {
+  await checkDemo('');
+});
 
 const ADMIN_URL = process.env.SIPERF_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
