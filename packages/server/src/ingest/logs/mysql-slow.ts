@@ -113,7 +113,9 @@ export class MysqlSlowLogParser {
       return;
     }
     this.inHeader = false;
-    if (BANNER.some((re) => re.test(line))) {
+    const c = line.charCodeAt(0);
+    // Banners start with '/' (the binary's path), 'T' (Tcp port, Time): test the patterns only then.
+    if ((c === 47 || c === 84) && BANNER.some((re) => re.test(line))) {
       this.flush();
       return;
     }
@@ -121,8 +123,8 @@ export class MysqlSlowLogParser {
       if (this.statement.length > 0) this.statement.push('');
       return;
     }
-    const use = /^use\s+`?([^`;\s]+)`?;\s*$/i.exec(line);
-    if (use && this.statement.length === 0) {
+    const use = this.statement.length === 0 && (c === 117 || c === 85) ? /^use\s+`?([^`;\s]+)`?;\s*$/i.exec(line) : null;
+    if (use) {
       this.database = use[1]!;
       return;
     }
