@@ -119,3 +119,33 @@ test("sizing by Little's law, computed by hand", () => {
   assert.equal(busy.recommended, 30);
   assert.match(busy.reasoning.join(' '), /Capped at 30/);
 });
+
+test('pool metrics: db.client.connection.* with the semantic-convention names', async () => {
+  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } =
+    await import('@opentelemetry/sdk-metrics');
+  const { exportPoolMetrics } = await import('./index.ts');
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  const pool = createPgPool('metrics-test', { connectionString: PG, max: 3 });
+  try {
+    const stop = exportPoolMetrics(pool, provider.getMeter('test'));
+    await pool.query('SELECT 1');
+    await pool.query('SELECT 2');
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    const byName = new Map(metrics.map((m) => [m.descriptor.name, m]));
+    const count = byName.get('db.client.connection.count')!;
+    const idle = count.dataPoints.find((p) => p.attributes['db.client.connection.state'] === 'idle')!;
+    assert.equal(idle.value, 1, 'one connection opened and idle again');
+    assert.equal(idle.attributes['db.client.connection.pool.name'], 'metrics-test');
+    assert.equal(byName.get('db.client.connection.max')!.dataPoints[0]!.value, 3);
+    const wait = byName.get('db.client.connection.wait_time')!;
+    assert.equal(wait.descriptor.unit, 's');
+    assert.equal((wait.dataPoints[0]!.value as { count: number }).count, 2);
+    stop();
+  } finally {
+    await pool.end();
+    await provider.shutdown();
+  }
+});
