@@ -8,14 +8,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { LatencyHistogram } from '../util/latency-histogram.ts';
-import { AdaptiveTtl, type AdaptiveTtlOptions, type TtlEstimate } from './adaptive-ttl.ts';
-import type { CacheBackend, CacheStats, GroupStats } from './cache-stats.ts';
+import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive-ttl.ts';
+import type { CacheBackend, CacheStats } from './cache-stats.ts';
 import { type Codec, jsonCodec } from './codec.ts';
 import { type CacheKey, hashKey } from './hash.ts';
 import { type EvictionPolicy, estimateBytes, MemoryStore } from './memory-store.ts';
 import { exportCacheMetrics } from './otel-metrics.ts';
-import { type InvalidationMessage, RedisTier, type RemoteHealth } from './redis-tier.ts';
-import { type MissRatioPoint, ShardsMrc } from './shards.ts';
+import { type InvalidationMessage, RedisTier } from './redis-tier.ts';
+import { ShardsMrc } from './shards.ts';
 
 export type { CacheBackend, CacheStats, GroupStats } from './cache-stats.ts';
 

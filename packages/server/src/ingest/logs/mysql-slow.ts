@@ -123,7 +123,10 @@ export class MysqlSlowLogParser {
       if (this.statement.length > 0) this.statement.push('');
       return;
     }
-    const use = this.statement.length === 0 && (c === 117 || c === 85) ? /^use\s+`?([^`;\s]+)`?;\s*$/i.exec(line) : null;
+    const use =
+      this.statement.length === 0 && (c === 117 || c === 85)
+        ? /^use\s+`?([^`;\s]+)`?;\s*$/i.exec(line)
+        : null;
     if (use) {
       this.database = use[1]!;
       return;
