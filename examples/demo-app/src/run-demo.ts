@@ -218,6 +218,8 @@ async function main(): Promise<void> {
   );
 
   const load: Load = { requests: 0, failures: 0, sessions: 0 };
+  // The report covers the load only (not the seeding), so rates per hour are rates of the load.
+  const loadStarted = new Date();
   const seconds = Math.round(opts.duration / 1000);
   const bar = new SingleBar({
     format: 'load |{bar}| {value}/{total} s | {requests} requests | {rps} req/s | {failures} failed',
@@ -272,7 +274,7 @@ async function main(): Promise<void> {
     app.child.kill('SIGTERM');
   });
   await server.store.flushRollups();
-  const report = await buildReport(server.url, SERVICE, new Date(started.getTime() - 60_000), new Date());
+  const report = await buildReport(server.url, SERVICE, new Date(loadStarted.getTime() - 1000), new Date());
   if (opts.json) process.stdout.write(`${JSON.stringify({ load, pageLoads, report })}\n`);
   else process.stdout.write(`${formatReport(report)}\n`);
   if (opts.exit) {

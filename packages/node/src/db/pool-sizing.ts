@@ -69,8 +69,14 @@ export function poolSizing(
       recommended = cap;
     }
   }
-  const action =
-    recommended > stats.max && (waitShare > 0.05 || stats.timeouts > 0)
+  const enough = stats.acquired >= 100;
+  if (!enough)
+    reasoning.push(
+      `Only ${stats.acquired} acquisitions so far (the first ones include opening connections): too few to judge; at least 100 are needed.`,
+    );
+  const action = !enough
+    ? 'keep'
+    : recommended > stats.max && (waitShare > 0.05 || stats.timeouts > 0)
       ? 'increase'
       : recommended < stats.max / 2 && stats.hold.count >= 100
         ? 'decrease'

@@ -8,13 +8,20 @@
  */
 import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
-import { digestLogFiles, LOG_FORMATS, type LogFormat } from '../ingest/logs/index.ts';
+import {
+  detectLogFormat,
+  digestLogFiles,
+  firstLines,
+  LOG_FORMATS,
+  type LogFormat,
+} from '../ingest/logs/index.ts';
 import { loadSqlParser } from '../ingest/sql-fingerprint.ts';
 import { formatProfile } from './log-report.ts';
 
 /** Options of {@link importLogs}. */
 export interface ImportLogOptions {
-  format: string;
+  /** Read from the first file's first lines when absent. */
+  format?: string;
   prefix?: string;
   since?: string;
   until?: string;
@@ -38,6 +45,14 @@ function instant(name: string, v: string | undefined): number | undefined {
 
 /** Runs an import or a report; exits with 1 and a message naming the option on bad input. */
 export async function importLogs(files: string[], o: ImportLogOptions): Promise<void> {
+  if (o.format === undefined && files[0]) {
+    try {
+      o.format = detectLogFormat(await firstLines(files[0]));
+      if (!o.json) process.stderr.write(`format: ${o.format} (from the first lines; --format to choose)\n`);
+    } catch (err) {
+      fail(`cannot read ${files[0]}: ${(err as Error).message}`);
+    }
+  }
   if (!LOG_FORMATS.includes(o.format as LogFormat))
     fail(`--format: expected one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
   const limit = o.limit === undefined ? 20 : Number(o.limit);
@@ -82,7 +97,7 @@ export async function importLogs(files: string[], o: ImportLogOptions): Promise<
   if (!o.url) return;
   for (const file of files) {
     const q = new URLSearchParams({
-      format: o.format,
+      format: o.format as string,
       ...(o.prefix ? { prefix: o.prefix } : {}),
       ...(o.since ? { since: o.since } : {}),
       ...(o.until ? { until: o.until } : {}),

@@ -5,11 +5,13 @@
  */
 import type { LogDigest } from '../ingest/logs/index.ts';
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
 /** The profile, `limit` rows (the rest summed in a last line). */
 export function formatProfile(d: LogDigest, limit = 20): string {
   const total = d.queries.reduce((s, q) => s + q.totalMs, 0) / 1000;
   const lines = [
-    `# ${d.events} events, ${d.queries.length} queries from ${d.lines} lines (${d.format})${d.unknownLines ? `; ${d.unknownLines} lines not understood, e.g. ${JSON.stringify(d.unknownExamples[0] ?? '')}` : ''}${d.filteredOut ? `; ${d.filteredOut} events outside the window` : ''}`,
+    `# ${plural(d.events, 'event')}, ${plural(d.queries.length, 'query', 'queries')} from ${plural(d.lines, 'line')} (${d.format})${d.unknownLines ? `; ${d.unknownLines} lines not understood, e.g. ${JSON.stringify(d.unknownExamples[0] ?? '')}` : ''}${d.filteredOut ? `; ${d.filteredOut} events outside the window` : ''}`,
     '# Profile',
     '# Rank Query ID           Response time    Calls  R/Call  V/M    Item',
     '# ==== ================== ================ ====== ======= ====== ====',

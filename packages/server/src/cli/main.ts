@@ -32,9 +32,9 @@ importCmd
   .option('-u, --url <url>', 'server URL (default http://127.0.0.1:4318; env SIPERF_URL)')
   .option('-k, --key <key>', 'API key when the server has one (env SIPERF_API_KEY)')
   .action((file: string, flags) => importMetricsCsv(file, flags));
-const logOptions = (c: Command, formats: string, defaultFormat: string) =>
+const logOptions = (c: Command, formats: string) =>
   c
-    .option('-f, --format <format>', `log format: ${formats}`, defaultFormat)
+    .option('-f, --format <format>', `log format: ${formats} (read from the first lines when absent)`)
     .option(
       '--prefix <prefix>',
       "PostgreSQL log_line_prefix, e.g. '%m [%p] user=%u,db=%d ' (read from each line when absent)",
@@ -50,18 +50,15 @@ logOptions(
     .command('pg-log <files...>')
     .description('PostgreSQL logs (stderr, csvlog, jsonlog; .gz and .bz2 too) into per-query digests'),
   'pg-stderr, pg-csv, pg-json',
-  'pg-stderr',
 ).action((files: string[], flags) => importLogs(files, flags));
 logOptions(
   importCmd
     .command('mysql-slow <files...>')
     .description('MySQL, MariaDB or Percona slow query logs (.gz and .bz2 too) into per-query digests'),
   'mysql-slow',
-  'mysql-slow',
 ).action((files: string[], flags) => importLogs(files, flags));
 logOptions(
   program.command('report <files...>').description("print a log's per-query profile, like pt-query-digest"),
   'mysql-slow, pg-stderr, pg-csv, pg-json',
-  'mysql-slow',
 ).action((files: string[], flags) => importLogs(files, flags));
 await program.parseAsync(process.argv);

@@ -53,6 +53,11 @@ export async function databaseRecommendations(
   const recs: Recommendation[] = [];
   const notes: string[] = [];
 
+  const statements = await databaseMetrics(store, {
+    window: o.window,
+    service: o.service,
+    slowQueryThresholdMs: o.slowQueryThresholdMs,
+  });
   const qf = await queryFindings(store, {
     window: o.window,
     service: o.service,
@@ -60,7 +65,13 @@ export async function databaseRecommendations(
   });
   for (const f of qf.findings) {
     if (f.type === 'slow_query') continue; // its plan is examined below
-    const perHour = (f.savingPerRequestMs * f.traces) / hours;
+    // Requests per hour that pay for it: from the statement's exact call count in the rollups when it is a
+    // database call (calls ÷ calls per request), else from the traces examined (a floor when sampled).
+    const calls = f.fingerprint
+      ? statements.find((s) => s.fingerprint === f.fingerprint && s.service === f.service)?.calls
+      : undefined;
+    const requests = calls !== undefined ? calls / f.callsPerRequest : f.traces;
+    const perHour = (f.savingPerRequestMs * requests) / hours;
     const nPlusOne = f.type === 'n_plus_one';
     recs.push({
       id: `${nPlusOne ? 'n-plus-one' : 'sequential-queries'}:${f.endpointService}/${f.endpoint}:${f.fingerprint || f.statement.slice(0, 80)}`,
@@ -81,16 +92,11 @@ export async function databaseRecommendations(
       change: null,
       expectedGain: {
         timeSavedMsPerHour: perHour,
-        description: `about ${round(f.savingPerRequestMs)} ms per affected request; ${f.traces} such requests in the ${round(hours)} h examined${qf.limitReached ? ' (a sample: more exist)' : ''}.`,
+        description: `about ${round(f.savingPerRequestMs)} ms per affected request; ${Math.round(requests)} such requests in ${round(hours)} h${calls !== undefined ? " (from the statement's call count)" : qf.limitReached ? ' (a sample of the traces: more exist)' : ''}.`,
       },
     });
   }
 
-  const statements = await databaseMetrics(store, {
-    window: o.window,
-    service: o.service,
-    slowQueryThresholdMs: o.slowQueryThresholdMs,
-  });
   const open: NamedPool[] = [];
   for (const p of pools.list()) {
     try {
@@ -100,6 +106,19 @@ export async function databaseRecommendations(
     }
   }
   const indexRecs = new Map<string, Recommendation>();
+  /** Statements of uploaded logs for this pool that the traces do not already cover (by total time). */
+  const logStatements = (
+    system: 'postgresql' | 'mysql',
+    pool: NamedPool,
+    mine: { fingerprint: string }[],
+    sameKind: number,
+  ) =>
+    (o.logs?.statements(system) ?? [])
+      .filter((q) => !mine.some((m) => m.fingerprint === q.fingerprint))
+      .filter(
+        (q) => Object.keys(q.databases).length === 0 || databaseOf(pool) in q.databases || sameKind === 1,
+      )
+      .slice(0, o.maxStatements ?? 10);
   for (const pool of open) {
     const db = databaseOf(pool);
     const sameKind = open.filter((p) => p.setting.driver === pool.setting.driver).length;
@@ -121,14 +140,11 @@ export async function databaseRecommendations(
           if (!hypopg)
             notes.push(`pool ${pool.setting.name}: HypoPG is not installed; index gains are estimates`);
           const fromStats = (await topStatements(client)) ?? [];
+          const fromLogs = logStatements('postgresql', pool, mine, sameKind);
           if (fromStats.length === 0)
             notes.push(
-              `pool ${pool.setting.name}: pg_stat_statements is not loaded; statements come from traces only`,
+              `pool ${pool.setting.name}: pg_stat_statements is not loaded; statements come from traces${fromLogs.length > 0 ? ' and uploaded logs' : ''}`,
             );
-          const fromLogs = (o.logs?.statements('postgresql') ?? [])
-            .filter((q) => !mine.some((m) => m.fingerprint === q.fingerprint))
-            .filter((q) => Object.keys(q.databases).length === 0 || db in q.databases || sameKind === 1)
-            .slice(0, o.maxStatements ?? 10);
           const work = [
             ...fromLogs.map((q) => ({
               statement: q.statement,
@@ -226,7 +242,13 @@ export async function databaseRecommendations(
           client.release();
         }
       } else {
-        for (const s of mine) {
+        const fromLogs = logStatements('mysql', pool, mine, sameKind).map((q) => ({
+          statement: q.statement,
+          calls: q.callsPerHour * hours,
+          meanMs: q.meanMs,
+          source: 'logs',
+        }));
+        for (const s of [...mine.map((m) => ({ ...m, source: 'traces' })), ...fromLogs]) {
           let advice: Awaited<ReturnType<typeof adviseMysqlStatement>>;
           try {
             advice = await adviseMysqlStatement(
@@ -248,6 +270,7 @@ export async function databaseRecommendations(
               title: `${pool.setting.name}: ${f.detail}`,
               evidence: {
                 pool: pool.setting.name,
+                source: s.source,
                 statement: s.statement,
                 calls: s.calls,
                 meanMs: s.meanMs,

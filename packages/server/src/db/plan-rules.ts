@@ -113,7 +113,7 @@ export function planFindings(root: PgPlanNode, o: PlanRuleOptions): PlanFinding[
             tableRows: rows,
             planRows: n['Plan Rows'],
             filter: n.Filter,
-            totalCost: n['Total Cost'],
+            scanCost: n['Total Cost'],
             outerRows,
           },
         });

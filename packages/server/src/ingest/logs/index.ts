@@ -3,8 +3,10 @@ export { DigestBuilder } from './digest.ts';
 export { MysqlSlowLogParser } from './mysql-slow.ts';
 export { compilePrefix, type PgLogFormat, PgLogParser } from './pg-log.ts';
 export {
+  detectLogFormat,
   digestLogFiles,
   digestLogText,
+  firstLines,
   LOG_FORMATS,
   type LogFormat,
   type LogImportOptions,

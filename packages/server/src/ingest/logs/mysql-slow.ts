@@ -40,6 +40,8 @@ export class MysqlSlowLogParser {
   private statement: string[] = [];
   private database = '';
   private timeMs: number | null = null;
+  /** Whether this entry had its own `# Time:` line (else `SET timestamp=` gives its time). */
+  private timeFromHeader = false;
   private inHeader = false;
 
   constructor(private readonly emit: (e: QueryLogEvent) => void) {}
@@ -67,6 +69,7 @@ export class MysqlSlowLogParser {
     }
     this.statement = [];
     this.fields = new Map();
+    this.timeFromHeader = false;
   }
 
   private unknown(line: string): void {
@@ -80,6 +83,7 @@ export class MysqlSlowLogParser {
       const time = /^# Time:\s+(.*?)\s*$/.exec(part);
       if (time) {
         this.timeMs = parseTime(time[1]!);
+        this.timeFromHeader = true;
         continue;
       }
       const uh = /^# User@Host:\s+(?:(\S*)\[(\S*)\]|\S*)\s+@\s+(\S*)\s+\[([^\]]*)\](?:\s+Id:\s+(\d+))?/.exec(
@@ -139,7 +143,7 @@ export class MysqlSlowLogParser {
       this.statement.length === 0
     ) {
       const ts = /timestamp\s*=\s*(\d+)/i.exec(line);
-      if (this.timeMs === null && ts) this.timeMs = Number(ts[1]) * 1000;
+      if (!this.timeFromHeader && ts) this.timeMs = Number(ts[1]) * 1000;
       return;
     }
     if (!this.fields.has('Query_time') && this.statement.length === 0) {

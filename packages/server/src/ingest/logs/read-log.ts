@@ -82,6 +82,33 @@ async function openLog(path: string): Promise<Readable> {
   return createReadStream(path);
 }
 
+/** The format of a log from its first lines (slow-log headers, JSON objects, csvlog rows, else stderr). */
+export function detectLogFormat(lines: readonly string[]): LogFormat {
+  const text = lines.filter((l) => l.trim() !== '');
+  if (
+    text.some((l) => /^# (Time|User@Host|Query_time):/.test(l) || /^\S+, Version: .* started with:$/.test(l))
+  )
+    return 'mysql-slow';
+  if (text[0]?.trimStart().startsWith('{')) return 'pg-json';
+  if (text[0] && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)? [A-Za-z0-9+:-]+,/.test(text[0]))
+    return 'pg-csv';
+  return 'pg-stderr';
+}
+
+/** The first `n` lines of a log file (decompressed). */
+export async function firstLines(path: string, n = 50): Promise<string[]> {
+  const stream = await openLog(path);
+  const lines: string[] = [];
+  const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of rl) {
+    lines.push(line);
+    if (lines.length >= n) break;
+  }
+  rl.close();
+  stream.destroy();
+  return lines;
+}
+
 /**
  * Digests log files (streamed; one digest over all of them).
  * @param onProgress - called with compressed bytes read so far and the total, for a progress bar.
