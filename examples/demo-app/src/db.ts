@@ -81,6 +81,9 @@ export function seed(db: Database, annotations = 100_000): Promise<void> {
 }
 
 async function seedUntraced(db: Database, annotations: number): Promise<void> {
+  // PostgreSQL with HypoPG installed: create the extension in the demo's own database so the advisor can
+  // check the index it suggests (best effort: PGlite and servers without the package skip it).
+  await db.query('CREATE EXTENSION IF NOT EXISTS hypopg').catch(() => {});
   await db.query(`CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY, name text NOT NULL UNIQUE)`);
   await db.query(
     `CREATE TABLE IF NOT EXISTS tasks (id int PRIMARY KEY, title text NOT NULL, image_url text)`,

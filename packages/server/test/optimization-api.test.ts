@@ -73,13 +73,15 @@ describe('optimization API on PostgreSQL', () => {
     );
     await admin.query('CREATE TABLE siperf_opt_items (id int PRIMARY KEY, name text)');
     await admin.query('ANALYZE siperf_opt_orders');
+    await admin.query('CREATE EXTENSION IF NOT EXISTS hypopg').catch(() => {});
+    await admin.query('CREATE TABLE IF NOT EXISTS siperf_opt_victim (id int)');
     t = await startTestApp({ pools: `main=${PG}` });
     const r = await post(t.app, '/v1/traces', traces(100), 'application/json');
     assert.equal(r.status, 200);
   });
   after(async () => {
     await t?.close();
-    await admin.query('DROP TABLE IF EXISTS siperf_opt_orders, siperf_opt_items');
+    await admin.query('DROP TABLE IF EXISTS siperf_opt_orders, siperf_opt_items, siperf_opt_victim');
     await admin.end();
   });
 
@@ -214,5 +216,77 @@ describe('optimization API on PostgreSQL', () => {
     assert.ok(main.stats.acquired >= 2);
     assert.ok(main.sizing.evidence.dbMaxConnections >= 10);
     assert.equal(JSON.stringify(pools.json).includes('postgres@'), false, 'no credentials in the answer');
+  });
+
+  test('hostile statements: refused by cached-query, never executed by the advisor', async () => {
+    const run = (query: string, params: unknown[] = []) =>
+      post(
+        t.app,
+        '/api/v1/cache-db/cached-query',
+        JSON.stringify({ cacheName: 'queries', poolName: 'main', query, params }),
+        'application/json',
+      );
+    for (const [query, why] of [
+      ["SELECT '--'; COMMIT; DELETE FROM siperf_opt_orders WHERE id = 1; --'", /one statement only/],
+      ["SELECT E'\\''; COMMIT; DELETE FROM siperf_opt_orders; SELECT ''''", /one statement only/],
+      ["SELECT set_config('statement_timeout', '0', false)", /set_config\(\)/],
+      ['SELECT pg_terminate_backend(pg_backend_pid())', /pg_terminate_backend\(\)/],
+      ["SELECT pg_read_file('/etc/hostname')", /pg_read_file\(\)/],
+      ['SELECT pg_advisory_lock(42)', /pg_advisory_lock\(\)/],
+      ['SELECT * INTO siperf_copy FROM siperf_opt_orders', /INTO/],
+    ] as const) {
+      const r = await run(query);
+      assert.equal(r.status, 400, query);
+      assert.equal(r.json.code, 'ERR_QUERY_NOT_ALLOWED');
+      assert.match(r.json.detail, why);
+    }
+    const big = await run('SELECT g FROM generate_series(1, 20000) g');
+    assert.match(big.json.detail, /20000 rows; a cached query returns at most 10000/);
+    assert.equal((await admin.query('SELECT count(*)::int AS n FROM siperf_opt_orders')).rows[0].n, 100000);
+    // A statement from a span that would drop a table: the advisor refuses it (one statement only).
+    const traceId = hex(16);
+    const now = BigInt(Date.now() - 60_000) * 1_000_000n;
+    const span = (statement: string) => ({
+      traceId,
+      spanId: hex(8),
+      name: 'pg.query',
+      kind: 3,
+      startTimeUnixNano: String(now),
+      endTimeUnixNano: String(now + 1_500_000_000n),
+      attributes: [
+        { key: 'db.system', value: str('postgresql') },
+        { key: 'db.name', value: str('test') },
+        { key: 'db.statement', value: str(statement) },
+      ],
+    });
+    await post(
+      t.app,
+      '/v1/traces',
+      JSON.stringify({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: str('evil') }] },
+            scopeSpans: [
+              {
+                spans: [
+                  span('SELECT 1; DROP TABLE siperf_opt_victim'),
+                  span("SELECT 1 FROM siperf_opt_orders WHERE id = 1 /* ; */ AND 'x;' <> ''"),
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+      'application/json',
+    );
+    const { json } = await get(t.app, '/api/v1/cache-db/optimization/recommendations?window=15m');
+    assert.ok(
+      json.notes.some((n: string) => n.includes('one statement only')),
+      JSON.stringify(json.notes),
+    );
+    assert.equal(
+      (await admin.query("SELECT to_regclass('siperf_opt_victim') IS NOT NULL AS there")).rows[0].there,
+      true,
+    );
   });
 });

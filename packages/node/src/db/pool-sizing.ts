@@ -36,12 +36,18 @@ export interface PoolSizingAdvice {
  * The sizing advice for a pool.
  * @param dbMaxConnections - the database's `max_connections`, when known.
  * @param instances - processes sharing the database with the same pool size (default 1).
+ * @throws RangeError naming `instances` or `dbMaxConnections` when out of range.
  */
 export function poolSizing(
   stats: PoolStats,
   dbMaxConnections: number | null = null,
   instances = 1,
 ): PoolSizingAdvice {
+  if (!Number.isInteger(instances) || instances < 1)
+    throw new RangeError(`instances: expected an integer ≥ 1, got ${instances}`);
+  if (dbMaxConnections !== null && (!Number.isInteger(dbMaxConnections) || dbMaxConnections < 1)) {
+    throw new RangeError(`dbMaxConnections: expected an integer ≥ 1 or null, got ${dbMaxConnections}`);
+  }
   const lambda = stats.acquisitionsPerSecond;
   const meanHold = stats.hold.meanMs;
   const p95Hold = stats.hold.p95Ms;

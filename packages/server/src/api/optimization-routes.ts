@@ -16,7 +16,7 @@ import type { LogDigests } from '../db/log-digests.ts';
 import type { DbPools } from '../db/pools.ts';
 import { runReadOnly } from '../db/read-only.ts';
 import { SiperfError } from '../errors.ts';
-import { digestLogText, LOG_FORMATS, type LogFormat } from '../ingest/logs/index.ts';
+import { digestLogText, LOG_FORMATS, type LogFormat, LogTooLargeError } from '../ingest/logs/index.ts';
 import type { Recommendation } from '../model/index.ts';
 import type { Store } from '../storage/index.ts';
 import { requireKey } from './auth.ts';
@@ -174,11 +174,18 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
         const time = (k: string) => {
           const v = optionalString(q, k);
           if (v === undefined) return undefined;
-          const ms = Date.parse(v);
+          const ms = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
           if (Number.isNaN(ms))
-            throw new SiperfError('ERR_QUERY_PARAM', `${k}: expected an ISO-8601 time`, { field: k });
+            throw new SiperfError('ERR_QUERY_PARAM', `${k}: expected an ISO-8601 time (YYYY-MM-DD…)`, {
+              field: k,
+            });
           return ms;
         };
+        const sinceMs = time('since');
+        const untilMs = time('until');
+        if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs) {
+          throw new SiperfError('ERR_QUERY_PARAM', 'since: must be before until', { field: 'since' });
+        }
         const body = request.body;
         if (!Buffer.isBuffer(body) || body.length === 0)
           throw new SiperfError('ERR_API_BODY', 'body: expected the log file');
@@ -187,11 +194,22 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
           digest = digestLogText(body, {
             format: format as LogFormat,
             prefix: optionalString(q, 'prefix'),
-            sinceMs: time('since'),
-            untilMs: time('until'),
+            sinceMs,
+            untilMs,
+            maxInflatedBytes: config.maxDecompressedBytes,
           });
         } catch (err) {
-          if (err instanceof RangeError) throw new SiperfError('ERR_QUERY_PARAM', err.message);
+          if (err instanceof LogTooLargeError) {
+            throw new SiperfError('ERR_INGEST_BODY_TOO_LARGE', `${err.message} (maxDecompressedBytes)`, {
+              limit: err.limit,
+            });
+          }
+          if (err instanceof RangeError) {
+            throw new SiperfError(
+              err.message.startsWith('prefix') ? 'ERR_QUERY_PARAM' : 'ERR_API_BODY',
+              err.message,
+            );
+          }
           throw err;
         }
         const stored = logs.add(digest);
@@ -239,8 +257,9 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
       }
       const cache = caches.get(cacheName).cache;
       const pool = pools.get(poolName);
+      // A given cacheKey lives under its pool, so two pools never share rows.
       const key =
-        (b.cacheKey as string | undefined) ??
+        (b.cacheKey === undefined ? undefined : `query:${poolName}:${b.cacheKey as string}`) ??
         `query:${createHash('sha256')
           .update(`${poolName}\u0000${query}\u0000${JSON.stringify(params)}`)
           .digest('hex')

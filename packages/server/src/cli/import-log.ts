@@ -20,6 +20,8 @@ import { formatProfile } from './log-report.ts';
 
 /** Options of {@link importLogs}. */
 export interface ImportLogOptions {
+  /** Formats this command reads (all when absent). */
+  allowed?: readonly LogFormat[];
   /** Read from the first file's first lines when absent. */
   format?: string;
   prefix?: string;
@@ -47,14 +49,16 @@ function instant(name: string, v: string | undefined): number | undefined {
 export async function importLogs(files: string[], o: ImportLogOptions): Promise<void> {
   if (o.format === undefined && files[0]) {
     try {
-      o.format = detectLogFormat(await firstLines(files[0]));
+      const detected = detectLogFormat(await firstLines(files[0]));
+      o.format = o.allowed && !o.allowed.includes(detected) ? o.allowed[0] : detected;
       if (!o.json) process.stderr.write(`format: ${o.format} (from the first lines; --format to choose)\n`);
     } catch (err) {
       fail(`cannot read ${files[0]}: ${(err as Error).message}`);
     }
   }
-  if (!LOG_FORMATS.includes(o.format as LogFormat))
-    fail(`--format: expected one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(o.format)}`);
+  const formats = o.allowed ?? LOG_FORMATS;
+  if (!formats.includes(o.format as LogFormat))
+    fail(`--format: expected one of ${formats.join(', ')}, got ${JSON.stringify(o.format)}`);
   const limit = o.limit === undefined ? 20 : Number(o.limit);
   if (!Number.isInteger(limit) || limit < 1)
     fail(`--limit: expected a positive integer, got ${JSON.stringify(o.limit)}`);

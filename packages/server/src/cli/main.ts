@@ -50,13 +50,15 @@ logOptions(
     .command('pg-log <files...>')
     .description('PostgreSQL logs (stderr, csvlog, jsonlog; .gz and .bz2 too) into per-query digests'),
   'pg-stderr, pg-csv, pg-json',
-).action((files: string[], flags) => importLogs(files, flags));
+).action((files: string[], flags) =>
+  importLogs(files, { ...flags, allowed: ['pg-stderr', 'pg-csv', 'pg-json'] }),
+);
 logOptions(
   importCmd
     .command('mysql-slow <files...>')
     .description('MySQL, MariaDB or Percona slow query logs (.gz and .bz2 too) into per-query digests'),
   'mysql-slow',
-).action((files: string[], flags) => importLogs(files, flags));
+).action((files: string[], flags) => importLogs(files, { ...flags, allowed: ['mysql-slow'] }));
 logOptions(
   program.command('report <files...>').description("print a log's per-query profile, like pt-query-digest"),
   'mysql-slow, pg-stderr, pg-csv, pg-json',

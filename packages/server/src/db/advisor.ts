@@ -136,9 +136,16 @@ export async function databaseRecommendations(
           pool as Extract<NamedPool, { setting: { driver: 'postgresql' } }>
         ).pool.connect();
         try {
-          const hypopg = await hypopgAvailable(client);
-          if (!hypopg)
-            notes.push(`pool ${pool.setting.name}: HypoPG is not installed; index gains are estimates`);
+          const hypopgState = await hypopgAvailable(client);
+          const hypopg = hypopgState === 'created';
+          if (hypopgState === 'installed')
+            notes.push(
+              `pool ${pool.setting.name}: HypoPG is installed but not created in this database (CREATE EXTENSION hypopg): index gains are estimates`,
+            );
+          else if (hypopgState === 'absent')
+            notes.push(
+              `pool ${pool.setting.name}: HypoPG is not installed (postgresql-15-hypopg): index gains are estimates`,
+            );
           const fromStats = (await topStatements(client)) ?? [];
           const fromLogs = logStatements('postgresql', pool, mine, sameKind);
           if (fromStats.length === 0)

@@ -7,6 +7,7 @@
  * @module
  */
 import type { InstrumentedMysqlPool } from '@siperf/node/db';
+import { codeOutsideLiterals, statementCount } from './sql-text.ts';
 
 /** A rule's finding on a MySQL plan. */
 export interface MysqlPlanFinding {
@@ -120,8 +121,10 @@ export async function adviseMysqlStatement(
   pool: InstrumentedMysqlPool,
   statement: string,
 ): Promise<{ statement: string; findings: MysqlPlanFinding[]; plan: unknown }> {
-  if (!EXPLAINABLE.test(statement))
+  if (statementCount(statement, 'mysql') !== 1) throw new Error('one statement only');
+  if (!EXPLAINABLE.test(codeOutsideLiterals(statement, 'mysql'))) {
     throw new Error('only SELECT, INSERT, UPDATE, DELETE and REPLACE statements are explained');
+  }
   const rows = await pool.query<Record<string, string>[]>(
     `EXPLAIN FORMAT=JSON ${withSampleValues(statement)}`,
   );

@@ -9,6 +9,7 @@
  */
 import type { PoolClient } from 'pg';
 import { createIndexSql, type PgPlanNode, type PlanFinding, planFindings } from './plan-rules.ts';
+import { codeOutsideLiterals, extended, statementCount } from './sql-text.ts';
 
 /** The plan of a statement with its findings and, for index findings, the verified cost change. */
 export interface PgPlanAdvice {
@@ -53,17 +54,21 @@ export async function genericPlan(
   statement: string,
   analyze = false,
 ): Promise<PgPlanNode> {
-  if (!EXPLAINABLE.test(statement))
+  // Statements come from traces and logs, that is from outside: one statement only, and only through the
+  // extended protocol (which refuses a second one), inside the advisor's read-only transaction.
+  if (statementCount(statement, 'postgresql') !== 1) throw new Error('one statement only');
+  if (!EXPLAINABLE.test(codeOutsideLiterals(statement, 'postgresql'))) {
     throw new Error('only SELECT, INSERT, UPDATE and DELETE statements are explained');
+  }
   const n = paramCount(statement);
   if (analyze && (n > 0 || !/^\s*select\b/i.test(statement)))
     throw new Error('EXPLAIN ANALYZE only runs SELECT statements without parameters');
   const name = `siperf_advisor_${++counter}`;
-  await client.query(`PREPARE ${name} AS ${statement}`);
+  await client.query(extended(`PREPARE ${name} AS ${statement}`));
   try {
     const args = n > 0 ? `(${Array.from({ length: n }, () => 'NULL').join(', ')})` : '';
     const r = await client.query(
-      `EXPLAIN (FORMAT JSON${analyze ? ', ANALYZE, BUFFERS' : ''}) EXECUTE ${name}${args}`,
+      extended(`EXPLAIN (FORMAT JSON${analyze ? ', ANALYZE, BUFFERS' : ''}) EXECUTE ${name}${args}`),
     );
     const json = r.rows[0]['QUERY PLAN'] as { Plan: PgPlanNode }[];
     return json[0]!.Plan;
@@ -89,14 +94,17 @@ export async function tableRows(client: PoolClient, plan: PgPlanNode): Promise<M
   return new Map(r.rows.map((x) => [x.relname, Number(x.rows)]));
 }
 
-/** Whether HypoPG can be used in this database (creating the extension when it is installed). */
-export async function hypopgAvailable(client: PoolClient): Promise<boolean> {
-  try {
-    await client.query('CREATE EXTENSION IF NOT EXISTS hypopg');
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Whether HypoPG is there: created in this database (`CREATE EXTENSION hypopg`, which the advisor never
+ * runs itself), `installed` when only the server has the package.
+ */
+export async function hypopgAvailable(client: PoolClient): Promise<'created' | 'installed' | 'absent'> {
+  const r = await client.query<{ created: boolean; installed: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg') AS created,
+            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg') AS installed`,
+  );
+  const row = r.rows[0]!;
+  return row.created ? 'created' : row.installed ? 'installed' : 'absent';
 }
 
 /** Plan, findings and, with HypoPG, the cost of the statement with each suggested index. */

@@ -133,6 +133,8 @@ export class DigestBuilder {
     parser: { lines: number; unknownLines: number; unknownExamples: string[] },
   ): LogDigest {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    // Very long statements are cut in the answer (the fingerprint covers the whole text).
+    const cut = (t: string) => (t.length > 10_000 ? `${t.slice(0, 10_000)}… (${t.length} characters)` : t);
     const queries = [...this.by.values()].map((a): QueryDigest => {
       const sorted = Float64Array.from(a.durations).sort();
       const p95 = sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]!;
@@ -141,8 +143,8 @@ export class DigestBuilder {
       for (const v of sorted) sq += (v - mean) ** 2;
       return {
         fingerprint: a.fingerprint,
-        statement: a.statement,
-        example: a.example,
+        statement: cut(a.statement),
+        example: cut(a.example),
         count: sorted.length,
         totalMs: a.total,
         minMs: sorted[0]!,

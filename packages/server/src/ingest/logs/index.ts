@@ -10,4 +10,5 @@ export {
   LOG_FORMATS,
   type LogFormat,
   type LogImportOptions,
+  LogTooLargeError,
 } from './read-log.ts';

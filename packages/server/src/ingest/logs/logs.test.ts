@@ -118,6 +118,25 @@ test('csvlog and jsonlog by hand', () => {
   assert.equal(j.queries[0]!.statement, 'DELETE FROM carts WHERE id = $1');
 });
 
+test('hostile input: adjacent free-text escapes refused, a long line matched in linear time, odd JSON lines counted, gzip bombs stopped', async () => {
+  assert.throws(() => compilePrefix('%u%u%u'), /prefix: %u must be followed by a literal character/);
+  const re = compilePrefix('%u,%u,%u,%u,%u,%u ');
+  const t0 = performance.now();
+  assert.equal(re.exec(`${','.repeat(20_000)}${'x'.repeat(20_000)}`), null);
+  assert.ok(performance.now() - t0 < 200, `${performance.now() - t0} ms`);
+  const d = digestLogText(
+    'null\n[1]\n{"message":"duration: 99999999999999999999.5 ms  statement: SELECT 1","error_severity":"LOG"}\n',
+    { format: 'pg-json' },
+  );
+  assert.deepEqual([d.events, d.unknownLines], [0, 3]);
+  const { gzipSync } = await import('node:zlib');
+  const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024));
+  assert.throws(
+    () => digestLogText(bomb, { format: 'pg-stderr', maxInflatedBytes: 1024 * 1024 }),
+    /inflates to more than 1048576 bytes/,
+  );
+});
+
 describe('peer tools on their own test logs', { skip: NEEDS_SHARED }, () => {
   for (const f of [
     'slow001.txt',

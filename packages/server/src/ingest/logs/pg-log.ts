@@ -50,19 +50,23 @@ function timeOf(text: string): number | null {
   return Number.isNaN(v) ? null : v;
 }
 
+/** Escapes whose values are free text: matched up to the literal character that follows them. */
+const FREE_TEXT: Record<string, string> = {
+  a: 'app',
+  u: 'user',
+  d: 'db',
+  r: 'remote',
+  h: 'host',
+  b: 'backend',
+  i: 'tag',
+};
+
 const PREFIX_ESCAPES: Record<string, string> = {
-  a: '(?<app>.*?)',
-  u: '(?<user>.*?)',
-  d: '(?<db>.*?)',
-  r: '(?<remote>.*?)',
-  h: '(?<host>.*?)',
-  b: '(?<backend>.*?)',
   p: '(?<pid>\\d+)',
   P: '(?<leader>\\d*)',
   t: '(?<time>\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}(?: [A-Za-z0-9+:-]+)?)',
   m: '(?<time>\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d+(?: [A-Za-z0-9+:-]+)?)',
   n: '(?<epoch>\\d+(?:\\.\\d+)?)',
-  i: '(?<tag>.*?)',
   e: '(?<sqlstate>[0-9A-Z]{5})',
   c: '(?<session>[0-9a-f.]+)',
   l: '(?<line>\\d+)',
@@ -81,6 +85,12 @@ const PREFIX_ESCAPES: Record<string, string> = {
 export function compilePrefix(prefix: string): RegExp {
   let re = '';
   const seen = new Set<string>();
+  const group = (name: string, pattern: string) => {
+    // A group name may appear once: later repeats of an escape match without capturing.
+    const g = seen.has(name) ? `(?:${pattern})` : `(?<${name}>${pattern})`;
+    seen.add(name);
+    return g;
+  };
   for (let i = 0; i < prefix.length; i++) {
     const c = prefix[i]!;
     if (c !== '%') {
@@ -88,16 +98,29 @@ export function compilePrefix(prefix: string): RegExp {
       continue;
     }
     const e = prefix[++i];
-    if (e === undefined || !(e in PREFIX_ESCAPES))
+    if (e !== undefined && e in FREE_TEXT) {
+      // Free text runs to the next literal character (linear matching: no backtracking between groups).
+      const next = prefix[i + 1];
+      if (next === undefined) {
+        re += group(FREE_TEXT[e]!, '\\S*');
+        continue;
+      }
+      if (next === '%' && prefix[i + 2] !== '%') {
+        throw new RangeError(
+          `prefix: %${e} must be followed by a literal character to be read back (not by %${prefix[i + 2] ?? ''})`,
+        );
+      }
+      re += group(FREE_TEXT[e]!, `[^${next.replace(/[\]\\^-]/g, '\\$&')}\\n]*`);
+      continue;
+    }
+    if (e === undefined || !(e in PREFIX_ESCAPES)) {
       throw new RangeError(
         `prefix: unknown escape %${e ?? ''} (log_line_prefix escapes: %a %u %d %r %h %b %p %P %t %m %n %i %e %c %l %s %v %x %q %Q %%)`,
       );
-    let part = PREFIX_ESCAPES[e]!;
-    // A group name may appear once: later repeats of an escape match without capturing.
+    }
+    const part = PREFIX_ESCAPES[e]!;
     const name = /\?<(\w+)>/.exec(part)?.[1];
-    if (name && seen.has(name)) part = part.replace(`?<${name}>`, '?:');
-    if (name) seen.add(name);
-    re += part;
+    re += name ? group(name, part.replace(`(?<${name}>`, '').replace(/\)$/, '')) : part;
   }
   return new RegExp(`^${re}(${SEVERITY}):  (.*)$`);
 }
@@ -235,6 +258,10 @@ export class PgLogParser {
       this.unknown(line);
       return;
     }
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+      this.unknown(line);
+      return;
+    }
     // Google Cloud Logging: the stderr line is the payload.
     if (typeof o.textPayload === 'string') {
       const t = typeof o.timestamp === 'string' ? Date.parse(o.timestamp) : Number.NaN;
@@ -245,12 +272,13 @@ export class PgLogParser {
       this.unknown(line);
       return;
     }
+    const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
     const meta = {
       timeMs: typeof o.timestamp === 'string' ? timeOf(o.timestamp) : null,
-      user: String(o.user ?? ''),
-      database: String(o.dbname ?? ''),
-      pid: String(o.pid ?? ''),
-      application: String(o.application_name ?? ''),
+      user: text(o.user),
+      database: text(o.dbname),
+      pid: text(o.pid),
+      application: text(o.application_name),
     };
     this.message({ ...meta, severity: o.error_severity, text: o.message });
     if (typeof o.detail === 'string') this.message({ ...meta, severity: 'DETAIL', text: o.detail });
@@ -307,6 +335,11 @@ export class PgLogParser {
       );
     if (d) {
       const ms = Number(d[1]);
+      // Not a duration PostgreSQL writes (a century or more): the line is not understood.
+      if (!Number.isFinite(ms) || ms > 3.2e12) {
+        this.unknown(`${m.severity}:  ${m.text.slice(0, 180)}`);
+        return;
+      }
       const kind = d[2];
       if (kind === undefined) {
         // log_duration after log_statement: pair with the statement this backend logged.

@@ -14,6 +14,14 @@ import { DigestBuilder, type LogDigest } from './digest.ts';
 import { MysqlSlowLogParser } from './mysql-slow.ts';
 import { type PgLogFormat, PgLogParser } from './pg-log.ts';
 
+/** A compressed upload inflates past the limit. */
+export class LogTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`body: inflates to more than ${limit} bytes`);
+    this.name = 'LogTooLargeError';
+  }
+}
+
 /** Every log format. */
 export type LogFormat = 'mysql-slow' | PgLogFormat;
 export const LOG_FORMATS: readonly LogFormat[] = ['mysql-slow', 'pg-stderr', 'pg-csv', 'pg-json'];
@@ -46,11 +54,22 @@ function parserFor(o: LogImportOptions, digest: DigestBuilder): LineParser {
  * Digests a log held in memory (an upload). gzip bodies are inflated; bzip2 is refused (decompress first).
  * @throws RangeError naming `prefix` when it has an unknown escape, or `body` for bzip2.
  */
-export function digestLogText(body: Buffer | string, o: LogImportOptions): LogDigest {
+export function digestLogText(
+  body: Buffer | string,
+  o: LogImportOptions & { maxInflatedBytes?: number },
+): LogDigest {
   let buf = typeof body === 'string' ? Buffer.from(body) : body;
-  if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
-  else if (buf.subarray(0, 3).toString('latin1') === 'BZh')
+  const max = o.maxInflatedBytes ?? 256 * 1024 * 1024;
+  if (buf[0] === 0x1f && buf[1] === 0x8b) {
+    try {
+      buf = gunzipSync(buf, { maxOutputLength: max });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new LogTooLargeError(max);
+      throw new RangeError(`body: not valid gzip (${(err as Error).message})`);
+    }
+  } else if (buf.subarray(0, 3).toString('latin1') === 'BZh') {
     throw new RangeError('body: bzip2 uploads are not read; send it gzip-compressed or plain');
+  }
   const digest = new DigestBuilder(o.format === 'mysql-slow' ? 'mysql' : 'postgresql', {
     sinceMs: o.sinceMs,
     untilMs: o.untilMs,
