@@ -79,7 +79,9 @@ export class MysqlSlowLogParser {
 
   private header(line: string): void {
     // `# Time: … # User@Host: …` (microslow puts both on one line).
-    for (const part of line.split(/(?=# User@Host:)/)) {
+    const at = line.indexOf('# User@Host:', 1);
+    const parts = at > 0 ? [line.slice(0, at), line.slice(at)] : [line];
+    for (const part of parts) {
       const time = /^# Time:\s+(.*?)\s*$/.exec(part);
       if (time) {
         this.timeMs = parseTime(time[1]!);
