@@ -50,7 +50,9 @@ function opsPerSec(fn: () => void, ops: number): number {
 
 const rows: Record<string, number | string>[] = [];
 const before = cpuSnapshot();
-for (let round = 0; round < 2; round++) {
+const ROUNDS = 5;
+const perRound: Record<string, { getHit: number[]; getMiss: number[]; set: number[] }> = {};
+for (let round = 0; round < ROUNDS; round++) {
   for (const s of subjects) {
     const c = s.make(ENTRIES);
     for (let k = 0; k < ENTRIES; k++) c.set(k, k);
@@ -67,8 +69,18 @@ for (let round = 0; round < 2; round++) {
       for (let i = 0; i < OPS; i++) c.set(next++, i);
     }, OPS);
     if (sink === -1) out('');
-    if (round === 1) rows.push({ subject: s.name, getHit: hit, getMiss: miss, set });
+    // The first round warms the JIT; the others are kept, and each figure is their median.
+    if (round === 0) continue;
+    const r = (perRound[s.name] ??= { getHit: [], getMiss: [], set: [] });
+    r.getHit.push(hit);
+    r.getMiss.push(miss);
+    r.set.push(set);
   }
+}
+const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
+for (const sub of subjects) {
+  const r = perRound[sub.name]!;
+  rows.push({ subject: sub.name, getHit: median(r.getHit), getMiss: median(r.getMiss), set: median(r.set) });
 }
 const busy = otherCores(before, cpuSnapshot());
 
@@ -87,7 +99,7 @@ function bytesPerEntry(s: Subject, n: number): number {
 const memory = subjects.map((s) => ({ subject: s.name, bytesPerEntry: bytesPerEntry(s, 1_000_000) }));
 
 out(
-  `# Memory cache throughput (commit ${gitCommit()}, ${ENTRIES} entries, ${OPS} ops per measure, second round)`,
+  `# Memory cache throughput (commit ${gitCommit()}, ${ENTRIES} entries, ${OPS} ops per measure, median of 4 rounds after a warm-up round)`,
 );
 out();
 out('| subject | get hit ops/s | get miss ops/s | set (evicting) ops/s | bytes/entry (1 M entries) |');

@@ -52,6 +52,7 @@ export interface MemoryStoreCounters {
   expirations: number;
 }
 
+const READ_BUFFER = 64;
 const WINDOW = 0;
 const PROBATION = 1;
 const PROTECTED = 2;
@@ -106,6 +107,13 @@ export class MemoryStore<V> {
   private capacity: number;
   private readonly sketch: FrequencySketch | undefined;
   private sketchMax = 0;
+  /**
+   * Hits waiting to be counted in the sketch, counted 64 at a time (as Caffeine's read buffer): the
+   * increments of a batch are independent, so their cache misses overlap instead of queueing behind each
+   * get. Drained before every admission decision, so no decision uses stale counts.
+   */
+  private readonly readBuffer = new Uint32Array(READ_BUFFER);
+  private readCount = 0;
   private readonly climber: HillClimber | undefined;
   private readonly sizeOf: (key: CacheKey, value: V) => number;
   private readonly onRemove: MemoryStoreOptions<V>['onRemove'];
@@ -207,7 +215,10 @@ export class MemoryStore<V> {
       return undefined;
     }
     this.counters.hits += 1;
-    this.sketch?.increment(this.hashes[s]!);
+    if (this.sketch) {
+      this.readBuffer[this.readCount++] = this.hashes[s]!;
+      if (this.readCount === READ_BUFFER) this.drainReads();
+    }
     this.onAccess(s);
     this.climb(true);
     return this.values[s];
@@ -334,6 +345,7 @@ export class MemoryStore<V> {
 
   /** The frequency estimate (0..15) of a key; 0 under LRU. */
   frequency(key: CacheKey): number {
+    if (this.readCount > 0) this.drainReads();
     return this.sketch?.frequency(hashKey(key)) ?? 0;
   }
 
@@ -526,7 +538,15 @@ export class MemoryStore<V> {
     return NONE;
   }
 
+  private drainReads(): void {
+    const sketch = this.sketch!;
+    const buf = this.readBuffer;
+    for (let i = 0; i < this.readCount; i++) sketch.increment(buf[i]!);
+    this.readCount = 0;
+  }
+
   private admit(candidate: number, victim: number): boolean {
+    if (this.readCount > 0) this.drainReads();
     const fc = this.sketch!.frequency(candidate);
     const fv = this.sketch!.frequency(victim);
     if (fc > fv) return true;
