@@ -71,7 +71,8 @@ for (let round = 0; round < ROUNDS; round++) {
     if (sink === -1) out('');
     // The first round warms the JIT; the others are kept, and each figure is their median.
     if (round === 0) continue;
-    const r = (perRound[s.name] ??= { getHit: [], getMiss: [], set: [] });
+    if (!perRound[s.name]) perRound[s.name] = { getHit: [], getMiss: [], set: [] };
+    const r = perRound[s.name]!;
     r.getHit.push(hit);
     r.getMiss.push(miss);
     r.set.push(set);
