@@ -24,7 +24,7 @@ test('pg pool: statement timeout, acquire timeout, wait/hold/create figures', as
   });
   try {
     await assert.rejects(pool.query('SELECT pg_sleep(1)'), /statement timeout/);
-    // Hold both connections 100 ms; a third caller times out after 150 ms? No: it gets one after ~100 ms.
+    // Both connections held; the first is released after 100 ms, so a third caller waits ~100 ms (< 150).
     const a = await pool.connect();
     const b = await pool.connect();
     const third = pool.connect();

@@ -7,7 +7,7 @@
  * @module
  */
 import type { RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
-import { databaseMetrics } from './db-metrics.ts';
+import { databaseMetrics, type QueryMetrics } from './db-metrics.ts';
 import { type SiblingGroup, sequentialQueries, siblingGroups } from './repeated-calls.ts';
 
 /** One finding. Durations in ms. */
@@ -56,6 +56,8 @@ export interface QueryFindingsOptions {
   slowQueryThresholdMs: number;
   /** Most candidate traces examined (default 300, most recent first). */
   traceLimit?: number;
+  /** The window's statement metrics when the caller already has them (else read here). */
+  statements?: QueryMetrics[];
 }
 
 const SQL_SYSTEMS = new Set([
@@ -181,11 +183,12 @@ export async function queryFindings(
   }
 
   const slow = (
-    await databaseMetrics(store, {
+    o.statements ??
+    (await databaseMetrics(store, {
       window: o.window,
       service: o.service,
       slowQueryThresholdMs: o.slowQueryThresholdMs,
-    })
+    }))
   ).filter((q) => q.p95Ms >= o.slowQueryThresholdMs);
   for (const q of slow) {
     findings.push({

@@ -59,6 +59,7 @@ export async function databaseRecommendations(
     slowQueryThresholdMs: o.slowQueryThresholdMs,
   });
   const qf = await queryFindings(store, {
+    statements,
     window: o.window,
     service: o.service,
     slowQueryThresholdMs: o.slowQueryThresholdMs,

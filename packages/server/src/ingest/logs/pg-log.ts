@@ -227,25 +227,15 @@ export class PgLogParser {
         continue;
       }
       // log_time, user, db, pid, connection_from, session_id, line, tag, start, vxid, xid, severity, sqlstate, message, detail, …, application_name (23rd)
-      this.message({
+      const meta = {
         timeMs: timeOf(r[0]!),
         user: r[1] ?? '',
         database: r[2] ?? '',
         pid: r[3] ?? '',
         application: r[22] ?? '',
-        severity: r[11] ?? '',
-        text: r[13] ?? '',
-      });
-      if (r[14])
-        this.message({
-          timeMs: timeOf(r[0]!),
-          user: r[1] ?? '',
-          database: r[2] ?? '',
-          pid: r[3] ?? '',
-          application: r[22] ?? '',
-          severity: 'DETAIL',
-          text: r[14],
-        });
+      };
+      this.message({ ...meta, severity: r[11] ?? '', text: r[13] ?? '' });
+      if (r[14]) this.message({ ...meta, severity: 'DETAIL', text: r[14] });
     }
   }
 
