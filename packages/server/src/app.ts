@@ -13,14 +13,19 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AlertEngine, defaultRules, parseRule, parseRulesFile, storeValueSource } from './alerts/index.ts';
 import {
+  addSharedSchema,
   alertRoutes,
   apmRoutes,
   cacheRoutes,
+  docsRoutes,
   ingestRoutes,
   installProblemHandlers,
   optimizationRoutes,
   resourceRoutes,
+  SHARED_SCHEMAS,
+  serializerCompiler,
   transactionRoutes,
+  validatorCompiler,
   vitalsRoutes,
 } from './api/index.ts';
 import { CacheRegistry } from './cache/index.ts';
@@ -69,9 +74,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   installProblemHandlers(app);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler(config.validateResponses === 1));
+  for (const schema of SHARED_SCHEMAS) addSharedSchema(app, schema);
   await app.register(swagger, {
+    // Shared schemas become components named by their $id (`#/components/schemas/Problem`).
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'SuperInsight Perf API',
         version: '0.1.0',
@@ -80,6 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(docsRoutes);
   app.get(
     '/healthz',
     { schema: { summary: 'Liveness: 200 while the server runs', tags: ['server'] } },

@@ -99,6 +99,11 @@ export interface Config {
   pools: string | undefined;
   /** 1 lets the advisor run `EXPLAIN ANALYZE` on SELECT statements without parameters; 0 (default) never executes them. */
   explainAnalyze: number;
+  /**
+   * 1 checks every API answer against its response schema before sending it (a mismatch is a 500 naming
+   * the field): for tests and development, it costs CPU. Default 0.
+   */
+  validateResponses: number;
   /** pino level. Default `info`. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -140,6 +145,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   redisUrl: 'redis://127.0.0.1:6379',
   pools: undefined,
   explainAnalyze: 0,
+  validateResponses: 0,
   logLevel: 'info',
 });
 
@@ -185,6 +191,7 @@ const RULES: Record<keyof Config, Rule> = {
   redisUrl: { kind: 'string' },
   pools: { kind: 'string', optional: true },
   explainAnalyze: { kind: 'int', min: 0, max: 1 },
+  validateResponses: { kind: 'int', min: 0, max: 1 },
   logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 

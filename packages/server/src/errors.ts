@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   ERR_QUERY_NOT_ALLOWED: { status: 400, title: 'Statement not allowed' },
   ERR_DB_QUERY: { status: 502, title: 'The database refused the statement' },
   ERR_STORE_CLOSED: { status: 503, title: 'Store is closed' },
+  ERR_SERVER_BUSY: { status: 503, title: 'Server busy, retry later' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

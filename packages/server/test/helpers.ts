@@ -32,7 +32,7 @@ export interface TestApp {
 
 /** An app over a new `:memory:` store. */
 export async function startTestApp(flags: Record<string, unknown> = {}): Promise<TestApp> {
-  const config = loadConfig({ flags: { dataDir: ':memory:', logLevel: 'silent', ...flags } });
+  const config = loadConfig({ flags: { dataDir: ':memory:', logLevel: 'silent', validateResponses: 1, ...flags } });
   const store = await createDuckDbStore({ path: ':memory:' });
   const app = await buildApp({ config, store, logger: false });
   return {

@@ -8,17 +8,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { buildTraceTree, databaseMetrics, endpointMetrics, queryFindings } from '../apm/index.ts';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
-import { SPAN_KIND_NAMES } from '../model/index.ts';
+import type { SPAN_KIND_NAMES } from '../model/index.ts';
 import type { Store } from '../storage/index.ts';
 import { nsToIso } from '../util/time.ts';
 import { requireKey } from './auth.ts';
-import {
-  optionalBoolean,
-  optionalEnum,
-  optionalNumber,
-  optionalString,
-  parseWindow,
-} from './query-params.ts';
+import { parseWindow } from './query-params.ts';
+import { apmRouteSchemas as S } from './schemas/apm.ts';
 
 /** What the APM routes need. */
 export interface ApmDeps {
@@ -27,22 +22,9 @@ export interface ApmDeps {
   nowMs?: () => number;
 }
 
-type Q = FastifyRequest<{ Querystring: Record<string, unknown> }>;
-
-const windowParams = {
-  service: { type: 'string', description: 'service.name to filter on' },
-  from: { type: 'string', description: 'window start: ISO-8601 or epoch ms' },
-  to: { type: 'string', description: 'window end: ISO-8601 or epoch ms (default now)' },
-  window: { type: 'string', description: 'window length ending at `to`: 15m, 1h, 24h, 7d (default 1h)' },
-} as const;
-
-const schema = (summary: string, extra: Record<string, unknown> = {}) => ({
-  schema: {
-    summary,
-    tags: ['apm'],
-    querystring: { type: 'object', properties: { ...windowParams, ...extra } },
-  },
-});
+type Q<T = Record<string, never>> = FastifyRequest<{
+  Querystring: { service?: string; from?: string; to?: string; window?: string } & T;
+}>;
 
 /** Registers the APM routes. */
 export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<void> {
@@ -52,15 +34,13 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
 
   app.get(
     '/api/v1/apm/metrics/api',
-    schema('RED metrics per endpoint', {
-      kind: { type: 'string', description: 'span kind: server, client, producer, consumer, internal' },
-    }),
-    async (request: Q) => {
+    { schema: S.endpointMetrics },
+    async (request: Q<{ kind?: (typeof SPAN_KIND_NAMES)[number] }>) => {
       const w = parseWindow(request.query, now());
       const endpoints = await endpointMetrics(store, {
         window: w,
-        service: optionalString(request.query, 'service'),
-        kind: optionalEnum(request.query, 'kind', SPAN_KIND_NAMES),
+        service: request.query.service,
+        kind: request.query.kind,
         apdexThresholdMs: config.apdexThresholdMs,
       });
       return {
@@ -72,36 +52,30 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
     },
   );
 
-  app.get(
-    '/api/v1/apm/metrics/database',
-    schema('Database query metrics per fingerprint'),
-    async (request: Q) => {
-      const w = parseWindow(request.query, now());
-      const queries = await databaseMetrics(store, {
-        window: w,
-        service: optionalString(request.query, 'service'),
-        slowQueryThresholdMs: config.slowQueryThresholdMs,
-      });
-      return {
-        from: new Date(w.fromMs).toISOString(),
-        to: new Date(w.toMs).toISOString(),
-        slowQueryThresholdMs: config.slowQueryThresholdMs,
-        queries,
-      };
-    },
-  );
+  app.get('/api/v1/apm/metrics/database', { schema: S.databaseMetrics }, async (request: Q) => {
+    const w = parseWindow(request.query, now());
+    const queries = await databaseMetrics(store, {
+      window: w,
+      service: request.query.service,
+      slowQueryThresholdMs: config.slowQueryThresholdMs,
+    });
+    return {
+      from: new Date(w.fromMs).toISOString(),
+      to: new Date(w.toMs).toISOString(),
+      slowQueryThresholdMs: config.slowQueryThresholdMs,
+      queries,
+    };
+  });
 
   app.get(
     '/api/v1/apm/bottlenecks',
-    schema('N+1 calls, slow queries and sequential queries, with the endpoint, the cost and the fix', {
-      minRepeats: { type: 'string' },
-    }),
-    async (request: Q) => {
+    { schema: S.bottlenecks },
+    async (request: Q<{ minRepeats?: number }>) => {
       const w = parseWindow(request.query, now());
       const result = await queryFindings(store, {
         window: w,
-        service: optionalString(request.query, 'service'),
-        minRepeats: optionalNumber(request.query, 'minRepeats', 2, 1000, true) ?? 5,
+        service: request.query.service,
+        minRepeats: request.query.minRepeats ?? 5,
         slowQueryThresholdMs: config.slowQueryThresholdMs,
       });
       return {
@@ -115,22 +89,17 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
 
   app.get(
     '/api/v1/apm/traces/recent',
-    schema('Recent traces, newest first', {
-      endpoint: { type: 'string' },
-      minDurationMs: { type: 'string' },
-      error: { type: 'string' },
-      limit: { type: 'string' },
-    }),
-    async (request: Q) => {
+    { schema: S.recentTraces },
+    async (request: Q<{ endpoint?: string; minDurationMs?: number; error?: boolean; limit?: number }>) => {
       const w = parseWindow(request.query, now());
-      const minMs = optionalNumber(request.query, 'minDurationMs', 0, 86_400_000);
+      const minMs = request.query.minDurationMs;
       const traces = await store.recentTraces({
         window: w,
-        service: optionalString(request.query, 'service'),
-        endpoint: optionalString(request.query, 'endpoint'),
+        service: request.query.service,
+        endpoint: request.query.endpoint,
         minDurationNs: minMs === undefined ? undefined : BigInt(Math.round(minMs * 1e6)),
-        error: optionalBoolean(request.query, 'error'),
-        limit: optionalNumber(request.query, 'limit', 1, 1000, true) ?? 100,
+        error: request.query.error,
+        limit: request.query.limit ?? 100,
       });
       return {
         from: new Date(w.fromMs).toISOString(),
@@ -151,19 +120,10 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
 
   app.get(
     '/api/v1/apm/traces/:traceId',
-    { schema: { summary: 'One trace as a span tree with self times and the critical path', tags: ['apm'] } },
+    { schema: S.trace },
     async (request: FastifyRequest<{ Params: { traceId: string } }>) => {
-      // 16 hex characters: a 64-bit Zipkin/B3 trace id, stored left-padded to 128 bits.
+      // 16 hex characters (checked by the schema): a 64-bit Zipkin/B3 trace id, stored left-padded to 128 bits.
       const raw = request.params.traceId;
-      if (!/^([0-9a-fA-F]{16}|[0-9a-fA-F]{32})$/.test(raw)) {
-        throw new SiperfError(
-          'ERR_QUERY_PARAM',
-          `traceId: expected 32 (or 16) hex characters, got "${raw.slice(0, 64)}"`,
-          {
-            field: 'traceId',
-          },
-        );
-      }
       const id = raw.padStart(32, '0');
       const spans = await store.traceSpans(id.toLowerCase());
       if (spans.length === 0)
@@ -172,9 +132,9 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
     },
   );
 
-  app.get('/api/v1/apm/services', schema('Services seen in the window'), async (request: Q) => {
+  app.get('/api/v1/apm/services', { schema: S.services }, async (request: Q) => {
     const w = parseWindow(request.query, now());
-    const services = await store.services(w, optionalString(request.query, 'service'));
+    const services = await store.services(w, request.query.service);
     return {
       from: new Date(w.fromMs).toISOString(),
       to: new Date(w.toMs).toISOString(),
@@ -195,16 +155,10 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
 
   app.get(
     '/api/v1/apm/metrics/custom',
-    schema(
-      'A custom metric (OTLP metrics) as series, one per attribute set; without name, the metric names',
-      {
-        name: { type: 'string' },
-        limit: { type: 'string' },
-      },
-    ),
-    async (request: Q) => {
+    { schema: S.customMetrics },
+    async (request: Q<{ name?: string; limit?: number }>) => {
       const w = parseWindow(request.query, now());
-      const name = optionalString(request.query, 'name');
+      const name = request.query.name;
       if (name === undefined)
         return {
           from: new Date(w.fromMs).toISOString(),
@@ -214,8 +168,8 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
       const points = await store.metricPoints({
         name,
         window: w,
-        service: optionalString(request.query, 'service'),
-        limit: optionalNumber(request.query, 'limit', 1, 100_000, true) ?? 10_000,
+        service: request.query.service,
+        limit: request.query.limit ?? 10_000,
       });
       const series = new Map<
         string,

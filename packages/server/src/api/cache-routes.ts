@@ -109,7 +109,7 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheDeps): Promis
     '/api/v1/cache-db/caches/:name/entries/:key',
     {
       bodyLimit: MAX_ENTRY_BYTES,
-      config: { accepts: 'application/json', apiBody: true } as FastifyContextConfig,
+      config: { accepts: 'application/json' } as FastifyContextConfig,
       schema: { summary: 'Store a JSON value (ttlMs query: its TTL)', tags },
     },
     async (request: EntryParams, reply) => {

@@ -4,6 +4,7 @@ export type { ApmDeps } from './apm-routes.ts';
 export { apmRoutes } from './apm-routes.ts';
 export type { CacheDeps } from './cache-routes.ts';
 export { cacheRoutes } from './cache-routes.ts';
+export { docsRoutes, ERRORS_DOC, renderErrorsPage } from './docs-routes.ts';
 export type { IngestDeps } from './ingest-routes.ts';
 export { ingestRoutes } from './ingest-routes.ts';
 export type { OptimizationDeps } from './optimization-routes.ts';
@@ -11,7 +12,9 @@ export { optimizationRoutes, rankRecommendations } from './optimization-routes.t
 export { installProblemHandlers, sendProblem } from './problem.ts';
 export type { ResourceDeps } from './resource-routes.ts';
 export { hostOf, resourceRoutes } from './resource-routes.ts';
+export { SHARED_SCHEMAS } from './schemas/index.ts';
 export type { TransactionDeps } from './transaction-routes.ts';
 export { transactionRoutes } from './transaction-routes.ts';
+export { addSharedSchema, serializerCompiler, validatorCompiler } from './validation.ts';
 export type { VitalsDeps } from './vitals-routes.ts';
 export { vitalsRoutes } from './vitals-routes.ts';

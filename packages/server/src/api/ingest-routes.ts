@@ -11,7 +11,7 @@
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import underPressure from '@fastify/under-pressure';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type protobuf from 'protobufjs';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
@@ -188,6 +188,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     '/v1/traces',
     {
       bodyLimit: config.maxBodyBytes,
+      config: { ingest: true } as FastifyContextConfig,
       schema: {
         summary: 'OTLP/HTTP traces: ExportTraceServiceRequest as protobuf or JSON, optionally gzip',
         tags: ['ingest'],
@@ -210,6 +211,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     '/v1/metrics',
     {
       bodyLimit: config.maxBodyBytes,
+      config: { ingest: true } as FastifyContextConfig,
       schema: {
         summary: 'OTLP/HTTP metrics: ExportMetricsServiceRequest as protobuf or JSON, optionally gzip',
         tags: ['ingest'],
@@ -237,6 +239,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     '/api/v2/spans',
     {
       bodyLimit: config.maxBodyBytes,
+      config: { ingest: true } as FastifyContextConfig,
       schema: { summary: 'Zipkin v2 JSON span list (or one span object)', tags: ['ingest'] },
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {

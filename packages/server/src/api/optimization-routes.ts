@@ -221,7 +221,7 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
   app.post(
     '/api/v1/cache-db/cached-query',
     {
-      config: { accepts: 'application/json', apiBody: true } as FastifyContextConfig,
+      config: { accepts: 'application/json' } as FastifyContextConfig,
       schema: { summary: 'Run a read-only query on a pool through a cache (parameters bound)', tags },
     },
     async (request) => {

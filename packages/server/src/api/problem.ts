@@ -7,20 +7,42 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, type ErrorCode, SiperfError } from '../errors.ts';
 
-/** Fastify's own error codes that map to a siperf code. */
-const FASTIFY_CODES: Record<string, ErrorCode> = {
+/**
+ * Every error Fastify raises while handling a request, mapped to a siperf code (after tRPC's
+ * `getHTTPStatusCode`: one table). `decode` marks body-decoding errors, whose code depends on the route:
+ * `ERR_INGEST_DECODE` on ingest routes, `ERR_API_BODY` on API routes.
+ */
+export const FASTIFY_CODES: Readonly<Record<string, ErrorCode | 'decode'>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'ERR_INGEST_BODY_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'ERR_INGEST_CONTENT_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'ERR_INGEST_DECODE',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'ERR_INGEST_DECODE',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'ERR_INGEST_DECODE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'decode',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'decode',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'decode',
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: 'decode',
+  FST_ERR_ROUTE_MISSING_CONTENT: 'decode',
   FST_ERR_VALIDATION: 'ERR_QUERY_PARAM',
+  FST_ERR_BAD_URL: 'ERR_QUERY_PARAM',
+  FST_ERR_INVALID_URL: 'ERR_QUERY_PARAM',
+  FST_ERR_MAX_PARAM_LENGTH: 'ERR_QUERY_PARAM',
+  FST_ERR_NOT_FOUND: 'ERR_QUERY_NOT_FOUND',
+  FST_ERR_HANDLER_TIMEOUT: 'ERR_SERVER_BUSY',
+  FST_ERR_CTP_INSTANCE_ALREADY_STARTED: 'ERR_INTERNAL',
 };
+
+/** Whether a request is on an ingest route (OTLP, Zipkin, beacons), whose decode errors are `ERR_INGEST_DECODE`. */
+function onIngestRoute(request: FastifyRequest): boolean {
+  return (request.routeOptions.config as { ingest?: boolean } | undefined)?.ingest === true;
+}
+
+/** The problem `type` of a code: its section of the errors page the server serves (`/docs/errors#err_…`). */
+export function problemType(code: ErrorCode): string {
+  return `/docs/errors#${code.toLowerCase()}`;
+}
 
 /** Sends a problem document for `err`. */
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: SiperfError): FastifyReply {
   const body: Record<string, unknown> = {
-    type: `docs/errors.md#${err.code.toLowerCase()}`,
+    type: problemType(err.code),
     title: ERROR_CODES[err.code].title,
     status: err.status,
     detail: err.detail,
@@ -46,15 +68,19 @@ export function installProblemHandlers(app: FastifyInstance): void {
       if (error.status >= 500) request.log.error({ err: error }, error.detail);
       return sendProblem(reply, request, error);
     }
-    let mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
-    // API routes that take JSON say so in `config.apiBody`: their decode errors are body errors.
-    if (
-      mapped === 'ERR_INGEST_DECODE' &&
-      (request.routeOptions.config as { apiBody?: boolean } | undefined)?.apiBody
-    ) {
-      mapped = 'ERR_API_BODY';
-    }
-    if (mapped) {
+    const known = error.code ? FASTIFY_CODES[error.code] : undefined;
+    // A 4xx without a code of Fastify's (a body parser's SyntaxError, a plugin's error) is a decode error.
+    const fallback =
+      known === undefined &&
+      typeof error.statusCode === 'number' &&
+      error.statusCode >= 400 &&
+      error.statusCode < 500
+        ? 'decode'
+        : undefined;
+    const picked = known ?? fallback;
+    const mapped: ErrorCode | undefined =
+      picked === 'decode' ? (onIngestRoute(request) ? 'ERR_INGEST_DECODE' : 'ERR_API_BODY') : picked;
+    if (mapped && mapped !== 'ERR_INTERNAL') {
       const limit =
         mapped === 'ERR_INGEST_BODY_TOO_LARGE' ? (request.routeOptions.bodyLimit ?? undefined) : undefined;
       const detail =
@@ -62,11 +88,19 @@ export function installProblemHandlers(app: FastifyInstance): void {
           ? `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; send ${acceptsOf(request)}`
           : mapped === 'ERR_INGEST_BODY_TOO_LARGE'
             ? `request body exceeds the limit of ${limit} bytes of ${request.url.split('?')[0]}`
-            : error.message;
-      return sendProblem(reply, request, new SiperfError(mapped, detail, { limit }));
-    }
-    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendProblem(reply, request, new SiperfError('ERR_INGEST_DECODE', error.message));
+            : mapped === 'ERR_SERVER_BUSY'
+              ? 'the request took too long to handle; retry after 1 s'
+              : picked === 'decode'
+                ? `body: ${error.message}`
+                : error.message;
+      return sendProblem(
+        reply,
+        request,
+        new SiperfError(mapped, detail, {
+          limit,
+          ...(mapped === 'ERR_SERVER_BUSY' ? { retryAfterSeconds: 1 } : {}),
+        }),
+      );
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(

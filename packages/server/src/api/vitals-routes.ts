@@ -89,7 +89,10 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
       BEACON_PATH,
       {
         bodyLimit: 1024 * 1024,
-        config: { accepts: 'application/json or text/plain (JSON text)' } as FastifyContextConfig,
+        config: {
+          accepts: 'application/json or text/plain (JSON text)',
+          ingest: true,
+        } as FastifyContextConfig,
         schema: {
           summary: 'Web-vitals beacon: one web-vitals metric object or an array of them, each with `page`',
           tags: ['apm'],
