@@ -9,8 +9,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, LogController, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
+import { Type } from 'typebox';
 import { AlertEngine, defaultRules, parseRule, parseRulesFile, storeValueSource } from './alerts/index.ts';
 import {
   addSharedSchema,
@@ -28,6 +29,7 @@ import {
   validatorCompiler,
   vitalsRoutes,
 } from './api/index.ts';
+import { Closed, problems } from './api/schemas/index.ts';
 import { CacheRegistry } from './cache/index.ts';
 import { type Config, poolList } from './config.ts';
 import { LogDigests } from './db/log-digests.ts';
@@ -39,6 +41,11 @@ import { createDuckDbStore, type Store } from './storage/index.ts';
 import { nowNs } from './util/time.ts';
 
 const DAY_NS = 86_400_000_000_000n;
+
+/** The routes of an app built by {@link buildApp}, in registration order. */
+export function registeredRoutes(app: FastifyInstance): readonly RouteOptions[] {
+  return (app as unknown as { siperfRoutes: RouteOptions[] }).siperfRoutes;
+}
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -74,6 +81,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   installProblemHandlers(app);
+  // Every route, as registered (the contract test checks that each declares its schemas).
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  app.decorate('siperfRoutes', routes);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler(config.validateResponses === 1));
   for (const schema of SHARED_SCHEMAS) addSharedSchema(app, schema);
@@ -93,7 +106,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(docsRoutes);
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness: 200 while the server runs', tags: ['server'] } },
+    {
+      schema: {
+        summary: 'Liveness: 200 while the server runs',
+        tags: ['server'],
+        querystring: Closed({}),
+        response: { 200: Closed({ status: Type.Literal('ok') }), ...problems() },
+      },
+    },
     async () => ({
       status: 'ok',
     }),

@@ -32,6 +32,8 @@ import type { MetricWriter, SpanWriter } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
 import { requireKey } from './auth.ts';
 import { sendProblem } from './problem.ts';
+import { ingestRouteSchemas as S } from './schemas/ingest.ts';
+import { bodyDecodedByHandler } from './validation.ts';
 
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
@@ -189,10 +191,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     {
       bodyLimit: config.maxBodyBytes,
       config: { ingest: true } as FastifyContextConfig,
-      schema: {
-        summary: 'OTLP/HTTP traces: ExportTraceServiceRequest as protobuf or JSON, optionally gzip',
-        tags: ['ingest'],
-      },
+      schema: S.traces,
+      validatorCompiler: bodyDecodedByHandler,
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       const { decoded, protobuf } = await decodeOtlp(
@@ -212,10 +212,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     {
       bodyLimit: config.maxBodyBytes,
       config: { ingest: true } as FastifyContextConfig,
-      schema: {
-        summary: 'OTLP/HTTP metrics: ExportMetricsServiceRequest as protobuf or JSON, optionally gzip',
-        tags: ['ingest'],
-      },
+      schema: S.metrics,
+      validatorCompiler: bodyDecodedByHandler,
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       const { decoded, protobuf } = await decodeOtlp(
@@ -240,7 +238,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     {
       bodyLimit: config.maxBodyBytes,
       config: { ingest: true } as FastifyContextConfig,
-      schema: { summary: 'Zipkin v2 JSON span list (or one span object)', tags: ['ingest'] },
+      schema: S.zipkin,
+      validatorCompiler: bodyDecodedByHandler,
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       if (isProtobuf(request)) {

@@ -17,47 +17,17 @@ import type { Store } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
 import { requireKey } from './auth.ts';
 import { parseWindow } from './query-params.ts';
+import {
+  type EndBody,
+  transactionRouteSchemas as S,
+  type StartTransactionBody,
+  type StepBody,
+} from './schemas/transactions.ts';
 
 /** What the transaction routes need. */
 export interface TransactionDeps {
   config: Config;
   store: Store;
-}
-
-type Body = Record<string, unknown>;
-
-function bodyOf(request: FastifyRequest): Body {
-  const b = request.body;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) {
-    throw new SiperfError('ERR_API_BODY', 'expected a JSON object body');
-  }
-  return b as Body;
-}
-
-function text(b: Body, field: string, max: number, required: boolean): string | undefined {
-  const v = b[field];
-  if (v === undefined || v === null) {
-    if (required)
-      throw new SiperfError('ERR_API_BODY', `${field}: required, a string of 1..${max} characters`, {
-        field,
-      });
-    return undefined;
-  }
-  if (typeof v !== 'string' || v === '' || v.length > max) {
-    throw new SiperfError('ERR_API_BODY', `${field}: expected a string of 1..${max} characters`, {
-      field,
-      limit: max,
-    });
-  }
-  return v;
-}
-
-function flag(b: Body, field: string): boolean | undefined {
-  const v = b[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean')
-    throw new SiperfError('ERR_API_BODY', `${field}: expected true or false`, { field });
-  return v;
 }
 
 /** A span carrying one transaction mark, as the SDK would send it. */
@@ -106,14 +76,9 @@ function markSpan(
 /** Registers the transaction routes. */
 export async function transactionRoutes(app: FastifyInstance, deps: TransactionDeps): Promise<void> {
   const { config, store } = deps;
-  const idPattern = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+  /** The marks of a transaction (its id is checked by the schema). */
   const known = async (id: string) => {
-    if (!idPattern.test(id)) {
-      throw new SiperfError('ERR_QUERY_PARAM', 'id: expected 1..64 characters of A-Z a-z 0-9 _ . : -', {
-        field: 'id',
-      });
-    }
     const marks = await store.transactionMarks({ transactionId: id });
     const start = marks.find((m) => m.event === 'start') ?? marks[0];
     if (!start)
@@ -127,17 +92,12 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.post(
     '/api/v1/apm/transactions/start',
-    { schema: { summary: 'Start a business transaction', tags: ['transactions'] } },
-    async (request, reply) => {
+    { schema: S.start },
+    async (request: FastifyRequest<{ Body: StartTransactionBody }>, reply) => {
       requireKey(request, [config.ingestKey, config.apiKey], 'transaction writes');
-      const b = bodyOf(request);
-      const name = text(b, 'name', 256, true)!;
-      const service = text(b, 'service', 256, false) ?? 'api-client';
-      const id = text(b, 'id', 64, false) ?? randomBytes(16).toString('hex');
-      if (!idPattern.test(id))
-        throw new SiperfError('ERR_API_BODY', 'id: expected 1..64 characters of A-Z a-z 0-9 _ . : -', {
-          field: 'id',
-        });
+      const { name } = request.body;
+      const service = request.body.service ?? 'api-client';
+      const id = request.body.id ?? randomBytes(16).toString('hex');
       const now = nowNs();
       const mark: TransactionMark = { id, name, event: 'start', step: '', success: undefined };
       await store.writeSpans([markSpan(mark, service, traceIdOf(id), now, now)]);
@@ -147,24 +107,11 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.post(
     '/api/v1/apm/transactions/:id/steps',
-    { schema: { summary: 'Record a step of a business transaction', tags: ['transactions'] } },
-    async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    { schema: S.step },
+    async (request: FastifyRequest<{ Params: { id: string }; Body: StepBody }>, reply) => {
       requireKey(request, [config.ingestKey, config.apiKey], 'transaction writes');
-      const b = bodyOf(request);
-      const step = text(b, 'name', 256, true)!;
-      const durationMs = b.durationMs;
-      if (
-        typeof durationMs !== 'number' ||
-        !Number.isFinite(durationMs) ||
-        durationMs < 0 ||
-        durationMs > 30 * 86_400_000
-      ) {
-        throw new SiperfError('ERR_API_BODY', 'durationMs: expected a number of ms, 0..2592000000', {
-          field: 'durationMs',
-          limit: '0..2592000000',
-        });
-      }
-      const success = flag(b, 'success') ?? true;
+      const { name: step, durationMs } = request.body;
+      const success = request.body.success ?? true;
       const { start } = await known(request.params.id);
       const now = nowNs();
       const mark: TransactionMark = { id: start.id, name: start.name, event: 'step', step, success };
@@ -177,11 +124,10 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.post(
     '/api/v1/apm/transactions/:id/end',
-    { schema: { summary: 'End a business transaction', tags: ['transactions'] } },
-    async (request: FastifyRequest<{ Params: { id: string } }>) => {
+    { schema: S.end },
+    async (request: FastifyRequest<{ Params: { id: string }; Body: EndBody | undefined }>) => {
       requireKey(request, [config.ingestKey, config.apiKey], 'transaction writes');
-      const b = request.body === undefined || request.body === null ? {} : bodyOf(request);
-      const success = flag(b, 'success');
+      const success = request.body?.success;
       const { start, marks } = await known(request.params.id);
       const now = nowNs();
       const mark: TransactionMark = { id: start.id, name: start.name, event: 'end', step: '', success };
@@ -198,7 +144,7 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.get(
     '/api/v1/apm/transactions',
-    { schema: { summary: 'Business transactions per name, with their steps', tags: ['transactions'] } },
+    { schema: S.list },
     async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>) => {
       requireKey(request, [config.apiKey], 'the API');
       const w = parseWindow(request.query, Date.now());

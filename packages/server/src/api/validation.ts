@@ -292,3 +292,15 @@ export function serializerCompiler(
     };
   };
 }
+
+/**
+ * The validator compiler of routes whose body the handler decodes itself (OTLP, Zipkin, beacons: binary or
+ * per-item partial acceptance): the body schema documents, the rest validates as everywhere.
+ */
+export function bodyDecodedByHandler(route: {
+  schema: Schema;
+  httpPart?: string | undefined;
+}): (data: unknown) => { value?: unknown; error?: SiperfError } {
+  if (route.httpPart === 'body') return (data) => ({ value: data });
+  return validatorCompiler(route);
+}

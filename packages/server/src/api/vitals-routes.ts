@@ -13,11 +13,14 @@ import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyReques
 import { userExperienceReport } from '../apm/index.ts';
 import { type Config, corsOriginList } from '../config.ts';
 import { ERROR_CODES, SiperfError } from '../errors.ts';
-import { BeaconError, normalisePage, parseVitalsBeacon, VITALS_LIMITS } from '../ingest/index.ts';
+import { normalisePage, parseVitalsBeacon } from '../ingest/index.ts';
 import type { Store } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
 import { requireKey } from './auth.ts';
-import { optionalNumber, optionalString, parseWindow } from './query-params.ts';
+import { problemType } from './problem.ts';
+import { parseWindow } from './query-params.ts';
+import { vitalsRouteSchemas as S, type UserExperienceQuery } from './schemas/vitals.ts';
+import { bodyDecodedByHandler } from './validation.ts';
 
 /** What the vitals routes need. */
 export interface VitalsDeps {
@@ -28,15 +31,9 @@ export interface VitalsDeps {
 
 const gzip = promisify(gzipCallback);
 
-type Q = FastifyRequest<{ Querystring: Record<string, unknown> }>;
+type Q = FastifyRequest<{ Querystring: UserExperienceQuery }>;
 
 const BEACON_PATH = '/api/v1/apm/user-experience';
-
-/** The `page` filter, normalised like stored pages (so `/c?x=1` finds `/c`). */
-function pageFilter(query: Record<string, unknown>): string | undefined {
-  const page = optionalString(query, 'page');
-  return page === undefined ? undefined : normalisePage(page);
-}
 
 /** Registers the RUM routes. */
 export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Promise<void> {
@@ -45,7 +42,7 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
   const origins = corsOriginList(config.corsOrigins);
 
   let gzipped: Promise<Buffer> | undefined;
-  app.get('/rum.js', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/rum.js', { schema: S.rum }, async (request, reply) => {
     const script = await buildSnippet();
     reply
       .type('application/javascript; charset=utf-8')
@@ -93,13 +90,10 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
           accepts: 'application/json or text/plain (JSON text)',
           ingest: true,
         } as FastifyContextConfig,
-        schema: {
-          summary: 'Web-vitals beacon: one web-vitals metric object or an array of them, each with `page`',
-          tags: ['apm'],
-          querystring: { type: 'object', properties: { key: { type: 'string' } } },
-        },
+        schema: S.beacon,
+        validatorCompiler: bodyDecodedByHandler,
       },
-      async (request: Q, reply: FastifyReply) => {
+      async (request: FastifyRequest<{ Body: string }>, reply: FastifyReply) => {
         requireKey(request, [config.ingestKey, config.apiKey], 'web-vitals beacons', true);
         const encoding = request.headers['content-encoding'];
         if (encoding !== undefined && encoding !== 'identity') {
@@ -108,25 +102,13 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
             `content-encoding ${JSON.stringify(encoding)} is not accepted for beacons; send them uncompressed`,
           );
         }
-        let batch: ReturnType<typeof parseVitalsBeacon>;
-        try {
-          batch = parseVitalsBeacon(request.body, nowNs());
-        } catch (err) {
-          if (!(err instanceof BeaconError)) throw err;
-          if (err.field === 'items') {
-            throw new SiperfError('ERR_API_BODY', err.message, {
-              field: 'items',
-              limit: VITALS_LIMITS.items,
-            });
-          }
-          throw new SiperfError('ERR_INGEST_DECODE', err.message, { field: 'body' });
-        }
+        const batch = parseVitalsBeacon(request.body, nowNs());
         if (batch.events.length === 0) {
           return reply
             .code(400)
             .type('application/problem+json')
             .send({
-              type: 'docs/errors.md#err_ingest_vitals',
+              type: problemType('ERR_INGEST_VITALS'),
               title: ERROR_CODES.ERR_INGEST_VITALS.title,
               status: 400,
               detail:
@@ -147,30 +129,16 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
   app.get(
     '/api/v1/apm/metrics/user-experience',
     {
-      schema: {
-        summary: 'Web vitals per page and overall: p75, good/needs-improvement/poor counts, 0–100 score',
-        tags: ['apm'],
-        querystring: {
-          type: 'object',
-          properties: {
-            service: { type: 'string' },
-            page: { type: 'string', description: 'one page path (as sent, without query string)' },
-            from: { type: 'string' },
-            to: { type: 'string' },
-            window: { type: 'string', description: '15m, 1h, 24h, 7d (default 1h)' },
-            maxPages: { type: 'string', description: 'pages listed, by beacon count (default 50, max 1000)' },
-          },
-        },
-      },
+      schema: S.report,
     },
     async (request: Q) => {
       requireKey(request, [config.apiKey], 'the API');
       const w = parseWindow(request.query, now());
       const report = await userExperienceReport(store, {
         window: w,
-        service: optionalString(request.query, 'service'),
-        page: pageFilter(request.query),
-        maxPages: optionalNumber(request.query, 'maxPages', 1, 1000, true) ?? 50,
+        service: request.query.service,
+        page: request.query.page === undefined ? undefined : normalisePage(request.query.page),
+        maxPages: request.query.maxPages ?? 50,
       });
       return { from: new Date(w.fromMs).toISOString(), to: new Date(w.toMs).toISOString(), ...report };
     },

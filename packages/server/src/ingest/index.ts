@@ -11,5 +11,5 @@ export { isClockFlagged, rejectionMessage } from './span-batch.ts';
 export type { NormalisedStatement } from './sql-fingerprint.ts';
 export { loadSqlParser, normaliseGeneric, normaliseStatement } from './sql-fingerprint.ts';
 export type { VitalsBatch, VitalsRejection } from './vitals-beacon.ts';
-export { BeaconError, normalisePage, parseVitalsBeacon, VITALS_LIMITS } from './vitals-beacon.ts';
+export { normalisePage, parseVitalsBeacon, VITALS_LIMITS } from './vitals-beacon.ts';
 export { zipkinToSpans } from './zipkin.ts';

@@ -6,7 +6,9 @@
  * `rating` is not trusted; the server rates values itself.
  * @module
  */
+
 import { randomUUID } from 'node:crypto';
+import { SiperfError } from '../errors.ts';
 import { VITALS_METRICS, type VitalsEvent, type VitalsMetric } from '../model/index.ts';
 
 /** Limits of one beacon. */
@@ -60,18 +62,6 @@ export function normalisePage(page: string): string {
   const cut = text.search(/[?#]/);
   const path = (cut === -1 ? text : text.slice(0, cut)).replace(/;[^/]*/g, '');
   return path === '' ? '/' : path;
-}
-
-/** Thrown by {@link parseVitalsBeacon} when the beacon as a whole is unusable. */
-export class BeaconError extends Error {
-  constructor(
-    message: string,
-    /** `items` (too many) or `body` (not JSON). */
-    readonly field: 'items' | 'body',
-  ) {
-    super(message);
-    this.name = 'BeaconError';
-  }
 }
 
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -177,7 +167,8 @@ function parseItem(
  * @param receivedNs server receive time, ns since the epoch, stamped on every event.
  * @param defaultService the service of items that name none.
  * @returns the good events and one rejection per bad item.
- * @throws BeaconError (`body`) when a string body is not JSON, (`items`) when the array is too long.
+ * @throws SiperfError `ERR_INGEST_DECODE` (field `body`) when a string body is not JSON or is empty;
+ *   `ERR_API_BODY` (field `items`, with the limit) when the array is too long.
  */
 export function parseVitalsBeacon(
   body: unknown,
@@ -189,13 +180,23 @@ export function parseVitalsBeacon(
     try {
       decoded = JSON.parse(body.charCodeAt(0) === 0xfeff ? body.slice(1) : body);
     } catch (err) {
-      throw new BeaconError(`the beacon is not JSON: ${(err as Error).message}`, 'body');
+      throw new SiperfError('ERR_INGEST_DECODE', `the beacon is not JSON: ${(err as Error).message}`, {
+        field: 'body',
+      });
     }
   }
-  if (decoded === undefined || decoded === null) throw new BeaconError('the beacon is empty', 'body');
+  if (decoded === undefined || decoded === null)
+    throw new SiperfError('ERR_INGEST_DECODE', 'the beacon is empty', { field: 'body' });
   const items = Array.isArray(decoded) ? decoded : [decoded];
   if (items.length > VITALS_LIMITS.items) {
-    throw new BeaconError(`items: at most ${VITALS_LIMITS.items} per beacon, got ${items.length}`, 'items');
+    throw new SiperfError(
+      'ERR_API_BODY',
+      `items: at most ${VITALS_LIMITS.items} per beacon, got ${items.length}`,
+      {
+        field: 'items',
+        limit: VITALS_LIMITS.items,
+      },
+    );
   }
   const events: VitalsEvent[] = [];
   const rejected: VitalsRejection[] = [];

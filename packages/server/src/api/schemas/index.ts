@@ -33,6 +33,26 @@ export {
   WindowAnswer,
   WindowQuery,
 } from './common.ts';
+export { ingestRouteSchemas, ZipkinAnswer } from './ingest.ts';
+export {
+  EndAnswer,
+  StartTransactionAnswer,
+  StartTransactionBody,
+  StepAnswer,
+  StepBody,
+  TransactionStats,
+  TransactionsAnswer,
+  transactionRouteSchemas,
+} from './transactions.ts';
+export {
+  BeaconAnswer,
+  BeaconItem,
+  PageExperience,
+  UserExperienceAnswer,
+  UserExperienceQuery,
+  VITALS_METRIC_NAMES,
+  vitalsRouteSchemas,
+} from './vitals.ts';
 
 /** Schemas referenced by `$ref` from route schemas, registered once with the app and the validators. */
 export const SHARED_SCHEMAS: readonly object[] = [Problem, SpanNode];
