@@ -34,6 +34,14 @@ function parsePort(text: string): number {
   return n;
 }
 
+/** A whole number of milliseconds, 0 or more. */
+function parseMs(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError('expected a whole number of ms, 0 or more');
+  return n;
+}
+
 /** A free loopback port (the app's origin must be known before the server's CORS list is set). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -168,6 +176,11 @@ async function main(): Promise<void> {
     .option('--concurrency <n>', 'sessions in flight', (v) => parsePort(v) || 1, 4)
     .option('--no-browser', 'skip the headless-Chromium page loads')
     .option('--json', 'print the report as JSON (implies no progress bar)', false)
+    .option(
+      '--max-event-loop-delay-ms <ms>',
+      "the server's overload guard: ingest answers 503 past this event-loop delay; 0 turns it off (default 1000)",
+      parseMs,
+    )
     .parse();
   const opts = program.opts<{
     duration: number;
@@ -177,6 +190,7 @@ async function main(): Promise<void> {
     concurrency: number;
     browser: boolean;
     json: boolean;
+    maxEventLoopDelayMs?: number;
   }>();
   const say = (line: string): void => {
     if (!opts.json) process.stdout.write(`${line}\n`);
@@ -190,6 +204,7 @@ async function main(): Promise<void> {
       dataDir: opts.dataDir,
       corsOrigins: appOrigin,
       logLevel: 'warn',
+      ...(opts.maxEventLoopDelayMs !== undefined ? { maxEventLoopDelayMs: opts.maxEventLoopDelayMs } : {}),
       // With PostgreSQL the advisor can read the demo's plans (and check indexes with HypoPG).
       ...(process.env.DATABASE_URL ? { pools: `demo=${process.env.DATABASE_URL}` } : {}),
     },

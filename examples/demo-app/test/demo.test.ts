@@ -31,8 +31,16 @@ async function checkDemo(databaseUrl: string): Promise<{ report: any }> {
       '--data-dir',
       ':memory:',
       '--no-browser',
+      // Not a test of overload: a busy machine must not turn the demo's exporters away with 503.
+      '--max-event-loop-delay-ms',
+      '0',
     ],
-    { env: { ...process.env, DATABASE_URL: databaseUrl }, maxBuffer: 16 * 1024 * 1024 },
+    {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      maxBuffer: 16 * 1024 * 1024,
+      // Killed before the test's own timeout, so a stuck demo fails the test instead of outliving it.
+      timeout: 170_000,
+    },
   );
   const { load, report } = JSON.parse(stdout.trim().split('\n').at(-1)!);
   assert.ok(load.sessions > 5, `only ${load.sessions} sessions`);

@@ -12,7 +12,10 @@ import { buildApp } from '../../server/src/app.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { createDuckDbStore, type Store } from '../../server/src/storage/index.ts';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+/** Runs a fixture app; killed after 120 s so a stuck child fails the test instead of hanging the run. */
+const run = (file: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }) =>
+  execFileAsync(file, args, { ...options, timeout: 120_000, killSignal: 'SIGKILL' });
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 let server: Awaited<ReturnType<typeof buildApp>>;
 let store: Store;
@@ -21,7 +24,8 @@ let base: string;
 before(async () => {
   store = await createDuckDbStore({ path: ':memory:' });
   server = await buildApp({
-    config: loadConfig({ flags: { dataDir: ':memory:', logLevel: 'silent' } }),
+    // No overload guard (maxEventLoopDelayMs 0): on a busy machine it would turn the exporters away.
+    config: loadConfig({ flags: { dataDir: ':memory:', logLevel: 'silent', maxEventLoopDelayMs: 0 } }),
     store,
     logger: false,
   });
@@ -29,8 +33,8 @@ before(async () => {
 });
 
 after(async () => {
-  await server.close();
-  await store.close();
+  await server?.close();
+  await store?.close();
 });
 
 /** Span names of a service's recent traces, flattened. */

@@ -30,11 +30,30 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** An app over a new `:memory:` store. */
+/**
+ * Flags every test server gets unless the test passes its own. `maxEventLoopDelayMs: 0` turns off the
+ * production overload guard (@fastify/under-pressure), which on a busy machine would answer a test's
+ * ingest with 503: only a test about overload sets it. `validateResponses: 1` checks every answer against
+ * its schema.
+ */
+export const TEST_SERVER_FLAGS = {
+  dataDir: ':memory:',
+  logLevel: 'silent',
+  validateResponses: 1,
+  maxEventLoopDelayMs: 0,
+} as const;
+
+/** An app over a new `:memory:` store, without the overload guard unless `flags` sets one. */
 export async function startTestApp(flags: Record<string, unknown> = {}): Promise<TestApp> {
-  const config = loadConfig({ flags: { dataDir: ':memory:', logLevel: 'silent', validateResponses: 1, ...flags } });
+  const config = loadConfig({ flags: { ...TEST_SERVER_FLAGS, ...flags } });
   const store = await createDuckDbStore({ path: ':memory:' });
-  const app = await buildApp({ config, store, logger: false });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ config, store, logger: false });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   return {
     app,
     store,
@@ -92,4 +111,28 @@ export function flattenTree(tree: any): any[] {
   };
   tree.roots.forEach(walk);
   return out;
+}
+
+/**
+ * Polls `probe` until it returns something other than `undefined` or `false`, and returns that. A wait on
+ * another process, a socket or a timer polls like this with a generous bound instead of sleeping a fixed
+ * time, so a busy machine makes the test slower, not red.
+ * @param message - what was awaited, for the error when it does not come.
+ * @param timeoutMs - give up after this long. Default 30 s.
+ * @param intervalMs - pause between probes. Default 20 ms.
+ */
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  message: string,
+  { timeoutMs = 30_000, intervalMs = 20 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<Exclude<T, undefined | false>> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value as Exclude<T, undefined | false>;
+    if (performance.now() > deadline) {
+      throw new Error(`${message}: not within ${timeoutMs} ms (last: ${JSON.stringify(value)})`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }

@@ -49,7 +49,10 @@ test('node_exporter: CPU busy share from mode seconds, memory, filesystem and ne
   });
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(target.address() as AddressInfo).port}/metrics`;
-  const t = await startTestApp();
+  const t = await startTestApp().catch((err) => {
+    target.close();
+    throw err;
+  });
   try {
     const T0 = 1_800_000_000_000;
     await t.store.writeMetricPoints(await scrapeNodeExporter(url, BigInt(T0) * 1_000_000n));

@@ -21,7 +21,7 @@ before(async () => {
   t = await startTestApp();
   base = await t.app.listen({ host: '127.0.0.1', port: 0 });
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 /** Sends one request's worth of spans: a SERVER span per duration, each with a PostgreSQL child. */
 async function sendSpans(

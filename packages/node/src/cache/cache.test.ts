@@ -7,6 +7,24 @@ import { ShardsMrc } from './shards.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Calls `probe` until it returns true, every 5 ms, at most 10 s: a background task lands "soon", not by a deadline. */
+async function until(probe: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  while (!(await probe())) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within 10 s`);
+    await sleep(5);
+  }
+}
+
+/** A promise and the function that resolves it: a loader that finishes when the test says so. */
+function gate<T>(): { promise: Promise<T>; open: (value: T) => void } {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    open = r;
+  });
+  return { promise, open };
+}
+
 test('single flight: 100 concurrent misses of one key make exactly one load', async () => {
   const cache = createCache<string>('stampede', { exportMetrics: false });
   let loads = 0;
@@ -62,19 +80,18 @@ test('soft timeout serves stale and the slow load still lands; hard timeout fail
   });
   await cache.getOrLoad('k', () => 1);
   now = 2000;
-  const t0 = performance.now();
-  const v = await cache.getOrLoad('k', async () => {
-    await sleep(150);
-    return 2;
-  });
-  assert.equal(v, 1);
-  assert.ok(performance.now() - t0 < 120, 'answered before the slow loader finished');
-  await sleep(200);
-  assert.equal(await cache.get('k'), 2, 'the slow load replaced the value');
+  // The loader finishes only when the test opens its gate, so the stale answer cannot be a race won by
+  // a fast machine: it comes from the 20 ms soft timeout while the load is still running.
+  const slow = gate<number>();
+  assert.equal(await cache.getOrLoad('k', () => slow.promise), 1, 'answered before the slow loader finished');
+  slow.open(2);
+  await until(async () => (await cache.get('k')) === 2, 'the slow load replaced the value');
+  const never = gate<number>();
   await assert.rejects(
-    cache.getOrLoad('other', () => sleep(200).then(() => 3), { hardTimeoutMs: 30 }),
+    cache.getOrLoad('other', () => never.promise, { hardTimeoutMs: 30 }),
     (e: unknown) => e instanceof CacheLoadTimeoutError && e.timeoutMs === 30,
   );
+  never.open(3);
 });
 
 test('XFetch: a hit near expiry refreshes early when −δ·β·ln(U) reaches the expiry', async () => {
@@ -101,9 +118,10 @@ test('XFetch: a hit near expiry refreshes early when −δ·β·ln(U) reaches th
   u = 1e-9;
   assert.equal(await cache.getOrLoad('k', loader), 1, 'the current value is served during the refresh');
   assert.equal(cache.stats().earlyRefreshes, 1);
-  await sleep(60);
   u = 0.99;
-  assert.equal(await cache.getOrLoad('k', loader), 2);
+  // The refresh runs in the background (a 25 ms load): it lands when it lands.
+  await until(async () => (await cache.getOrLoad('k', loader)) === 2, 'the early refresh stored version 2');
+  assert.equal(version, 2, 'one refresh, no second load');
 });
 
 test('jittered expiry stays within (1 − jitter)·TTL .. TTL', async () => {
@@ -199,9 +217,9 @@ test('scheduled warming reloads the keys each round, and stops', async () => {
     () => ++loads,
     1000,
   );
-  await sleep(50);
-  assert.equal(loads, 2, 'the first round runs at once');
+  await until(() => loads >= 2, 'the first round ran');
   stop();
+  assert.equal(loads, 2, 'the first round runs at once');
   assert.throws(
     () =>
       cache.scheduleWarm(

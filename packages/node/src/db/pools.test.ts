@@ -16,23 +16,27 @@ const PG = process.env.SIPERF_TEST_PG ?? 'postgresql://postgres@127.0.0.1:5432/t
 const MYSQL = process.env.SIPERF_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306/test';
 
 test('pg pool: statement timeout, acquire timeout, wait/hold/create figures', async () => {
+  // The acquire timeout is far above the 100 ms the third caller waits below, so a busy machine that
+  // releases late still hands the connection over instead of timing the caller out.
   const pool = createPgPool('pg-test', {
     connectionString: PG,
     max: 2,
     statementTimeoutMs: 200,
-    acquireTimeoutMs: 150,
+    acquireTimeoutMs: 1500,
   });
   try {
     await assert.rejects(pool.query('SELECT pg_sleep(1)'), /statement timeout/);
-    // Both connections held; the first is released after 100 ms, so a third caller waits ~100 ms (< 150).
+    // Both connections held; the first is released 100 ms after the third caller queued.
     const a = await pool.connect();
     const b = await pool.connect();
     const third = pool.connect();
-    setTimeout(() => a.release(), 100);
+    assert.equal(pool.stats().pending, 1, 'the third caller waits');
+    await new Promise((r) => setTimeout(r, 100));
+    a.release();
     const c = await third;
     const waited = pool.stats().acquireWait.maxMs;
-    assert.ok(waited >= 95 && waited < 150, `the third caller waited ${waited} ms for the first release`);
-    // Now both are held: a fourth caller gives up after 150 ms.
+    assert.ok(waited >= 95 && waited < 1500, `the third caller waited ${waited} ms for the first release`);
+    // Now both are held: a fourth caller gives up after the acquire timeout.
     await assert.rejects(pool.connect(), /timeout/);
     b.release();
     c.release();
