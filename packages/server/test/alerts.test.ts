@@ -123,7 +123,8 @@ test('rules API: the default rules are listed; a bad rule names its field; creat
       'application/json',
     );
     assert.equal(bad.status, 400);
-    assert.match(bad.json.detail, /^op: expected one of >, </);
+    assert.equal(bad.json.detail, 'op: required, one of >, <');
+    assert.equal(bad.json.field, 'op');
     const badClear = await post(
       t.app,
       '/api/v1/alerts/rules',
@@ -158,6 +159,112 @@ test('rules API: the default rules are listed; a bad rule names its field; creat
       'application/json',
     );
     assert.equal(silence.status, 201);
+  } finally {
+    await t.close();
+  }
+});
+
+test('rules API: unknown and nested fields are named by their whole path; the schema fills defaults', async () => {
+  const t = await startTestApp();
+  try {
+    const send = (rule: object) =>
+      post(t.app, '/api/v1/alerts/rules', JSON.stringify(rule), 'application/json');
+    const base = {
+      name: 'Queue long',
+      expr: { kind: 'metric', name: 'queue.depth' },
+      op: '>',
+      threshold: 100,
+    };
+    // A misspelt member is refused by name instead of being dropped (the rule would be a silent "warning").
+    const typo = await send({ ...base, severty: 'critical' });
+    assert.equal(typo.status, 400);
+    assert.equal(typo.json.code, 'ERR_API_BODY');
+    assert.equal(typo.json.field, 'severty');
+    assert.match(
+      typo.json.detail,
+      /^severty: unknown field; expected one of id, name, expr, op, threshold, /,
+    );
+    // The expression's branch is chosen by `kind`: its own members are required, and named with their path.
+    const nested = await send({ ...base, expr: { kind: 'metric' } });
+    assert.equal(nested.status, 400);
+    assert.equal(nested.json.field, 'expr.name');
+    assert.equal(nested.json.detail, 'expr.name: required, a string of 1..255 characters');
+    const extra = await send({ ...base, expr: { kind: 'metric', name: 'm', resource: 'cpu' } });
+    assert.equal(extra.json.detail, 'expr.resource: unknown field; expected one of kind, name, stat, host');
+    const kind = await send({ ...base, expr: { kind: 'cpu' } });
+    assert.equal(kind.json.field, 'expr.kind');
+    assert.equal(
+      kind.json.detail,
+      'expr.kind: expected one of resource, exhaustion, endpoint, metric, got "cpu"',
+    );
+    const receiver = await send({
+      ...base,
+      receivers: [{ type: 'slack', url: 'https://x' }, { type: 'pagerduty' }],
+    });
+    assert.equal(receiver.json.field, 'receivers[1].routingKey');
+    assert.equal(receiver.json.detail, 'receivers[1].routingKey: required, a string of 1..64 characters');
+    const url = await send({ ...base, receivers: [{ type: 'webhook', url: 'ftp://x' }] });
+    assert.equal(
+      url.json.detail,
+      'receivers[0].url: expected an http(s) URL of at most 2048 characters, got "ftp://x"',
+    );
+    const range = await send({ ...base, forMs: -1 });
+    assert.equal(range.json.detail, 'forMs: expected a number 0..604800000, got -1');
+    assert.equal(range.json.limit, '0..604800000');
+    // Defaults come from the schema; the answer is the rule as stored.
+    const ok = await send({ ...base, id: 'q', expr: { kind: 'endpoint', stat: 'errorRate' } });
+    assert.equal(ok.status, 201);
+    assert.deepEqual(ok.json, {
+      id: 'q',
+      name: 'Queue long',
+      expr: { kind: 'endpoint', stat: 'errorRate', minRequests: 10, baselineMs: 86_400_000, minP95Ms: 100 },
+      op: '>',
+      threshold: 100,
+      forMs: 0,
+      windowMs: 300_000,
+      severity: 'warning',
+      labels: {},
+      receivers: [],
+    });
+    // A rule read back (with the server's builtIn flag) can be posted again to change it.
+    const cpu = (await get(t.app, '/api/v1/alerts/rules')).json.rules.find((r: any) => r.id === 'cpu-high');
+    assert.equal(cpu.builtIn, true);
+    const changed = await send({ ...cpu, threshold: 0.95 });
+    assert.equal(changed.status, 201);
+    assert.equal(changed.json.threshold, 0.95);
+    assert.equal(changed.json.builtIn, undefined, "a rule posted is the user's, whatever the flag said");
+    // Silences and history: the same schema rules.
+    const silence = await post(
+      t.app,
+      '/api/v1/alerts/silences',
+      JSON.stringify({ durationMs: 60_000, labels: { host: 'web-1' }, until: 'tomorrow' }),
+      'application/json',
+    );
+    assert.equal(silence.status, 400);
+    assert.equal(silence.json.field, 'until');
+    const noMatcher = await post(
+      t.app,
+      '/api/v1/alerts/silences',
+      JSON.stringify({ durationMs: 60_000 }),
+      'application/json',
+    );
+    assert.equal(noMatcher.json.detail, 'ruleId or labels: a silence needs at least one matcher');
+    const made = await post(
+      t.app,
+      '/api/v1/alerts/silences',
+      JSON.stringify({ durationMs: 60_000, labels: { host: 'web-1' } }),
+      'application/json',
+    );
+    assert.equal(made.status, 201);
+    assert.equal(made.json.comment, '');
+    assert.equal((await get(t.app, '/api/v1/alerts/silences')).json.silences.length, 1);
+    const limit = await get(t.app, '/api/v1/alerts/history?limit=0');
+    assert.equal(limit.status, 400);
+    assert.equal(limit.json.detail, 'limit: expected an integer 1..10000, got 0');
+    assert.equal((await get(t.app, '/api/v1/alerts/history?limit=5')).status, 200);
+    const unknown = await get(t.app, '/api/v1/alerts?state=firing');
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.json.detail, 'state: unknown parameter; none are accepted here');
   } finally {
     await t.close();
   }
@@ -221,7 +328,22 @@ test('alertRulesFile: rules load at start; a bad rule names the file, its index 
     writeFileSync(file, JSON.stringify({ rules: [good, { ...good, id: 'r', op: '>=' }] }));
     assert.throws(
       () => createAlertEngine(config, t.store, log),
-      /alertRulesFile .*rules\.json: rules\[1\]: op: expected one of >, </,
+      /alertRulesFile .*rules\.json: rules\[1\]\.op: expected one of >, <, got ">="$/,
+    );
+    // A nested field is named by its whole path from the top of the file.
+    writeFileSync(file, JSON.stringify({ rules: [good, { ...good, id: 'r', expr: { kind: 'metric' } }] }));
+    assert.throws(
+      () => createAlertEngine(config, t.store, log),
+      (err: any) =>
+        err.code === 'ERR_CONFIG_INVALID' &&
+        err.field === 'rules[1].expr.name' &&
+        /rules\.json: rules\[1\]\.expr\.name: required, a string of 1\.\.255 characters$/.test(err.detail),
+    );
+    // What the schema cannot say (clear on the wrong side of threshold) names the rule too.
+    writeFileSync(file, JSON.stringify({ rules: [{ ...good, clear: 200 }] }));
+    assert.throws(
+      () => createAlertEngine(config, t.store, log),
+      /rules\.json: rules\[0\]\.clear: must be ≤ threshold \(100\) so the alert can clear/,
     );
   } finally {
     await t.close();

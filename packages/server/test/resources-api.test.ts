@@ -104,3 +104,80 @@ test('current and statistics of a host: CPU busy share, memory, filesystems, net
     await t.close();
   }
 });
+
+test('every resource route answers by its schema; unknown and malformed parameters are refused by name', async () => {
+  const t = await startTestApp();
+  try {
+    const points: MetricPoint[] = [];
+    // A day of samples every 10 min: one core pegged (busy 1), memory 0.6, one filesystem filling up.
+    for (let i = 0; i < 144; i++) {
+      const at = T0 + i * 600_000;
+      const busy = 1;
+      points.push(point('system.cpu.utilization', at, busy, { 'cpu.mode': 'user' }));
+      points.push(point('system.cpu.utilization', at, 1 - busy, { 'cpu.mode': 'idle' }));
+      points.push(point('system.cpu.logical.count', at, 1));
+      points.push(point('system.cpu.load_average.1m', at, 2));
+      points.push(point('system.memory.utilization', at, 0.6, { 'system.memory.state': 'used' }));
+      points.push(point('system.memory.usage', at, 6e9, { 'system.memory.state': 'used' }));
+      points.push(point('system.memory.limit', at, 10e9));
+      const fs = { 'system.device': '/dev/sda1', 'system.filesystem.mountpoint': '/' };
+      points.push(point('system.filesystem.utilization', at, 0.5 + 0.4 * (i / 143), fs));
+    }
+    await t.store.writeMetricPoints(points);
+    const range = `host=h1&from=${T0}&to=${T0 + 86_400_000}`;
+    // validateResponses is on in tests: a 200 here means the answer matched its schema.
+    for (const path of [
+      `hosts?from=${T0}&to=${T0 + 86_400_000}`,
+      'current?host=h1',
+      `statistics?${range}`,
+      `bottlenecks?${range}`,
+      `scaling-recommendations?${range}`,
+      `cost-optimization?${range}`,
+      'capacity?host=h1&horizon=7d',
+      `predictions/cpu?${range}&horizon=6h`,
+      `predictions/disk?${range}&select=/&threshold=0.95`,
+    ]) {
+      const r = await get(t.app, `/api/v1/resources/${path}`);
+      assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.json).slice(0, 400)}`);
+    }
+    const scaling = await get(t.app, `/api/v1/resources/scaling-recommendations?${range}`);
+    // One core always busy: the queue at the current size grows without bound, which JSON writes as null.
+    const cpu = scaling.json.recommendations.find((r: any) => r.resource === 'cpu');
+    assert.equal(cpu.performance.queueDelayNow, null, JSON.stringify(cpu));
+
+    const unknown = await get(t.app, `/api/v1/resources/statistics?${range}&resourceType=cpu`);
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.json.code, 'ERR_QUERY_PARAM');
+    assert.equal(unknown.json.field, 'resourceType');
+    assert.equal(
+      unknown.json.detail,
+      'resourceType: unknown parameter; expected one of host, resource, from, to, window',
+    );
+    const onCurrent = await get(t.app, '/api/v1/resources/current?host=h1&window=1h');
+    assert.equal(onCurrent.status, 400);
+    assert.equal(onCurrent.json.detail, 'window: unknown parameter; expected one of host');
+    const threshold = await get(t.app, '/api/v1/resources/predictions/cpu?host=h1&threshold=0x10');
+    assert.equal(threshold.status, 400);
+    assert.equal(
+      threshold.json.detail,
+      'threshold: expected a number -1000000000000000..1000000000000000, got "0x10"',
+    );
+    const horizon = await get(t.app, '/api/v1/resources/capacity?host=h1&horizon=24h');
+    assert.equal(horizon.json.detail, 'horizon: expected one of 7d, 30d, got "24h"');
+    const name = await get(t.app, '/api/v1/resources/predictions/cpu%20load?host=h1');
+    assert.equal(name.status, 400);
+    assert.equal(name.json.field, 'resourceType');
+    assert.match(
+      name.json.detail,
+      /^resourceType: expected the resource: cpu, memory, disk, network, disk_io or a metric name/,
+    );
+  } finally {
+    await t.close();
+  }
+});
+
+test('the forecast horizons of the API schema are those the forecaster takes', async () => {
+  const { HORIZONS } = await import('../src/resources/index.ts');
+  const { FORECAST_HORIZONS } = await import('../src/api/schemas/resources.ts');
+  assert.deepEqual([...FORECAST_HORIZONS], Object.keys(HORIZONS));
+});

@@ -1,7 +1,9 @@
 /**
- * Resource routes under `/api/v1/resources/`: `hosts`, `current`, `statistics` (and, in
- * `forecast-routes.ts`, predictions). `host` chooses the machine; without it the host that reported
- * most recently is used. Ratios 0..1, bytes, bytes per second.
+ * Resource routes under `/api/v1/resources/`: `hosts`, `current`, `statistics`, `bottlenecks`,
+ * `scaling-recommendations`, `cost-optimization`, `capacity`, `predictions/{resourceType}` and the CSV
+ * `import` (schemas in `schemas/resources.ts`, which validate every parameter before a handler runs).
+ * `host` chooses the machine; without it the host that reported most recently is used. Ratios 0..1,
+ * bytes, bytes per second.
  * @module
  */
 import { hostname } from 'node:os';
@@ -23,7 +25,8 @@ import {
 } from '../resources/index.ts';
 import type { Store } from '../storage/index.ts';
 import { requireKey } from './auth.ts';
-import { optionalNumber, optionalString, parseWindow } from './query-params.ts';
+import { parseWindow } from './query-params.ts';
+import { resourceRouteSchemas as S } from './schemas/resources.ts';
 
 /** What the resource routes need. */
 export interface ResourceDeps {
@@ -32,7 +35,9 @@ export interface ResourceDeps {
   nowMs?: () => number;
 }
 
-type Q = FastifyRequest<{ Querystring: Record<string, unknown> }>;
+/** The window parameters of a request (validated by the route schema). */
+type WindowParams = { from?: string; to?: string; window?: string };
+type Q<T = Record<string, never>> = FastifyRequest<{ Querystring: { host?: string } & WindowParams & T }>;
 
 const HOUR_NS = 3_600_000_000_000n;
 const THIS_HOST = hostname();
@@ -41,9 +46,12 @@ const THIS_HOST = hostname();
  * The host a request is about: `host` when given, else the one that reported most recently (last 24 h).
  * @throws SiperfError `ERR_QUERY_NOT_FOUND` when no host reported.
  */
-export async function hostOf(store: Store, query: Record<string, unknown>, nowMs: number): Promise<string> {
-  const host = optionalString(query, 'host');
-  if (host !== undefined) return host;
+export async function hostOf(
+  store: Store,
+  query: { host?: string | undefined },
+  nowMs: number,
+): Promise<string> {
+  if (query.host !== undefined) return query.host;
   const now = BigInt(nowMs) * 1_000_000n;
   const hosts = await store.metricHosts({ fromNs: now - 24n * HOUR_NS, toNs: now + 60_000_000_000n });
   if (hosts.length === 0) {
@@ -56,202 +64,101 @@ export async function hostOf(store: Store, query: Record<string, unknown>, nowMs
   return hosts.find((h) => h.host === THIS_HOST)?.host ?? hosts[0]!.host;
 }
 
-const METRIC_NAME = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
-/** Imported names fit in a route parameter (`predictions/{name}`, 200 characters at most). */
-const IMPORT_NAME = /^[A-Za-z][A-Za-z0-9_.\-/]{0,199}$/;
-
-/** A required query parameter matching `pattern`. */
-function required(query: Record<string, unknown>, key: string, pattern: RegExp, what: string): string {
-  const v = optionalString(query, key);
-  if (v === undefined || !pattern.test(v)) {
-    throw new SiperfError(
-      'ERR_QUERY_PARAM',
-      `${key}: required, ${what}${v === undefined ? '' : `, got "${v.slice(0, 64)}"`}`,
-      {
-        field: key,
-      },
-    );
-  }
-  return v;
-}
-
-const hostParam = {
-  host: { type: 'string', description: 'host.name (default: the host that reported last)' },
-};
-
 /** Registers the resource routes. */
 export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
   const { config, store } = deps;
   const now = deps.nowMs ?? Date.now;
   app.addHook('onRequest', async (request) => requireKey(request, [config.apiKey], 'the API'));
+  const iso = (ms: number) => new Date(ms).toISOString();
 
-  app.get(
-    '/api/v1/resources/hosts',
-    { schema: { summary: 'Hosts that reported resource metrics', tags: ['resources'] } },
-    async (request: Q) => {
-      const w = parseWindow(request.query, now());
-      const hosts = await store.metricHosts(w);
-      return {
-        hosts: hosts.map((h) => ({
-          host: h.host,
-          lastSeen: new Date(Number(h.lastNs / 1_000_000n)).toISOString(),
-          points: h.points,
-        })),
-      };
-    },
-  );
+  app.get('/api/v1/resources/hosts', { schema: S.hosts }, async (request: Q) => {
+    const w = parseWindow(request.query, now());
+    const hosts = await store.metricHosts(w);
+    return {
+      hosts: hosts.map((h) => ({
+        host: h.host,
+        lastSeen: iso(Number(h.lastNs / 1_000_000n)),
+        points: h.points,
+      })),
+    };
+  });
 
-  app.get(
-    '/api/v1/resources/current',
-    {
-      schema: {
-        summary: 'Latest CPU, memory, filesystems, network and disk I/O of a host',
-        tags: ['resources'],
-        querystring: { type: 'object', properties: hostParam },
-      },
-    },
-    async (request: Q) => currentResources(store, await hostOf(store, request.query, now()), now()),
+  app.get('/api/v1/resources/current', { schema: S.current }, async (request: Q) =>
+    currentResources(store, await hostOf(store, request.query, now()), now()),
   );
 
   app.get(
     '/api/v1/resources/statistics',
-    {
-      schema: {
-        summary: 'Per resource over a window: mean, min, max, p50/p95/p99, trend per hour',
-        tags: ['resources'],
-        querystring: {
-          type: 'object',
-          properties: {
-            ...hostParam,
-            resource: { type: 'string', description: 'cpu, memory, disk, network, disk_io or a metric name' },
-            from: { type: 'string' },
-            to: { type: 'string' },
-            window: { type: 'string' },
-          },
-        },
-      },
-    },
-    async (request: Q) => {
+    { schema: S.statistics },
+    async (request: Q<{ resource?: string }>) => {
       const w = parseWindow(request.query, now());
       const host = await hostOf(store, request.query, now());
-      const one = optionalString(request.query, 'resource');
+      const one = request.query.resource;
       const types = one === undefined ? [...RESOURCE_TYPES] : [one];
       const resources = [];
       for (const resourceType of types) {
         const series = await resourceSeries(store, { resourceType, host, window: w });
         resources.push({ resource: resourceType, series: series.map(seriesStatistics) });
       }
-      return {
-        host,
-        from: new Date(w.fromMs).toISOString(),
-        to: new Date(w.toMs).toISOString(),
-        resources,
-      };
+      return { host, from: iso(w.fromMs), to: iso(w.toMs), resources };
     },
   );
 
-  const windowed = (summary: string, defaultWindow: string) => ({
-    schema: {
-      summary,
-      tags: ['resources'],
-      querystring: {
-        type: 'object',
-        properties: {
-          ...hostParam,
-          from: { type: 'string' },
-          to: { type: 'string' },
-          window: { type: 'string', description: `default ${defaultWindow}` },
-        },
-      },
-    },
+  /** The window asked for; without `from` or `window`, `fallback` long (ending at `to`, default now). */
+  const windowOf = (q: WindowParams, fallback: string) =>
+    parseWindow(q.from !== undefined || q.window !== undefined ? q : { ...q, window: fallback }, now());
+
+  app.get('/api/v1/resources/bottlenecks', { schema: S.bottlenecks }, async (request: Q) => {
+    const host = await hostOf(store, request.query, now());
+    const w = windowOf(request.query, '1h');
+    const label = `${Math.round((w.toMs - w.fromMs) / 60_000)} min`;
+    return {
+      host,
+      from: iso(w.fromMs),
+      to: iso(w.toMs),
+      bottlenecks: await findBottlenecks(store, host, w, label),
+    };
   });
-  const windowOf = (q: Record<string, unknown>, fallback: string) =>
-    parseWindow(
-      optionalString(q, 'from') || optionalString(q, 'window') ? q : { ...q, window: fallback },
-      now(),
-    );
 
-  app.get(
-    '/api/v1/resources/bottlenecks',
-    windowed('USE method per resource: utilisation, saturation, errors, with evidence and an action', '1h'),
-    async (request: Q) => {
-      const host = await hostOf(store, request.query, now());
-      const w = windowOf(request.query, '1h');
-      const label = `${Math.round((w.toMs - w.fromMs) / 60_000)} min`;
-      return {
-        host,
-        from: new Date(w.fromMs).toISOString(),
-        to: new Date(w.toMs).toISOString(),
-        bottlenecks: await findBottlenecks(store, host, w, label),
-      };
-    },
-  );
+  app.get('/api/v1/resources/scaling-recommendations', { schema: S.scaling }, async (request: Q) => {
+    const host = await hostOf(store, request.query, now());
+    const w = windowOf(request.query, '7d');
+    return {
+      host,
+      from: iso(w.fromMs),
+      to: iso(w.toMs),
+      recommendations: await scalingRecommendations(store, host, w),
+    };
+  });
 
-  app.get(
-    '/api/v1/resources/scaling-recommendations',
-    windowed('VPA-style CPU and memory recommendations with performance impact and risk', '7d'),
-    async (request: Q) => {
-      const host = await hostOf(store, request.query, now());
-      const w = windowOf(request.query, '7d');
-      return {
-        host,
-        from: new Date(w.fromMs).toISOString(),
-        to: new Date(w.toMs).toISOString(),
-        recommendations: await scalingRecommendations(store, host, w),
-      };
-    },
-  );
-
-  app.get(
-    '/api/v1/resources/cost-optimization',
-    windowed('Monthly cost at the configured prices and what each change saves or costs', '7d'),
-    async (request: Q) => {
-      const host = await hostOf(store, request.query, now());
-      const w = windowOf(request.query, '7d');
-      const recommendations = await scalingRecommendations(store, host, w);
-      return {
-        host,
-        ...(await costReport(store, host, w, recommendations, {
-          currency: config.currency,
-          vcpuHour: config.priceVcpuHour,
-          memoryGibHour: config.priceMemoryGibHour,
-          diskGibMonth: config.priceDiskGibMonth,
-        })),
-      };
-    },
-  );
+  app.get('/api/v1/resources/cost-optimization', { schema: S.cost }, async (request: Q) => {
+    const host = await hostOf(store, request.query, now());
+    const w = windowOf(request.query, '7d');
+    const recommendations = await scalingRecommendations(store, host, w);
+    return {
+      host,
+      ...(await costReport(store, host, w, recommendations, {
+        currency: config.currency,
+        vcpuHour: config.priceVcpuHour,
+        memoryGibHour: config.priceMemoryGibHour,
+        diskGibMonth: config.priceDiskGibMonth,
+      })),
+    };
+  });
 
   app.get(
     '/api/v1/resources/capacity',
-    {
-      schema: {
-        summary:
-          'When CPU, memory and each filesystem cross their thresholds at the current growth (P10/P50/P90)',
-        tags: ['resources'],
-        querystring: {
-          type: 'object',
-          properties: { ...hostParam, horizon: { type: 'string', description: '7d or 30d (default 30d)' } },
-        },
-      },
-    },
-    async (request: Q) => {
+    { schema: S.capacity },
+    async (request: FastifyRequest<{ Querystring: { host?: string; horizon?: '7d' | '30d' } }>) => {
       const host = await hostOf(store, request.query, now());
-      const horizon = optionalString(request.query, 'horizon') ?? '30d';
-      if (horizon !== '7d' && horizon !== '30d') {
-        throw new SiperfError(
-          'ERR_QUERY_PARAM',
-          `horizon: expected 7d or 30d, got "${horizon.slice(0, 32)}"`,
-          {
-            field: 'horizon',
-          },
-        );
-      }
+      const horizon = request.query.horizon ?? '30d';
       const plans = [];
       const targets: [string, number, string | undefined][] = [
         ['cpu', 0.8, undefined],
         ['memory', 0.9, undefined],
       ];
-      const w = windowOf(request.query, '28d');
+      // The filesystems seen in the last 28 days.
+      const w = windowOf({}, '28d');
       for (const fs of await resourceSeries(store, { resourceType: 'disk', host, window: w })) {
         targets.push(['disk', 0.9, fs.labels.mountpoint]);
       }
@@ -280,74 +187,32 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
 
   app.get(
     '/api/v1/resources/predictions/:resourceType',
-    {
-      schema: {
-        summary:
-          'Forecast of a resource with 80% and 95% intervals, backtest accuracy and time to exhaustion',
-        tags: ['resources'],
-        querystring: {
-          type: 'object',
-          properties: {
-            ...hostParam,
-            horizon: { type: 'string', description: `${Object.keys(HORIZONS).join(', ')} (default 24h)` },
-            select: {
-              type: 'string',
-              description: 'a label value choosing one series: a mount point, receive/transmit…',
-            },
-            threshold: {
-              type: 'string',
-              description: 'value that counts as exhausted (default 1 for utilisations)',
-            },
-            from: { type: 'string', description: 'history start (default 7 d before `to`; 28 d for 7d/30d)' },
-            to: {
-              type: 'string',
-              description: 'history end (default now): the forecast starts after its last point',
-            },
-            window: { type: 'string', description: 'history length ending at `to`' },
-          },
-        },
-      },
-    },
+    { schema: S.predictions },
     async (
-      request: FastifyRequest<{ Params: { resourceType: string }; Querystring: Record<string, unknown> }>,
+      request: FastifyRequest<{
+        Params: { resourceType: string };
+        Querystring: { host?: string; horizon?: string; select?: string; threshold?: number } & WindowParams;
+      }>,
     ) => {
-      const resourceType = request.params.resourceType;
-      if (!(RESOURCE_TYPES as readonly string[]).includes(resourceType) && !METRIC_NAME.test(resourceType)) {
-        throw new SiperfError(
-          'ERR_QUERY_PARAM',
-          `resourceType: expected ${RESOURCE_TYPES.join(', ')} or a metric name, got "${resourceType.slice(0, 64)}"`,
-          { field: 'resourceType' },
-        );
-      }
-      const horizon = optionalString(request.query, 'horizon') ?? '24h';
-      if (HORIZONS[horizon] === undefined) {
-        throw new SiperfError(
-          'ERR_QUERY_PARAM',
-          `horizon: expected one of ${Object.keys(HORIZONS).join(', ')}, got "${horizon.slice(0, 32)}"`,
-          {
-            field: 'horizon',
-          },
-        );
-      }
-      const host = await hostOf(store, request.query, now());
       const q = request.query;
-      const given = (k: string) => optionalString(q, k) !== undefined;
+      const horizon = q.horizon ?? '24h';
+      const host = await hostOf(store, q, now());
       // History: the window asked for; `to` alone gets the default length before it.
       const defaultLength = HORIZONS[horizon]! >= 7 * 86_400_000 ? '28d' : '7d';
       const window =
-        given('from') || given('window')
+        q.from !== undefined || q.window !== undefined
           ? parseWindow(q, now())
-          : given('to')
+          : q.to !== undefined
             ? parseWindow({ ...q, window: defaultLength }, now())
             : undefined;
       return predictResource(store, {
         window,
-        resourceType,
+        resourceType: request.params.resourceType,
         host,
         horizon,
         nowMs: now(),
-        select: optionalString(request.query, 'select'),
-        threshold: optionalNumber(request.query, 'threshold', -1e15, 1e15),
+        select: q.select,
+        threshold: q.threshold,
       });
     },
   );
@@ -363,22 +228,10 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
       {
         bodyLimit: config.maxBodyBytes,
         config: { accepts: 'text/csv (timestamp,value)' } as FastifyContextConfig,
-        schema: {
-          summary: 'Import a timestamp,value CSV series as a metric of a host (gauge points)',
-          tags: ['resources'],
-          querystring: {
-            type: 'object',
-            properties: { metric: { type: 'string' }, host: { type: 'string' } },
-          },
-        },
+        schema: S.import,
       },
-      async (request: Q, reply) => {
-        const metric = required(
-          request.query,
-          'metric',
-          IMPORT_NAME,
-          'a metric name (letters, digits, _ . - /; ≤ 200)',
-        );
+      async (request: FastifyRequest<{ Querystring: { metric: string; host: string } }>, reply) => {
+        const { metric, host } = request.query;
         if ((RESOURCE_TYPES as readonly string[]).includes(metric) || /^(system|container)\./.test(metric)) {
           throw new SiperfError(
             'ERR_QUERY_PARAM',
@@ -386,12 +239,6 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
             { field: 'metric' },
           );
         }
-        const host = required(
-          request.query,
-          'host',
-          /^[^\s\p{Cc}]{1,255}$/u,
-          'a host name (1..255 characters, no spaces or control characters)',
-        );
         let parsed: ReturnType<typeof parseMetricsCsv>;
         try {
           parsed = parseMetricsCsv(String(request.body ?? ''));
@@ -425,8 +272,8 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
           metric,
           host,
           points: points.length,
-          from: new Date(parsed.samples[0]!.timeMs).toISOString(),
-          to: new Date(parsed.samples[parsed.samples.length - 1]!.timeMs).toISOString(),
+          from: iso(parsed.samples[0]!.timeMs),
+          to: iso(parsed.samples[parsed.samples.length - 1]!.timeMs),
           outOfOrder: parsed.outOfOrder,
           duplicateTimes: parsed.duplicateTimes,
           replaced,

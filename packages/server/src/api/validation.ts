@@ -20,9 +20,9 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import { type ErrorCode, SiperfError } from '../errors.ts';
+import { AJV_OPTIONS, describeError, type Schema } from '../util/schema-check.ts';
 
-/** A JSON schema as a plain object (TypeBox schemas are plain JSON Schema). */
-type Schema = Record<string, unknown>;
+export { describeSchema, fieldPath } from '../util/schema-check.ts';
 
 /** Strict decimal number text (what `optionalNumber` accepted before schemas). */
 const DECIMAL = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -31,15 +31,7 @@ const DECIMAL = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const sharedSchemas: Schema[] = [];
 
 function newAjv(): Ajv {
-  const ajv = new Ajv({
-    allErrors: false,
-    coerceTypes: false,
-    removeAdditional: false,
-    useDefaults: true,
-    strict: false,
-    verbose: true,
-    validateFormats: false,
-  });
+  const ajv = new Ajv(AJV_OPTIONS);
   for (const s of sharedSchemas) ajv.addSchema(s);
   return ajv;
 }
@@ -74,131 +66,12 @@ function compile(schema: Schema): ValidateFunction {
   return v;
 }
 
-/** `/expr/items/3/name` → `expr.items[3].name`. */
-export function fieldPath(instancePath: string, child?: string): string {
-  const parts = instancePath.split('/').slice(1);
-  if (child !== undefined) parts.push(child);
-  let out = '';
-  for (const raw of parts) {
-    const p = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
-  }
-  return out;
-}
-
-/** A value as a person reads it in a message, cut to 64 characters. */
-function shown(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (value !== null && typeof value === 'object') return 'an object';
-  const s = JSON.stringify(value);
-  return s.length > 64 ? `${s.slice(0, 61)}…"` : s;
-}
-
-function range(min: unknown, max: unknown): string | undefined {
-  if (min === undefined && max === undefined) return undefined;
-  return `${min ?? ''}..${max ?? ''}`;
-}
-
-/** What a schema expects, in words: `an integer 1..1000`, `a string of 1..256 characters`, `one of a, b`. */
-export function describeSchema(schema: Schema | undefined): string {
-  if (!schema) return 'a valid value';
-  if (typeof schema.description === 'string' && typeof schema.pattern === 'string') return schema.description;
-  if (Array.isArray(schema.enum)) return `one of ${schema.enum.join(', ')}`;
-  if (schema.const !== undefined) return JSON.stringify(schema.const);
-  const union = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
-  if (union) return union.map(describeSchema).join(' or ');
-  const type = Array.isArray(schema.type) ? schema.type.join(' or ') : schema.type;
-  switch (type) {
-    case 'integer':
-    case 'number': {
-      const r = range(schema.minimum ?? schema.exclusiveMinimum, schema.maximum ?? schema.exclusiveMaximum);
-      return `${type === 'integer' ? 'an integer' : 'a number'}${r ? ` ${r}` : ''}`;
-    }
-    case 'string': {
-      const min = schema.minLength as number | undefined;
-      const max = schema.maxLength as number | undefined;
-      const base =
-        min !== undefined && max !== undefined
-          ? `a string of ${min}..${max} characters`
-          : max !== undefined
-            ? `a string of at most ${max} characters`
-            : min !== undefined
-              ? `a string of at least ${min} characters`
-              : 'a string';
-      return typeof schema.pattern === 'string' ? `${base} matching ${schema.pattern}` : base;
-    }
-    case 'boolean':
-      return 'true or false';
-    case 'array': {
-      const r = range(schema.minItems, schema.maxItems);
-      return r ? `an array of ${r} items` : 'an array';
-    }
-    case 'object':
-      return 'an object';
-    case 'null':
-      return 'null';
-    default:
-      return 'a valid value';
-  }
-}
-
 /**
  * Turns the first Ajv error into a {@link SiperfError} whose detail names the field's whole path, what
- * was expected, what was given, and the limit.
+ * was expected, what was given, and the limit (the words come from `util/schema-check.ts`).
  */
 export function validationError(error: ErrorObject, code: ErrorCode, root: string): SiperfError {
-  const params = error.params as Record<string, unknown>;
-  const parent = error.parentSchema as Schema | undefined;
-  let field = fieldPath(error.instancePath);
-  let detail: string;
-  let limit: string | number | undefined;
-  switch (error.keyword) {
-    case 'required': {
-      const missing = String(params.missingProperty);
-      field = fieldPath(error.instancePath, missing);
-      const props = (parent?.properties ?? {}) as Record<string, Schema>;
-      detail = `${field}: required, ${describeSchema(props[missing])}`;
-      break;
-    }
-    case 'additionalProperties': {
-      const extra = String(params.additionalProperty);
-      field = fieldPath(error.instancePath, extra);
-      const known = Object.keys((parent?.properties ?? {}) as object);
-      detail = `${field}: unknown ${root === 'body' ? 'field' : 'parameter'}${
-        known.length > 0 ? `; expected one of ${known.join(', ')}` : '; none are accepted here'
-      }`;
-      break;
-    }
-    case 'minLength':
-    case 'maxLength': {
-      limit = range(parent?.minLength, parent?.maxLength);
-      const len = typeof error.data === 'string' ? error.data.length : 0;
-      detail = `${field}: expected ${describeSchema(parent)}, got ${len} characters`;
-      break;
-    }
-    case 'minItems':
-    case 'maxItems': {
-      limit = range(parent?.minItems, parent?.maxItems);
-      const len = Array.isArray(error.data) ? error.data.length : 0;
-      detail = `${field}: expected ${describeSchema(parent)}, got ${len} items`;
-      break;
-    }
-    case 'minimum':
-    case 'maximum':
-    case 'exclusiveMinimum':
-    case 'exclusiveMaximum':
-      limit = range(parent?.minimum ?? parent?.exclusiveMinimum, parent?.maximum ?? parent?.exclusiveMaximum);
-      detail = `${field}: expected ${describeSchema(parent)}, got ${shown(error.data)}`;
-      break;
-    case 'maxProperties':
-      limit = parent?.maxProperties as number;
-      detail = `${field || root}: at most ${limit} entries`;
-      break;
-    default:
-      detail = `${field || root}: expected ${describeSchema(parent)}, got ${shown(error.data)}`;
-  }
-  if (field === '') detail = detail.replace(/^: /, `${root}: `);
+  const { field, detail, limit } = describeError(error, root);
   return new SiperfError(code, detail, {
     ...(field ? { field } : {}),
     ...(limit !== undefined ? { limit } : {}),

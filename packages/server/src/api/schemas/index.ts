@@ -1,12 +1,30 @@
 /**
  * The API contract: every route's params, query, body and answers as TypeBox schemas (JSON Schema), from
  * which the server validates requests, `/docs/json` is generated, and the dashboard and SDK take their
- * types. Imports nothing from the project but itself.
+ * types. Imports nothing from the project but itself and `model/`, whose schema files are plain TypeBox
+ * and import nothing at all (`model/alert-rule.ts`: a rule is validated by the same schema in the API and
+ * in the alert rules file, and `alerts/` may not import `api/`).
  * @module
  */
 import { SpanNode } from './apm.ts';
 import { Problem } from './common.ts';
 
+export {
+  ALERT_EXPRESSION_KINDS,
+  AlertEvent,
+  AlertExpressionInput,
+  AlertHistoryAnswer,
+  AlertRule,
+  AlertRuleInput,
+  AlertRulesAnswer,
+  AlertStatus,
+  AlertsAnswer,
+  alertRouteSchemas,
+  ReceiverInput,
+  Silence,
+  SilenceInput,
+  SilencesAnswer,
+} from './alerts.ts';
 export type { SpanNodeShape } from './apm.ts';
 export {
   apmRouteSchemas,
@@ -34,6 +52,24 @@ export {
   WindowQuery,
 } from './common.ts';
 export { ingestRouteSchemas, ZipkinAnswer } from './ingest.ts';
+export {
+  CapacityAnswer,
+  CostAnswer,
+  CurrentResourcesAnswer,
+  Exhaustion,
+  FORECAST_HORIZONS,
+  HostsAnswer,
+  ImportAnswer,
+  ImportQuery,
+  PredictionAnswer,
+  ResourceBottleneck,
+  ResourceBottlenecksAnswer,
+  resourceRouteSchemas,
+  ScalingAnswer,
+  ScalingRecommendation,
+  SeriesStatistics,
+  StatisticsAnswer,
+} from './resources.ts';
 export {
   EndAnswer,
   StartTransactionAnswer,
