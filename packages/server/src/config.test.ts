@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -28,7 +28,7 @@ test('each bad value is named with the expected range, what was given and where 
       err.code === 'ERR_CONFIG_INVALID' &&
       err.detail.includes('port: expected an integer 0..65535, got "abc" (from SIPERF_PORT)') &&
       err.detail.includes(
-        'rawSpansRetentionDays: expected an integer 1..3650, got "0" (from SIPERF_RAW_SPANS_RETENTION_DAYS)',
+        'rawSpansRetentionDays: expected an integer 1..3650, got 0 (from SIPERF_RAW_SPANS_RETENTION_DAYS)',
       ),
   );
   assert.throws(() => loadConfig({ flags: { logLevel: 'loud' } }), /logLevel: expected one of fatal, error/);
@@ -56,4 +56,34 @@ test('URL lists are checked item by item: node_exporter targets and CORS origins
     loadConfig({ flags: { corsOrigins: 'http://site.test:80' } }).corsOrigins,
     'http://site.test:80',
   );
+});
+
+test('settings come from one schema: hex and blank numbers, unknown keys and wrong types are refused', () => {
+  assert.throws(
+    () => loadConfig({ env: { SIPERF_PORT: '0x10' } }),
+    /port: expected an integer 0\.\.65535, got "0x10" \(from SIPERF_PORT\)/,
+  );
+  assert.throws(
+    () => loadConfig({ flags: { port: ' ' } }),
+    /port: expected an integer 0\.\.65535, got " " \(from --port\)/,
+  );
+  assert.throws(
+    () => loadConfig({ flags: { apdexTresholdMs: 5 } }),
+    /apdexTresholdMs: unknown setting \(from --apdex-treshold-ms\)/,
+  );
+  assert.throws(() => loadConfig({ flags: { dataDir: 5 } }), /dataDir: expected a non-empty string, got 5/);
+  assert.equal(loadConfig({ env: { SIPERF_PRICE_VCPU_HOUR: '0.05' } }).priceVcpuHour, 0.05);
+  assert.equal(DEFAULT_CONFIG.port, 4318);
+  assert.equal(DEFAULT_CONFIG.ingestKey, undefined);
+});
+
+test("the README's settings table names every setting", () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const table = readme
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) => l.split('|')[1]!)
+    .join(' ');
+  const missing = Object.keys(DEFAULT_CONFIG).filter((k) => !table.includes(`\`${k}\``));
+  assert.deepEqual(missing, []);
 });

@@ -6,194 +6,191 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { type Static, Type } from 'typebox';
 import { SiperfError } from './errors.ts';
+import { type SchemaProblem, schemaCheck } from './util/schema-check.ts';
 
-/** The validated configuration (frozen). Units are in the names. */
-export interface Config {
-  /** Address to listen on. Default `127.0.0.1`; any other address requires `ingestKey` and `apiKey`. */
-  host: string;
-  /** TCP port. Default 4318 (the OTLP/HTTP port). */
-  port: number;
-  /** Folder holding `siperf.duckdb`. Default `./data`; `:memory:` keeps nothing on disk. */
-  dataDir: string;
-  /** Bearer key for `/v1/*` and `/api/v2/spans`; unset = no key needed (loopback only). */
-  ingestKey: string | undefined;
-  /** Bearer key for `/api/*` reads; unset = no key needed (loopback only). */
-  apiKey: string | undefined;
-  /**
-   * Origins whose pages may send web-vitals beacons to `POST /api/v1/apm/user-experience` (CORS), comma
-   * separated, e.g. `https://shop.example,http://localhost:3000`; `*` allows any. Unset: same origin only.
-   */
-  corsOrigins: string | undefined;
-  /** Largest request body accepted, bytes (compressed size). Default 16 MiB. */
-  maxBodyBytes: number;
-  /** Largest body after gzip decompression, bytes. Default 64 MiB. */
-  maxDecompressedBytes: number;
-  /** Spans waiting to be written above which ingest answers 503 with Retry-After. Default 200,000. */
-  maxPendingSpans: number;
-  /**
-   * Event-loop delay above which ingest answers 503 with `Retry-After` (the process is saturated), ms.
-   * Default 1000; 0 turns the check off. Measured by @fastify/under-pressure every `overloadSampleIntervalMs`.
-   */
-  maxEventLoopDelayMs: number;
-  /** How often the event-loop delay is sampled, ms. Default 500. */
-  overloadSampleIntervalMs: number;
-  /** A span starting further than this in the future is kept but flagged. ms. Default 1 h. */
-  maxFutureSkewMs: number;
-  /** A span starting further than this in the past is kept but flagged. ms. Default 5 years. */
-  maxPastSkewMs: number;
-  /** Apdex T, ms. Default 500. */
-  apdexThresholdMs: number;
-  /** A database call slower than this is a slow call, ms. Default 1000. */
-  slowQueryThresholdMs: number;
-  /** A business transaction without an end, idle this long, is reported as abandoned, ms. Default 30 min. */
-  transactionAbandonAfterMs: number;
-  /** Raw spans are kept this long after ingest, days. Default 7. */
-  rawSpansRetentionDays: number;
-  /** Rollups are kept this long after they were written, days. Default 90. */
-  rollupsRetentionDays: number;
-  /** Metric points are kept this long after ingest, days. Default 30. */
-  metricPointsRetentionDays: number;
-  /** Memory the embedded DuckDB may use for its buffers, MiB (its own default is 80% of RAM). Default 256. */
-  storeMemoryLimitMb: number;
-  /**
-   * Write-ahead-log size that triggers a checkpoint of the store, MiB. Default 256 (DuckDB's own 16 costs
-   * ~20% of ingest throughput); a crash replays at most this much at the next start.
-   */
-  storeCheckpointMb: number;
-  /** How often in-memory rollups are written to the store, ms. Default 5000. */
-  rollupFlushIntervalMs: number;
-  /**
-   * How often the built-in host sampler reads `/proc`, `statfs` and cgroups, ms. Default 10,000; 0 turns
-   * it off (for example when a Collector's hostmetrics receiver reports this host).
-   */
-  resourceSampleIntervalMs: number;
-  /** Prometheus node_exporter URLs to scrape (comma separated, e.g. `http://db-1:9100/metrics`). Unset: none. */
-  nodeExporterTargets: string | undefined;
-  /** How often they are scraped, ms. Default 15,000. */
-  nodeExporterIntervalMs: number;
-  /**
-   * Prices for cost-optimization, in `currency`. The defaults are an example — about Google Cloud's E2
-   * on-demand rates in us-central1 in 2024 (vCPU 0.0218/h, memory 0.0029 per GiB-hour, balanced disk
-   * 0.10 per GiB-month) — set your own.
-   */
-  currency: string;
-  priceVcpuHour: number;
-  priceMemoryGibHour: number;
-  priceDiskGibMonth: number;
-  /**
-   * A JSON file of alert rules, `{ "rules": [ … ] }`, each as `POST /api/v1/alerts/rules` takes it; loaded
-   * at start (a bad rule stops the start with its index and field). Unset: none.
-   */
-  alertRulesFile: string | undefined;
-  /** How often alert rules are evaluated, ms. Default 30,000; 0 turns alerting off. */
-  alertEvaluationIntervalMs: number;
-  /** 1 loads the built-in rules (CPU, memory, disk full within 24 h, error rate, p95); 0 leaves them out. */
-  alertDefaultRules: number;
-  /** Redis of the server's redis and tiered caches (credentials stay in the config, never in the API). */
-  redisUrl: string;
-  /**
-   * Named database pools for the query advisor and cached queries: `name=url` pairs separated by commas,
-   * e.g. `orders=postgresql://app@db/orders,legacy=mysql://root@127.0.0.1/shop`. Credentials stay here.
-   */
-  pools: string | undefined;
-  /** 1 lets the advisor run `EXPLAIN ANALYZE` on SELECT statements without parameters; 0 (default) never executes them. */
-  explainAnalyze: number;
-  /**
-   * 1 checks every API answer against its response schema before sending it (a mismatch is a 500 naming
-   * the field): for tests and development, it costs CPU. Default 0.
-   */
-  validateResponses: number;
-  /** pino level. Default `info`. */
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const MS_PER_DAY = 86_400_000;
+const int = (minimum: number, maximum: number, def: number, description: string) =>
+  Type.Integer({ minimum, maximum, default: def, description });
+const num = (minimum: number, maximum: number, def: number, description: string) =>
+  Type.Number({ minimum, maximum, default: def, description });
+const text = (def: string, description: string) => Type.String({ minLength: 1, default: def, description });
+const optionalText = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+
+/**
+ * Every setting: its type, bounds, default and meaning (units are in the names). The one source of the
+ * {@link Config} type, of {@link DEFAULT_CONFIG} and of the checks of {@link loadConfig} (a test checks that
+ * the README's settings table names every setting).
+ */
+export const ConfigSchema = Type.Object(
+  {
+    host: text('127.0.0.1', 'Address to listen on; any other than loopback requires ingestKey and apiKey.'),
+    port: int(0, 65535, 4318, 'TCP port (4318 is the OTLP/HTTP port; 0 picks a free one).'),
+    dataDir: text('./data', 'Folder holding siperf.duckdb; `:memory:` keeps nothing on disk.'),
+    ingestKey: optionalText('Bearer key for /v1/* and /api/v2/spans; unset: no key needed (loopback only).'),
+    apiKey: optionalText('Bearer key for /api/* reads; unset: no key needed (loopback only).'),
+    corsOrigins: optionalText(
+      'Origins whose pages may send web-vitals beacons (CORS), comma separated, e.g. `https://shop.example,http://localhost:3000`; `*` allows any. Unset: same origin only.',
+    ),
+    maxBodyBytes: int(
+      1024,
+      1024 ** 3,
+      16 * 1024 * 1024,
+      'Largest request body accepted, bytes (compressed size).',
+    ),
+    maxDecompressedBytes: int(
+      1024,
+      4 * 1024 ** 3,
+      64 * 1024 * 1024,
+      'Largest body after decompression, bytes.',
+    ),
+    maxPendingSpans: int(
+      1,
+      100_000_000,
+      200_000,
+      'Spans waiting to be written above which ingest answers 503 with Retry-After.',
+    ),
+    maxEventLoopDelayMs: int(
+      0,
+      600_000,
+      1000,
+      'Event-loop delay above which ingest answers 503 with Retry-After (the process is saturated), ms; 0 turns the check off. Measured by @fastify/under-pressure every overloadSampleIntervalMs.',
+    ),
+    overloadSampleIntervalMs: int(10, 60_000, 500, 'How often the event-loop delay is sampled, ms.'),
+    maxFutureSkewMs: int(
+      0,
+      100 * 365 * MS_PER_DAY,
+      3_600_000,
+      'A span starting further than this in the future is kept but flagged, ms.',
+    ),
+    maxPastSkewMs: int(
+      0,
+      100 * 365 * MS_PER_DAY,
+      5 * 365 * MS_PER_DAY,
+      'A span starting further than this in the past is kept but flagged, ms.',
+    ),
+    apdexThresholdMs: int(1, 3_600_000, 500, 'Apdex T, ms.'),
+    slowQueryThresholdMs: int(1, 3_600_000, 1000, 'A database call slower than this is a slow call, ms.'),
+    transactionAbandonAfterMs: int(
+      1000,
+      30 * MS_PER_DAY,
+      1_800_000,
+      'A business transaction without an end, idle this long, is reported as abandoned, ms.',
+    ),
+    rawSpansRetentionDays: int(1, 3650, 7, 'Raw spans are kept this long after ingest, days.'),
+    rollupsRetentionDays: int(1, 3650, 90, 'Rollups are kept this long after they were written, days.'),
+    metricPointsRetentionDays: int(1, 3650, 30, 'Metric points are kept this long after ingest, days.'),
+    storeMemoryLimitMb: int(
+      64,
+      1_048_576,
+      256,
+      'Memory the embedded DuckDB may use for its buffers, MiB (its own default is 80% of RAM).',
+    ),
+    storeCheckpointMb: int(
+      1,
+      65_536,
+      256,
+      "Write-ahead-log size that triggers a checkpoint of the store, MiB (DuckDB's own 16 costs ~20% of ingest throughput); a crash replays at most this much at the next start.",
+    ),
+    rollupFlushIntervalMs: int(
+      100,
+      3_600_000,
+      5000,
+      'How often in-memory rollups are written to the store, ms.',
+    ),
+    resourceSampleIntervalMs: int(
+      0,
+      3_600_000,
+      10_000,
+      "How often the built-in host sampler reads /proc, statfs and cgroups, ms; 0 turns it off (for example when a Collector's hostmetrics receiver reports this host).",
+    ),
+    nodeExporterTargets: optionalText(
+      'Prometheus node_exporter URLs to scrape, comma separated (e.g. `http://db-1:9100/metrics`).',
+    ),
+    nodeExporterIntervalMs: int(1000, 3_600_000, 15_000, 'How often node_exporter targets are scraped, ms.'),
+    currency: text('USD', 'Currency of the prices.'),
+    priceVcpuHour: num(
+      0,
+      1e6,
+      0.0218,
+      "Price of a vCPU-hour. The default prices are an example (about Google Cloud's E2 on-demand rates in us-central1 in 2024): set your own.",
+    ),
+    priceMemoryGibHour: num(0, 1e6, 0.0029, 'Price of a GiB-hour of memory.'),
+    priceDiskGibMonth: num(0, 1e6, 0.1, 'Price of a GiB-month of disk.'),
+    alertRulesFile: optionalText(
+      'A JSON file of alert rules, `{ "rules": [ … ] }`, each as POST /api/v1/alerts/rules takes it; loaded at start (a bad rule stops the start with its index and field).',
+    ),
+    alertEvaluationIntervalMs: int(
+      0,
+      MS_PER_DAY,
+      30_000,
+      'How often alert rules are evaluated, ms; 0 turns alerting off.',
+    ),
+    alertDefaultRules: int(
+      0,
+      1,
+      1,
+      '1 loads the built-in rules (CPU, memory, disk full within 24 h, error rate, p95); 0 leaves them out.',
+    ),
+    redisUrl: text(
+      'redis://127.0.0.1:6379',
+      "Redis of the server's redis and tiered caches (credentials stay in the config, never in the API).",
+    ),
+    pools: optionalText(
+      'Named database pools for the query advisor and cached queries: `name=url` pairs separated by commas, e.g. `orders=postgresql://app@db/orders,legacy=mysql://root@127.0.0.1/shop`.',
+    ),
+    explainAnalyze: int(
+      0,
+      1,
+      0,
+      '1 lets the advisor run EXPLAIN ANALYZE on SELECT statements without parameters; 0 never executes them.',
+    ),
+    validateResponses: int(
+      0,
+      1,
+      0,
+      '1 checks every API answer against its response schema before sending it (a mismatch is a 500 naming the field): for tests and development, it costs CPU.',
+    ),
+    logLevel: Type.Unsafe<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>({
+      type: 'string',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      description: 'pino log level.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The validated configuration (frozen). Units are in the names; each field is described in {@link ConfigSchema}. */
+export type Config = Static<typeof ConfigSchema>;
+
+type SettingSchema = { type?: string; default?: unknown; enum?: unknown[] } & Record<string, unknown>;
+const SETTINGS = ConfigSchema.properties as unknown as Record<keyof Config, SettingSchema>;
+
+/** Defaults of every setting (from {@link ConfigSchema}). */
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze(
+  Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.default])) as Config,
+);
+
+/** One check per setting, compiled on first use. */
+let checks: Map<string, (value: unknown) => SchemaProblem | undefined> | undefined;
+function checkOf(key: string): ((value: unknown) => SchemaProblem | undefined) | undefined {
+  checks ??= new Map(Object.entries(SETTINGS).map(([k, s]) => [k, schemaCheck(s, k)]));
+  return checks.get(key);
 }
 
-/** Defaults of every setting. */
-export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
-  host: '127.0.0.1',
-  port: 4318,
-  dataDir: './data',
-  ingestKey: undefined,
-  apiKey: undefined,
-  corsOrigins: undefined,
-  maxBodyBytes: 16 * 1024 * 1024,
-  maxDecompressedBytes: 64 * 1024 * 1024,
-  maxPendingSpans: 200_000,
-  maxEventLoopDelayMs: 1000,
-  overloadSampleIntervalMs: 500,
-  maxFutureSkewMs: 3_600_000,
-  maxPastSkewMs: 5 * 365 * 86_400_000,
-  apdexThresholdMs: 500,
-  slowQueryThresholdMs: 1000,
-  transactionAbandonAfterMs: 1_800_000,
-  rawSpansRetentionDays: 7,
-  rollupsRetentionDays: 90,
-  metricPointsRetentionDays: 30,
-  storeMemoryLimitMb: 256,
-  storeCheckpointMb: 256,
-  rollupFlushIntervalMs: 5000,
-  resourceSampleIntervalMs: 10_000,
-  nodeExporterTargets: undefined,
-  nodeExporterIntervalMs: 15_000,
-  currency: 'USD',
-  priceVcpuHour: 0.0218,
-  priceMemoryGibHour: 0.0029,
-  priceDiskGibMonth: 0.1,
-  alertRulesFile: undefined,
-  alertEvaluationIntervalMs: 30_000,
-  alertDefaultRules: 1,
-  redisUrl: 'redis://127.0.0.1:6379',
-  pools: undefined,
-  explainAnalyze: 0,
-  validateResponses: 0,
-  logLevel: 'info',
-});
+/** Strict decimal number text. */
+const DECIMAL = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-type Rule =
-  | { kind: 'int'; min: number; max: number }
-  | { kind: 'number'; min: number; max: number }
-  | { kind: 'string'; optional?: boolean }
-  | { kind: 'enum'; values: readonly string[] };
-
-const RULES: Record<keyof Config, Rule> = {
-  host: { kind: 'string' },
-  port: { kind: 'int', min: 0, max: 65535 },
-  dataDir: { kind: 'string' },
-  ingestKey: { kind: 'string', optional: true },
-  apiKey: { kind: 'string', optional: true },
-  corsOrigins: { kind: 'string', optional: true },
-  maxBodyBytes: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
-  maxDecompressedBytes: { kind: 'int', min: 1024, max: 4 * 1024 * 1024 * 1024 },
-  maxPendingSpans: { kind: 'int', min: 1, max: 100_000_000 },
-  maxEventLoopDelayMs: { kind: 'int', min: 0, max: 600_000 },
-  overloadSampleIntervalMs: { kind: 'int', min: 10, max: 60_000 },
-  maxFutureSkewMs: { kind: 'int', min: 0, max: 100 * 365 * 86_400_000 },
-  maxPastSkewMs: { kind: 'int', min: 0, max: 100 * 365 * 86_400_000 },
-  apdexThresholdMs: { kind: 'int', min: 1, max: 3_600_000 },
-  slowQueryThresholdMs: { kind: 'int', min: 1, max: 3_600_000 },
-  transactionAbandonAfterMs: { kind: 'int', min: 1000, max: 30 * 86_400_000 },
-  rawSpansRetentionDays: { kind: 'int', min: 1, max: 3650 },
-  rollupsRetentionDays: { kind: 'int', min: 1, max: 3650 },
-  metricPointsRetentionDays: { kind: 'int', min: 1, max: 3650 },
-  storeMemoryLimitMb: { kind: 'int', min: 64, max: 1_048_576 },
-  storeCheckpointMb: { kind: 'int', min: 1, max: 65_536 },
-  rollupFlushIntervalMs: { kind: 'int', min: 100, max: 3_600_000 },
-  resourceSampleIntervalMs: { kind: 'int', min: 0, max: 3_600_000 },
-  nodeExporterTargets: { kind: 'string', optional: true },
-  nodeExporterIntervalMs: { kind: 'int', min: 1000, max: 3_600_000 },
-  currency: { kind: 'string' },
-  priceVcpuHour: { kind: 'number', min: 0, max: 1e6 },
-  priceMemoryGibHour: { kind: 'number', min: 0, max: 1e6 },
-  priceDiskGibMonth: { kind: 'number', min: 0, max: 1e6 },
-  alertRulesFile: { kind: 'string', optional: true },
-  alertEvaluationIntervalMs: { kind: 'int', min: 0, max: 86_400_000 },
-  alertDefaultRules: { kind: 'int', min: 0, max: 1 },
-  redisUrl: { kind: 'string' },
-  pools: { kind: 'string', optional: true },
-  explainAnalyze: { kind: 'int', min: 0, max: 1 },
-  validateResponses: { kind: 'int', min: 0, max: 1 },
-  logLevel: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
-};
+/** Text from the environment or a flag, read as the setting's type (numbers must be decimal). */
+function fromText(key: string, value: unknown): unknown {
+  const type = SETTINGS[key as keyof Config]?.type;
+  if (typeof value === 'string' && (type === 'integer' || type === 'number') && DECIMAL.test(value.trim())) {
+    return Number(value.trim());
+  }
+  return value;
+}
 
 /** `maxBodyBytes` → `SIPERF_MAX_BODY_BYTES`. */
 export function envName(key: string): string {
@@ -231,7 +228,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     for (const [k, v] of Object.entries(parsed)) raw[k] = { value: v, from: `config file ${sources.file}` };
   }
-  for (const key of Object.keys(RULES)) {
+  for (const key of Object.keys(SETTINGS)) {
     const v = sources.env?.[envName(key)];
     if (v !== undefined && v !== '') raw[key] = { value: v, from: envName(key) };
   }
@@ -242,16 +239,17 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const errors: string[] = [];
   const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
   for (const [key, { value, from }] of Object.entries(raw)) {
-    const rule = RULES[key as keyof Config];
-    if (!rule) {
+    const check = checkOf(key);
+    if (!check) {
       errors.push(`${key}: unknown setting (from ${from})`);
       continue;
     }
-    const checked = check(rule, value);
-    if (typeof checked === 'object' && checked !== null && 'error' in checked) {
-      errors.push(`${key}: ${checked.error}, got ${JSON.stringify(value)} (from ${from})`);
+    const converted = fromText(key, value);
+    const problem = check(converted);
+    if (problem) {
+      errors.push(`${problem.detail} (from ${from})`);
     } else {
-      out[key] = checked;
+      out[key] = converted;
     }
   }
   const config = out as unknown as Config;
@@ -278,32 +276,6 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (errors.length > 0)
     throw new SiperfError('ERR_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`);
   return Object.freeze(config);
-}
-
-function check(rule: Rule, value: unknown): unknown {
-  switch (rule.kind) {
-    case 'int': {
-      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < rule.min || n > rule.max) {
-        return { error: `expected an integer ${rule.min}..${rule.max}` };
-      }
-      return n;
-    }
-    case 'number': {
-      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isFinite(n) || n < rule.min || n > rule.max) {
-        return { error: `expected a number ${rule.min}..${rule.max}` };
-      }
-      return n;
-    }
-    case 'string':
-      if (typeof value !== 'string' || value === '') return { error: 'expected a non-empty string' };
-      return value;
-    case 'enum':
-      if (typeof value !== 'string' || !rule.values.includes(value))
-        return { error: `expected one of ${rule.values.join(', ')}` };
-      return value;
-  }
 }
 
 /** One entry of the `pools` setting. */

@@ -91,7 +91,9 @@ export function describeSchema(schema: Schema | undefined): string {
           : max !== undefined
             ? `a string of at most ${max} characters`
             : min !== undefined
-              ? `a string of at least ${min} characters`
+              ? min === 1
+                ? 'a non-empty string'
+                : `a string of at least ${min} characters`
               : 'a string';
       return typeof schema.pattern === 'string' ? `${base} matching ${schema.pattern}` : base;
     }
