@@ -1,16 +1,26 @@
 /**
  * Cache routes under `/api/v1/cache-db/`: the server's named caches (`POST|GET caches`,
  * `DELETE caches/{name}`, `GET caches/{name}/statistics`, and `PUT|GET|DELETE caches/{name}/entries/{key}`
- * for clients that are not Node) and the caches applications report (`summaries`). The API key is required.
+ * for clients that are not Node); `GET caches` also lists the caches applications report over OTLP. Params,
+ * query, bodies and answers are declared in schemas/caches.ts and checked before a handler runs. The API
+ * key is required.
  * @module
  */
-import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type CacheRegistry, cacheSummaries, parseCacheSpec } from '../cache/index.ts';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
 import type { Store } from '../storage/index.ts';
 import { requireKey } from './auth.ts';
-import { optionalNumber, parseWindow } from './query-params.ts';
+import { parseWindow } from './query-params.ts';
+import {
+  type CacheEntryParams,
+  type CacheEntryQuery,
+  type CacheListQuery,
+  type CacheParams,
+  cacheRouteSchemas as S,
+} from './schemas/caches.ts';
+import { bodyDecodedByHandler } from './validation.ts';
 
 /** What the cache routes need. */
 export interface CacheDeps {
@@ -23,10 +33,10 @@ export interface CacheDeps {
 /** Largest JSON value stored through the entries API, bytes. */
 const MAX_ENTRY_BYTES = 1_048_576;
 
-type NameParams = FastifyRequest<{ Params: { name: string } }>;
-type EntryParams = FastifyRequest<{
-  Params: { name: string; key: string };
-  Querystring: Record<string, unknown>;
+type NameRequest = FastifyRequest<{ Params: CacheParams }>;
+type EntryRequest = FastifyRequest<{
+  Params: CacheEntryParams;
+  Querystring: CacheEntryQuery;
 }>;
 
 /** Registers the cache routes. */
@@ -34,32 +44,22 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheDeps): Promis
   const { config, store, caches } = deps;
   const now = deps.nowMs ?? Date.now;
   app.addHook('onRequest', async (request) => requireKey(request, [config.apiKey], 'the API'));
-  const tags = ['cache-db'];
 
-  const allSummaries = async (query: Record<string, unknown>) => {
-    const w = parseWindow(query, now());
-    return { window: w, caches: await cacheSummaries(caches, store, w, now()) };
-  };
-
-  app.post(
-    '/api/v1/cache-db/caches',
-    { schema: { summary: 'Create a named cache on the server', tags } },
-    async (request, reply) => {
-      const c = caches.create(parseCacheSpec(request.body));
-      return reply.code(201).send({ ...c.spec, createdAt: c.createdAt });
-    },
-  );
+  app.post('/api/v1/cache-db/caches', { schema: S.create }, async (request, reply) => {
+    // The schema checked each field; parseCacheSpec adds the rules between fields and the defaults.
+    const c = caches.create(parseCacheSpec(request.body));
+    return reply.code(201).send({ ...c.spec, createdAt: c.createdAt });
+  });
 
   app.get(
     '/api/v1/cache-db/caches',
-    {
-      schema: { summary: "The server's caches and those applications report (window for the latter)", tags },
-    },
-    async (request) => {
-      const { window, caches: list } = await allSummaries(request.query as Record<string, unknown>);
+    { schema: S.list },
+    async (request: FastifyRequest<{ Querystring: CacheListQuery }>) => {
+      const w = parseWindow(request.query, now());
+      const list = await cacheSummaries(caches, store, w, now());
       return {
-        from: new Date(window.fromMs).toISOString(),
-        to: new Date(window.toMs).toISOString(),
+        from: new Date(w.fromMs).toISOString(),
+        to: new Date(w.toMs).toISOString(),
         caches: list.map((c) => ({
           name: c.name,
           source: c.source,
@@ -74,48 +74,35 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheDeps): Promis
     },
   );
 
-  app.delete(
-    '/api/v1/cache-db/caches/:name',
-    { schema: { summary: 'Delete a server cache', tags } },
-    async (request: NameParams, reply) => {
-      await caches.delete(request.params.name);
-      return reply.code(204).send();
-    },
-  );
+  app.delete('/api/v1/cache-db/caches/:name', { schema: S.delete }, async (request: NameRequest, reply) => {
+    await caches.delete(request.params.name);
+    return reply.code(204).send();
+  });
 
   app.get(
     '/api/v1/cache-db/caches/:name/statistics',
-    {
-      schema: {
-        summary: "A server cache's statistics: hits, misses, hit ratio, groups, miss-ratio curve",
-        tags,
-      },
-    },
-    async (request: NameParams) => {
+    { schema: S.statistics },
+    async (request: NameRequest) => {
       const c = caches.get(request.params.name);
       return { ...c.cache.stats(), createdAt: c.createdAt, defaultTtlMs: c.spec.defaultTtlMs };
     },
   );
 
-  const entryKey = (request: EntryParams) => {
-    const key = request.params.key;
-    if (key.length === 0 || key.length > 1024) {
-      throw new SiperfError('ERR_QUERY_PARAM', 'key: expected 1..1024 characters', { field: 'key' });
-    }
-    return key;
-  };
-
+  // Keys (1..1,024 characters) and the ttlMs query are checked by the schema.
   app.put(
     '/api/v1/cache-db/caches/:name/entries/:key',
     {
       bodyLimit: MAX_ENTRY_BYTES,
       config: { accepts: 'application/json' } as FastifyContextConfig,
-      schema: { summary: 'Store a JSON value (ttlMs query: its TTL)', tags },
+      schema: S.putEntry,
+      // Any JSON value is accepted, null included (the shared validator reads a null body as none).
+      validatorCompiler: bodyDecodedByHandler,
     },
-    async (request: EntryParams, reply) => {
+    async (request: EntryRequest, reply: FastifyReply) => {
       const c = caches.get(request.params.name);
-      const key = entryKey(request);
-      if (request.body === undefined) {
+      const key = request.params.key;
+      // With a content type an empty body is refused by the JSON parser; without one, nothing was sent.
+      if (request.body === undefined || request.headers['content-type'] === undefined) {
         throw new SiperfError('ERR_API_BODY', 'body: expected a JSON value (Content-Type: application/json)');
       }
       try {
@@ -123,7 +110,7 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheDeps): Promis
       } catch {
         throw new SiperfError('ERR_API_BODY', 'body: nested too deeply to be stored and served back');
       }
-      const ttlMs = optionalNumber(request.query, 'ttlMs', 0, 2_147_483_647, true);
+      const ttlMs = request.query.ttlMs;
       const stored = await c.cache.set(key, request.body, ttlMs === undefined ? {} : { ttlMs });
       if (!stored) {
         throw new SiperfError(
@@ -137,10 +124,10 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheDeps): Promis
 
   app.get(
     '/api/v1/cache-db/caches/:name/entries/:key',
-    { schema: { summary: 'The JSON value of a key; 404 on a miss', tags } },
-    async (request: EntryParams, reply) => {
+    { schema: S.getEntry },
+    async (request: EntryRequest, reply) => {
       const c = caches.get(request.params.name);
-      const key = entryKey(request);
+      const key = request.params.key;
       const value = await c.cache.get(key);
       if (value === undefined) {
         throw new SiperfError(
@@ -154,10 +141,10 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheDeps): Promis
 
   app.delete(
     '/api/v1/cache-db/caches/:name/entries/:key',
-    { schema: { summary: 'Remove a key', tags } },
-    async (request: EntryParams, reply) => {
+    { schema: S.deleteEntry },
+    async (request: EntryRequest, reply) => {
       const c = caches.get(request.params.name);
-      const existed = await c.cache.delete(entryKey(request));
+      const existed = await c.cache.delete(request.params.key);
       if (!existed)
         throw new SiperfError('ERR_CACHE_MISS', `no key ${JSON.stringify(request.params.key.slice(0, 128))}`);
       return reply.code(204).send();

@@ -1,13 +1,15 @@
 /**
  * Optimization routes under `/api/v1/cache-db/`: `GET optimization/recommendations` (cache and database
  * advice ranked by load time saved per hour), `GET statistics/comprehensive`, `GET pools` (the configured
- * pools with their figures and sizing advice) and `POST cached-query` (a read-only query run on a named
- * pool through a named cache, parameters bound). The API key is required.
+ * pools with their figures and sizing advice), `POST logs` (a PostgreSQL log or MySQL slow log digested)
+ * and `POST cached-query` (a read-only query run on a named pool through a named cache, parameters bound).
+ * Params, query, bodies and answers are declared in schemas/optimization.ts and checked before a handler
+ * runs. The API key is required.
  * @module
  */
 import { createHash } from 'node:crypto';
 import { poolSizing } from '@siperf/node/db';
-import type { FastifyContextConfig, FastifyInstance } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { databaseMetrics } from '../apm/index.ts';
 import { type CacheRegistry, cacheSummaries, rankCacheAdvice } from '../cache/index.ts';
 import type { Config } from '../config.ts';
@@ -16,11 +18,18 @@ import type { LogDigests } from '../db/log-digests.ts';
 import type { DbPools } from '../db/pools.ts';
 import { runReadOnly } from '../db/read-only.ts';
 import { SiperfError } from '../errors.ts';
-import { digestLogText, LOG_FORMATS, type LogFormat, LogTooLargeError } from '../ingest/logs/index.ts';
+import { digestLogText, LogTooLargeError } from '../ingest/logs/index.ts';
 import type { Recommendation } from '../model/index.ts';
 import type { Store } from '../storage/index.ts';
 import { requireKey } from './auth.ts';
-import { optionalString, parseWindow } from './query-params.ts';
+import { parseWindow } from './query-params.ts';
+import {
+  type AdviceQuery,
+  type CachedQueryBody,
+  type LogImportQuery,
+  optimizationRouteSchemas as S,
+} from './schemas/optimization.ts';
+import { bodyDecodedByHandler } from './validation.ts';
 
 /** What the optimization routes need. */
 export interface OptimizationDeps {
@@ -45,24 +54,18 @@ export function rankRecommendations(recs: Recommendation[]): Recommendation[] {
   });
 }
 
-function bad(field: string, message: string): never {
-  throw new SiperfError('ERR_API_BODY', `${field}: ${message}`, { field });
-}
-
 /** Registers the optimization routes. */
 export async function optimizationRoutes(app: FastifyInstance, deps: OptimizationDeps): Promise<void> {
   const { config, store, caches, pools, logs } = deps;
   const now = deps.nowMs ?? Date.now;
   app.addHook('onRequest', async (request) => requireKey(request, [config.apiKey], 'the API'));
-  const tags = ['cache-db'];
 
-  const advice = async (query: Record<string, unknown>) => {
+  const advice = async (query: AdviceQuery) => {
     const w = parseWindow(query, now());
-    const service = optionalString(query, 'service');
     const list = await cacheSummaries(caches, store, w, now());
     const db = await databaseRecommendations(store, pools, {
       window: w,
-      service,
+      service: query.service,
       slowQueryThresholdMs: config.slowQueryThresholdMs,
       explainAnalyze: config.explainAnalyze === 1,
       logs,
@@ -77,15 +80,9 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
 
   app.get(
     '/api/v1/cache-db/optimization/recommendations',
-    {
-      schema: {
-        summary:
-          'Cache and database advice with evidence, the change to make, and the time it saves per hour',
-        tags,
-      },
-    },
-    async (request) => {
-      const r = await advice(request.query as Record<string, unknown>);
+    { schema: S.recommendations },
+    async (request: FastifyRequest<{ Querystring: AdviceQuery }>) => {
+      const r = await advice(request.query);
       return {
         from: new Date(r.w.fromMs).toISOString(),
         to: new Date(r.w.toMs).toISOString(),
@@ -109,24 +106,20 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
       }),
     );
 
-  app.get(
-    '/api/v1/cache-db/pools',
-    { schema: { summary: 'Configured pools: figures and sizing advice', tags } },
-    async () => ({
-      pools: await poolFigures(),
-    }),
-  );
+  app.get('/api/v1/cache-db/pools', { schema: S.pools }, async () => ({
+    pools: await poolFigures(),
+  }));
 
   app.get(
     '/api/v1/cache-db/statistics/comprehensive',
-    { schema: { summary: 'Every cache, pool and costly statement, with the advice', tags } },
-    async (request) => {
-      const r = await advice(request.query as Record<string, unknown>);
+    { schema: S.comprehensive },
+    async (request: FastifyRequest<{ Querystring: AdviceQuery }>) => {
+      const r = await advice(request.query);
       const hits = r.caches.reduce((s, c) => s + c.hits, 0);
       const misses = r.caches.reduce((s, c) => s + c.misses, 0);
       const queries = await databaseMetrics(store, {
         window: r.w,
-        service: optionalString(request.query as Record<string, unknown>, 'service'),
+        service: request.query.service,
         slowQueryThresholdMs: config.slowQueryThresholdMs,
       });
       return {
@@ -146,7 +139,8 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
     },
   );
 
-  // Log uploads: the raw file as the body, whatever its content type (gzip allowed).
+  // Log uploads: the raw file as the body, whatever its content type (gzip allowed). The body schema
+  // documents it; the query is validated as everywhere.
   await app.register(async (upload) => {
     upload.removeAllContentTypeParsers();
     upload.addContentTypeParser(
@@ -156,44 +150,37 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
     );
     upload.post(
       '/api/v1/cache-db/logs',
-      {
-        bodyLimit: 256 * 1024 * 1024,
-        schema: {
-          summary: 'Digest a PostgreSQL log or MySQL slow log (raw body; format, prefix, since, until)',
-          tags,
-        },
-      },
-      async (request, reply) => {
-        const q = request.query as Record<string, unknown>;
-        const format = optionalString(q, 'format');
-        if (!format || !LOG_FORMATS.includes(format as LogFormat)) {
-          throw new SiperfError('ERR_QUERY_PARAM', `format: expected one of ${LOG_FORMATS.join(', ')}`, {
-            field: 'format',
-          });
-        }
-        const time = (k: string) => {
-          const v = optionalString(q, k);
+      { bodyLimit: 256 * 1024 * 1024, schema: S.logs, validatorCompiler: bodyDecodedByHandler },
+      async (request: FastifyRequest<{ Querystring: LogImportQuery }>, reply: FastifyReply) => {
+        const q = request.query;
+        // The schema checked the form (YYYY-MM-DD…); the date itself is read here.
+        const time = (k: 'since' | 'until') => {
+          const v = q[k];
           if (v === undefined) return undefined;
-          const ms = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
-          if (Number.isNaN(ms))
-            throw new SiperfError('ERR_QUERY_PARAM', `${k}: expected an ISO-8601 time (YYYY-MM-DD…)`, {
-              field: k,
-            });
+          const ms = Date.parse(v);
+          if (Number.isNaN(ms)) {
+            throw new SiperfError(
+              'ERR_QUERY_PARAM',
+              `${k}: expected an ISO-8601 time (YYYY-MM-DD…), got ${JSON.stringify(v)}`,
+              { field: k },
+            );
+          }
           return ms;
         };
         const sinceMs = time('since');
         const untilMs = time('until');
         if (sinceMs !== undefined && untilMs !== undefined && sinceMs >= untilMs) {
-          throw new SiperfError('ERR_QUERY_PARAM', 'since: must be before until', { field: 'since' });
+          const detail = `since: must be before until (${q.until}), got ${q.since}`;
+          throw new SiperfError('ERR_QUERY_PARAM', detail, { field: 'since', limit: `< ${q.until}` });
         }
         const body = request.body;
         if (!Buffer.isBuffer(body) || body.length === 0)
-          throw new SiperfError('ERR_API_BODY', 'body: expected the log file');
+          throw new SiperfError('ERR_API_BODY', 'body: expected the log file, got nothing');
         let digest: ReturnType<typeof digestLogText>;
         try {
           digest = digestLogText(body, {
-            format: format as LogFormat,
-            prefix: optionalString(q, 'prefix'),
+            format: q.format,
+            prefix: q.prefix,
             sinceMs,
             untilMs,
             maxInflatedBytes: config.maxDecompressedBytes,
@@ -205,10 +192,10 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
             });
           }
           if (err instanceof RangeError) {
-            throw new SiperfError(
-              err.message.startsWith('prefix') ? 'ERR_QUERY_PARAM' : 'ERR_API_BODY',
-              err.message,
-            );
+            const field = err.message.startsWith('prefix') ? 'prefix' : undefined;
+            throw new SiperfError(field ? 'ERR_QUERY_PARAM' : 'ERR_API_BODY', err.message, {
+              ...(field ? { field } : {}),
+            });
           }
           throw err;
         }
@@ -220,59 +207,30 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
 
   app.post(
     '/api/v1/cache-db/cached-query',
-    {
-      config: { accepts: 'application/json' } as FastifyContextConfig,
-      schema: { summary: 'Run a read-only query on a pool through a cache (parameters bound)', tags },
-    },
-    async (request) => {
-      const b = request.body as Record<string, unknown> | null;
-      if (typeof b !== 'object' || b === null || Array.isArray(b)) bad('body', 'expected a JSON object');
-      const cacheName =
-        typeof b.cacheName === 'string' ? b.cacheName : bad('cacheName', 'required, a string');
-      const poolName = typeof b.poolName === 'string' ? b.poolName : bad('poolName', 'required, a string');
-      const query =
-        typeof b.query === 'string' && b.query.length > 0 && b.query.length <= 100_000
-          ? b.query
-          : bad('query', 'required, a string of 1..100000 characters');
-      const params = b.params ?? [];
-      if (
-        !Array.isArray(params) ||
-        params.length > 1000 ||
-        params.some((p) => p !== null && typeof p === 'object')
-      ) {
-        bad('params', 'expected an array of at most 1000 strings, numbers, booleans or nulls');
-      }
-      const ttl = b.ttlMs;
-      if (
-        ttl !== undefined &&
-        (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 2_147_483_647)
-      ) {
-        bad('ttlMs', 'expected an integer 0..2147483647');
-      }
-      if (
-        b.cacheKey !== undefined &&
-        (typeof b.cacheKey !== 'string' || b.cacheKey === '' || b.cacheKey.length > 1024)
-      ) {
-        bad('cacheKey', 'expected a string of 1..1024 characters');
-      }
+    { config: { accepts: 'application/json' } as FastifyContextConfig, schema: S.cachedQuery },
+    async (request: FastifyRequest<{ Body: CachedQueryBody }>) => {
+      // Types and bounds were checked by the schema; the statement is checked by runReadOnly.
+      const { cacheName, poolName, query, ttlMs, cacheKey } = request.body;
+      const params = request.body.params ?? [];
       const cache = caches.get(cacheName).cache;
       const pool = pools.get(poolName);
       // A given cacheKey lives under its pool, so two pools never share rows.
       const key =
-        (b.cacheKey === undefined ? undefined : `query:${poolName}:${b.cacheKey as string}`) ??
-        `query:${createHash('sha256')
-          .update(`${poolName}\u0000${query}\u0000${JSON.stringify(params)}`)
-          .digest('hex')
-          .slice(0, 32)}`;
+        cacheKey !== undefined
+          ? `query:${poolName}:${cacheKey}`
+          : `query:${createHash('sha256')
+              .update(`${poolName}\u0000${query}\u0000${JSON.stringify(params)}`)
+              .digest('hex')
+              .slice(0, 32)}`;
       const t0 = performance.now();
       let hit = true;
       const rows = await cache.getOrLoad(
         key,
         async () => {
           hit = false;
-          return runReadOnly(pool, query, params as unknown[]);
+          return runReadOnly(pool, query, params);
         },
-        ttl === undefined ? {} : { ttlMs: ttl as number },
+        ttlMs === undefined ? {} : { ttlMs },
       );
       return {
         cache: cacheName,

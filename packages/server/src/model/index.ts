@@ -1,3 +1,11 @@
+export {
+  AdaptiveTtlBounds,
+  CACHE_BACKENDS,
+  CACHE_POLICIES,
+  CacheName,
+  CacheSpec,
+  CacheSpecInput,
+} from './cache-spec.ts';
 export type { MetricPoint, MetricType, ScalarPointInit } from './metric-point.ts';
 export { scalarPoint } from './metric-point.ts';
 export type { QueryLogEvent } from './query-log-event.ts';

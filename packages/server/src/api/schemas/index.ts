@@ -3,7 +3,8 @@
  * which the server validates requests, `/docs/json` is generated, and the dashboard and SDK take their
  * types. Imports nothing from the project but itself and `model/`, whose schema files are plain TypeBox
  * and import nothing at all (`model/alert-rule.ts`: a rule is validated by the same schema in the API and
- * in the alert rules file, and `alerts/` may not import `api/`).
+ * in the alert rules file, and `alerts/` may not import `api/`; `model/cache-spec.ts`: a cache definition,
+ * checked by the same schema in the API and when `caches.json` is read back by `cache/`).
  * @module
  */
 import { SpanNode } from './apm.ts';
@@ -42,6 +43,21 @@ export {
   TraceTree,
 } from './apm.ts';
 export {
+  CacheEntryParams,
+  CacheEntryQuery,
+  CacheGroupStats,
+  CacheListAnswer,
+  CacheListQuery,
+  CacheParams,
+  CacheStatistics,
+  CacheSummary,
+  CreatedCache,
+  cacheRouteSchemas,
+  MAX_CACHE_KEY_LENGTH,
+  MissRatioPoint,
+  TtlEstimate,
+} from './caches.ts';
+export {
   Closed,
   Nullable,
   OpenObject,
@@ -52,6 +68,24 @@ export {
   WindowQuery,
 } from './common.ts';
 export { ingestRouteSchemas, ZipkinAnswer } from './ingest.ts';
+export {
+  AdviceQuery,
+  CachedQueryAnswer,
+  CachedQueryBody,
+  ComprehensiveAnswer,
+  LOG_FORMAT_NAMES,
+  LogDigestAnswer,
+  LogImportBody,
+  LogImportQuery,
+  optimizationRouteSchemas,
+  PoolFigures,
+  PoolSizingAdvice,
+  PoolStats,
+  PoolsAnswer,
+  QueryDigest,
+  Recommendation,
+  RecommendationsAnswer,
+} from './optimization.ts';
 export {
   CapacityAnswer,
   CostAnswer,
