@@ -3,9 +3,12 @@
  * `clickhouse/`) implement {@link Store}; analysis asks for the narrowest role it needs.
  *
  * Conventions: times are ns since the Unix epoch (`bigint`); a {@link TimeWindow} is half-open
- * `[fromNs, toNs)`; rollup queries are minute-aligned (a minute is in the window when its start is).
+ * `[fromNs, toNs)`; rollup queries are minute-aligned: a minute is in the window when any part of it is
+ * (its start is ≥ `fromNs` floored to the minute and < `toNs`).
  * A Store is used from one process; its methods may be called concurrently and are serialised inside.
- * Errors: `SiperfError` `ERR_STORE_CLOSED` after `close()`.
+ * Errors: once `close()` has begun, every read and write (and `applyRetention`, `diskBytes`) rejects with
+ * `SiperfError` `ERR_STORE_CLOSED`; calls made before `close()` finish first; once it has resolved,
+ * `flushRollups` and `compactRollups` do nothing (a timer may still fire).
  * @module
  */
 import type {
@@ -254,10 +257,14 @@ export interface StoreMaintenance {
   compactRollups(
     beforeNs: bigint,
   ): Promise<{ merged: number; removed: number; rebuilt: Record<string, number> }>;
-  /** Deletes what is older than the policy (by ingest time). @returns rows deleted per table. */
+  /**
+   * Deletes what is older than the policy, by ingest time: a row goes when that time is strictly before
+   * `nowNs` minus its limit. @returns rows deleted per table.
+   */
   applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>>;
-  /** Bytes used on disk (0 for in-memory stores). */
+  /** Bytes used on disk, write-ahead log included (0 for in-memory stores). */
   diskBytes(): Promise<number>;
+  /** Flushes the rollups, lets the calls made before it finish, and releases the store. Idempotent. */
   close(): Promise<void>;
 }
 

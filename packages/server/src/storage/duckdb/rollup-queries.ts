@@ -1,0 +1,114 @@
+/**
+ * Rollup queries of the DuckDB store: the reads of `RollupReader`, merging the stored rollup tiers of a
+ * window (`readRollups`) with the open rollups not flushed yet, so a read sees every acknowledged write
+ * (once: see `RollupUpkeep.read`).
+ * A minute belongs to the window when any part of it does: its start is ≥ `fromNs` floored to the minute
+ * and < `toNs`.
+ * @module
+ */
+import type { SpanKind } from '../../model/index.ts';
+import { NS_PER_MINUTE } from '../../util/time.ts';
+import type { DbAggregate, EndpointAggregate, RollupQuery, ServiceSummary, TimeWindow } from '../store.ts';
+import type { Connections } from './connections.ts';
+import {
+  DB_ROLLUP,
+  ENDPOINT_ROLLUP,
+  mergeCells,
+  type RollupAggregate,
+  type RollupSpec,
+  readRollups,
+} from './rollup-tables.ts';
+import type { RollupUpkeep } from './rollup-upkeep.ts';
+
+/** A family's stored rows of the window merged per key, with the open rows of the window added. */
+function aggregates(
+  conn: Connections,
+  rollups: RollupUpkeep,
+  spec: RollupSpec,
+  q: RollupQuery,
+): Promise<RollupAggregate[]> {
+  return rollups.read(
+    () => conn.read((reader) => readRollups(reader, spec, q.window, q.service)),
+    (out, open) => {
+      mergeCells(out, spec === DB_ROLLUP ? open.dbs : open.endpoints, q.window, q.service);
+      return [...out.values()];
+    },
+  );
+}
+
+/** See `RollupReader.endpointAggregates`. */
+export async function endpointAggregates(
+  conn: Connections,
+  rollups: RollupUpkeep,
+  q: RollupQuery,
+): Promise<EndpointAggregate[]> {
+  const rows = await aggregates(conn, rollups, ENDPOINT_ROLLUP, q);
+  return rows.map((r) => ({
+    service: String(r.key[0]),
+    endpoint: String(r.key[1]),
+    kind: r.key[2] as SpanKind,
+    requests: r.sums[0]!,
+    errors: r.sums[1]!,
+    sumMs: r.sums[2]!,
+    minMs: r.minMs,
+    maxMs: r.maxMs,
+    sketch: r.sketch,
+    errorSketch: r.errorSketch,
+  }));
+}
+
+/** See `RollupReader.dbAggregates`. */
+export async function dbAggregates(
+  conn: Connections,
+  rollups: RollupUpkeep,
+  q: RollupQuery,
+): Promise<DbAggregate[]> {
+  const rows = await aggregates(conn, rollups, DB_ROLLUP, q);
+  return rows.map((r) => ({
+    service: String(r.key[0]),
+    system: String(r.key[1]),
+    database: String(r.key[2]),
+    fingerprint: String(r.key[3]),
+    statement: r.carried[0] ?? '',
+    calls: r.sums[0]!,
+    sumMs: r.sums[1]!,
+    minMs: r.minMs,
+    maxMs: r.maxMs,
+    sketch: r.sketch,
+  }));
+}
+
+/**
+ * See `RollupReader.services`: per service, the sums over its endpoint rollups; first seen is the start of
+ * its first minute with data, last seen the end of its last one.
+ */
+export async function services(
+  conn: Connections,
+  rollups: RollupUpkeep,
+  window: TimeWindow,
+  service?: string,
+): Promise<ServiceSummary[]> {
+  const rows = await aggregates(conn, rollups, ENDPOINT_ROLLUP, { window, service });
+  const out = new Map<string, ServiceSummary>();
+  for (const r of rows) {
+    const name = String(r.key[0]);
+    const s = out.get(name);
+    if (!s) {
+      out.set(name, {
+        service: name,
+        requests: r.sums[0]!,
+        errors: r.sums[1]!,
+        endpoints: 1,
+        firstSeenNs: r.firstBucketNs,
+        lastSeenNs: r.lastBucketNs + NS_PER_MINUTE,
+      });
+    } else {
+      s.requests += r.sums[0]!;
+      s.errors += r.sums[1]!;
+      s.endpoints++;
+      if (r.firstBucketNs < s.firstSeenNs) s.firstSeenNs = r.firstBucketNs;
+      if (r.lastBucketNs + NS_PER_MINUTE > s.lastSeenNs) s.lastSeenNs = r.lastBucketNs + NS_PER_MINUTE;
+    }
+  }
+  return [...out.values()];
+}

@@ -1,0 +1,308 @@
+/**
+ * The writer of the DuckDB store: appends spans (with their new resources), metric points and web-vitals
+ * events through the one writer connection, and deletes metric points on request.
+ *
+ * Spans go through a group commit: every batch that queued up while the previous write ran goes into one
+ * appender and one transaction (one WAL sync), and each caller gets its own counts once that commit is
+ * durable. A span whose (traceId, spanId) was written recently is skipped (`RecentSpanKeys`). Each commit
+ * gets the next `batch_id`, and its spans are handed to the rollups with it.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Attributes, MetricPoint, Span, VitalsEvent } from '../../model/index.ts';
+import { RecentSpanKeys, spanKeyHash } from '../recent-span-keys.ts';
+import { type Connections, storeClosedError } from './connections.ts';
+import type { RollupUpkeep } from './rollup-upkeep.ts';
+import { appendVitals } from './vitals-table.ts';
+
+type SpanCounts = { written: number; duplicates: number };
+
+const resourceCache = new WeakMap<Attributes, { id: number; json: string }>();
+/**
+ * Resource id (52-bit hash of the attributes' JSON) and JSON, computed once per resource object (all spans
+ * of a resource share the object).
+ */
+function resourceOf(attrs: Attributes): { id: number; json: string } {
+  let r = resourceCache.get(attrs);
+  if (r === undefined) {
+    const json = JSON.stringify(attrs);
+    const h = createHash('sha1').update(json).digest();
+    r = { id: h.readUIntBE(0, 6) * 16 + (h[6]! >> 4), json };
+    resourceCache.set(attrs, r);
+  }
+  return r;
+}
+
+/** Where a reopened store's span writes stand (set by crash replay). */
+export interface WriterResumeState {
+  /** Highest `batch_id` in `spans` (0n when empty). */
+  lastBatchId: bigint;
+  /** Ids of the resources already stored. */
+  resourceIds: Iterable<number>;
+  /** (traceId, spanId) of recently written spans, for de-duplication. */
+  recentSpans: Iterable<readonly [string, string]>;
+}
+
+/** Appends spans, metric points and web-vitals events. */
+export class DuckDbWriter {
+  private readonly recentKeys: RecentSpanKeys;
+  private readonly knownResources = new Set<number>();
+  private pending = 0;
+  private spanQueue: {
+    spans: readonly Span[];
+    resolve: (r: SpanCounts) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  private drainScheduled = false;
+  private nextBatchId = 1n;
+
+  constructor(
+    private readonly conn: Connections,
+    private readonly rollups: RollupUpkeep,
+    private readonly now: () => bigint,
+    private readonly log: Logger | undefined,
+    dedupGenerationSize: number | undefined,
+  ) {
+    this.recentKeys = new RecentSpanKeys(dedupGenerationSize);
+  }
+
+  /** Takes up where the spans of a reopened file stand. */
+  resume(state: WriterResumeState): void {
+    this.nextBatchId = state.lastBatchId + 1n;
+    this.setKnownResources(state.resourceIds);
+    for (const [traceId, spanId] of state.recentSpans) this.recentKeys.add(spanKeyHash(traceId, spanId));
+  }
+
+  /** Replaces the ids of the stored resources (after retention deleted some). */
+  setKnownResources(ids: Iterable<number>): void {
+    this.knownResources.clear();
+    for (const id of ids) this.knownResources.add(id);
+  }
+
+  pendingSpans(): number {
+    return this.pending;
+  }
+
+  writeSpans(spans: readonly Span[]): Promise<SpanCounts> {
+    if (!this.conn.accepting) return Promise.reject(storeClosedError());
+    this.pending += spans.length;
+    return new Promise((resolve, reject) => {
+      this.spanQueue.push({ spans, resolve, reject });
+      if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        this.conn.serial(() => this.drainSpans()).catch(() => undefined);
+      }
+    });
+  }
+
+  /** Writes every queued batch in one commit; each caller gets its own counts when it is durable. */
+  private async drainSpans(): Promise<void> {
+    this.drainScheduled = false;
+    const group = this.spanQueue;
+    this.spanQueue = [];
+    let total = 0;
+    for (const g of group) total += g.spans.length;
+    try {
+      const results = await this.appendSpans(group.map((g) => g.spans));
+      group.forEach((g, i) => {
+        g.resolve(results[i]!);
+      });
+    } catch (err) {
+      if (group.length === 1) group[0]!.reject(err);
+      else {
+        // One batch the store refused must not fail the others: write each on its own.
+        this.log?.warn({ err, batches: group.length }, 'group commit failed; writing batches one by one');
+        for (const g of group) {
+          try {
+            g.resolve((await this.appendSpans([g.spans]))[0]!);
+          } catch (one) {
+            g.reject(one);
+          }
+        }
+      }
+    } finally {
+      this.pending -= total;
+    }
+  }
+
+  private async appendSpans(batches: readonly (readonly Span[])[]): Promise<SpanCounts[]> {
+    const fresh: Span[] = [];
+    const keys: number[] = [];
+    const inGroup = new Set<number>();
+    const results = batches.map((spans) => {
+      let written = 0;
+      for (const s of spans) {
+        const k = spanKeyHash(s.traceId, s.spanId);
+        if (this.recentKeys.has(k) || inGroup.has(k)) continue;
+        inGroup.add(k);
+        keys.push(k);
+        fresh.push(s);
+        written++;
+      }
+      return { written, duplicates: spans.length - written };
+    });
+    if (fresh.length === 0) return results;
+    const batchId = this.nextBatchId++;
+    const ingestNs = this.now();
+    const newResources = new Map<number, string>();
+    for (const s of fresh) {
+      const r = resourceOf(s.resourceAttributes);
+      if (!this.knownResources.has(r.id)) newResources.set(r.id, r.json);
+    }
+    // One transaction for the new resources and the spans. The appenders only fill the transaction
+    // (synchronous, in memory); the COMMIT, which writes and syncs the WAL, runs off the event loop.
+    const writer = this.conn.writer;
+    await writer.run('BEGIN TRANSACTION');
+    try {
+      await this.appendSpanRows(fresh, newResources, ingestNs, batchId);
+      await writer.run('COMMIT');
+    } catch (err) {
+      await writer.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    for (const id of newResources.keys()) this.knownResources.add(id);
+    for (const k of keys) this.recentKeys.add(k);
+    this.rollups.record(fresh, ingestNs, batchId);
+    return results;
+  }
+
+  private async appendSpanRows(
+    fresh: readonly Span[],
+    newResources: ReadonlyMap<number, string>,
+    ingestNs: bigint,
+    batchId: bigint,
+  ): Promise<void> {
+    const writer = this.conn.writer;
+    if (newResources.size > 0) {
+      const res = await writer.createAppender('resources');
+      try {
+        for (const [id, json] of newResources) {
+          res.appendBigInt(BigInt(id));
+          res.appendVarchar(json);
+          res.appendBigInt(ingestNs);
+          res.endRow();
+        }
+        res.flushSync();
+      } finally {
+        res.closeSync();
+      }
+    }
+    // Column order of `SPAN_COLUMNS` in schema.ts.
+    const appender = await writer.createAppender('spans');
+    try {
+      for (const s of fresh) {
+        appender.appendVarchar(s.traceId);
+        appender.appendVarchar(s.spanId);
+        appender.appendVarchar(s.parentSpanId);
+        appender.appendVarchar(s.service);
+        appender.appendVarchar(s.name);
+        appender.appendVarchar(s.endpoint);
+        appender.appendUTinyInt(s.kind);
+        appender.appendBigInt(s.startTimeUnixNano);
+        appender.appendBigInt(s.durationNano);
+        appender.appendUTinyInt(s.statusCode);
+        appender.appendVarchar(s.statusMessage);
+        appender.appendUSmallInt(s.httpStatusCode);
+        appender.appendBoolean(s.isError);
+        if (s.db) {
+          appender.appendVarchar(s.db.system);
+          appender.appendVarchar(s.db.database);
+          appender.appendVarchar(s.db.statement);
+          appender.appendVarchar(s.db.fingerprint);
+        } else {
+          appender.appendNull();
+          appender.appendNull();
+          appender.appendNull();
+          appender.appendNull();
+        }
+        appender.appendBoolean(s.clockFlagged);
+        appender.appendVarchar(s.scope);
+        appender.appendBigInt(BigInt(resourceOf(s.resourceAttributes).id));
+        appender.appendVarchar(JSON.stringify(s.attributes));
+        appender.appendVarchar(s.events.length === 0 ? '[]' : JSON.stringify(s.events));
+        appender.appendVarchar(s.links.length === 0 ? '[]' : JSON.stringify(s.links));
+        appender.appendBigInt(ingestNs);
+        appender.appendBigInt(batchId);
+        const tx = s.transaction;
+        if (tx) {
+          appender.appendVarchar(tx.id);
+          appender.appendVarchar(tx.name);
+          appender.appendVarchar(tx.event);
+          appender.appendVarchar(tx.step);
+          if (tx.success === undefined) appender.appendNull();
+          else appender.appendBoolean(tx.success);
+        } else {
+          for (let i = 0; i < 5; i++) appender.appendNull();
+        }
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  writeMetricPoints(points: readonly MetricPoint[]): Promise<number> {
+    if (!this.conn.accepting) return Promise.reject(storeClosedError());
+    return this.conn.serial(async () => {
+      const ingestNs = this.now();
+      const appender = await this.conn.writer.createAppender('metric_points');
+      try {
+        for (const p of points) {
+          appender.appendVarchar(p.name);
+          appender.appendVarchar(p.service);
+          appender.appendVarchar(p.unit);
+          appender.appendVarchar(p.type);
+          appender.appendBoolean(p.monotonic);
+          appender.appendUTinyInt(p.temporality);
+          appender.appendBigInt(p.timeUnixNano);
+          appender.appendBigInt(p.startTimeUnixNano);
+          appender.appendDouble(p.value);
+          appender.appendDouble(p.count);
+          appender.appendDouble(p.sum);
+          if (p.min === undefined) appender.appendNull();
+          else appender.appendDouble(p.min);
+          if (p.max === undefined) appender.appendNull();
+          else appender.appendDouble(p.max);
+          appender.appendVarchar(JSON.stringify(p.buckets ?? null));
+          appender.appendVarchar(JSON.stringify(p.attributes));
+          appender.appendVarchar(JSON.stringify(p.resourceAttributes));
+          appender.appendBigInt(ingestNs);
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+      return points.length;
+    });
+  }
+
+  /** Deletes the points of one metric, service and host with times in `[fromNs, toNs]` (both inclusive). */
+  deleteMetricPoints(q: {
+    name: string;
+    service: string;
+    host: string;
+    fromNs: bigint;
+    toNs: bigint;
+  }): Promise<number> {
+    if (!this.conn.accepting) return Promise.reject(storeClosedError());
+    return this.conn.serial(async () => {
+      const r = await this.conn.writer.run(
+        `DELETE FROM metric_points WHERE name = $1 AND service = $2
+           AND json_extract_string(resource_json, '$."host.name"') = $3 AND time_ns >= $4 AND time_ns <= $5`,
+        [q.name, q.service, q.host, q.fromNs, q.toNs],
+      );
+      return r.rowsChanged;
+    });
+  }
+
+  writeVitals(events: readonly VitalsEvent[]): Promise<number> {
+    if (!this.conn.accepting) return Promise.reject(storeClosedError());
+    return this.conn.serial(async () => {
+      await appendVitals(this.conn.writer, events);
+      return events.length;
+    });
+  }
+}
