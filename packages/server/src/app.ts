@@ -18,9 +18,11 @@ import {
   alertRoutes,
   apmRoutes,
   cacheRoutes,
+  dashboardRoutes,
   docsRoutes,
   ingestRoutes,
   installProblemHandlers,
+  type PageFallback,
   optimizationRoutes,
   resourceRoutes,
   SHARED_SCHEMAS,
@@ -80,7 +82,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Per-request log lines off: ingest is many small requests; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
-  installProblemHandlers(app);
+  const pages: { fallback?: PageFallback } = {};
+  installProblemHandlers(app, pages);
   // Every route, as registered (the contract test checks that each declares its schemas).
   const routes: RouteOptions[] = [];
   app.addHook('onRoute', (route) => {
@@ -104,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(docsRoutes);
+  pages.fallback = await dashboardRoutes(app);
   app.get(
     '/healthz',
     {

@@ -5,7 +5,13 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { buildTraceTree, databaseMetrics, endpointMetrics, queryFindings } from '../apm/index.ts';
+import {
+  buildTraceTree,
+  databaseMetrics,
+  endpointMetrics,
+  endpointSeries,
+  queryFindings,
+} from '../apm/index.ts';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
 import type { SPAN_KIND_NAMES } from '../model/index.ts';
@@ -13,7 +19,7 @@ import type { Store } from '../storage/index.ts';
 import { nsToIso } from '../util/time.ts';
 import { requireKey } from './auth.ts';
 import { parseWindow } from './query-params.ts';
-import { apmRouteSchemas as S } from './schemas/apm.ts';
+import { type EndpointSeriesQuery, apmRouteSchemas as S } from './schemas/apm.ts';
 
 /** What the APM routes need. */
 export interface ApmDeps {
@@ -22,9 +28,8 @@ export interface ApmDeps {
   nowMs?: () => number;
 }
 
-type Q<T = Record<string, never>> = FastifyRequest<{
-  Querystring: { service?: string; from?: string; to?: string; window?: string } & T;
-}>;
+type WindowParams = { service?: string; from?: string; to?: string; window?: string };
+type Q<T = Record<string, never>> = FastifyRequest<{ Querystring: WindowParams & T }>;
 
 /** Registers the APM routes. */
 export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<void> {
@@ -48,6 +53,30 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
         to: new Date(w.toMs).toISOString(),
         apdexThresholdMs: config.apdexThresholdMs,
         endpoints,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/apm/metrics/series',
+    { schema: S.endpointSeries },
+    async (request: Q<Omit<EndpointSeriesQuery, keyof WindowParams>>) => {
+      const w = parseWindow(request.query, now());
+      const { stepNs, groups } = await endpointSeries(store, {
+        window: w,
+        service: request.query.service,
+        endpoint: request.query.endpoint,
+        kind: request.query.kind,
+        groupBy: request.query.groupBy ?? 'service',
+        maxPoints: request.query.maxPoints ?? 60,
+        apdexThresholdMs: config.apdexThresholdMs,
+      });
+      return {
+        from: new Date(w.fromMs).toISOString(),
+        to: new Date(w.toMs).toISOString(),
+        stepMs: Number(stepNs) / 1e6,
+        apdexThresholdMs: config.apdexThresholdMs,
+        groups,
       };
     },
   );

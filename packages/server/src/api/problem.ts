@@ -61,8 +61,14 @@ function acceptsOf(request: FastifyRequest): string {
   return typeof accepts === 'string' ? accepts : 'application/x-protobuf or application/json';
 }
 
-/** Installs the one error handler and the 404 handler of the app. Unknown throws become ERR_INTERNAL. */
-export function installProblemHandlers(app: FastifyInstance): void {
+/** Answers a request that no route took, when it is a dashboard page (else `undefined`). */
+export type PageFallback = (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined;
+
+/**
+ * Installs the one error handler and the 404 handler of the app. Unknown throws become ERR_INTERNAL. A GET
+ * that no route takes goes to `pages.fallback` first (the dashboard's page paths), set once it is known.
+ */
+export function installProblemHandlers(app: FastifyInstance, pages: { fallback?: PageFallback } = {}): void {
   app.setErrorHandler((error: FastifyError | SiperfError, request, reply) => {
     if (error instanceof SiperfError) {
       if (error.status >= 500) request.log.error({ err: error }, error.detail);
@@ -109,11 +115,13 @@ export function installProblemHandlers(app: FastifyInstance): void {
       new SiperfError('ERR_INTERNAL', 'internal error; the server log has the cause'),
     );
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      request,
-      new SiperfError('ERR_QUERY_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
-    ),
+  app.setNotFoundHandler(
+    (request, reply) =>
+      pages.fallback?.(request, reply) ??
+      sendProblem(
+        reply,
+        request,
+        new SiperfError('ERR_QUERY_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+      ),
   );
 }

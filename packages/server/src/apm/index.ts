@@ -1,5 +1,7 @@
 export type { DatabaseMetricsOptions, QueryMetrics } from './db-metrics.ts';
 export { databaseMetrics } from './db-metrics.ts';
+export type { EndpointSeriesOptions, SeriesGroup, SeriesPoint } from './endpoint-series.ts';
+export { endpointSeries, seriesStepNs } from './endpoint-series.ts';
 export type { QueryFinding, QueryFindingsOptions, RejectedGroup } from './query-findings.ts';
 export { nPlusOneFix, queryFindings } from './query-findings.ts';
 export type { EndpointMetrics, EndpointMetricsOptions } from './red-metrics.ts';

@@ -3,6 +3,8 @@ export { createDuckDbStore } from './duckdb/duckdb-store.ts';
 export type {
   DbAggregate,
   EndpointAggregate,
+  EndpointSeriesQuery,
+  EndpointStepAggregate,
   MetricQuery,
   MetricReader,
   MetricWriter,

@@ -140,6 +140,7 @@ const STORE_METHODS = Object.keys({
   writeMetricPoints: true,
   deleteMetricPoints: true,
   endpointAggregates: true,
+  endpointAggregateSeries: true,
   dbAggregates: true,
   services: true,
   recentTraces: true,
@@ -370,6 +371,103 @@ export function runStoreContract(
             [['web', 'GET /w', 1]],
           );
           assert.deepEqual(await read('nobody'), []);
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
+    contract(
+      'endpointAggregateSeries: per step, what endpointAggregates answers for each step; endpoint and kind filters',
+      async (t) => {
+        const store = await open(t, () => T0 + 3n * MIN);
+        try {
+          const { flushed, open: unflushed } = endpointSpans();
+          await store.writeSpans(flushed);
+          await store.flushRollups();
+          await store.writeSpans(unflushed);
+          const window = { fromNs: T0, toNs: T0 + 2n * MIN };
+          const rows = await store.endpointAggregateSeries({ window, stepNs: MIN, kind: SpanKind.SERVER });
+          assert.deepEqual(
+            rows
+              .map((r) => [
+                r.service,
+                r.endpoint,
+                r.stepStartNs - T0,
+                r.requests,
+                r.errors,
+                r.sumMs,
+                r.minMs,
+                r.maxMs,
+              ])
+              .sort(byKey((a) => `${a[2]} ${a[0]}`)),
+            [
+              ['api', 'GET /a', 0n, 3, 0, 60, 10, 30],
+              ['web', 'GET /w', 0n, 1, 0, 8, 8, 8],
+              ['api', 'GET /a', MIN, 2, 1, 90, 40, 50],
+            ],
+          );
+          const second = rows.find((r) => r.stepStartNs === T0 + MIN)!;
+          assertNear(quantile(second.sketch, 0.5), 45, 'p50 of 40 and 50');
+          assert.equal(second.errorSketch.count, 1);
+          const only = await store.endpointAggregateSeries({
+            window,
+            stepNs: MIN,
+            service: 'api',
+            endpoint: 'GET /a',
+            kind: SpanKind.CLIENT,
+          });
+          assert.deepEqual(
+            only.map((r) => [r.endpoint, r.kind, r.stepStartNs - T0, r.requests]),
+            [['GET /a', SpanKind.CLIENT, 0n, 1]],
+          );
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
+    contract(
+      'endpointAggregateSeries over compacted hours: steps that a tier divides and steps it does not give the same sums',
+      async (t) => {
+        const H0 = T0 - (T0 % HOUR) + HOUR;
+        let now = H0 + 3n * HOUR;
+        const store = await open(t, () => now);
+        try {
+          // Minutes 5 and 35 of hours 0 and 1: 10, 20, 30 and 40 ms.
+          await store.writeSpans([
+            span(H0 + 5n * MIN, 10),
+            span(H0 + 35n * MIN, 20),
+            span(H0 + HOUR + 5n * MIN, 30),
+            span(H0 + HOUR + 35n * MIN, 40),
+          ]);
+          await store.flushRollups();
+          await store.compactRollups(H0 + 3n * HOUR);
+          now += MIN;
+          const window = { fromNs: H0, toNs: H0 + 2n * HOUR };
+          const per = async (stepNs: bigint) =>
+            (await store.endpointAggregateSeries({ window, stepNs })).map((r) => [
+              Number((r.stepStartNs - H0) / MIN),
+              r.requests,
+              r.sumMs,
+              r.maxMs,
+            ]);
+          assert.deepEqual(await per(HOUR), [
+            [0, 2, 30, 20],
+            [60, 2, 70, 40],
+          ]);
+          assert.deepEqual(await per(30n * MIN), [
+            [0, 1, 10, 10],
+            [30, 1, 20, 20],
+            [60, 1, 30, 30],
+            [90, 1, 40, 40],
+          ]);
+          assert.deepEqual(await per(20n * MIN), [
+            [0, 1, 10, 10],
+            [20, 1, 20, 20],
+            [60, 1, 30, 30],
+            [80, 1, 40, 40],
+          ]);
         } finally {
           await store.close();
         }

@@ -93,9 +93,29 @@ export interface RollupQuery {
   service?: string | undefined;
 }
 
+/** Filter of {@link RollupReader.endpointAggregateSeries}. */
+export interface EndpointSeriesQuery extends RollupQuery {
+  /** Step, ns: a whole number of minutes; steps are aligned on multiples of it since the epoch. */
+  stepNs: bigint;
+  endpoint?: string | undefined;
+  kind?: SpanKind | undefined;
+}
+
+/** An {@link EndpointAggregate} of one step. */
+export interface EndpointStepAggregate extends EndpointAggregate {
+  /** Start of the step (a multiple of the step), ns. */
+  stepStartNs: bigint;
+}
+
 /** Reads per-minute rollups merged over a window. */
 export interface RollupReader {
   endpointAggregates(q: RollupQuery): Promise<EndpointAggregate[]>;
+  /**
+   * Per (service, endpoint, kind) and step, the rollups merged: what {@link endpointAggregates} answers
+   * for each step's part of the window (a minute is in the step holding its start), oldest step first.
+   * Steps without data are absent.
+   */
+  endpointAggregateSeries(q: EndpointSeriesQuery): Promise<EndpointStepAggregate[]>;
   dbAggregates(q: RollupQuery): Promise<DbAggregate[]>;
   /** Per (service, endpoint, kind), request counts per minute (for throughput charts). */
   services(window: TimeWindow, service?: string): Promise<ServiceSummary[]>;

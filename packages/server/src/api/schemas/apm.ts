@@ -310,6 +310,61 @@ export const MetricSeriesAnswer = Closed({
 export const CustomMetricsAnswer = Type.Union([MetricNamesAnswer, MetricSeriesAnswer]);
 export type CustomMetricsAnswer = Static<typeof CustomMetricsAnswer>;
 
+export const EndpointSeriesQuery = Closed({
+  ...WindowQuery,
+  endpoint: Type.Optional(Type.String({ maxLength: 1024, description: 'one endpoint (with service)' })),
+  kind: Type.Optional(StringEnum(SPAN_KINDS, { description: 'span kind counted (default server)' })),
+  groupBy: Type.Optional(
+    StringEnum(['service', 'endpoint'] as const, { default: 'service', description: 'one series per …' }),
+  ),
+  maxPoints: Type.Optional(
+    Type.Integer({
+      minimum: 10,
+      maximum: 1440,
+      default: 60,
+      description:
+        'most steps; the step is the smallest of 1, 2, 5, 10, 20, 30 min, 1, 2, 3, 6, 12 h, 1, 2, 7 d that fits',
+    }),
+  ),
+});
+export type EndpointSeriesQuery = Static<typeof EndpointSeriesQuery>;
+
+export const SeriesPoint = Closed({
+  time: Type.String({ description: 'start of the step, ISO-8601' }),
+  requests: Type.Integer(),
+  errors: Type.Integer(),
+  throughputRps: Type.Number(),
+  errorRate: Nullable(Type.Number({ description: 'null: no request in the step' })),
+  p50Ms: Nullable(Ms()),
+  p95Ms: Nullable(Ms()),
+  p99Ms: Nullable(Ms()),
+});
+
+export const SeriesGroup = Closed({
+  service: Type.String(),
+  endpoint: Nullable(Type.String({ description: 'null when grouped by service' })),
+  requests: Type.Integer({ description: 'over the window (equal to metrics/api summed)' }),
+  throughputRps: Type.Number(),
+  errors: Type.Integer(),
+  errorRate: Type.Number(),
+  p50Ms: Ms(),
+  p95Ms: Ms(),
+  p99Ms: Ms(),
+  apdex: Type.Number(),
+  points: Type.Array(SeriesPoint, {
+    description: 'one per step, oldest first; steps are aligned on multiples of the step',
+  }),
+});
+export type SeriesGroup = Static<typeof SeriesGroup>;
+
+export const EndpointSeriesAnswer = Closed({
+  ...WindowAnswer,
+  stepMs: Ms('the step'),
+  apdexThresholdMs: Ms(),
+  groups: Type.Array(SeriesGroup, { description: 'busiest first' }),
+});
+export type EndpointSeriesAnswer = Static<typeof EndpointSeriesAnswer>;
+
 /** Route schemas of the APM read routes. */
 export const apmRouteSchemas = {
   endpointMetrics: {
@@ -317,6 +372,13 @@ export const apmRouteSchemas = {
     tags: ['apm'],
     querystring: EndpointMetricsQuery,
     response: { 200: EndpointMetricsAnswer, ...problems() },
+  },
+  endpointSeries: {
+    summary:
+      'RED metrics over time: per service (or endpoint) the totals and per step requests, errors, p50/p95/p99',
+    tags: ['apm'],
+    querystring: EndpointSeriesQuery,
+    response: { 200: EndpointSeriesAnswer, ...problems() },
   },
   databaseMetrics: {
     summary: 'Database query metrics per fingerprint',

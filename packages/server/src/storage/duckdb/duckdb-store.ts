@@ -25,6 +25,8 @@ import { nowNs as wallNowNs } from '../../util/time.ts';
 import type {
   DbAggregate,
   EndpointAggregate,
+  EndpointSeriesQuery,
+  EndpointStepAggregate,
   MetricQuery,
   RecentTracesQuery,
   RetentionPolicy,
@@ -129,6 +131,10 @@ class DuckDbStore implements Store {
 
   endpointAggregates(q: RollupQuery): Promise<EndpointAggregate[]> {
     return rollupQueries.endpointAggregates(this.conn, this.rollups, q);
+  }
+
+  endpointAggregateSeries(q: EndpointSeriesQuery): Promise<EndpointStepAggregate[]> {
+    return rollupQueries.endpointAggregateSeries(this.conn, this.rollups, q);
   }
 
   dbAggregates(q: RollupQuery): Promise<DbAggregate[]> {

@@ -8,7 +8,15 @@
  */
 import type { SpanKind } from '../../model/index.ts';
 import { NS_PER_MINUTE } from '../../util/time.ts';
-import type { DbAggregate, EndpointAggregate, RollupQuery, ServiceSummary, TimeWindow } from '../store.ts';
+import type {
+  DbAggregate,
+  EndpointAggregate,
+  EndpointSeriesQuery,
+  EndpointStepAggregate,
+  RollupQuery,
+  ServiceSummary,
+  TimeWindow,
+} from '../store.ts';
 import type { Connections } from './connections.ts';
 import {
   DB_ROLLUP,
@@ -55,6 +63,41 @@ export async function endpointAggregates(
     sketch: r.sketch,
     errorSketch: r.errorSketch,
   }));
+}
+
+/** See `RollupReader.endpointAggregateSeries`. */
+export async function endpointAggregateSeries(
+  conn: Connections,
+  rollups: RollupUpkeep,
+  q: EndpointSeriesQuery,
+): Promise<EndpointStepAggregate[]> {
+  const rows = await rollups.read(
+    () => conn.read((reader) => readRollups(reader, ENDPOINT_ROLLUP, q.window, q.service, q.stepNs)),
+    (out, open) => {
+      mergeCells(out, open.endpoints, q.window, q.service, q.stepNs);
+      return [...out.values()];
+    },
+  );
+  const out: EndpointStepAggregate[] = [];
+  for (const r of rows) {
+    if (q.endpoint !== undefined && r.key[1] !== q.endpoint) continue;
+    if (q.kind !== undefined && r.key[2] !== q.kind) continue;
+    out.push({
+      service: String(r.key[0]),
+      endpoint: String(r.key[1]),
+      kind: r.key[2] as SpanKind,
+      stepStartNs: (r.firstBucketNs / q.stepNs) * q.stepNs,
+      requests: r.sums[0]!,
+      errors: r.sums[1]!,
+      sumMs: r.sums[2]!,
+      minMs: r.minMs,
+      maxMs: r.maxMs,
+      sketch: r.sketch,
+      errorSketch: r.errorSketch,
+    });
+  }
+  out.sort((a, b) => (a.stepStartNs < b.stepStartNs ? -1 : a.stepStartNs > b.stepStartNs ? 1 : 0));
+  return out;
 }
 
 /** See `RollupReader.dbAggregates`. */

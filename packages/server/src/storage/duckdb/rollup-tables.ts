@@ -198,8 +198,12 @@ export async function readRollups(
   spec: RollupSpec,
   window: { fromNs: bigint; toNs: bigint },
   service: string | undefined,
+  stepNs?: bigint,
 ): Promise<Map<string, RollupAggregate>> {
   const from = floorTo(window.fromNs, MINUTE_NS);
+  // Per step (series): epoch-aligned steps; a coarser tier is used only when its blocks fall wholly inside
+  // one step (its step divides the series step), else its blocks are read from the minute rows.
+  const usable = (t: RollupTier) => stepNs === undefined || stepNs % t.stepNs === 0n;
   const cols = [
     ...spec.keys,
     ...spec.carried,
@@ -213,7 +217,10 @@ export async function readRollups(
     .map((c) => `r.${c}`)
     .join(', ');
   const params: DuckDBValue[] = [from, window.toNs];
-  for (const t of TIERS) params.push(ceilTo(from, t.stepNs), floorTo(window.toNs, t.stepNs));
+  for (const t of TIERS) {
+    if (usable(t)) params.push(ceilTo(from, t.stepNs), floorTo(window.toNs, t.stepNs));
+    else params.push(0n, 0n);
+  }
   const svc = service === undefined ? '' : ` AND r.service = $${params.length + 1}`;
   if (service !== undefined) params.push(service);
   // Tier i covers [a_i, b_i): whole blocks inside the window and below the tier's watermark.
@@ -241,7 +248,7 @@ export async function readRollups(
     SELECT ${spec.keys.join(', ')}, ${spec.carried.map((c) => `any_value(${c})`).join(', ')}${spec.carried.length ? ',' : ''}
            ${spec.sums.map((c) => `sum(${c})::DOUBLE`).join(', ')}, max(max_ms), min(bucket_ns), max(bucket_ns), list(sketch),
            min(min_ms), ${spec.errorSketch ? 'list(error_sketch) FILTER (WHERE error_sketch IS NOT NULL)' : 'NULL'}
-    FROM rows GROUP BY ${spec.keys.join(', ')}`;
+    FROM rows GROUP BY ${spec.keys.join(', ')}${stepNs === undefined ? '' : `, bucket_ns // ${stepNs}`}`;
   const result = await conn.runAndReadAll(sql, params);
   const columns = result.getColumns();
   const nk = spec.keys.length;
@@ -254,7 +261,8 @@ export async function readRollups(
     for (const b of listItems(columns[nk + nc + ns + 3]![i])) sketch.mergeBytes(b.bytes);
     const errorSketch = newSketch();
     for (const b of listItems(columns[nk + nc + ns + 5]![i])) errorSketch.mergeBytes(b.bytes);
-    out.set(keyString(key), {
+    const firstBucketNs = big(columns[nk + nc + ns + 1]![i]);
+    out.set(stepNs === undefined ? keyString(key) : `${keyString(key)}\u0000${firstBucketNs / stepNs}`, {
       key,
       carried: spec.carried.map((_, j) => String(columns[nk + j]![i] ?? '')),
       sums: spec.sums.map((_, j) => num(columns[nk + nc + j]![i])),
@@ -262,7 +270,7 @@ export async function readRollups(
       minMs: minOf(columns[nk + nc + ns + 4]![i]),
       sketch,
       errorSketch,
-      firstBucketNs: big(columns[nk + nc + ns + 1]![i]),
+      firstBucketNs,
       lastBucketNs: big(columns[nk + nc + ns + 2]![i]),
     });
   }
@@ -275,12 +283,13 @@ export function mergeCells(
   cells: readonly RollupRow[],
   window: { fromNs: bigint; toNs: bigint },
   service: string | undefined,
+  stepNs?: bigint,
 ): void {
   const from = floorTo(window.fromNs, MINUTE_NS);
   for (const c of cells) {
     if (c.bucketNs < from || c.bucketNs >= window.toNs) continue;
     if (service !== undefined && c.key[0] !== service) continue;
-    const k = keyString(c.key);
+    const k = stepNs === undefined ? keyString(c.key) : `${keyString(c.key)}\u0000${c.bucketNs / stepNs}`;
     let agg = out.get(k);
     if (!agg) {
       agg = {

@@ -1,0 +1,102 @@
+/**
+ * Time-series charts with uPlot (https://github.com/leeoniya/uPlot): fast canvas drawing of many points,
+ * a cursor with values, resize with its box, colours from the theme.
+ * @module
+ */
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** One line of a chart. */
+export interface Series {
+  label: string;
+  /** Values aligned with the chart's `x`; `null` for a gap. */
+  values: (number | null)[];
+  /** A CSS colour or a theme variable name (`--c1`). */
+  color?: string;
+  /** Dashed line (forecasts). */
+  dash?: boolean;
+  /** Fill to the series named here (bands), or `true` to the axis. */
+  fill?: boolean;
+  width?: number;
+}
+
+/** Props of {@link TimeChart}. */
+export interface TimeChartProps {
+  /** Seconds since the epoch. */
+  x: number[];
+  series: Series[];
+  /** Formats a y value with its unit. */
+  format: (v: number) => string;
+  height?: number;
+  title: string;
+  /** Bands between pairs of series (indexes into `series`, upper then lower). */
+  bands?: [number, number][];
+}
+
+const PALETTE = ['--c1', '--c2', '--c3', '--c4', '--c5', '--c6'];
+
+function cssColor(name: string, el: Element): string {
+  return name.startsWith('--') ? getComputedStyle(el).getPropertyValue(name).trim() || '#888' : name;
+}
+
+/** A line chart over time with a legend; the accessible name is its title. */
+export function TimeChart(props: TimeChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const axisColor = cssColor('--muted', el);
+    const gridColor = cssColor('--grid', el);
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height: props.height ?? 200,
+      series: [
+        {},
+        ...props.series.map((s, i) => {
+          const color = cssColor(s.color ?? PALETTE[i % PALETTE.length]!, el);
+          return {
+            label: s.label,
+            stroke: color,
+            width: s.width ?? 1.5,
+            ...(s.dash ? { dash: [6, 4] } : {}),
+            ...(s.fill ? { fill: `${color}33` } : {}),
+            value: (_u: uPlot, v: number | null) => (v === null ? '–' : props.format(v)),
+            spanGaps: false,
+          };
+        }),
+      ],
+      axes: [
+        { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } },
+        {
+          stroke: axisColor,
+          grid: { stroke: gridColor, width: 1 },
+          ticks: { stroke: gridColor },
+          size: 70,
+          values: (_u, vals) => vals.map((v) => props.format(v)),
+        },
+      ],
+      ...(props.bands
+        ? { bands: props.bands.map(([a, b]) => ({ series: [a + 1, b + 1] as [number, number] })) }
+        : {}),
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+    };
+    const data = [props.x, ...props.series.map((s) => s.values)] as uPlot.AlignedData;
+    const plot = new uPlot(opts, data, el);
+    const resize = new ResizeObserver(() =>
+      plot.setSize({ width: Math.max(200, el.clientWidth), height: opts.height }),
+    );
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [props.x, props.series, props.height, props.format, props.bands]);
+  return (
+    <figure class="chart">
+      <figcaption>{props.title}</figcaption>
+      <div ref={box} role="img" aria-label={props.title} />
+    </figure>
+  );
+}

@@ -1,0 +1,16 @@
+/**
+ * The pages of the dashboard, in the navigation's order. Each page is loaded on demand (its own chunk).
+ * @module
+ */
+import type { ComponentType } from 'preact';
+
+/** A page: its path prefix, its title and its module (loaded when first shown). */
+export interface PageDef {
+  path: string;
+  title: string;
+  load: () => Promise<{ default: ComponentType<{ path: string }> }>;
+}
+
+export const PAGES: PageDef[] = [
+  { path: '/', title: 'Overview', load: () => import('./pages/overview.tsx') },
+];
