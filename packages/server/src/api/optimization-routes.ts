@@ -18,7 +18,7 @@ import type { LogDigests } from '../db/log-digests.ts';
 import type { DbPools } from '../db/pools.ts';
 import { runReadOnly } from '../db/read-only.ts';
 import { SiperfError } from '../errors.ts';
-import { digestLogText, LogTooLargeError } from '../ingest/logs/index.ts';
+import { digestLogText } from '../ingest/logs/index.ts';
 import type { Recommendation } from '../model/index.ts';
 import type { Store } from '../storage/index.ts';
 import { requireKey } from './auth.ts';
@@ -186,11 +186,6 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
             maxInflatedBytes: config.maxDecompressedBytes,
           });
         } catch (err) {
-          if (err instanceof LogTooLargeError) {
-            throw new SiperfError('ERR_INGEST_BODY_TOO_LARGE', `${err.message} (maxDecompressedBytes)`, {
-              limit: err.limit,
-            });
-          }
           if (err instanceof RangeError) {
             const field = err.message.startsWith('prefix') ? 'prefix' : undefined;
             throw new SiperfError(field ? 'ERR_QUERY_PARAM' : 'ERR_API_BODY', err.message, {

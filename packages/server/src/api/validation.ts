@@ -20,7 +20,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import { type ErrorCode, SiperfError } from '../errors.ts';
-import { AJV_OPTIONS, describeError, type Schema } from '../util/schema-check.ts';
+import { AJV_OPTIONS, describeError, pickError, type Schema } from '../util/schema-check.ts';
 
 export { describeSchema, fieldPath } from '../util/schema-check.ts';
 
@@ -129,7 +129,7 @@ export function validatorCompiler({
     if (isBody && (data === null || data === undefined) && optionalBody) return { value: undefined };
     const value = isBody ? data : coerceText(data, schema);
     if (validate(value)) return { value };
-    return { error: validationError(validate.errors![0]!, code, root) };
+    return { error: validationError(pickError(validate.errors!), code, root) };
   };
 }
 
@@ -153,7 +153,7 @@ export function serializerCompiler(
       // Check what a client would read (Dates become strings, undefined members vanish).
       const text = JSON.stringify(data);
       if (!validate(text === undefined ? undefined : JSON.parse(text))) {
-        const e = validate.errors![0]!;
+        const e = pickError(validate.errors!);
         throw new SiperfError(
           'ERR_INTERNAL',
           `the ${httpStatus} answer of ${method} ${url} does not match its schema: ${

@@ -60,6 +60,16 @@ function shown(value: unknown): string {
   return s.length > 64 ? `${s.slice(0, 61)}…"` : s;
 }
 
+/** The bounds of a number: `1..1000` when both are inclusive, else `0 < x < 1`, `x ≥ 0`, `x < 5`. */
+function numberRange(schema: Schema | undefined): string | undefined {
+  if (!schema) return undefined;
+  const { minimum: min, maximum: max, exclusiveMinimum: xmin, exclusiveMaximum: xmax } = schema;
+  if (xmin === undefined && xmax === undefined) return range(min, max);
+  const low = xmin !== undefined ? `${xmin} < ` : min !== undefined ? `${min} ≤ ` : '';
+  const high = xmax !== undefined ? ` < ${xmax}` : max !== undefined ? ` ≤ ${max}` : '';
+  return `${low}x${high}`;
+}
+
 function range(min: unknown, max: unknown): string | undefined {
   if (min === undefined && max === undefined) return undefined;
   return `${min ?? ''}..${max ?? ''}`;
@@ -79,7 +89,7 @@ export function describeSchema(schema: Schema | undefined): string {
   switch (type) {
     case 'integer':
     case 'number': {
-      const r = range(schema.minimum ?? schema.exclusiveMinimum, schema.maximum ?? schema.exclusiveMaximum);
+      const r = numberRange(schema);
       return `${type === 'integer' ? 'an integer' : 'a number'}${r ? ` ${r}` : ''}`;
     }
     case 'string': {
@@ -190,7 +200,7 @@ export function describeError(error: ErrorObject, root: string): SchemaProblem {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      limit = range(parent?.minimum ?? parent?.exclusiveMinimum, parent?.maximum ?? parent?.exclusiveMaximum);
+      limit = numberRange(parent);
       detail = `${field}: expected ${describeSchema(parent)}, got ${shown(error.data)}`;
       break;
     case 'maxProperties':
@@ -202,6 +212,31 @@ export function describeError(error: ErrorObject, root: string): SchemaProblem {
   }
   if (field === '') detail = detail.replace(/^: /, `${root}: `);
   return { field, detail, ...(limit !== undefined ? { limit } : {}) };
+}
+
+/**
+ * The error to report among Ajv's (it reports each branch of a failed `anyOf`/`oneOf`, then the union's own
+ * error): when the value's type fits exactly one branch, that branch's first error, so a nested field is
+ * named by its path (`adaptiveTtl.maxStaleness`); when it fits none (or several), the union's own error,
+ * which lists every alternative (`true or false or an object`). Otherwise the first error.
+ */
+export function pickError(errors: readonly ErrorObject[]): ErrorObject {
+  const union = errors.find((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
+  if (!union) return errors[0]!;
+  const branches = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    if (!e.schemaPath.startsWith(`${union.schemaPath}/`)) continue;
+    const branch = e.schemaPath.slice(union.schemaPath.length + 1).split('/')[0]!;
+    branches.set(branch, [...(branches.get(branch) ?? []), e]);
+  }
+  // A branch "fits" the value's type when none of its errors is a type or const/enum mismatch of the value itself.
+  const fitting = [...branches.values()].filter(
+    (errs) =>
+      !errs.some(
+        (e) => e.instancePath === union.instancePath && ['type', 'const', 'enum'].includes(e.keyword),
+      ),
+  );
+  return fitting.length === 1 ? fitting[0]![0]! : union;
 }
 
 let shared: Ajv | undefined;
@@ -216,6 +251,6 @@ export function schemaCheck(schema: object, root: string): (data: unknown) => Sc
   return (data) => {
     shared ??= new Ajv(AJV_OPTIONS);
     validate ??= shared.compile(schema);
-    return validate(data) ? undefined : describeError(validate.errors![0]!, root);
+    return validate(data) ? undefined : describeError(pickError(validate.errors!), root);
   };
 }

@@ -10,5 +10,4 @@ export {
   LOG_FORMATS,
   type LogFormat,
   type LogImportOptions,
-  LogTooLargeError,
 } from './read-log.ts';

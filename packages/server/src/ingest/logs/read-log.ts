@@ -4,6 +4,7 @@
  * `mysql-slow`, `pg-stderr`, `pg-csv`, `pg-json`.
  * @module
  */
+
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -11,17 +12,10 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, gunzipSync } from 'node:zlib';
+import { SiperfError } from '../../errors.ts';
 import { DigestBuilder, type LogDigest } from './digest.ts';
 import { MysqlSlowLogParser } from './mysql-slow.ts';
 import { type PgLogFormat, PgLogParser } from './pg-log.ts';
-
-/** A compressed upload inflates past the limit. */
-export class LogTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`body: inflates to more than ${limit} bytes`);
-    this.name = 'LogTooLargeError';
-  }
-}
 
 /** Bytes read at a time, and the longest line accepted (a statement of 64 MiB is already absurd). */
 const CHUNK = 1024 * 1024;
@@ -69,7 +63,13 @@ export function digestLogText(
     try {
       buf = gunzipSync(buf, { maxOutputLength: max });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new LogTooLargeError(max);
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new SiperfError(
+          'ERR_INGEST_BODY_TOO_LARGE',
+          `body: inflates to more than ${max} bytes (maxDecompressedBytes)`,
+          { limit: max },
+        );
+      }
       throw new RangeError(`body: not valid gzip (${(err as Error).message})`);
     }
   } else if (buf.subarray(0, 3).toString('latin1') === 'BZh') {
