@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  say(`siperf server: ${server.url} (data: ${opts.dataDir})`);
+  say(`siperf server: ${server.url} (data: ${opts.dataDir}); dashboard: ${server.url}/`);
   say('starting the demo service (seeding 100,000 annotations)…');
   const app = await startApp({
     ...process.env,
@@ -297,9 +297,7 @@ async function main(): Promise<void> {
     return;
   }
   say('');
-  say(
-    `siperf keeps running at ${server.url} — try ${server.url}/api/v1/apm/metrics/api or the API docs at ${server.url}/docs`,
-  );
+  say(`siperf keeps running: open the dashboard at ${server.url}/ (the API docs are at ${server.url}/docs)`);
   say('Ctrl-C stops it.');
   const stop = (): void => {
     server.stop().then(() => process.exit(0));
