@@ -11,6 +11,7 @@ import {
   endpointMetrics,
   endpointSeries,
   queryFindings,
+  rankTraceSpans,
 } from '../apm/index.ts';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
@@ -19,7 +20,7 @@ import type { Store } from '../storage/index.ts';
 import { nsToIso } from '../util/time.ts';
 import { requireKey } from './auth.ts';
 import { parseWindow } from './query-params.ts';
-import { type EndpointSeriesQuery, apmRouteSchemas as S } from './schemas/apm.ts';
+import { type EndpointSeriesQuery, apmRouteSchemas as S, type TraceQuery } from './schemas/apm.ts';
 
 /** What the APM routes need. */
 export interface ApmDeps {
@@ -150,14 +151,19 @@ export async function apmRoutes(app: FastifyInstance, deps: ApmDeps): Promise<vo
   app.get(
     '/api/v1/apm/traces/:traceId',
     { schema: S.trace },
-    async (request: FastifyRequest<{ Params: { traceId: string } }>) => {
+    async (request: FastifyRequest<{ Params: { traceId: string }; Querystring: TraceQuery }>) => {
       // 16 hex characters (checked by the schema): a 64-bit Zipkin/B3 trace id, stored left-padded to 128 bits.
       const raw = request.params.traceId;
       const id = raw.padStart(32, '0');
       const spans = await store.traceSpans(id.toLowerCase());
       if (spans.length === 0)
         throw new SiperfError('ERR_QUERY_NOT_FOUND', `no trace ${id.toLowerCase()} in the store`);
-      return buildTraceTree(id.toLowerCase(), spans);
+      // The percentile window: `window`/`from`/`to` as every list route reads them, except that "now" is
+      // the trace's end (rounded up to the ms), so by default the hour ending when the trace ended.
+      let endNs = spans[0]!.endTimeUnixNano;
+      for (const s of spans) if (s.endTimeUnixNano > endNs) endNs = s.endTimeUnixNano;
+      const w = parseWindow(request.query, Number((endNs + 999_999n) / 1_000_000n));
+      return rankTraceSpans(store, buildTraceTree(id.toLowerCase(), spans), w);
     },
   );
 

@@ -8,6 +8,8 @@ export type { EndpointMetrics, EndpointMetricsOptions } from './red-metrics.ts';
 export { apdexOfSketch, clampedQuantile, endpointMetrics } from './red-metrics.ts';
 export type { SequentialQueries, SiblingGroup } from './repeated-calls.ts';
 export { sequentialQueries, siblingGroups } from './repeated-calls.ts';
+export type { RankedSpanNode, RankedTraceTree } from './span-percentiles.ts';
+export { percentileOf, rankTraceSpans } from './span-percentiles.ts';
 export type { ClockSkew, SpanNode, TraceTree } from './trace-tree.ts';
 export { buildTraceTree, selfTimeNs } from './trace-tree.ts';
 export type { StepStats, TransactionStats } from './transactions.ts';

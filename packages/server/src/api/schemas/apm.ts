@@ -188,6 +188,8 @@ export interface SpanNodeShape {
   onCriticalPath: boolean;
   orphan: boolean;
   clockFlagged: boolean;
+  /** 0..100: share of its operation's spans in the window that took at most as long; null: no rollup. */
+  percentile: number | null;
   db?: Static<typeof DbCall> | null | undefined;
   attributes: Record<string, unknown>;
   events: Static<typeof SpanEvent>[];
@@ -218,6 +220,17 @@ export const SpanNode = Type.Unsafe<SpanNodeShape>(
       onCriticalPath: Type.Boolean(),
       orphan: Type.Boolean({ description: 'the parent id names a span not in the trace' }),
       clockFlagged: Type.Boolean(),
+      percentile: Nullable(
+        Type.Number({
+          minimum: 0,
+          maximum: 100,
+          description:
+            "0..100: the share of its operation's spans in the percentile window (`window`/`from`/`to`) that " +
+            'took at most as long as this span, from the DDSketch rollups (within their 1%): a database call ' +
+            'among the calls of its statement (service, system, database, fingerprint), any other span among ' +
+            'the spans of its (service, endpoint, kind). null: the operation has no rollup in the window',
+        }),
+      ),
       db: Type.Optional(Nullable(DbCall)),
       attributes: OpenObject,
       events: Type.Array(SpanEvent),
@@ -230,6 +243,28 @@ export const SpanNode = Type.Unsafe<SpanNodeShape>(
   ),
 );
 Object.assign(SpanNode, { $id: 'SpanNode' });
+
+/** Query of `GET /api/v1/apm/traces/{traceId}`: the window each span's percentile is computed over. */
+export const TraceQuery = Closed({
+  from: Type.Optional(
+    Type.String({ maxLength: 64, description: 'percentile window start: ISO-8601 or epoch ms' }),
+  ),
+  to: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: "percentile window end: ISO-8601 or epoch ms (default: the trace's end)",
+    }),
+  ),
+  window: Type.Optional(
+    Type.String({
+      maxLength: 32,
+      description:
+        "length of the percentile window, ending at `to` (default: the trace's end) or starting at `from`: " +
+        "15m, 1h, 24h, 7d (default 1h, so by default: the hour ending at the trace's end)",
+    }),
+  ),
+});
+export type TraceQuery = Static<typeof TraceQuery>;
 
 export const TraceTree = Closed({
   traceId: Type.String(),
@@ -399,10 +434,11 @@ export const apmRouteSchemas = {
     response: { 200: RecentTracesAnswer, ...problems() },
   },
   trace: {
-    summary: 'One trace as a span tree with self times and the critical path',
+    summary:
+      "One trace as a span tree with self times, the critical path and each span's percentile against its operation",
     tags: ['apm'],
     params: TraceParams,
-    querystring: Closed({}),
+    querystring: TraceQuery,
     response: { 200: TraceTree, ...problems(404) },
   },
   services: {

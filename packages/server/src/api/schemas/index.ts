@@ -43,6 +43,7 @@ export {
   ServicesAnswer,
   SPAN_KINDS,
   SpanNode,
+  TraceQuery,
   TraceTree,
 } from './apm.ts';
 export {
