@@ -199,6 +199,12 @@ test('warming loads what is missing; hot keys are the most frequent', async () =
   for (let i = 0; i < 5; i++) await cache.get('c');
   for (let i = 0; i < 3; i++) await cache.get('a');
   assert.deepEqual(cache.hotKeys(2), ['c', 'a']);
+  // The second warm found 'a' in memory: a check, not a read. The 8 reads are the 8 memory hits.
+  const s = cache.stats();
+  assert.deepEqual(
+    { hits: s.hits, memoryHits: s.memoryHits, remoteHits: s.remoteHits },
+    { hits: 8, memoryHits: 8, remoteHits: 0 },
+  );
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const file = `${mkdtempSync(`${tmpdir()}/siperf-hot-`)}/hot.json`;

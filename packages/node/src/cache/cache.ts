@@ -676,17 +676,20 @@ export class Cache<V = unknown> {
     return n === 0 ? 0 : Math.round((sum / n) * m.size);
   }
 
-  /** Finds `key` without counting a hit or miss: fresh, or stale within its grace. */
+  /**
+   * Finds `key` without counting a hit or miss: fresh, or stale within its grace. `read`: a caller's read
+   * (fed to the miss-ratio curve and counted in memoryHits/remoteHits), not a check by `warm`.
+   */
   private async lookup(
     k: string,
-    record = true,
+    read = true,
   ): Promise<{ held: Held<V>; fresh: boolean; expiresAt: number } | undefined> {
-    if (record) this.mrc?.record(hashKey(k));
+    if (read) this.mrc?.record(hashKey(k));
     if (this.memory) {
       // get() feeds recency, frequency and the window's hill climber with the hit or the miss.
       const held = this.memory.get(k);
       if (held) {
-        this.counts.memoryHits += 1;
+        if (read) this.counts.memoryHits += 1;
         return { held, fresh: true, expiresAt: this.memory.expiresAt(k) ?? 0 };
       }
       const s = this.memory.getStale(k);
@@ -702,7 +705,7 @@ export class Cache<V = unknown> {
     const fresh = e.expiresAt === 0 || e.expiresAt > this.now();
     const held: Held<V> = { v: e.value, storedAt: e.storedAt, loadMs: e.loadMs, tags: undefined };
     if (fresh) {
-      this.counts.remoteHits += 1;
+      if (read) this.counts.remoteHits += 1;
       this.memory?.set(k, held, e.expiresAt, this.grace);
     }
     return { held, fresh, expiresAt: e.expiresAt };

@@ -2,7 +2,8 @@
  * A cache's statistics as OpenTelemetry metrics, read at each collection (observable instruments), so
  * that siperf's server shows every application's caches next to its own. Names (attributes `cache.name`,
  * `cache.backend`, `cache.policy`):
- * - `siperf.cache.requests` (counter, `cache.result` = hit | miss), `siperf.cache.evictions`,
+ * - `siperf.cache.requests` (counter, `cache.result` = hit | miss), `siperf.cache.remote_hits` (the hits
+ *   Redis answered: memory-tier misses that cost a Redis read, not a load), `siperf.cache.evictions`,
  *   `siperf.cache.expirations`, `siperf.cache.loads`, `siperf.cache.load_failures` (counters);
  * - `siperf.cache.entries`, `siperf.cache.bytes` (By), `siperf.cache.max_entries`,
  *   `siperf.cache.load.p95` (ms), `siperf.cache.hit_ratio` (1) (gauges);
@@ -27,6 +28,7 @@ export function exportCacheMetrics(
   meter: Meter = metrics.getMeter('@siperf/node'),
 ): () => void {
   const requests = meter.createObservableCounter('siperf.cache.requests', { unit: '{request}' });
+  const remoteHits = meter.createObservableCounter('siperf.cache.remote_hits', { unit: '{request}' });
   const evictions = meter.createObservableCounter('siperf.cache.evictions', { unit: '{entry}' });
   const expirations = meter.createObservableCounter('siperf.cache.expirations', { unit: '{entry}' });
   const loads = meter.createObservableCounter('siperf.cache.loads', { unit: '{load}' });
@@ -39,6 +41,7 @@ export function exportCacheMetrics(
   const mrc = meter.createObservableGauge('siperf.cache.mrc.hit_ratio', { unit: '1' });
   const all = [
     requests,
+    remoteHits,
     evictions,
     expirations,
     loads,
@@ -55,6 +58,7 @@ export function exportCacheMetrics(
     const a = { 'cache.name': s.name, 'cache.backend': s.backend, 'cache.policy': s.policy };
     r.observe(requests, s.hits, { ...a, 'cache.result': 'hit' });
     r.observe(requests, s.misses, { ...a, 'cache.result': 'miss' });
+    r.observe(remoteHits, s.remoteHits, a);
     r.observe(evictions, s.evictions, a);
     r.observe(expirations, s.expirations, a);
     r.observe(loads, s.loads, a);

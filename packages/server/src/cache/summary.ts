@@ -16,8 +16,17 @@ export interface CacheSummary {
   backend: string;
   policy: string;
   hits: number;
+  /** Requests neither tier answered (a load from the source, or nothing for `get`). */
   misses: number;
   hitRatio: number;
+  /**
+   * Hits the memory tier answered and hits Redis answered (a memory-tier miss that cost a Redis read, not
+   * a load). Null when the reporter did not say: a tiered cache of an SDK without `siperf.cache.remote_hits`.
+   */
+  memoryHits: number | null;
+  remoteHits: number | null;
+  /** Hours the counts cover; every "per hour" figure is a count ÷ this. */
+  periodHours: number;
   /** Requests per hour over the period the counts cover. */
   requestsPerHour: number;
   entries: number;
@@ -38,6 +47,8 @@ export interface CacheSummary {
 /** A server cache's summary from its stats, `ageMs` after it was created. */
 export function fromStats(s: CacheStats, ageMs: number, defaultTtlMs: number): CacheSummary {
   const base = s.maxEntries ?? s.entries;
+  // Over at least an hour: a burst in a new cache is not extrapolated to a rate.
+  const periodHours = Math.max(3_600_000, ageMs) / 3_600_000;
   return {
     name: s.name,
     source: 'server',
@@ -47,8 +58,10 @@ export function fromStats(s: CacheStats, ageMs: number, defaultTtlMs: number): C
     hits: s.hits,
     misses: s.misses,
     hitRatio: s.hitRatio,
-    // Over at least an hour: a burst in a new cache is not extrapolated to a rate.
-    requestsPerHour: ((s.hits + s.misses) * 3_600_000) / Math.max(3_600_000, ageMs),
+    memoryHits: s.memoryHits,
+    remoteHits: s.remoteHits,
+    periodHours,
+    requestsPerHour: (s.hits + s.misses) / periodHours,
     entries: s.entries,
     bytes: s.bytes,
     maxEntries: s.maxEntries,
@@ -69,6 +82,7 @@ export function fromStats(s: CacheStats, ageMs: number, defaultTtlMs: number): C
 
 const METRICS = [
   'siperf.cache.requests',
+  'siperf.cache.remote_hits',
   'siperf.cache.evictions',
   'siperf.cache.expirations',
   'siperf.cache.loads',
@@ -83,7 +97,9 @@ const METRICS = [
 /**
  * The caches applications reported in the window. Counters are cumulative: when the series started in
  * the window its last value is the window's count; otherwise the last value minus the first (the last
- * alone after a restart). Gauges are the last value.
+ * alone after a restart). Gauges are the last value. The counts cover the time the request counters span
+ * — from the series' start (or first point) to its last point, at least a minute — and the rates per hour
+ * are over that span, not over the whole window.
  */
 export async function applicationCaches(store: MetricReader, window: TimeWindow): Promise<CacheSummary[]> {
   type Acc = {
@@ -91,6 +107,9 @@ export async function applicationCaches(store: MetricReader, window: TimeWindow)
     last: Map<string, number>;
     /** Whether the cumulative series started inside the window (then its last value is the window's count). */
     startedInside: Map<string, boolean>;
+    /** Per series: the start of what its count covers, and its last point, ns. */
+    fromNs: Map<string, bigint>;
+    toNs: Map<string, bigint>;
     attrs: Record<string, unknown>;
   };
   const caches = new Map<string, Acc>();
@@ -106,6 +125,8 @@ export async function applicationCaches(store: MetricReader, window: TimeWindow)
           first: new Map(),
           last: new Map(),
           startedInside: new Map(),
+          fromNs: new Map(),
+          toNs: new Map(),
           attrs: { ...p.attributes, service: p.service },
         };
         caches.set(key, acc);
@@ -113,13 +134,15 @@ export async function applicationCaches(store: MetricReader, window: TimeWindow)
       const sub = p.attributes['cache.result'] ?? p.attributes['cache.size_factor'] ?? '';
       const k = `${name}|${String(sub)}`;
       if (!acc.first.has(k)) {
+        const inside = p.startTimeUnixNano >= window.fromNs;
         acc.first.set(k, p.value);
-        acc.startedInside.set(k, p.startTimeUnixNano >= window.fromNs);
+        acc.startedInside.set(k, inside);
+        acc.fromNs.set(k, inside ? p.startTimeUnixNano : p.timeUnixNano);
       }
       acc.last.set(k, p.value);
+      acc.toNs.set(k, p.timeUnixNano);
     }
   }
-  const hours = Number(window.toNs - window.fromNs) / 3.6e12;
   return [...caches.values()].map((acc) => {
     const delta = (k: string) => {
       const a = acc.first.get(k) ?? 0;
@@ -131,6 +154,20 @@ export async function applicationCaches(store: MetricReader, window: TimeWindow)
     const count = (k: string) => (acc.startedInside.get(k) ? last(k) : delta(k));
     const hits = count('siperf.cache.requests|hit');
     const misses = count('siperf.cache.requests|miss');
+    // The span of the request counters (both results), at least a minute.
+    const spans = ['siperf.cache.requests|hit', 'siperf.cache.requests|miss']
+      .filter((k) => acc.toNs.has(k))
+      .map((k) => Number(acc.toNs.get(k)! - acc.fromNs.get(k)!) / 3.6e12);
+    const periodHours = Math.max(1 / 60, ...spans);
+    const backend = String(acc.attrs['cache.backend'] ?? 'memory');
+    // The split between the tiers: reported, or implied by a single-tier backend.
+    const remoteHits = acc.last.has('siperf.cache.remote_hits|')
+      ? count('siperf.cache.remote_hits|')
+      : backend === 'memory'
+        ? 0
+        : backend === 'redis'
+          ? hits
+          : null;
     const maxEntries = acc.last.has('siperf.cache.max_entries|') ? last('siperf.cache.max_entries|') : null;
     const base = maxEntries ?? last('siperf.cache.entries|');
     const curve = [...acc.last.entries()]
@@ -144,12 +181,15 @@ export async function applicationCaches(store: MetricReader, window: TimeWindow)
       name: String(acc.attrs['cache.name']),
       source: 'application' as const,
       service: String(acc.attrs.service),
-      backend: String(acc.attrs['cache.backend'] ?? 'memory'),
+      backend,
       policy: String(acc.attrs['cache.policy'] ?? 'w-tinylfu'),
       hits,
       misses,
       hitRatio: hits + misses > 0 ? hits / (hits + misses) : 0,
-      requestsPerHour: hours > 0 ? (hits + misses) / hours : 0,
+      memoryHits: remoteHits === null ? null : Math.max(0, hits - remoteHits),
+      remoteHits,
+      periodHours,
+      requestsPerHour: (hits + misses) / periodHours,
       entries: last('siperf.cache.entries|'),
       bytes: last('siperf.cache.bytes|'),
       maxEntries,

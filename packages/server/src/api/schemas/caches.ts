@@ -129,9 +129,21 @@ export const CacheSummary = Closed({
   backend: Type.String(),
   policy: Type.String(),
   hits: Type.Number(),
-  misses: Type.Number(),
+  misses: Type.Number({ description: 'requests neither tier answered' }),
   hitRatio: Type.Number(),
-  requestsPerHour: Type.Number(),
+  memoryHits: Nullable(
+    Type.Number({ description: 'hits the memory tier answered (null: the reporter did not say)' }),
+  ),
+  remoteHits: Nullable(
+    Type.Number({
+      description:
+        'hits Redis answered: memory-tier misses that cost a Redis read, not a load (null: not said)',
+    }),
+  ),
+  periodHours: Type.Number({
+    description: 'hours the counts cover (the span of the reports; at least an hour for server caches)',
+  }),
+  requestsPerHour: Type.Number({ description: 'requests ÷ periodHours' }),
   entries: Type.Number(),
   bytes: Type.Number(),
   maxEntries: Nullable(Type.Number()),
