@@ -13,4 +13,7 @@ export interface PageDef {
 
 export const PAGES: PageDef[] = [
   { path: '/', title: 'Overview', load: () => import('./pages/overview.tsx') },
+  { path: '/database', title: 'Database', load: () => import('./pages/database.tsx') },
+  { path: '/vitals', title: 'Web vitals', load: () => import('./pages/vitals.tsx') },
+  { path: '/transactions', title: 'Transactions', load: () => import('./pages/transactions.tsx') },
 ];
