@@ -109,3 +109,46 @@ test('bad transaction calls name the field; unknown ids are 404', async () => {
     await t.close();
   }
 });
+
+test('GET transactions?service= keeps the transactions of that service', async () => {
+  const t = await startTestApp();
+  try {
+    // checkout in shop twice (pay 100 and 300 ms) and once in backoffice (pay 50 ms), one refund in backoffice.
+    for (const [service, name, pay] of [
+      ['shop', 'checkout', 100],
+      ['shop', 'checkout', 300],
+      ['backoffice', 'checkout', 50],
+      ['backoffice', 'refund', 70],
+    ] as const) {
+      const s = await post(t.app, '/api/v1/apm/transactions/start', JSON.stringify({ name, service }), json);
+      await post(
+        t.app,
+        `/api/v1/apm/transactions/${s.json.id}/steps`,
+        JSON.stringify({ name: 'pay', durationMs: pay }),
+        json,
+      );
+      await post(t.app, `/api/v1/apm/transactions/${s.json.id}/end`, JSON.stringify({ success: true }), json);
+    }
+    /** [name, completed, p95 of the pay step] per transaction name. */
+    const list = async (query: string) => {
+      const r = await get(t.app, `/api/v1/apm/transactions?window=15m${query}`);
+      assert.equal(r.status, 200);
+      return r.json.transactions
+        .map((x: any) => [x.name, x.count, x.steps.find((s: any) => s.step === 'pay').p95Ms])
+        .sort((a: any, b: any) => a[0].localeCompare(b[0]));
+    };
+    // p95 (type 7) of 100 and 300 is 100 + 0.95·200 = 290; of 50, 100, 300 it is 100 + 0.9·200 = 280.
+    assert.deepEqual(await list(''), [
+      ['checkout', 3, 280],
+      ['refund', 1, 70],
+    ]);
+    assert.deepEqual(await list('&service=shop'), [['checkout', 2, 290]]);
+    assert.deepEqual(await list('&service=backoffice'), [
+      ['checkout', 1, 50],
+      ['refund', 1, 70],
+    ]);
+    assert.deepEqual(await list('&service=nobody'), []);
+  } finally {
+    await t.close();
+  }
+});

@@ -1,7 +1,8 @@
 /**
  * Business transactions over REST, for clients that are not Node.js: `POST /api/v1/apm/transactions/start`
  * (returns an id), `POST …/{id}/steps`, `POST …/{id}/end`, and `GET /api/v1/apm/transactions` (per name:
- * count, success rate, p50/p95, per-step stats, the slowest step, abandoned ones). Each call is stored as a
+ * count, success rate, p50/p95, per-step stats, the slowest step, abandoned ones; `service` keeps the
+ * transactions with a mark of that service in the window). Each call is stored as a
  * span with `siperf.transaction.*` attributes, the same marks `@siperf/node` writes, so both land in one view.
  * Writes take the ingest key or the API key; the read takes the API key.
  * @module
@@ -145,10 +146,11 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
   app.get(
     '/api/v1/apm/transactions',
     { schema: S.list },
-    async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>) => {
+    async (request: FastifyRequest<{ Querystring: { service?: string } & Record<string, unknown> }>) => {
       requireKey(request, [config.apiKey], 'the API');
       const w = parseWindow(request.query, Date.now());
-      const marks = await store.transactionMarks({ window: w });
+      // `service`: the transactions with a mark of that service in the window (all their marks).
+      const marks = await store.transactionMarks({ window: w, service: request.query.service });
       return {
         from: new Date(w.fromMs).toISOString(),
         to: new Date(w.toMs).toISOString(),

@@ -639,6 +639,71 @@ export function runStoreContract(
     );
 
     contract(
+      'services: first and last seen are the true first and last minute with data, whichever tier a window reads',
+      async (t) => {
+        const H0 = T0 - (T0 % HOUR);
+        let now = H0 + 3n * HOUR;
+        const store = await open(t, () => now);
+        try {
+          const at = (m: bigint, s: bigint) => H0 + m * MIN + s * SEC;
+          // api: minutes 13, 31 and 47 of hour 0 and minute 82 (hour 1, minute 22); web: minute 44 only.
+          await store.writeSpans([
+            span(at(13n, 5n), 10),
+            span(at(31n, 0n), 10, { name: 'GET /b', endpoint: 'GET /b' }),
+            span(at(47n, 30n), 10),
+            span(at(82n, 1n), 10),
+            span(at(44n, 59n), 10, { service: 'web', name: 'GET /w', endpoint: 'GET /w' }),
+          ]);
+          await store.flushRollups();
+          /** [service, requests, first seen, last seen] per service, by name. */
+          const seen = async (fromNs: bigint, toNs: bigint) =>
+            (await store.services({ fromNs, toNs }))
+              .sort(byKey((s) => s.service))
+              .map((s) => [s.service, s.requests, s.firstSeenNs, s.lastSeenNs]);
+          // Windows: a whole hour (the hourly tier once compacted), ragged edges over both hours (minute
+          // rows, then 10-minute blocks [10, 60), then hour 1), and one 10-minute block [30, 40).
+          const hour0 = [H0, H0 + HOUR] as const;
+          const ragged = [H0 + 5n * MIN, H0 + 2n * HOUR] as const;
+          const block = [H0 + 30n * MIN, H0 + 40n * MIN] as const;
+          const expected = {
+            hour0: [
+              ['api', 3, at(13n, 0n), at(48n, 0n)],
+              ['web', 1, at(44n, 0n), at(45n, 0n)],
+            ],
+            ragged: [
+              ['api', 4, at(13n, 0n), at(83n, 0n)],
+              ['web', 1, at(44n, 0n), at(45n, 0n)],
+            ],
+            block: [['api', 1, at(31n, 0n), at(32n, 0n)]],
+          };
+          const answers = async () => ({
+            hour0: await seen(...hour0),
+            ragged: await seen(...ragged),
+            block: await seen(...block),
+          });
+          assert.deepEqual(await answers(), expected, 'minute rows');
+          const r = await store.compactRollups(H0 + 2n * HOUR);
+          assert.deepEqual(
+            r.rebuilt,
+            { hourly: 4, tenminute: 5 },
+            'hour 0 of api GET /a, api GET /b and web, hour 1 of api GET /a; blocks 10, 40, 80 of GET /a, 30 of GET /b, 40 of web',
+          );
+          assert.deepEqual(await answers(), expected, 'after compaction: the blocks keep their true minutes');
+          // A late span of minute 55, written after the compaction: its minute row joins the hourly block.
+          now += MIN;
+          await store.writeSpans([span(at(55n, 1n), 10)]);
+          await store.flushRollups();
+          assert.deepEqual(await seen(...hour0), [
+            ['api', 4, at(13n, 0n), at(56n, 0n)],
+            ['web', 1, at(44n, 0n), at(45n, 0n)],
+          ]);
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
+    contract(
       'flushRollups: answers are the same before and after a flush, and flushes of one minute add up',
       async (t) => {
         const store = await open(t, () => T0 + 3n * MIN);
@@ -1099,6 +1164,31 @@ export function runStoreContract(
             [[Y, 'start', T0 + 3n * MIN]],
           );
           assert.deepEqual(await store.transactionMarks({ transactionId: 'cc'.repeat(16) }), []);
+          // service: the transactions with a mark of that service in the window, with all their marks.
+          const all = { fromNs: T0, toNs: T0 + 10n * MIN };
+          const ids = async (service: string, window = all) =>
+            (await store.transactionMarks({ window, service })).map((r) => [r.id, r.event, r.service]);
+          assert.deepEqual(
+            await ids('billing'),
+            [
+              [X, 'start', 'api'],
+              [X, 'step', 'billing'],
+              [X, 'end', 'api'],
+            ],
+            'X has a billing step: every mark of X, none of Y',
+          );
+          assert.deepEqual(await ids('api'), [
+            [X, 'start', 'api'],
+            [X, 'step', 'billing'],
+            [X, 'end', 'api'],
+            [Y, 'start', 'api'],
+          ]);
+          assert.deepEqual(
+            await ids('billing', { fromNs: T0 + 2n * MIN, toNs: all.toNs }),
+            [],
+            'not in the window',
+          );
+          assert.deepEqual(await ids('web'), []);
         } finally {
           await store.close();
         }

@@ -117,7 +117,11 @@ export interface RollupReader {
    */
   endpointAggregateSeries(q: EndpointSeriesQuery): Promise<EndpointStepAggregate[]>;
   dbAggregates(q: RollupQuery): Promise<DbAggregate[]>;
-  /** Per (service, endpoint, kind), request counts per minute (for throughput charts). */
+  /**
+   * Per service with data in the window: requests, errors, endpoints, the start of its first minute with
+   * data and the end of its last one (the true minutes, whether the window is read from minute rows or
+   * from compacted blocks).
+   */
   services(window: TimeWindow, service?: string): Promise<ServiceSummary[]>;
 }
 
@@ -187,9 +191,14 @@ export interface SpanReader {
   dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>>;
   /**
    * Every business-transaction mark of the transactions that have a mark starting in the window (or, with
-   * `transactionId`, of that transaction only), in start order.
+   * `transactionId`, of that transaction only), in start order. With `service`, only the transactions
+   * that have a mark of that service in the window (all their marks, whatever service wrote them).
    */
-  transactionMarks(q: { window?: TimeWindow; transactionId?: string }): Promise<TransactionMarkRow[]>;
+  transactionMarks(q: {
+    window?: TimeWindow;
+    transactionId?: string;
+    service?: string | undefined;
+  }): Promise<TransactionMarkRow[]>;
 }
 
 /** Filter of metric reads. */

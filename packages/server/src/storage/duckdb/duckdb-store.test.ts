@@ -1,7 +1,10 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { type Span, SpanKind, StatusCode } from '../../model/index.ts';
 import { runStoreContract } from '../store.contract.ts';
 import { createDuckDbStore } from './duckdb-store.ts';
 
@@ -17,3 +20,63 @@ runStoreContract(
   (now) => createDuckDbStore({ path: join(dir, `store-${++files}.duckdb`), now }),
   { inMemory: false },
 );
+
+test('a file written before the tiers kept their first and last minute gets them back from its minute rows', async () => {
+  const MIN = 60_000_000_000n;
+  const HOUR = 60n * MIN;
+  const H0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % HOUR);
+  const path = join(dir, 'before-first-minute.duckdb');
+  const now = () => H0 + 3n * HOUR;
+  const span = (startNs: bigint, id: number): Span => ({
+    traceId: id.toString(16).padStart(32, '0'),
+    spanId: id.toString(16).padStart(16, '0'),
+    parentSpanId: '',
+    service: 'api',
+    name: 'GET /a',
+    endpoint: 'GET /a',
+    kind: SpanKind.SERVER,
+    startTimeUnixNano: startNs,
+    endTimeUnixNano: startNs + 1_000_000n,
+    durationNano: 1_000_000n,
+    statusCode: StatusCode.UNSET,
+    statusMessage: '',
+    httpStatusCode: 200,
+    isError: false,
+    db: undefined,
+    transaction: undefined,
+    clockFlagged: false,
+    resourceAttributes: { 'service.name': 'api' },
+    attributes: {},
+    events: [],
+    links: [],
+    scope: '',
+  });
+  // Minutes 13 and 47 of hour 0, compacted into the hourly and 10-minute tiers.
+  const first = await createDuckDbStore({ path, now });
+  await first.writeSpans([span(H0 + 13n * MIN + 5_000_000_000n, 1), span(H0 + 47n * MIN, 2)]);
+  await first.flushRollups();
+  await first.compactRollups(H0 + 2n * HOUR);
+  await first.close();
+  // The file as the release before wrote it: no first/last minute columns in any rollup table.
+  const raw = await DuckDBInstance.create(path);
+  const conn = await raw.connect();
+  for (const family of ['endpoint_rollups', 'db_rollups'])
+    for (const table of [family, `${family}_hourly`, `${family}_tenminute`])
+      for (const column of ['first_minute_ns', 'last_minute_ns'])
+        await conn.run(`ALTER TABLE ${table} DROP COLUMN ${column}`);
+  conn.closeSync();
+  raw.closeSync();
+  const store = await createDuckDbStore({ path, now });
+  try {
+    const [api] = await store.services({ fromNs: H0, toNs: H0 + HOUR });
+    assert.deepEqual(
+      [api?.requests, api?.firstSeenNs, api?.lastSeenNs],
+      [2, H0 + 13n * MIN, H0 + 48n * MIN],
+      'read from the hourly block: its first minute 13, its last minute 47 (seen until 48)',
+    );
+    const [inBlock] = await store.services({ fromNs: H0 + 40n * MIN, toNs: H0 + 50n * MIN });
+    assert.deepEqual([inBlock?.firstSeenNs, inBlock?.lastSeenNs], [H0 + 47n * MIN, H0 + 48n * MIN]);
+  } finally {
+    await store.close();
+  }
+});

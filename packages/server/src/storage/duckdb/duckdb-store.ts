@@ -44,6 +44,7 @@ import { replayAfterCrash } from './crash-replay.ts';
 import * as metricQueries from './metric-queries.ts';
 import { applyRetention } from './retention.ts';
 import * as rollupQueries from './rollup-queries.ts';
+import { backfillTierMinutes, DB_ROLLUP, ENDPOINT_ROLLUP } from './rollup-tables.ts';
 import { RollupUpkeep } from './rollup-upkeep.ts';
 import { SCHEMA_SQL } from './schema.ts';
 import * as spanQueries from './span-queries.ts';
@@ -79,6 +80,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   );
   const writer = await instance.connect();
   for (const sql of SCHEMA_SQL) await writer.run(sql);
+  for (const spec of [ENDPOINT_ROLLUP, DB_ROLLUP]) await backfillTierMinutes(writer, spec);
   if (options.checkpointThresholdMb !== undefined) {
     await writer.run(`SET checkpoint_threshold = '${Math.round(options.checkpointThresholdMb)}MiB'`);
   }
@@ -153,7 +155,11 @@ class DuckDbStore implements Store {
     return spanQueries.traceSpans(this.conn, traceId);
   }
 
-  transactionMarks(q: { window?: TimeWindow; transactionId?: string }): Promise<TransactionMarkRow[]> {
+  transactionMarks(q: {
+    window?: TimeWindow;
+    transactionId?: string;
+    service?: string | undefined;
+  }): Promise<TransactionMarkRow[]> {
     return spanQueries.transactionMarks(this.conn, q);
   }
 

@@ -16,8 +16,12 @@ import { type LatencySketch, newSketch } from '../../util/latency-sketch.ts';
 
 /**
  * One of the two rollup families and its columns. Table column order: keys, carried, bucket_ns, sums,
- * max_ms, sketch, written_ns, min_ms, then error_sketch for families that keep one (columns added
- * later go last so that `ALTER TABLE … ADD COLUMN` upgrades older files).
+ * max_ms, sketch, written_ns, min_ms, then error_sketch for families that keep one, then first_minute_ns
+ * and last_minute_ns (columns added later go last so that `ALTER TABLE … ADD COLUMN` upgrades older
+ * files). In a coarser tier `bucket_ns` is the block's start; `first_minute_ns`/`last_minute_ns` are the
+ * first and last minute of the block that has data (NULL in the minute tier: the row's own minute), so a
+ * window answers the true first and last minute whichever tier it reads ({@link backfillTierMinutes}
+ * fills them in files written before the columns existed).
  */
 export interface RollupSpec {
   /** The minute tier; the coarser tiers are `<minuteTable>_<tier.suffix>`. */
@@ -62,7 +66,12 @@ export function rollupSchema(spec: RollupSpec): string[] {
     'sketch BLOB',
     'written_ns BIGINT',
   ].join(', ');
-  const later = ['min_ms DOUBLE', ...(spec.errorSketch ? ['error_sketch BLOB'] : [])];
+  const later = [
+    'min_ms DOUBLE',
+    ...(spec.errorSketch ? ['error_sketch BLOB'] : []),
+    'first_minute_ns BIGINT',
+    'last_minute_ns BIGINT',
+  ];
   return [spec.minuteTable, ...TIERS.map((t) => tierTable(spec, t))].flatMap((t) => [
     `CREATE TABLE IF NOT EXISTS ${t} (${cols})`,
     ...later.map((c) => `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${c}`),
@@ -80,6 +89,9 @@ export interface RollupRow {
   sketch: LatencySketch;
   /** Durations of the failed calls only (families with `errorSketch`). */
   errorSketch?: LatencySketch | undefined;
+  /** First and last minute with data of a coarser tier's block (absent for a minute row: `bucketNs`). */
+  firstMinuteNs?: bigint | undefined;
+  lastMinuteNs?: bigint | undefined;
 }
 
 /** A rollup family merged over a window, per key. */
@@ -92,6 +104,7 @@ export interface RollupAggregate {
   sketch: LatencySketch;
   /** Failed calls only; empty for families without `errorSketch`. */
   errorSketch: LatencySketch;
+  /** Start of the first and of the last minute with data in the window (whichever tier held them). */
   firstBucketNs: bigint;
   lastBucketNs: bigint;
 }
@@ -168,6 +181,10 @@ function appendRow(app: DuckDBAppender, spec: RollupSpec, r: RollupRow, writtenN
     if (r.errorSketch && r.errorSketch.count > 0) app.appendBlob(r.errorSketch.toBytes());
     else app.appendNull();
   }
+  for (const m of [r.firstMinuteNs, r.lastMinuteNs]) {
+    if (m === undefined) app.appendNull();
+    else app.appendBigInt(m);
+  }
   app.endRow();
 }
 
@@ -215,6 +232,10 @@ export async function readRollups(
     ...(spec.errorSketch ? ['error_sketch'] : []),
   ]
     .map((c) => `r.${c}`)
+    .concat([
+      'coalesce(r.first_minute_ns, r.bucket_ns) AS first_minute_ns',
+      'coalesce(r.last_minute_ns, r.bucket_ns) AS last_minute_ns',
+    ])
     .join(', ');
   const params: DuckDBValue[] = [from, window.toNs];
   for (const t of TIERS) {
@@ -246,7 +267,7 @@ export async function readRollups(
       WHERE r.bucket_ns >= $1 AND r.bucket_ns < $2${svc}
         AND NOT ((${TIERS.map((_, i) => covered(i)).join(' OR ')}) AND r.written_ns <= tier.c))
     SELECT ${spec.keys.join(', ')}, ${spec.carried.map((c) => `any_value(${c})`).join(', ')}${spec.carried.length ? ',' : ''}
-           ${spec.sums.map((c) => `sum(${c})::DOUBLE`).join(', ')}, max(max_ms), min(bucket_ns), max(bucket_ns), list(sketch),
+           ${spec.sums.map((c) => `sum(${c})::DOUBLE`).join(', ')}, max(max_ms), min(first_minute_ns), max(last_minute_ns), list(sketch),
            min(min_ms), ${spec.errorSketch ? 'list(error_sketch) FILTER (WHERE error_sketch IS NOT NULL)' : 'NULL'}
     FROM rows GROUP BY ${spec.keys.join(', ')}${stepNs === undefined ? '' : `, bucket_ns // ${stepNs}`}`;
   const result = await conn.runAndReadAll(sql, params);
@@ -341,6 +362,9 @@ export async function compactRollups(
       ...spec.carried.map((c) => `any_value(${p}.${c}) AS ${c}`),
       `max(${p}.written_ns) AS written_ns`,
       `list(${p}.sketch) AS sketches`,
+      // The source rows are minute rows: their bucket is their minute.
+      `min(${p}.bucket_ns) AS first_minute_ns`,
+      `max(${p}.bucket_ns) AS last_minute_ns`,
     ].join(', ');
   const match = (a: string, b: string, extra: string[]) =>
     [...spec.keys, ...extra].map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
@@ -419,6 +443,10 @@ async function appendMerged(
           minMs: minOf(g.min_ms),
           sketch,
           errorSketch,
+          // A block of a coarser tier keeps its first and last minute; a merged minute row is its minute.
+          ...(table === spec.minuteTable
+            ? {}
+            : { firstMinuteNs: big(g.first_minute_ns), lastMinuteNs: big(g.last_minute_ns) }),
         },
         big(g.written_ns),
       );
@@ -426,4 +454,46 @@ async function appendMerged(
   } finally {
     app.closeSync();
   }
+}
+
+/**
+ * Fills `first_minute_ns`/`last_minute_ns` of the coarser tiers' rows written before those columns
+ * existed (a migration run when a store opens) from the minute rows of each block still stored. A block's
+ * tier row carries the `written_ns` of its newest minute row, and retention goes by `written_ns`, so a
+ * block with a tier row still has that minute row; older minute rows of a block that straddles the
+ * retention cut may be gone, and then the first minute is the first one still stored (the same rows a
+ * rebuild of the block would use). A block with no minute row left keeps its bounds (its start, and its
+ * last minute). Does nothing once no row is missing them: later opens cost one count of the tier tables.
+ * @returns the rows filled, per tier table.
+ */
+export async function backfillTierMinutes(
+  conn: DuckDBConnection,
+  spec: RollupSpec,
+): Promise<Record<string, number>> {
+  const filled: Record<string, number> = {};
+  for (const t of TIERS) {
+    const table = tierTable(spec, t);
+    const missing = await conn.runAndReadAll(
+      `SELECT count(*) FROM ${table} WHERE first_minute_ns IS NULL OR last_minute_ns IS NULL`,
+    );
+    if (num(missing.getColumns()[0]![0]) === 0) continue;
+    const on = (a: string, b: string) => spec.keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+    const block = `m.bucket_ns - m.bucket_ns % ${t.stepNs}`;
+    const done = await conn.run(
+      `UPDATE ${table} AS t SET first_minute_ns = b.f, last_minute_ns = b.l
+       FROM (SELECT m.${spec.keys.join(', m.')}, ${block} AS block_ns, min(m.bucket_ns) AS f, max(m.bucket_ns) AS l
+             FROM ${spec.minuteTable} m
+             JOIN (SELECT ${spec.keys.join(', ')}, bucket_ns FROM ${table}
+                   WHERE first_minute_ns IS NULL OR last_minute_ns IS NULL) n
+               ON ${on('m', 'n')} AND ${block} = n.bucket_ns
+             GROUP BY m.${spec.keys.join(', m.')}, block_ns) b
+       WHERE ${on('t', 'b')} AND t.bucket_ns = b.block_ns`,
+    );
+    const rest = await conn.run(
+      `UPDATE ${table} SET first_minute_ns = bucket_ns, last_minute_ns = bucket_ns + ${t.stepNs - MINUTE_NS}
+       WHERE first_minute_ns IS NULL OR last_minute_ns IS NULL`,
+    );
+    filled[table] = done.rowsChanged + rest.rowsChanged;
+  }
+  return filled;
 }

@@ -68,7 +68,7 @@ export async function traceSpans(conn: Connections, traceId: string): Promise<Sp
 /** See `SpanReader.transactionMarks`; with neither a window nor an id, every mark. */
 export async function transactionMarks(
   conn: Connections,
-  q: { window?: TimeWindow; transactionId?: string },
+  q: { window?: TimeWindow; transactionId?: string; service?: string | undefined },
 ): Promise<TransactionMarkRow[]> {
   const params: DuckDBValue[] = [];
   let which: string;
@@ -78,8 +78,12 @@ export async function transactionMarks(
   } else {
     const w = q.window ?? { fromNs: 0n, toNs: 2n ** 62n };
     params.push(w.fromNs, w.toNs);
-    which =
-      'tx_id IN (SELECT DISTINCT tx_id FROM spans WHERE tx_id IS NOT NULL AND start_ns >= $1 AND start_ns < $2)';
+    let svc = '';
+    if (q.service !== undefined) {
+      params.push(q.service);
+      svc = ' AND service = $3';
+    }
+    which = `tx_id IN (SELECT DISTINCT tx_id FROM spans WHERE tx_id IS NOT NULL AND start_ns >= $1 AND start_ns < $2${svc})`;
   }
   const rows = await conn.rows(
     `SELECT tx_id, tx_name, tx_event, tx_step, tx_success, service, start_ns, duration_ns, is_error
