@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { resourceSeries, scrapeNodeExporter } from '../src/resources/index.ts';
+import { currentResources, resourceSeries, scrapeNodeExporter } from '../src/resources/index.ts';
 import { startTestApp } from './helpers.ts';
 
 const GiB = 2 ** 30;
@@ -73,6 +73,14 @@ test('node_exporter: CPU busy share from mode seconds, memory, filesystem and ne
       ['/'],
     );
     assert.ok(Math.abs(disk[0]!.values[0]! - 30 / 95) < 1e-12);
+    // /resources/current: size is node_filesystem_size_bytes (100 GiB), not used + avail (95 GiB);
+    // reserved = free − avail = 5 GiB, shown apart; utilisation as df's Use%: 30 / 95.
+    const c = await currentResources(t.store, 'db-7', T0 + 15_000);
+    assert.deepEqual(
+      c.filesystems.map((f) => [f.mount, f.usedBytes, f.availableBytes, f.reservedBytes, f.sizeBytes]),
+      [['/', 30 * GiB, 65 * GiB, 5 * GiB, 100 * GiB]],
+    );
+    assert.ok(Math.abs(c.filesystems[0]!.utilization - 30 / 95) < 1e-12);
     const net = await q('network');
     assert.deepEqual(
       net.map((s) => [s.labels.direction, s.values]),

@@ -76,8 +76,17 @@ test('current and statistics of a host: CPU busy share, memory, filesystems, net
     assert.equal(c.cpu.cores, 4);
     assert.equal(c.memory.utilization, 0.5);
     assert.deepEqual([c.memory.usedBytes, c.memory.limitBytes], [8e9, 16e9]);
+    // Used and free only (no reserved state reported): size = used + free, reserved unknown.
     assert.deepEqual(c.filesystems, [
-      { mount: '/', device: '/dev/sda1', utilization: 0.25, usedBytes: 25e9, sizeBytes: 100e9 },
+      {
+        mount: '/',
+        device: '/dev/sda1',
+        utilization: 0.25,
+        usedBytes: 25e9,
+        availableBytes: 75e9,
+        reservedBytes: null,
+        sizeBytes: 100e9,
+      },
     ]);
     assert.equal(c.network.rxBytesPerSec, 100_000);
     assert.equal(c.network.txBytesPerSec, 1000);
@@ -180,4 +189,50 @@ test('the forecast horizons of the API schema are those the forecaster takes', a
   const { HORIZONS } = await import('../src/resources/index.ts');
   const { FORECAST_HORIZONS } = await import('../src/api/schemas/resources.ts');
   assert.deepEqual([...FORECAST_HORIZONS], Object.keys(HORIZONS));
+});
+
+test('evidence, trends and right-sizing say the span of data they used, not the window asked for', async () => {
+  const t = await startTestApp();
+  try {
+    // Nine minutes of samples (10, a minute apart, the newest a second ago) asked about over 24 h:
+    // CPU busy 0.93 of 4 cores; memory only in the last two samples, 0.50 then 0.51.
+    const end = Date.now() - 1000;
+    const points: MetricPoint[] = [];
+    for (let i = 0; i < 10; i++) {
+      const at = end - (9 - i) * 60_000;
+      points.push(point('system.cpu.utilization', at, 0.93, { 'cpu.mode': 'user' }, 'short'));
+      points.push(point('system.cpu.utilization', at, 0.07, { 'cpu.mode': 'idle' }, 'short'));
+      points.push(point('system.cpu.logical.count', at, 4, {}, 'short'));
+    }
+    points.push(
+      point('system.memory.utilization', end - 60_000, 0.5, { 'system.memory.state': 'used' }, 'short'),
+    );
+    points.push(point('system.memory.utilization', end, 0.51, { 'system.memory.state': 'used' }, 'short'));
+    await t.store.writeMetricPoints(points);
+
+    const use = await get(t.app, '/api/v1/resources/bottlenecks?host=short&window=24h');
+    assert.equal(use.status, 200);
+    const cpu = use.json.bottlenecks.find((b: any) => b.resource === 'cpu' && b.kind === 'utilization');
+    // It said "CPU busy p95 93.0% over 1440 min".
+    assert.equal(cpu.evidence, 'CPU busy p95 93.0% over 9 min of data (10 samples) of the 24 h asked');
+
+    const stats = await get(t.app, '/api/v1/resources/statistics?host=short&window=24h');
+    const series = (resource: string) =>
+      stats.json.resources.find((r: any) => r.resource === resource).series[0];
+    // Memory: +0.01 in one minute is 0.6 per hour, but only as an extrapolation of one minute.
+    const mem = series('memory');
+    assert.equal(mem.spanMs, 60_000);
+    assert.ok(Math.abs(mem.trendPerHour - 0.6) < 1e-9, String(mem.trendPerHour));
+    assert.equal(mem.trendOver, 'fitted over 1 min of data (2 samples), extrapolated to an hour');
+    assert.equal(series('cpu').spanMs, 9 * 60_000);
+    assert.equal(series('cpu').trendOver, 'fitted over 9 min of data (10 samples), extrapolated to an hour');
+
+    const scaling = await get(t.app, '/api/v1/resources/scaling-recommendations?host=short&window=24h');
+    const rec = scaling.json.recommendations.find((r: any) => r.resource === 'cpu');
+    // 0.93 × 4 = 3.72 cores at every sample; it said "over 0.0 days".
+    assert.equal(rec.why, 'p90 of 10 samples over 9 min (24 h half-life) is 3.72 cores; +15% margin');
+    assert.equal(rec.action, 'wait');
+  } finally {
+    await t.close();
+  }
 });

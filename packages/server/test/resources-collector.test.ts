@@ -93,9 +93,10 @@ test('Collector hostmetrics: busy share from CPU time, memory and filesystem fro
     const c = await currentResources(t.store, 'collector-host', t1 + 1000);
     assert.equal(c.cpu.utilization, 0.25);
     assert.equal(c.memory.usedBytes, 4 * GiB);
+    // The Collector's states add up to the filesystem's size: 30 used + 60 free + 10 reserved = 100 GiB.
     assert.deepEqual(
-      c.filesystems.map((f) => [f.mount, f.usedBytes, f.sizeBytes]),
-      [['/', 30 * GiB, 90 * GiB]],
+      c.filesystems.map((f) => [f.mount, f.usedBytes, f.availableBytes, f.reservedBytes, f.sizeBytes]),
+      [['/', 30 * GiB, 60 * GiB, 10 * GiB, 100 * GiB]],
     );
   } finally {
     await t.close();

@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { type MetricPoint, scalarPoint } from '../src/model/index.ts';
 import { get, post, startTestApp } from './helpers.ts';
 
 const STEP = 300_000;
@@ -112,6 +113,73 @@ test('import a CSV series, forecast it, and find when it crosses a threshold', a
     const noMetric = await post(t.app, '/api/v1/resources/import?host=h', '1,1\n', 'text/csv');
     assert.equal(noMetric.status, 400);
     assert.match(noMetric.json.detail, /metric: required/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a disk the straight line fills in 19 days: the forecast that does not cross says why', async () => {
+  const DAY = 86_400_000;
+  const T = Date.parse('2026-03-29T00:00:00Z');
+  const t = await startTestApp();
+  try {
+    /** 28 days of `system.filesystem.utilization` every 10 min for host `h` (the host sampler's shape). */
+    const write = async (host: string, value: (days: number) => number) => {
+      const points: MetricPoint[] = [];
+      for (let at = T - 28 * DAY; at <= T; at += 600_000) {
+        points.push(
+          scalarPoint({
+            name: 'system.filesystem.utilization',
+            service: 'siperf-host-sampler',
+            unit: '1',
+            type: 'gauge',
+            value: value((at - (T - 28 * DAY)) / DAY),
+            timeUnixNano: BigInt(at) * 1_000_000n,
+            attributes: { 'system.device': '/dev/sda1', 'system.filesystem.mountpoint': '/' },
+            resourceAttributes: { 'host.name': host },
+          }),
+        );
+      }
+      await t.store.writeMetricPoints(points);
+    };
+    const predict = async (host: string, horizon: string) => {
+      const r = await get(
+        t.app,
+        `/api/v1/resources/predictions/disk?host=${host}&horizon=${horizon}&from=${T - 28 * DAY}&to=${T + 60_000}`,
+      );
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      return r.json;
+    };
+    // 53% growing 1%/day: 81% at the last sample, full (100%) in (100 − 81) / 1 = 19 days.
+    await write('steady', (days) => 0.53 + 0.01 * days);
+    const week = await predict('steady', '7d');
+    assert.equal(week.exhaustion.p50, null);
+    assert.equal(week.exhaustion.withinHorizon, false);
+    // Hourly means are stamped at the hour's start: the line is 25 min early at most.
+    const lineDays = (Date.parse(week.exhaustion.linear) - T) / DAY;
+    assert.ok(Math.abs(lineDays - 19) < 1 / 24, String(lineDays));
+    const top = Math.max(...week.points.map((p: any) => p.value));
+    assert.match(
+      week.exhaustion.explanation,
+      new RegExp(
+        `^the straight line through 28\\.0 days of history \\(1\\.00%/day\\) crosses 100\\.0% on \\S+ \\(in 19\\.0 days\\), after the 7d horizon the forecast covers \\(to ${new Date(T + 7 * DAY).toISOString()}, where it reaches ${(100 * top).toFixed(1)}%\\)`,
+      ),
+    );
+    // 30% growing 2%/day for 21 days, then 0.2%/day: the line through all 28 days still crosses within
+    // 30 days, the forecast follows the slow last week and stays below: it says so with both rates.
+    await write('slowing', (days) => (days < 21 ? 0.3 + 0.02 * days : 0.72 + 0.002 * (days - 21)));
+    const month = await predict('slowing', '30d');
+    const e = month.exhaustion;
+    assert.equal(e.p50, null);
+    assert.ok(e.linear !== null && Date.parse(e.linear) < T + 30 * DAY, e.linear);
+    const highest = Math.max(...month.points.map((p: any) => p.value));
+    assert.ok(highest < 1);
+    assert.match(
+      e.explanation,
+      new RegExp(
+        `crosses 100\\.0% on ${e.linear} \\(in \\d+\\.\\d days\\), within the 30d horizon, but the forecast \\(${month.method}\\) levels off at ${(100 * highest).toFixed(1)}% at most: it grows \\d\\.\\d\\d%/day on average over the horizon against the line's \\d\\.\\d\\d%/day`,
+      ),
+    );
   } finally {
     await t.close();
   }

@@ -111,12 +111,11 @@ export async function resourceRoutes(app: FastifyInstance, deps: ResourceDeps): 
   app.get('/api/v1/resources/bottlenecks', { schema: S.bottlenecks }, async (request: Q) => {
     const host = await hostOf(store, request.query, now());
     const w = windowOf(request.query, '1h');
-    const label = `${Math.round((w.toMs - w.fromMs) / 60_000)} min`;
     return {
       host,
       from: iso(w.fromMs),
       to: iso(w.toMs),
-      bottlenecks: await findBottlenecks(store, host, w, label),
+      bottlenecks: await findBottlenecks(store, host, w),
     };
   });
 

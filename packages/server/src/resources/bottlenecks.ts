@@ -14,6 +14,7 @@
  */
 import type { MetricReader, TimeWindow } from '../storage/index.ts';
 import { quantileSorted } from '../util/stats.ts';
+import { dataSpan, overData } from './data-span.ts';
 import { rateOf, resourceSeries, type Series, seriesOf } from './resource-series.ts';
 
 /** One USE finding. */
@@ -22,7 +23,10 @@ export interface Bottleneck {
   /** `utilization`, `saturation` or `errors` (the USE letter). */
   kind: 'utilization' | 'saturation' | 'errors';
   severity: 'warning' | 'critical';
-  /** What was measured, e.g. "CPU busy p95 0.93 over 1 h (threshold 0.8)". */
+  /**
+   * What was measured and over how much data, e.g. "CPU busy p95 93.0% over 9 min of data (10 samples)
+   * of the 24 h asked": the span is that of the samples used, not the window asked for.
+   */
   evidence: string;
   value: number;
   threshold: number;
@@ -39,16 +43,16 @@ const mean = (values: readonly number[]): number =>
   values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
-/**
- * USE findings of `host` over `window`, most severe first.
- * @param windowLabel - how the window reads in the evidence (e.g. "1 h").
- */
+/** USE findings of `host` over `window`, most severe first. */
 export async function findBottlenecks(
   store: MetricReader,
   host: string,
   window: TimeWindow,
-  windowLabel: string,
 ): Promise<Bottleneck[]> {
+  const askedMs = Number((window.toNs - window.fromNs) / 1_000_000n);
+  /** The span of the samples behind a figure, in words. */
+  const over = (...series: readonly (Series | undefined)[]) =>
+    overData(dataSpan(...series.map((s) => s?.times ?? [])), askedMs);
   const read = async (name: string) =>
     seriesOf(await store.metricPoints({ name, window, host, limit: 2_000_000 }));
   const out: Bottleneck[] = [];
@@ -65,7 +69,7 @@ export async function findBottlenecks(
         resource: 'cpu',
         kind: 'utilization',
         severity: 'warning',
-        evidence: `CPU busy p95 ${pct(v)} over ${windowLabel}${cpu.labels.scope === 'container' ? ' (of the container limit)' : ''}`,
+        evidence: `CPU busy p95 ${pct(v)} ${over(cpu)}${cpu.labels.scope === 'container' ? ' (of the container limit)' : ''}`,
         value: v,
         threshold: 0.8,
         action: 'add CPU (see scaling-recommendations) or find the hot endpoints in the APM view',
@@ -83,7 +87,7 @@ export async function findBottlenecks(
         resource: 'cpu',
         kind: 'saturation',
         severity: 'warning',
-        evidence: `run queue (1-min load) p95 ${v.toFixed(2)} per core over ${windowLabel} on ${cores} cores`,
+        evidence: `run queue (1-min load) p95 ${v.toFixed(2)} per core on ${cores} cores ${over(load)}`,
         value: v,
         threshold: 1.5,
         action: 'threads wait for a CPU: add cores, or lower the concurrency of CPU-bound work',
@@ -108,7 +112,7 @@ export async function findBottlenecks(
         resource: resource === 'io' ? 'disk' : resource,
         kind: 'saturation',
         severity: 'warning',
-        evidence: `pressure stall (some, avg10) p95 ${pct(v)} over ${windowLabel}`,
+        evidence: `pressure stall (some, avg10) p95 ${pct(v)} ${over(s)}`,
         value: v,
         threshold: warn,
         action,
@@ -117,7 +121,8 @@ export async function findBottlenecks(
       crit,
     );
   }
-  const periods = counterIncrease(await read('container.cpu.periods'));
+  const periodSeries = await read('container.cpu.periods');
+  const periods = counterIncrease(periodSeries);
   const throttled = counterIncrease(await read('container.cpu.throttled_periods'));
   if (periods > 0) {
     const v = throttled / periods;
@@ -126,7 +131,7 @@ export async function findBottlenecks(
         resource: 'cpu',
         kind: 'saturation',
         severity: 'warning',
-        evidence: `CFS throttled ${throttled} of ${periods} periods (${pct(v)}) over ${windowLabel}`,
+        evidence: `CFS throttled ${throttled} of ${periods} periods (${pct(v)}) ${over(...periodSeries)}`,
         value: v,
         threshold: 0.05,
         action: 'the container hits its CPU quota: raise the CPU limit (or remove it and keep the request)',
@@ -143,7 +148,7 @@ export async function findBottlenecks(
         resource: 'memory',
         kind: 'utilization',
         severity: 'warning',
-        evidence: `memory used p95 ${pct(v)} over ${windowLabel}${mem.labels.scope === 'container' ? ' (of the container limit)' : ''}`,
+        evidence: `memory used p95 ${pct(v)} ${over(mem)}${mem.labels.scope === 'container' ? ' (of the container limit)' : ''}`,
         value: v,
         threshold: 0.9,
         action: 'add memory before the OOM killer acts, or find what grows (heap, caches)',
@@ -158,19 +163,20 @@ export async function findBottlenecks(
       resource: 'memory',
       kind: 'saturation',
       severity: 'warning',
-      evidence: `swap in use: mean ${(mean(swap.values) / 2 ** 20).toFixed(0)} MiB over ${windowLabel}`,
+      evidence: `swap in use: mean ${(mean(swap.values) / 2 ** 20).toFixed(0)} MiB ${over(swap)}`,
       value: mean(swap.values),
       threshold: 0,
       action: 'memory pages go to disk: add memory; latency suffers while swapping',
     });
   }
-  const ooms = counterIncrease(await read('container.memory.oom_kills'));
+  const oomSeries = await read('container.memory.oom_kills');
+  const ooms = counterIncrease(oomSeries);
   if (ooms > 0) {
     out.push({
       resource: 'memory',
       kind: 'errors',
       severity: 'critical',
-      evidence: `${ooms} OOM kill(s) in the container over ${windowLabel}`,
+      evidence: `${ooms} OOM kill(s) in the container ${over(...oomSeries)}`,
       value: ooms,
       threshold: 0,
       action: 'processes were killed for memory: raise the memory limit or fix the leak',
@@ -193,7 +199,8 @@ export async function findBottlenecks(
       0.95,
     );
   }
-  for (const busy of (await read('system.disk.io_time')).map(rateOf)) {
+  for (const counter of await read('system.disk.io_time')) {
+    const busy = rateOf(counter);
     if (busy.values.length === 0) continue;
     const v = p95(busy.values);
     add(
@@ -201,7 +208,7 @@ export async function findBottlenecks(
         resource: 'disk',
         kind: 'utilization',
         severity: 'warning',
-        evidence: `${busy.labels['system.device']} busy p95 ${pct(Math.min(1, v))} over ${windowLabel}`,
+        evidence: `${busy.labels['system.device']} busy p95 ${pct(Math.min(1, v))} ${over(counter)}`,
         value: v,
         threshold: 0.8,
         action: 'the device is busy most of the time: faster storage, or less I/O (indexes, caching)',
@@ -219,7 +226,7 @@ export async function findBottlenecks(
         resource: 'network',
         kind: 'errors',
         severity: 'warning',
-        evidence: `${n} ${name.endsWith('errors') ? 'errors' : 'dropped packets'} (${s.labels['network.io.direction']}) on ${s.labels['network.interface.name']} over ${windowLabel}`,
+        evidence: `${n} ${name.endsWith('errors') ? 'errors' : 'dropped packets'} (${s.labels['network.io.direction']}) on ${s.labels['network.interface.name']} ${over(s)}`,
         value: n,
         threshold: 0,
         action: 'check the link, the driver and the receive buffers (ring size, net.core.rmem_max)',

@@ -13,9 +13,27 @@ export interface CurrentResources {
   timestamp: string | null;
   cpu: { utilization: number | null; cores: number | null; limitCores: number | null; load1: number | null };
   memory: { utilization: number | null; usedBytes: number | null; limitBytes: number | null };
-  filesystems: { mount: string; device: string; utilization: number; usedBytes: number; sizeBytes: number }[];
+  filesystems: FilesystemNow[];
   network: { rxBytesPerSec: number | null; txBytesPerSec: number | null };
   disk: { readBytesPerSec: number | null; writeBytesPerSec: number | null; busyRatio: number | null };
+}
+
+/**
+ * One filesystem now, bytes. `sizeBytes` is the filesystem's size (blocks × block size, what `df` and
+ * node_exporter's `node_filesystem_size_bytes` report) = used + available + reserved; without a
+ * `reserved` state in the points (a source that does not report it) it is used + available and
+ * `reservedBytes` is null. `utilization` is df's Use%: used / (used + available).
+ */
+export interface FilesystemNow {
+  mount: string;
+  device: string;
+  utilization: number;
+  usedBytes: number;
+  /** What unprivileged users can still write (state `free`). */
+  availableBytes: number;
+  /** Free space only root may use (ext4 reserves 5% by default); null when the source does not say. */
+  reservedBytes: number | null;
+  sizeBytes: number;
 }
 
 const last = <T>(xs: readonly T[]): T | undefined => xs[xs.length - 1];
@@ -74,12 +92,15 @@ export async function currentResources(
     const state = (p: MetricPoint) => attr(labelsOf(p), 'system.filesystem.state', 'state');
     const used = usage.find((p) => state(p) === 'used')?.value ?? 0;
     const free = usage.find((p) => state(p) === 'free')?.value ?? 0;
+    const reserved = usage.find((p) => state(p) === 'reserved')?.value;
     return {
       mount,
       device: u.labels.device ?? '',
       utilization: last(u.values) ?? 0,
       usedBytes: used,
-      sizeBytes: used + free,
+      availableBytes: free,
+      reservedBytes: reserved ?? null,
+      sizeBytes: used + free + (reserved ?? 0),
     };
   });
   const rates = async (name: string, key: string, a: string, b: string) => {

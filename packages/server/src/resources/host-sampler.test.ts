@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { MetricPoint } from '../model/index.ts';
+import { createDuckDbStore } from '../storage/index.ts';
+import { currentResources } from './current.ts';
 import { HostSampler } from './host-sampler.ts';
-import { ProcReader, parseDiskstats, parseMounts } from './procfs.ts';
+import { filesystemUsage, ProcReader, parseDiskstats, parseMounts } from './procfs.ts';
 
 function tree(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'siperf-proc-'));
@@ -173,4 +175,61 @@ test('parsers: partitions are not counted twice; mount points decode octal escap
   assert.deepEqual(parseMounts('/dev/sdb1 /mnt/my\\040data xfs rw 0 0\nsysfs /sys sysfs rw 0 0\n'), [
     { device: '/dev/sdb1', mountpoint: '/mnt/my data', type: 'xfs' },
   ]);
+});
+
+test('filesystem: size is blocks × block size as df and node_exporter give it, root reserve apart', async () => {
+  // ext4 of 100 GiB in 4 KiB blocks with the default 5% reserve: 26,214,400 blocks, 7,864,320 free
+  // (30 GiB), 6,553,600 available to users (25 GiB).
+  const GiB = 2 ** 30;
+  const mount = { device: '/dev/sda1', mountpoint: '/', type: 'ext4' };
+  const blocks = { blocks: 26_214_400, bfree: 7_864_320, bavail: 6_553_600, bsize: 4096 };
+  const usage = filesystemUsage(mount, blocks);
+  // size 26,214,400 × 4096; used (26,214,400 − 7,864,320) × 4096; reserved (7,864,320 − 6,553,600) × 4096.
+  assert.deepEqual(usage, {
+    ...mount,
+    sizeBytes: 100 * GiB,
+    usedBytes: 70 * GiB,
+    availableBytes: 25 * GiB,
+    reservedBytes: 5 * GiB,
+  });
+  // The sampler reports the three states (they add up to the size) and df's Use% = 70 / (70 + 25).
+  const root = tree({ ...PROC, 'proc/self/cgroup': '0::/\n' });
+  try {
+    const proc = new (class extends ProcReader {
+      override async filesystems() {
+        return [usage];
+      }
+    })(root);
+    const points = await new HostSampler(proc, 'db-1', () => 1_000_000_000_000n).sample();
+    assert.deepEqual(
+      values(points, 'system.filesystem.usage').map((v) => [v['system.filesystem.state'], v.value]),
+      [
+        ['used', 70 * GiB],
+        ['free', 25 * GiB],
+        ['reserved', 5 * GiB],
+      ],
+    );
+    assert.equal(values(points, 'system.filesystem.utilization')[0]!.value, 70 / 95);
+    // And `/resources/current` over those points: size 100 GiB (it said 95 GiB, used + available).
+    const store = await createDuckDbStore({ path: ':memory:' });
+    try {
+      await store.writeMetricPoints(points);
+      const c = await currentResources(store, 'db-1', 1_000_000);
+      assert.deepEqual(c.filesystems, [
+        {
+          mount: '/',
+          device: '/dev/sda1',
+          utilization: 70 / 95,
+          usedBytes: 70 * GiB,
+          availableBytes: 25 * GiB,
+          reservedBytes: 5 * GiB,
+          sizeBytes: 100 * GiB,
+        },
+      ]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -13,8 +13,8 @@
  * | `system.memory.limit` | | By |
  * | `system.memory.utilization` | `system.memory.state` = used | 1 |
  * | `system.paging.usage` | `system.paging.state` = used, free | By |
- * | `system.filesystem.usage` | `system.device`, `system.filesystem.mountpoint`, `.type`, `.state` = used, free | By |
- * | `system.filesystem.utilization` | the same but state | 1 |
+ * | `system.filesystem.usage` | `system.device`, `system.filesystem.mountpoint`, `.type`, `.state` = used, free (available to users), reserved (root's) | By |
+ * | `system.filesystem.utilization` | the same but state | 1 (used / (used + free), as df's Use%) |
  * | `system.disk.io` | `system.device`, `disk.io.direction` | By (sum) |
  * | `system.disk.operations` | `system.device`, `disk.io.direction` | {operation} (sum) |
  * | `system.disk.io_time` | `system.device` | s (sum) |
@@ -164,7 +164,13 @@ export class HostSampler {
         ...attrs,
         'system.filesystem.state': 'free',
       });
-      gauge('system.filesystem.utilization', '1', f.sizeBytes > 0 ? f.usedBytes / f.sizeBytes : 0, attrs);
+      gauge('system.filesystem.usage', 'By', f.reservedBytes, {
+        ...attrs,
+        'system.filesystem.state': 'reserved',
+      });
+      // As df's Use%: of what users can fill (used + available), root's reserve left out.
+      const fillable = f.usedBytes + f.availableBytes;
+      gauge('system.filesystem.utilization', '1', fillable > 0 ? f.usedBytes / fillable : 0, attrs);
     }
     for (const d of diskText ? parseDiskstats(diskText) : []) {
       const dev = { 'system.device': d.device };

@@ -7,6 +7,7 @@
  */
 import type { MetricReader } from '../storage/index.ts';
 import { linearFit } from '../util/stats.ts';
+import { durationText } from './data-span.ts';
 import { forecastInWorker } from './forecast/forecast-pool.ts';
 import type { ForecastAccuracy, ForecastPoint } from './forecast/forecaster.ts';
 import { medianStep, toRegularGrid } from './forecast/regular-grid.ts';
@@ -37,6 +38,82 @@ export interface Exhaustion {
   /** Where the straight line through the history (like `predict_linear`) crosses, for comparison. */
   linear: string | null;
   withinHorizon: boolean;
+  /**
+   * How the forecast and the straight line relate, in words with their figures: why one crosses and the
+   * other does not (the line crosses after the horizon; the forecast levels off below the threshold
+   * because its trend is damped and follows the recent growth), or how far apart their crossings are.
+   */
+  explanation: string;
+}
+
+/** What {@link explainExhaustion} compares. Times in ms since the epoch; slopes per day. */
+export interface ExhaustionFigures {
+  threshold: number;
+  /** `1` for a utilisation (shown as %), else the series' unit. */
+  unit: string;
+  /** Forecast method (`holt-damped`…). */
+  method: string;
+  horizon: string;
+  /** Forecast step, ms: crossings less than a step apart agree. */
+  stepMs: number;
+  /** The last sample: time and value. */
+  lastMs: number;
+  lastValue: number;
+  /** Time span of the history the line was fitted on, ms. */
+  historyMs: number;
+  /** The forecast values in time order. */
+  forecast: readonly { timestamp: number; value: number }[];
+  /** Where the forecast (P50) and the line cross, when they do. */
+  p50Ms: number | null;
+  linearMs: number | null;
+  /** Slope of the straight line, unit per day. */
+  lineSlopePerDay: number;
+}
+
+/**
+ * Says how the forecast's crossing and the straight line's relate, with the figures that explain a
+ * difference: a crossing after the horizon, a forecast that levels off below the threshold (a damped
+ * trend that follows the recent growth, against the line's average over the whole history), a line
+ * that does not rise while the forecast does (growth that is recent), or how far apart both crossings are.
+ */
+export function explainExhaustion(f: ExhaustionFigures): string {
+  const pct = f.unit === '1';
+  const level = (v: number) =>
+    pct ? `${(100 * v).toFixed(1)}%` : `${Number(v.toPrecision(4))} ${f.unit}`.trim();
+  const perDay = (v: number) => `${pct ? `${(100 * v).toFixed(2)}%` : Number(v.toPrecision(3))}/day`;
+  const inDays = (ms: number) => `in ${((ms - f.lastMs) / DAY).toFixed(1)} days`;
+  const at = (ms: number) => `${new Date(ms).toISOString()} (${inDays(ms)})`;
+  const threshold = level(f.threshold);
+  if (f.lastValue >= f.threshold)
+    return `already at ${level(f.lastValue)} at the last sample, at or above ${threshold}`;
+  const line = `the straight line through ${(f.historyMs / DAY).toFixed(1)} days of history (${perDay(f.lineSlopePerDay)})`;
+  const end = f.forecast[f.forecast.length - 1];
+  if (f.p50Ms === null) {
+    if (f.linearMs === null) {
+      return `neither the forecast nor ${line} reaches ${threshold}`;
+    }
+    const longer = Object.keys(HORIZONS).at(-1) !== f.horizon;
+    const top = f.forecast.reduce(
+      (m, p) => (p.value > m.value ? p : m),
+      f.forecast[0] ?? { timestamp: 0, value: 0 },
+    );
+    if (end === undefined || f.linearMs > end.timestamp) {
+      return `${line} crosses ${threshold} on ${at(f.linearMs)}, after the ${f.horizon} horizon the forecast covers (to ${end ? new Date(end.timestamp).toISOString() : 'now'}, where it reaches ${level(top.value)})${longer ? ': ask a longer horizon to see the forecast cross' : ''}`;
+    }
+    // The line crosses within the horizon, the forecast does not: it levels off.
+    const first = f.forecast[0]!;
+    const days = Math.max((end.timestamp - first.timestamp) / DAY, 1e-9);
+    const forecastGrowth = (end.value - first.value) / days;
+    return `${line} crosses ${threshold} on ${at(f.linearMs)}, within the ${f.horizon} horizon, but the forecast (${f.method}) levels off at ${level(top.value)} at most: it grows ${perDay(forecastGrowth)} on average over the horizon against the line's ${perDay(f.lineSlopePerDay)}, because it follows the recent growth${f.method.includes('damped') ? ' and damps its trend' : ''} where the line keeps the average of the whole history`;
+  }
+  if (f.linearMs === null) {
+    return `the forecast (${f.method}) crosses ${threshold} on ${at(f.p50Ms)}; ${line} does not reach it: the growth is recent, and the forecast follows it`;
+  }
+  const apart = (f.linearMs - f.p50Ms) / DAY;
+  if (Math.abs(f.linearMs - f.p50Ms) <= f.stepMs) {
+    return `the forecast (${f.method}) and ${line} agree: the forecast crosses ${threshold} on ${at(f.p50Ms)}, the line on ${at(f.linearMs)}, at most one forecast step (${durationText(f.stepMs)}) apart`;
+  }
+  return `the forecast (${f.method}) crosses ${threshold} on ${at(f.p50Ms)}, ${Math.abs(apart).toFixed(1)} days ${apart > 0 ? 'before' : 'after'} ${line} (${at(f.linearMs)}): the recent growth is ${apart > 0 ? 'faster' : 'slower'} than the history's average`;
 }
 
 /** Answer of `GET /api/v1/resources/predictions/{resourceType}`. */
@@ -164,16 +241,29 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
     const { slope, intercept } = linearFit(hours, s.values);
     const atHours = slope > 0 ? (threshold - intercept) / slope : Number.NaN;
     const p50 = crossing(r.points, 'value', threshold);
+    const lastMs = s.times[s.times.length - 1]!;
+    const linearMs = Number.isFinite(atHours) && atHours * 3_600_000 >= lastMs ? atHours * 3_600_000 : null;
     exhaustion = {
       threshold,
       p10: crossing(r.points, 'upper80', threshold),
       p50,
       p90: crossing(r.points, 'lower80', threshold),
-      linear:
-        Number.isFinite(atHours) && atHours * 3_600_000 >= s.times[s.times.length - 1]!
-          ? new Date(atHours * 3_600_000).toISOString()
-          : null,
+      linear: linearMs === null ? null : new Date(linearMs).toISOString(),
       withinHorizon: p50 !== null,
+      explanation: explainExhaustion({
+        threshold,
+        unit: s.unit,
+        method: r.method,
+        horizon: q.horizon,
+        stepMs: step,
+        lastMs,
+        lastValue: s.values[s.values.length - 1]!,
+        historyMs: lastMs - s.times[0]!,
+        forecast: r.points,
+        p50Ms: p50 === null ? null : Date.parse(p50),
+        linearMs,
+        lineSlopePerDay: slope * 24,
+      }),
     };
   }
   const rough =

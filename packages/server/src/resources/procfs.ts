@@ -241,12 +241,38 @@ export function parseMounts(text: string): Mount[] {
   return out;
 }
 
-/** Size and usage of one filesystem, bytes (`statfs(2)`: used = blocks − free; size excludes root's reserve). */
+/**
+ * Size and usage of one filesystem, bytes, from `statfs(2)` as `df` and node_exporter read it: size =
+ * blocks × block size (`node_filesystem_size_bytes`), used = (blocks − free) × block size, available =
+ * bavail × block size (`node_filesystem_avail_bytes`), and the blocks reserved for root (free but not
+ * available, ext4's 5% by default) apart, so used + available + reserved = size.
+ */
 export interface FilesystemUsage extends Mount {
   sizeBytes: number;
   usedBytes: number;
   /** What an unprivileged user can still write. */
   availableBytes: number;
+  /** Free blocks only root may use: (bfree − bavail) × block size. */
+  reservedBytes: number;
+}
+
+/** The block counts of `fs.statfs` (Node gives the block size as `bsize`, which Linux counts blocks in). */
+export interface StatfsBlocks {
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  bsize: number;
+}
+
+/** {@link FilesystemUsage} of a mount from its statfs block counts. */
+export function filesystemUsage(mount: Mount, s: StatfsBlocks): FilesystemUsage {
+  return {
+    ...mount,
+    sizeBytes: s.blocks * s.bsize,
+    usedBytes: (s.blocks - s.bfree) * s.bsize,
+    availableBytes: s.bavail * s.bsize,
+    reservedBytes: Math.max(0, s.bfree - s.bavail) * s.bsize,
+  };
 }
 
 /** Reads `/proc` files under a root folder. */
@@ -271,10 +297,7 @@ export class ProcReader {
       try {
         const s = await statfs(this.root === '/' ? m.mountpoint : join(this.root, m.mountpoint));
         if (s.blocks === 0) continue;
-        // Size as `df` shows it: used + available, so the root-reserved blocks do not count as free.
-        const used = (s.blocks - s.bfree) * s.bsize;
-        const avail = s.bavail * s.bsize;
-        out.push({ ...m, usedBytes: used, availableBytes: avail, sizeBytes: used + avail });
+        out.push(filesystemUsage(m, s));
       } catch {
         // unreadable mount (permissions, stale NFS): skipped
       }

@@ -85,7 +85,7 @@ test('VPA-style recommendation of a 4-core host busy 1 core, memory peaks 2 then
     assert.ok(Math.abs(byResource.memory! - 27.4845) < 1e-6, String(byResource.memory));
     assert.ok(Math.abs(cost.monthlyCost.cpu - 58.4) < 1e-9);
     assert.ok(Math.abs(cost.potentialMonthlySavings - (41.61 + 27.4845)) < 1e-6);
-    const use = await findBottlenecks(store, 'h', window, '2 days');
+    const use = await findBottlenecks(store, 'h', window);
     // Load 8 on 4 cores = 2 per core (saturation); 10% of CFS periods throttled.
     assert.deepEqual(
       use.map((b) => [b.resource, b.kind, b.severity, Number(b.value.toFixed(3))]),

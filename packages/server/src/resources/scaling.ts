@@ -17,6 +17,7 @@
  * @module
  */
 import type { MetricReader, TimeWindow } from '../storage/index.ts';
+import { dataSpan, durationText } from './data-span.ts';
 import { resourceSeries, type Series, seriesOf } from './resource-series.ts';
 
 const HALF_LIFE_MS = 24 * 3_600_000;
@@ -105,6 +106,12 @@ function bounds(lower: number, upper: number, days: number): { lower: number; up
 
 const latest = (s: Series | undefined): number | undefined => s?.values[s.values.length - 1];
 
+/** The span of the history used, in words ("9 min", "2 days"); "one sample" for a single one. */
+function historyText(times: readonly number[]): string {
+  const span = dataSpan(times);
+  return !span || span.toMs === span.fromMs ? 'one sample time' : durationText(span.toMs - span.fromMs);
+}
+
 /**
  * Recommendations for CPU and memory of `host` from the history in `window`.
  * @returns one per resource with usage history; none without history.
@@ -155,7 +162,7 @@ export async function scalingRecommendations(
         queueDelayAfter: meanQueueDelay(cAfter, mean),
       },
       risk,
-      why: `p90 of ${cores.length} samples over ${days.toFixed(1)} days (24 h half-life) is ${(target / (1 + MARGIN)).toFixed(2)} cores; +15% margin`,
+      why: `p90 of ${cores.length} samples over ${historyText(cpu.times)} (24 h half-life) is ${(target / (1 + MARGIN)).toFixed(2)} cores; +15% margin`,
     });
   }
   const containerMem = await read('container.memory.working_set');
@@ -198,7 +205,7 @@ export async function scalingRecommendations(
       samples: used.values.length,
       performance: { utilizationNow: mean / memCapacity, utilizationAfter: mean / target },
       risk: w.filter((x) => x.value > target).reduce((s, x) => s + x.weight, 0) / total,
-      why: `p90 of ${days.length} daily peak(s) (24 h half-life) is ${(target / (1 + MARGIN) / 2 ** 30).toFixed(2)} GiB; +15% margin`,
+      why: `p90 of ${days.length} daily peak(s) from ${used.values.length} samples over ${historyText(used.times)} (24 h half-life) is ${(target / (1 + MARGIN) / 2 ** 30).toFixed(2)} GiB; +15% margin`,
     });
   }
   return out;

@@ -63,9 +63,16 @@ export const CurrentResourcesAnswer = Closed({
     Closed({
       mount: Type.String(),
       device: Type.String(),
-      utilization: Type.Number({ description: '0..1' }),
+      utilization: Type.Number({ description: "0..1, as df's Use%: used / (used + available)" }),
       usedBytes: Type.Number(),
-      sizeBytes: Type.Number(),
+      availableBytes: Type.Number({ description: 'what unprivileged users can still write' }),
+      reservedBytes: nullableNumber(
+        'free space only root may use (ext4 reserves 5% by default); null when the source does not report it',
+      ),
+      sizeBytes: Type.Number({
+        description:
+          "the filesystem's size, blocks × block size as df and node_exporter report it: used + available + reserved (used + available when reservedBytes is null)",
+      }),
     }),
   ),
   network: Closed({ rxBytesPerSec: nullableNumber(), txBytesPerSec: nullableNumber() }),
@@ -83,13 +90,23 @@ export const SeriesStatistics = Closed({
   samples: Type.Integer(),
   from: Nullable(Type.String({ description: 'first sample, ISO-8601 (null without samples)' })),
   to: Nullable(Type.String({ description: 'last sample, ISO-8601 (null without samples)' })),
+  spanMs: Type.Number({
+    description: 'time from the first to the last sample, ms: the data the figures come from (0 without two)',
+  }),
   mean: Type.Number(),
   min: Type.Number(),
   max: Type.Number(),
   p50: Type.Number(),
   p95: Type.Number(),
   p99: Type.Number(),
-  trendPerHour: Type.Number({ description: 'least-squares slope, unit per hour' }),
+  trendPerHour: Type.Number({
+    description:
+      'least-squares slope over spanMs, unit per hour (from less than an hour of data: extrapolated)',
+  }),
+  trendOver: Type.String({
+    description:
+      'the data the trend was fitted on, in words: "fitted over 1 min of data (2 samples), extrapolated to an hour"',
+  }),
 });
 export type SeriesStatistics = Static<typeof SeriesStatistics>;
 
@@ -198,7 +215,11 @@ export const Exhaustion = Closed(
     p50: Nullable(Type.String({ description: 'likely: the forecast crosses' })),
     p90: Nullable(Type.String({ description: 'late: the lower 80% bound crosses' })),
     linear: Nullable(Type.String({ description: 'where a straight line through the history crosses' })),
-    withinHorizon: Type.Boolean(),
+    withinHorizon: Type.Boolean({ description: 'the forecast (p50) crosses within the horizon' }),
+    explanation: Type.String({
+      description:
+        'how the forecast and the straight line relate, with their figures: why one crosses and the other does not (the line crosses after the horizon; the forecast levels off below the threshold), or how far apart they cross',
+    }),
   },
   { description: 'when the threshold is crossed; null times: not within the horizon' },
 );
