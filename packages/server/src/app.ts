@@ -33,7 +33,7 @@ import {
 } from './api/index.ts';
 import { Closed, problems } from './api/schemas/index.ts';
 import { CacheRegistry } from './cache/index.ts';
-import { type Config, poolList } from './config.ts';
+import { alertReceiverList, type Config, poolList } from './config.ts';
 import { LogDigests } from './db/log-digests.ts';
 import { DbPools } from './db/pools.ts';
 import { SiperfError } from './errors.ts';
@@ -169,7 +169,10 @@ export function createAlertEngine(config: Config, store: Store, log: FastifyInst
       );
     }
   }
+  const defaultReceivers = alertReceiverList(config.alertReceivers);
   const engine = new AlertEngine(storeValueSource(store, defaultHost), {
+    defaultReceivers,
+    publicUrl: publicUrlOf(config),
     log: (message, err) => log.warn({ err, component: 'alerts' }, message),
   });
   if (config.alertDefaultRules === 1) {
@@ -196,6 +199,14 @@ export function createAlertEngine(config: Config, store: Store, log: FastifyInst
       log.error({ err, component: 'alerts' }, 'a saved alert rule is invalid and was skipped');
     }
   }
+  const unrouted = engine.list().filter((r) => engine.receiversOf(r).length === 0);
+  if (config.alertEvaluationIntervalMs > 0 && unrouted.length > 0) {
+    // Once, at start: the built-in rules have no receivers, so without alertReceivers they notify nobody.
+    log.warn(
+      { component: 'alerts', rules: unrouted.map((r) => r.id) },
+      `${unrouted.length} alert rule(s) have no receiver and alertReceivers is unset: they fire to nobody (GET /api/v1/alerts shows delivery "no-receiver"); set alertReceivers (e.g. SIPERF_ALERT_RECEIVERS=slack:https://hooks.slack.com/services/…) to route them`,
+    );
+  }
   if (file) {
     engine.setOnChange((rules, removedBuiltIns) => {
       const body = JSON.stringify(
@@ -213,6 +224,17 @@ export function createAlertEngine(config: Config, store: Store, log: FastifyInst
     });
   }
   return engine;
+}
+
+/**
+ * The base URL of the links in notifications: `publicUrl`, else `http://<host>:<port>` (this machine's
+ * name when listening on every address, which no one can open).
+ */
+export function publicUrlOf(config: Config): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
+  const wildcard = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
+  const host = wildcard ? hostname() : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${config.port}`;
 }
 
 /**
@@ -342,6 +364,8 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
       sampler?.stop();
       scraper?.stop();
       if (alertTimer) clearInterval(alertTimer);
+      // The alert engine reads the store: its running evaluation ends before the store closes.
+      await engine.stop();
       await app.close();
       await store.close();
       log.info('siperf stopped; store closed');

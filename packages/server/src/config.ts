@@ -133,6 +133,12 @@ export const ConfigSchema = Type.Object(
       1,
       '1 loads the built-in rules (CPU, memory, disk full within 24 h, error rate, p95); 0 leaves them out.',
     ),
+    alertReceivers: optionalText(
+      'Where every alert rule without receivers of its own notifies (the built-in rules have none), comma separated: an http(s) URL gets the Alertmanager webhook payload; `slack:<incoming-webhook URL>` a Slack message; `pagerduty:<routing key>` (or `pagerduty:<routing key>@<events URL>`) PagerDuty Events API v2 (a comma inside a URL is written %2C). E.g. `http://am-bridge:9095/,slack:https://hooks.slack.com/services/T/B/X`. Unset: such rules fire to nobody (logged once at start; the API shows them as not delivered).',
+    ),
+    publicUrl: optionalText(
+      "The URL people open siperf at (e.g. `https://siperf.example.com`): the links in notifications (Alertmanager `externalURL`, each alert's `generatorURL` = `<publicUrl>/alerts?rule=<id>`, Slack). Unset: `http://<host>:<port>` (this machine's name for a wildcard host).",
+    ),
     redisUrl: text(
       'redis://127.0.0.1:6379',
       "Redis of the server's redis and tiered caches (credentials stay in the config, never in the API).",
@@ -266,6 +272,16 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       errors.push(`nodeExporterTargets: each target must be an http(s) URL, got ${JSON.stringify(target)}`);
     }
   }
+  try {
+    alertReceiverList(config.alertReceivers);
+  } catch (err) {
+    errors.push((err as SiperfError).detail);
+  }
+  if (config.publicUrl !== undefined && !/^https?:\/\/[^\s?#]+$/.test(config.publicUrl)) {
+    errors.push(
+      `publicUrl: expected an http(s) URL without query or fragment, got ${JSON.stringify(config.publicUrl)}`,
+    );
+  }
   for (const origin of corsOriginList(config.corsOrigins)) {
     if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/.test(origin)) {
       errors.push(
@@ -316,6 +332,65 @@ export function poolList(value: string | undefined): PoolSetting[] {
         : bad(`scheme ${scheme}: expected postgresql or mysql`);
     return { name, driver, url: driver === 'mysql' ? url.replace(/^mariadb:/, 'mysql:') : url };
   });
+}
+
+/**
+ * One entry of the `alertReceivers` setting, in the shape of an alert rule's receiver (`alerts/notifiers.ts`
+ * `Receiver`; this layer does not import it).
+ */
+export type AlertReceiverSetting =
+  | { type: 'webhook'; url: string }
+  | { type: 'slack'; url: string }
+  | { type: 'pagerduty'; routingKey: string; url?: string };
+
+/**
+ * The `alertReceivers` setting as a list: `http(s)://…` (webhook, Alertmanager payload), `webhook:<url>`,
+ * `slack:<url>`, `pagerduty:<routing key>[@<events URL>]`, separated by commas.
+ * @throws SiperfError `ERR_CONFIG_INVALID` naming the entry by position, what was expected and what was given
+ *   (a routing key is shown only by its length).
+ */
+export function alertReceiverList(value: string | undefined): AlertReceiverSetting[] {
+  if (!value) return [];
+  const url = /^https?:\/\/[^\s,]+$/;
+  // A URL may carry a secret (Slack's path): errors show its start only.
+  const shown = (text: string) => JSON.stringify(text.length > 32 ? `${text.slice(0, 32)}…` : text);
+  return value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
+    .map((entry, i): AlertReceiverSetting => {
+      const bad = (why: string): never => {
+        throw new SiperfError('ERR_CONFIG_INVALID', `alertReceivers: entry ${i + 1}: ${why}`);
+      };
+      const colon = entry.indexOf(':');
+      const kind = colon < 0 ? '' : entry.slice(0, colon).toLowerCase();
+      const rest = entry.slice(colon + 1);
+      if (kind === 'http' || kind === 'https') {
+        return url.test(entry) ? { type: 'webhook', url: entry } : bad(`not a URL: ${shown(entry)}`);
+      }
+      if (kind === 'webhook' || kind === 'slack') {
+        return url.test(rest)
+          ? { type: kind, url: rest }
+          : bad(`${kind}: expected an http(s) URL after "${kind}:", got ${shown(rest)}`);
+      }
+      if (kind === 'pagerduty') {
+        const at = rest.indexOf('@');
+        const routingKey = at < 0 ? rest : rest.slice(0, at);
+        const events = at < 0 ? undefined : rest.slice(at + 1);
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(routingKey))
+          bad(
+            `pagerduty: expected a routing key of 1..64 letters, digits, _ or -, got ${routingKey.length} characters`,
+          );
+        if (events !== undefined && !url.test(events))
+          bad(`pagerduty: expected an http(s) events URL after "@", got ${shown(events)}`);
+        return events === undefined
+          ? { type: 'pagerduty', routingKey }
+          : { type: 'pagerduty', routingKey, url: events };
+      }
+      return bad(
+        `expected an http(s) URL, slack:<url>, webhook:<url> or pagerduty:<routing key>, got ${shown(entry)}`,
+      );
+    });
 }
 
 /** The origins of `corsOrigins` as a list (empty when unset). */

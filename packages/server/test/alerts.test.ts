@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { AlertState } from '../src/alerts/index.ts';
 import { AlertEngine, parseRule, step } from '../src/alerts/index.ts';
-import { get, post, startTestApp, waitFor } from './helpers.ts';
+import { scalarPoint } from '../src/model/index.ts';
+import { get, post, startTestApp, TEST_SERVER_FLAGS, waitFor } from './helpers.ts';
 
 const rule = parseRule({
   id: 'cpu',
@@ -435,4 +436,262 @@ test('p95 regression: the window p95 over the last day p95, per endpoint; fast e
   } finally {
     await t.close();
   }
+});
+
+/** A local HTTP receiver that records each JSON body with its path. */
+async function recordingReceiver(): Promise<{
+  base: string;
+  got: { path: string; body: any }[];
+  close(): void;
+}> {
+  const got: { path: string; body: any }[] = [];
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => {
+      data += c;
+    });
+    req.on('end', () => {
+      got.push({ path: req.url ?? '', body: JSON.parse(data) });
+      res.writeHead(202).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    got,
+    close: () => server.close(),
+  };
+}
+
+/** `queue.depth` = 5 now, and a rule without receivers that fires above 1 at once. */
+async function queueRule(t: Awaited<ReturnType<typeof startTestApp>>, nowMs: number): Promise<void> {
+  await t.store.writeMetricPoints([
+    scalarPoint({
+      name: 'queue.depth',
+      service: 'worker',
+      unit: '{job}',
+      type: 'gauge',
+      value: 5,
+      timeUnixNano: BigInt(nowMs - 1000) * 1_000_000n,
+      resourceAttributes: { 'service.name': 'worker', 'host.name': 'web-1' },
+    }),
+  ]);
+  const r = await post(
+    t.app,
+    '/api/v1/alerts/rules',
+    JSON.stringify({
+      id: 'queue-deep',
+      name: 'Queue deep',
+      expr: { kind: 'metric', name: 'queue.depth' },
+      op: '>',
+      threshold: 1,
+    }),
+    'application/json',
+  );
+  assert.equal(r.status, 201);
+}
+
+const engineOf = (t: Awaited<ReturnType<typeof startTestApp>>) =>
+  (t.app as unknown as { alertEngine: AlertEngine }).alertEngine;
+
+test('without alertReceivers a rule with no receiver fires to nobody, and the API says "firing, not delivered"', async () => {
+  const t = await startTestApp();
+  try {
+    const now = Date.now();
+    await queueRule(t, now);
+    await engineOf(t).evaluate(now);
+    const states = await get(t.app, '/api/v1/alerts');
+    const queue = states.json.alerts.find((a: any) => a.ruleId === 'queue-deep');
+    assert.deepEqual(
+      [queue.state, queue.value, queue.receivers, queue.delivery],
+      ['firing', 5, 0, 'no-receiver'],
+    );
+    // The built-in rules have no receivers: 0, and no delivery while they are not firing.
+    const cpu = states.json.alerts.find((a: any) => a.ruleId === 'cpu-high');
+    assert.deepEqual([cpu.receivers, cpu.delivery], [0, null]);
+    assert.deepEqual(engineOf(t).events()[0]!.deliveries, []);
+  } finally {
+    await t.close();
+  }
+});
+
+test('alertReceivers routes every rule without receivers: Alertmanager JSON with publicUrl links, Slack, PagerDuty', async () => {
+  const rx = await recordingReceiver();
+  const t = await startTestApp({
+    alertReceivers: `${rx.base}/am, slack:${rx.base}/slack,pagerduty:R0UT1NG@${rx.base}/pd`,
+    publicUrl: 'https://siperf.example.com/',
+  });
+  try {
+    const nowMs = Date.now();
+    await queueRule(t, nowMs);
+    await engineOf(t).evaluate(nowMs);
+    const at = (path: string) => rx.got.find((g) => g.path === path)?.body;
+    const rule = 'https://siperf.example.com/alerts?rule=queue-deep';
+    // fingerprint: the first 16 hex digits of sha256("queue-deep|metric=queue.depth").
+    assert.deepEqual(at('/am'), {
+      version: '4',
+      groupKey: '{}:{alertname="Queue deep"}',
+      truncatedAlerts: 0,
+      status: 'firing',
+      receiver: 'siperf',
+      groupLabels: { alertname: 'Queue deep' },
+      commonLabels: { alertname: 'Queue deep', severity: 'warning', metric: 'queue.depth' },
+      commonAnnotations: { summary: 'Queue deep: 5 > 1' },
+      externalURL: 'https://siperf.example.com',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'Queue deep', severity: 'warning', metric: 'queue.depth' },
+          annotations: { summary: 'Queue deep: 5 > 1', value: '5', threshold: '1' },
+          startsAt: new Date(nowMs).toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: rule,
+          fingerprint: '46f05c02f02c4b5f',
+        },
+      ],
+    });
+    // Slack's mrkdwn escapes > as &gt; (shown as "5 > 1"); the name once, linked to the rule.
+    assert.deepEqual(at('/slack'), {
+      text: `:red_circle: FIRING [warning] <${rule}|*Queue deep*>: 5 &gt; 1`,
+    });
+    const pd = at('/pd');
+    // The rule's name once (it read "Queue deep: Queue deep: 5 > 1").
+    assert.equal(pd.payload.summary, 'Queue deep: 5 > 1');
+    assert.deepEqual(
+      [pd.routing_key, pd.event_action, pd.dedup_key, pd.client_url],
+      ['R0UT1NG', 'trigger', '46f05c02f02c4b5f', rule],
+    );
+    const states = await get(t.app, '/api/v1/alerts');
+    const queue = states.json.alerts.find((a: any) => a.ruleId === 'queue-deep');
+    assert.deepEqual([queue.state, queue.receivers, queue.delivery], ['firing', 3, 'delivered']);
+    assert.equal(states.json.alerts.find((a: any) => a.ruleId === 'cpu-high').receivers, 3);
+  } finally {
+    await t.close();
+    rx.close();
+  }
+});
+
+test('alertReceivers and publicUrl are checked entry by entry; no receiver is said once at start', async () => {
+  const { alertReceiverList, loadConfig } = await import('../src/config.ts');
+  assert.deepEqual(
+    alertReceiverList(
+      'https://am.example/hook, slack:https://hooks.slack.com/services/T/B/X,pagerduty:abc123,pagerduty:k@http://127.0.0.1:9/e,webhook:http://x/y',
+    ),
+    [
+      { type: 'webhook', url: 'https://am.example/hook' },
+      { type: 'slack', url: 'https://hooks.slack.com/services/T/B/X' },
+      { type: 'pagerduty', routingKey: 'abc123' },
+      { type: 'pagerduty', routingKey: 'k', url: 'http://127.0.0.1:9/e' },
+      { type: 'webhook', url: 'http://x/y' },
+    ],
+  );
+  assert.throws(
+    () => loadConfig({ flags: { alertReceivers: 'https://ok.example/, ftp://x' } }),
+    /alertReceivers: entry 2: expected an http\(s\) URL, slack:<url>, webhook:<url> or pagerduty:<routing key>, got "ftp:\/\/x"/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({ flags: { alertReceivers: 'slack:hooks.slack.com/services/T000/B000/secret-token-xyz' } }),
+    (err: any) =>
+      /alertReceivers: entry 1: slack: expected an http\(s\) URL after "slack:", got "hooks\.slack\.com\/services\/T000\/B0…"/.test(
+        err.detail,
+      ) && !err.detail.includes('secret'),
+  );
+  assert.throws(
+    () => loadConfig({ flags: { alertReceivers: 'pagerduty:' } }),
+    /pagerduty: expected a routing key of 1\.\.64 letters, digits, _ or -, got 0 characters/,
+  );
+  assert.throws(
+    () => loadConfig({ flags: { publicUrl: 'siperf.example.com' } }),
+    /publicUrl: expected an http\(s\) URL without query or fragment, got "siperf\.example\.com"/,
+  );
+  // The warning at start: once, naming the rules that notify nobody; none when receivers are set.
+  const { buildApp, publicUrlOf } = await import('../src/app.ts');
+  const { createDuckDbStore } = await import('../src/storage/index.ts');
+  const { default: pino } = await import('pino');
+  for (const [flags, expected] of [
+    [{}, 1],
+    [{ alertReceivers: 'http://127.0.0.1:9/' }, 0],
+    [{ alertEvaluationIntervalMs: 0 }, 0],
+  ] as const) {
+    const lines: any[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const config = loadConfig({ flags: { ...TEST_SERVER_FLAGS, logLevel: 'info', ...flags } });
+    const store = await createDuckDbStore({ path: ':memory:' });
+    const app = await buildApp({ config, store, logger });
+    try {
+      const warned = lines.filter((l) => /alertReceivers is unset/.test(l.msg ?? ''));
+      assert.equal(warned.length, expected, JSON.stringify(flags));
+      if (expected === 1) {
+        assert.deepEqual(warned[0].rules, [
+          'cpu-high',
+          'memory-high',
+          'disk-full-24h',
+          'error-rate-high',
+          'p95-slow',
+          'p95-regression',
+        ]);
+        assert.match(
+          warned[0].msg,
+          /^6 alert rule\(s\) have no receiver and alertReceivers is unset: they fire to nobody/,
+        );
+      }
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  }
+  assert.equal(
+    publicUrlOf(loadConfig({ flags: { publicUrl: 'https://a.example/x/' } })),
+    'https://a.example/x',
+  );
+  assert.equal(publicUrlOf(loadConfig({ flags: { port: 4318 } })), 'http://127.0.0.1:4318');
+});
+
+test('a shutdown during an evaluation waits for it: no rule reads a closed store', async () => {
+  const { startServer } = await import('../src/app.ts');
+  const { loadConfig } = await import('../src/config.ts');
+  const { default: pino } = await import('pino');
+  const lines: any[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const config = loadConfig({
+    flags: {
+      ...TEST_SERVER_FLAGS,
+      logLevel: 'info',
+      port: 0,
+      resourceSampleIntervalMs: 0,
+      alertEvaluationIntervalMs: 3_600_000,
+    },
+  });
+  const server = await startServer(config, logger);
+  const engine = (server.app as unknown as { alertEngine: AlertEngine }).alertEngine;
+  // Forty more rules, each a store read, so the evaluation is mid-way when the shutdown begins.
+  for (let i = 0; i < 40; i++) {
+    engine.upsert(
+      parseRule({
+        id: `m${i}`,
+        name: `m${i}`,
+        expr: { kind: 'metric', name: `m${i}` },
+        op: '>',
+        threshold: 1,
+      }),
+    );
+  }
+  let evaluated = false;
+  const evaluation = engine.evaluate(Date.now()).then(() => {
+    evaluated = true;
+  });
+  await server.stop();
+  assert.equal(evaluated, true, 'the evaluation ended before stop() resolved');
+  await evaluation;
+  const closed = lines.filter((l) => JSON.stringify(l).includes('the store is closed'));
+  assert.deepEqual(closed, [], 'no rule read the closed store');
+  assert.ok(lines.some((l) => l.msg === 'siperf stopped; store closed'));
+  // Stopped for good: a later tick evaluates nothing.
+  const before = engine.states().map((s) => s.lastEvaluatedMs);
+  await engine.evaluate(Date.now() + 60_000);
+  assert.deepEqual(
+    engine.states().map((s) => s.lastEvaluatedMs),
+    before,
+  );
 });

@@ -1,11 +1,14 @@
 /**
  * The alert engine: evaluates every rule on a schedule, steps its state machine, keeps the history of
  * transitions, applies silences, and notifies receivers on `firing` and `resolved` (and again every
- * `repeatIntervalMs` while firing). A rule whose value cannot be computed, or a receiver that fails, is
- * logged; neither stops the other rules.
+ * `repeatIntervalMs` while firing): a rule's own receivers, else the default ones (`alertReceivers`); a
+ * rule with neither fires to nobody, and its status says so (`delivery: 'no-receiver'`). Notices link to
+ * the rule in the dashboard (`publicUrl`). A rule whose value cannot be computed, or a receiver that
+ * fails, is logged; neither stops the other rules. {@link AlertEngine.stop} ends evaluation before the
+ * store it reads closes.
  * @module
  */
-import { type AlertNotice, type Delivery, deliver } from './notifiers.ts';
+import { type AlertNotice, type Delivery, deliver, type Receiver } from './notifiers.ts';
 import type { AlertRule } from './rules.ts';
 import { type AlertState, step } from './state-machine.ts';
 
@@ -36,6 +39,13 @@ export interface Silence {
   comment: string;
 }
 
+/**
+ * What became of the last notice of a firing or resolved alert: `delivered` (every receiver took it),
+ * `failed` (a receiver refused it or could not be reached after the retries), `no-receiver` (not
+ * delivered: the rule has no receiver and there is no default one), `silenced` (not sent).
+ */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'no-receiver' | 'silenced';
+
 /** A rule's current state, as the API shows it. */
 export interface AlertStatus {
   rule: AlertRule;
@@ -44,6 +54,8 @@ export interface AlertStatus {
   lastValue: number | undefined;
   lastEvaluatedMs: number | undefined;
   error?: string;
+  /** Outcome of the last notice since the alert began firing (absent while inactive or pending). */
+  delivery?: DeliveryOutcome;
 }
 
 const HISTORY_LIMIT = 10_000;
@@ -56,6 +68,9 @@ export class AlertEngine {
   private readonly history: AlertEvent[] = [];
   private silences: Silence[] = [];
   private running = false;
+  /** The evaluation in progress, if any (what {@link stop} waits for). */
+  private current: Promise<void> | undefined;
+  private stopped = false;
   private readonly removedBuiltIns = new Set<string>();
 
   constructor(
@@ -63,6 +78,13 @@ export class AlertEngine {
     private readonly options: {
       repeatIntervalMs?: number;
       deliver?: typeof deliver;
+      /** Where rules without receivers of their own notify (`alertReceivers`); none by default. */
+      defaultReceivers?: readonly Receiver[];
+      /**
+       * Base URL of the dashboard (`publicUrl`): notices carry `<publicUrl>/alerts?rule=<id>` and the
+       * base as Alertmanager's `externalURL`. Without it the links are empty.
+       */
+      publicUrl?: string;
       log?: (message: string, err?: unknown) => void;
       /** Called after every change of the rules (to persist them). */
       onChange?: (rules: readonly AlertRule[], removedBuiltIns: readonly string[]) => void;
@@ -135,6 +157,17 @@ export class AlertEngine {
     return [...this.status.values()];
   }
 
+  /** The receivers a rule's notices go to: its own, else the default ones (empty: nobody). */
+  receiversOf(rule: AlertRule): readonly Receiver[] {
+    return rule.receivers.length > 0 ? rule.receivers : (this.options.defaultReceivers ?? []);
+  }
+
+  /** The dashboard link of a rule (empty without `publicUrl`). */
+  ruleUrl(ruleId: string): string {
+    const base = (this.options.publicUrl ?? '').replace(/\/+$/, '');
+    return base === '' ? '' : `${base}/alerts?rule=${encodeURIComponent(ruleId)}`;
+  }
+
   /** Transitions, newest first. */
   events(limit = 1000): AlertEvent[] {
     return this.history.slice(-limit).reverse();
@@ -157,15 +190,35 @@ export class AlertEngine {
     );
   }
 
-  /** Evaluates every rule once at `nowMs` (calls that overlap a running one are skipped). */
+  /**
+   * Evaluates every rule once at `nowMs` (calls that overlap a running one are skipped, and so is every
+   * call after {@link stop}).
+   */
   async evaluate(nowMs: number): Promise<void> {
-    if (this.running) return;
+    if (this.running || this.stopped) return;
     this.running = true;
+    const run = (async () => {
+      for (const rule of this.rules.values()) {
+        if (this.stopped) break;
+        await this.evaluateRule(rule, nowMs);
+      }
+    })();
+    this.current = run;
     try {
-      for (const rule of this.rules.values()) await this.evaluateRule(rule, nowMs);
+      await run;
     } finally {
       this.running = false;
+      this.current = undefined;
     }
+  }
+
+  /**
+   * Stops evaluating: no evaluation starts any more, and a running one ends after the rule it is on.
+   * Resolves once nothing reads the store (call it before closing the store). Idempotent.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.current?.catch(() => undefined);
   }
 
   private async evaluateRule(rule: AlertRule, nowMs: number): Promise<void> {
@@ -192,12 +245,16 @@ export class AlertEngine {
       state.phase === 'firing' &&
       transition === undefined &&
       nowMs - (this.lastNotified.get(rule.id) ?? nowMs) >= repeat;
+    if (state.phase === 'inactive' || state.phase === 'pending') delete st.delivery;
     if (state.phase !== before || transition || due) {
       const silenced = this.silenced(rule, labels, nowMs);
       let deliveries: Delivery[] = [];
+      if ((transition || due) && silenced) st.delivery = 'silenced';
       if ((transition || due) && !silenced) {
         deliveries = await this.notify(rule, state, labels, value ?? Number.NaN, nowMs);
         this.lastNotified.set(rule.id, nowMs);
+        st.delivery =
+          deliveries.length === 0 ? 'no-receiver' : deliveries.every((d) => d.ok) ? 'delivered' : 'failed';
       }
       if (state.phase !== before) {
         this.history.push({
@@ -221,22 +278,27 @@ export class AlertEngine {
     value: number,
     nowMs: number,
   ): Promise<Delivery[]> {
-    if (rule.receivers.length === 0) return [];
+    const receivers = this.receiversOf(rule);
+    if (receivers.length === 0) return [];
     const firing = state.phase === 'firing';
+    const condition = `${Number.isFinite(value) ? Number(value.toPrecision(4)) : value} ${rule.op} ${rule.threshold}${firing ? '' : ' no longer'}`;
     const notice: AlertNotice = {
       status: firing ? 'firing' : 'resolved',
       ruleId: rule.id,
       name: rule.name,
       severity: rule.severity,
       labels: { ...rule.labels, ...labels },
-      summary: `${rule.name}: ${Number.isFinite(value) ? Number(value.toPrecision(4)) : value} ${rule.op} ${rule.threshold}${firing ? '' : ' no longer'}`,
+      condition,
+      summary: `${rule.name}: ${condition}`,
       value,
       threshold: rule.threshold,
       startsAt: new Date('sinceMs' in state ? state.sinceMs : nowMs).toISOString(),
       endsAt: firing ? null : new Date(nowMs).toISOString(),
+      generatorUrl: this.ruleUrl(rule.id),
+      externalUrl: (this.options.publicUrl ?? '').replace(/\/+$/, ''),
     };
     const send = this.options.deliver ?? deliver;
-    const results = await Promise.all(rule.receivers.map((r) => send(r, [notice])));
+    const results = await Promise.all(receivers.map((r) => send(r, [notice])));
     const flat = results.flat();
     for (const d of flat)
       if (!d.ok)

@@ -1,4 +1,4 @@
-export type { AlertEvent, AlertStatus, Silence, ValueSource } from './engine.ts';
+export type { AlertEvent, AlertStatus, DeliveryOutcome, Silence, ValueSource } from './engine.ts';
 export { AlertEngine } from './engine.ts';
 export type { AlertNotice, Delivery, Receiver } from './notifiers.ts';
 export { alertmanagerPayload, deliver, fingerprint, pagerdutyPayload, slackPayload } from './notifiers.ts';

@@ -20,11 +20,18 @@ export interface AlertNotice {
   name: string;
   severity: 'info' | 'warning' | 'critical';
   labels: Record<string, string>;
+  /** The condition and its value, without the rule's name ("0.95 > 0.9", "0.5 > 0.9 no longer"). */
+  condition: string;
+  /** `<name>: <condition>`: the one line that stands for the alert. */
   summary: string;
   value: number;
   threshold: number;
   startsAt: string;
   endsAt: string | null;
+  /** The rule in the dashboard (`<publicUrl>/alerts?rule=<id>`); empty without a public URL. */
+  generatorUrl?: string;
+  /** The dashboard's base URL (Alertmanager's `externalURL`); empty without one. */
+  externalUrl?: string;
 }
 
 /** PagerDuty's Events API v2 endpoint. */
@@ -57,34 +64,43 @@ export function alertmanagerPayload(
     groupLabels: { alertname: notices[0]?.name ?? '' },
     commonLabels: common,
     commonAnnotations: notices.length === 1 ? { summary: notices[0]!.summary } : {},
-    externalURL: '',
+    externalURL: notices[0]?.externalUrl ?? '',
     alerts: notices.map((n, i) => ({
       status: n.status,
       labels: all[i],
       annotations: { summary: n.summary, value: String(n.value), threshold: String(n.threshold) },
       startsAt: n.startsAt,
       endsAt: n.endsAt ?? '0001-01-01T00:00:00Z',
-      generatorURL: '',
+      generatorURL: n.generatorUrl ?? '',
       fingerprint: fingerprint(n),
     })),
   };
 }
 
-/** Slack incoming-webhook message. */
+/** Slack incoming-webhook message: one line per alert, the rule's name once, linked to the rule. */
 export function slackPayload(notices: readonly AlertNotice[]): Record<string, unknown> {
+  // Slack's mrkdwn: &, < and > are escaped; a link is <url|text>.
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const line = (n: AlertNotice) =>
-    `${n.status === 'firing' ? ':red_circle: FIRING' : ':large_green_circle: RESOLVED'} [${n.severity}] *${n.name}*: ${n.summary}`;
+    `${n.status === 'firing' ? ':red_circle: FIRING' : ':large_green_circle: RESOLVED'} [${n.severity}] ${n.generatorUrl ? `<${n.generatorUrl}|*${esc(n.name)}*>` : `*${esc(n.name)}*`}: ${esc(n.condition)}`;
   return { text: notices.map(line).join('\n') };
 }
 
-/** PagerDuty Events API v2 event for one notice. */
+/** PagerDuty Events API v2 event for one notice (the summary names the rule once; a link to the rule). */
 export function pagerdutyPayload(n: AlertNotice, routingKey: string): Record<string, unknown> {
   return {
     routing_key: routingKey,
     event_action: n.status === 'firing' ? 'trigger' : 'resolve',
     dedup_key: fingerprint(n),
+    ...(n.generatorUrl
+      ? {
+          client: 'siperf',
+          client_url: n.generatorUrl,
+          links: [{ href: n.generatorUrl, text: 'the rule in siperf' }],
+        }
+      : {}),
     payload: {
-      summary: `${n.name}: ${n.summary}`.slice(0, 1024),
+      summary: n.summary.slice(0, 1024),
       source: n.labels.host ?? 'siperf',
       severity: n.severity === 'critical' ? 'critical' : n.severity === 'warning' ? 'warning' : 'info',
       timestamp: n.status === 'firing' ? n.startsAt : (n.endsAt ?? n.startsAt),

@@ -66,6 +66,8 @@ export async function alertRoutes(app: FastifyInstance, deps: AlertDeps): Promis
       threshold: s.rule.threshold,
       lastEvaluated: iso(s.lastEvaluatedMs),
       ...(s.error ? { error: s.error } : {}),
+      receivers: engine.receiversOf(s.rule).length,
+      delivery: s.delivery ?? null,
     })),
   }));
 

@@ -51,6 +51,17 @@ export const AlertStatus = Closed({
   threshold: Type.Number(),
   lastEvaluated: Nullable(Type.String()),
   error: Type.Optional(Type.String({ description: 'why the last evaluation failed' })),
+  receivers: Type.Integer({
+    minimum: 0,
+    description:
+      "receivers the rule's notices go to: its own, else those of the alertReceivers setting; 0: nobody is notified",
+  }),
+  delivery: Nullable(
+    StringEnum(['delivered', 'failed', 'no-receiver', 'silenced'] as const, {
+      description:
+        'what became of the last notice since the alert began firing: delivered (every receiver took it), failed (a receiver refused it or was unreachable after retries), no-receiver (firing, not delivered: the rule has no receiver and alertReceivers is unset), silenced (not sent); null while inactive or pending',
+    }),
+  ),
 });
 export type AlertStatus = Static<typeof AlertStatus>;
 
