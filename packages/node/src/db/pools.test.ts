@@ -58,7 +58,8 @@ test('mysql2 pool on MariaDB: statement timeout, acquire timeout, figures', asyn
     uri: MYSQL,
     connectionLimit: 2,
     statementTimeoutMs: 200,
-    acquireTimeoutMs: 150,
+    // Long enough to open two connections on a loaded machine; the third caller waits it out.
+    acquireTimeoutMs: 2000,
   });
   try {
     await assert.rejects(
