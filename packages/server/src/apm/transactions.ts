@@ -7,7 +7,9 @@
  * the end mark's end, and it succeeded unless the end mark says otherwise (or, without a stated outcome, a
  * step failed). One with no end mark whose last activity is older than the abandon timeout is abandoned;
  * younger ones are in progress. Percentiles are exact (linear interpolation between closest ranks,
- * Hyndman & Fan type 7): transactions are few compared with spans.
+ * Hyndman & Fan type 7): transactions are few compared with spans. The time of a completed transaction
+ * that no step covers (the union of its steps' intervals, so parallel steps count once) is its time
+ * between the steps: requests and work without a step, the network, the client.
  * @module
  */
 import type { TransactionMarkRow } from '../storage/index.ts';
@@ -34,11 +36,34 @@ export interface TransactionStats {
   successRate: number;
   p50Ms: number;
   p95Ms: number;
+  /** Mean duration of the completed transactions. */
+  meanMs: number;
+  /** Time of the completed transactions that no step covers: mean per transaction, and share of their time. */
+  betweenSteps: { meanMs: number; shareOfTime: number };
   abandoned: number;
   inProgress: number;
   steps: StepStats[];
   /** The step with the highest p95, or `null` without steps. */
   slowestStep: string | null;
+}
+
+/** Length of the union of the steps' intervals within [fromNs, toNs], ms. */
+function coveredMs(steps: readonly TransactionMarkRow[], fromNs: bigint, toNs: bigint): number {
+  const spans = steps
+    .map((s) => [
+      s.startNs < fromNs ? fromNs : s.startNs,
+      s.startNs + s.durationNs > toNs ? toNs : s.startNs + s.durationNs,
+    ])
+    .filter(([a, b]) => b! > a!)
+    .sort((x, y) => (x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : 0));
+  let covered = 0n;
+  let reach = fromNs;
+  for (const [a, b] of spans) {
+    const from = a! > reach ? a! : reach;
+    if (b! > from) covered += b! - from;
+    if (b! > reach) reach = b!;
+  }
+  return Number(covered) / 1e6;
 }
 
 /**
@@ -67,6 +92,8 @@ export function transactionStats(
     abandoned: number;
     inProgress: number;
     totalMs: number;
+    /** Time of completed transactions outside every step, ms. */
+    betweenMs: number;
     steps: Map<string, { durations: number[]; failures: number }>;
   }
   const byName = new Map<string, Acc>();
@@ -75,7 +102,15 @@ export function transactionStats(
     const name = list.find((m) => m.event === 'start')?.name ?? list[0]!.name;
     let acc = byName.get(name);
     if (!acc) {
-      acc = { durations: [], successes: 0, abandoned: 0, inProgress: 0, totalMs: 0, steps: new Map() };
+      acc = {
+        durations: [],
+        successes: 0,
+        abandoned: 0,
+        inProgress: 0,
+        totalMs: 0,
+        betweenMs: 0,
+        steps: new Map(),
+      };
       byName.set(name, acc);
     }
     let start = list[0]!.startNs;
@@ -93,9 +128,11 @@ export function transactionStats(
       continue;
     }
     const end = ends[ends.length - 1]!;
-    const durationMs = Number(end.startNs + end.durationNs - start) / 1e6;
+    const endNs = end.startNs + end.durationNs;
+    const durationMs = Number(endNs - start) / 1e6;
     acc.durations.push(durationMs);
     acc.totalMs += durationMs;
+    acc.betweenMs += durationMs - coveredMs(steps, start, endNs);
     if (end.success ?? !stepFailed) acc.successes++;
     for (const s of steps) {
       let st = acc.steps.get(s.step);
@@ -131,6 +168,11 @@ export function transactionStats(
       successRate: durations.length > 0 ? acc.successes / durations.length : 0,
       p50Ms: quantileSorted(durations, 0.5),
       p95Ms: quantileSorted(durations, 0.95),
+      meanMs: durations.length > 0 ? acc.totalMs / durations.length : 0,
+      betweenSteps: {
+        meanMs: durations.length > 0 ? acc.betweenMs / durations.length : 0,
+        shareOfTime: acc.totalMs > 0 ? acc.betweenMs / acc.totalMs : 0,
+      },
       abandoned: acc.abandoned,
       inProgress: acc.inProgress,
       steps,

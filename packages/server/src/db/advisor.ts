@@ -34,6 +34,17 @@ export interface DatabaseAdviceOptions {
 
 const round = (v: number) => Math.round(v * 10) / 10;
 
+/**
+ * The time the rates per hour are over, in words: the window, or the minute it is counted as at least
+ * (a rate from seconds of data would otherwise be extrapolated further still).
+ */
+function spanText(hours: number, windowHours: number): string {
+  const text = hours < 1 ? `${round(hours * 60)} min` : `${round(hours)} h`;
+  return windowHours < hours
+    ? `${text}, the ${round(windowHours * 3600)} s window counted as a minute`
+    : text;
+}
+
 /** The database in a pool's URL (`/orders` → `orders`). */
 function databaseOf(p: NamedPool): string {
   try {
@@ -49,7 +60,9 @@ export async function databaseRecommendations(
   pools: DbPools,
   o: DatabaseAdviceOptions,
 ): Promise<{ recommendations: Recommendation[]; notes: string[] }> {
-  const hours = Math.max(1 / 60, (o.window.toMs - o.window.fromMs) / 3_600_000);
+  const windowHours = (o.window.toMs - o.window.fromMs) / 3_600_000;
+  const hours = Math.max(1 / 60, windowHours);
+  const over = spanText(hours, windowHours);
   const recs: Recommendation[] = [];
   const notes: string[] = [];
 
@@ -93,7 +106,7 @@ export async function databaseRecommendations(
       change: null,
       expectedGain: {
         timeSavedMsPerHour: perHour,
-        description: `about ${round(f.savingPerRequestMs)} ms per affected request; ${Math.round(requests)} such requests in ${round(hours)} h${calls !== undefined ? " (from the statement's call count)" : qf.limitReached ? ' (a sample of the traces: more exist)' : ''}.`,
+        description: `about ${round(f.savingPerRequestMs)} ms per affected request; ${Math.round(requests)} such requests in ${over}${calls !== undefined ? " (from the statement's call count)" : qf.limitReached ? ' (a sample of the traces: more exist)' : ''}.`,
       },
     });
   }
@@ -143,10 +156,18 @@ export async function databaseRecommendations(
             notes.push(
               `pool ${pool.setting.name}: HypoPG is installed but not created in this database (CREATE EXTENSION hypopg): index gains are estimates`,
             );
-          else if (hypopgState === 'absent')
-            notes.push(
-              `pool ${pool.setting.name}: HypoPG is not installed (postgresql-15-hypopg): index gains are estimates`,
+          else if (hypopgState === 'absent') {
+            // PGlite (PostgreSQL in WebAssembly, e.g. the demo's) has no HypoPG to install.
+            const version = await client.query<{ v: string }>('SELECT version() AS v').then(
+              (r) => r.rows[0]?.v ?? '',
+              () => '',
             );
+            notes.push(
+              /PGlite/.test(version)
+                ? `pool ${pool.setting.name}: PGlite has no HypoPG: index gains are estimates (90% of the statement's time), not verified with a hypothetical index`
+                : `pool ${pool.setting.name}: HypoPG is not installed (postgresql-15-hypopg): index gains are estimates`,
+            );
+          }
           const fromStats = (await topStatements(client)) ?? [];
           const fromLogs = logStatements('postgresql', pool, mine, sameKind);
           if (fromStats.length === 0)
@@ -163,6 +184,7 @@ export async function databaseRecommendations(
             ...mine.map((s) => ({
               statement: s.statement,
               callsPerHour: s.calls / hours,
+              calls: s.calls,
               meanMs: s.meanMs,
               source: 'traces',
             })),
@@ -188,6 +210,8 @@ export async function databaseRecommendations(
               );
               continue;
             }
+            const perHourFrom =
+              'calls' in w && typeof w.calls === 'number' ? `: ${Math.round(w.calls)} calls in ${over}` : '';
             for (const f of advice.findings) {
               const share =
                 f.costBefore && f.costAfter !== undefined ? Math.max(0, 1 - f.costAfter / f.costBefore) : 0.9;
@@ -222,8 +246,8 @@ export async function databaseRecommendations(
                   timeSavedMsPerHour: w.callsPerHour > 0 ? gain : null,
                   description:
                     f.verifiedWith === 'hypopg'
-                      ? `plan cost ${round(f.costBefore!)} → ${round(f.costAfter!)} with the index (HypoPG): about ${Math.round(100 * share)}% of ${round(w.meanMs)} ms per call, ${round(w.callsPerHour)} calls per hour`
-                      : `an estimate (no hypothetical-index check): about 90% of ${round(w.meanMs)} ms per call, ${round(w.callsPerHour)} calls per hour`,
+                      ? `plan cost ${round(f.costBefore!)} → ${round(f.costAfter!)} with the index (HypoPG): about ${Math.round(100 * share)}% of ${round(w.meanMs)} ms per call, ${round(w.callsPerHour)} calls per hour${perHourFrom}`
+                      : `an estimate (no hypothetical-index check): about 90% of ${round(w.meanMs)} ms per call, ${round(w.callsPerHour)} calls per hour${perHourFrom}`,
                 },
               });
             }
@@ -288,7 +312,7 @@ export async function databaseRecommendations(
               change: f.fix,
               expectedGain: {
                 timeSavedMsPerHour: f.fix ? gain : null,
-                description: `an estimate: half of ${round(s.meanMs)} ms per call, ${round(s.calls / hours)} calls per hour`,
+                description: `an estimate: half of ${round(s.meanMs)} ms per call, ${round(s.calls / hours)} calls per hour: ${Math.round(s.calls)} calls in ${over}`,
               },
             });
           }

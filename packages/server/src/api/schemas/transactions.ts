@@ -68,6 +68,17 @@ export const TransactionStats = Closed({
   successRate: Type.Number(),
   p50Ms: Ms(),
   p95Ms: Ms(),
+  meanMs: Ms('mean duration of the completed transactions'),
+  betweenSteps: Closed(
+    {
+      meanMs: Ms('per completed transaction'),
+      shareOfTime: Type.Number({ description: "share of the completed transactions' time, 0..1" }),
+    },
+    {
+      description:
+        'time no step covers (parallel steps count once): requests and work without a step, the network, the client',
+    },
+  ),
   abandoned: Type.Integer(),
   inProgress: Type.Integer(),
   steps: Type.Array(StepStats),
