@@ -2,13 +2,16 @@
  * The demo's database: PostgreSQL at `DATABASE_URL` through `pg` (traced by the SDK's pg
  * instrumentation), or PGlite — real PostgreSQL compiled to WebAssembly, in memory — when it is unset, so
  * the demo runs on a bare machine. PGlite has no OpenTelemetry instrumentation, so its queries are wrapped
- * here in CLIENT spans with the same semantic-convention attributes the pg instrumentation writes.
+ * here in CLIENT spans with the same semantic-convention attributes the pg instrumentation writes. PGlite
+ * can also be served over the PostgreSQL wire protocol on a loopback port (`serveWire`), so that siperf's
+ * query advisor reads its plans as it reads PostgreSQL's.
  * @module
  */
 import { PGlite } from '@electric-sql/pglite';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import pg from 'pg';
+import { SessionLock, serveWire, type WireServer } from './pglite-wire.ts';
 
 /** A row as returned by either driver. */
 export type Row = Record<string, unknown>;
@@ -19,6 +22,11 @@ export interface Database {
   readonly kind: 'postgres' | 'pglite';
   /** Runs one statement with bound parameters (`$1`, `$2`, …). */
   query(sql: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * PGlite only: serves the database over the PostgreSQL wire protocol on 127.0.0.1:`port` (0: any free
+   * port) until `close`; resolves to its URL (`postgresql://postgres@127.0.0.1:<port>/postgres`).
+   */
+  serveWire?(port: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -37,8 +45,15 @@ export async function openDatabase(url: string | undefined): Promise<Database> {
     };
   }
   const db = await PGlite.create();
+  // One session for the service and the wire's clients: a client's transaction keeps the service out.
+  const lock = new SessionLock();
+  let wire: WireServer | undefined;
   return {
     kind: 'pglite',
+    async serveWire(port) {
+      wire ??= await serveWire(db, { port, lock });
+      return wire.url;
+    },
     query(sql, params = []) {
       const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'QUERY';
       return tracer.startActiveSpan(
@@ -55,7 +70,7 @@ export async function openDatabase(url: string | undefined): Promise<Database> {
         },
         async (span) => {
           try {
-            return (await db.query<Row>(sql, params)).rows;
+            return (await lock.run(() => db.query<Row>(sql, params))).rows;
           } catch (err) {
             span.recordException(err as Error);
             span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
@@ -66,7 +81,10 @@ export async function openDatabase(url: string | undefined): Promise<Database> {
         },
       );
     },
-    close: () => db.close(),
+    async close() {
+      await wire?.close();
+      await db.close();
+    },
   };
 }
 

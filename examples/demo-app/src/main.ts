@@ -2,8 +2,14 @@
  * The demo service's process: `init()` of `@siperf/node` first, then the app (imported afterwards so the
  * instrumentations see `pg`, `http` and Fastify load). Settings from the environment: `SIPERF_ENDPOINT`
  * (default `http://127.0.0.1:4318`), `PORT` (default 3000; 0 picks a free port), `DATABASE_URL`
- * (PostgreSQL; PGlite in memory when unset), `DEMO_ANNOTATIONS` (rows to seed, default 100,000).
- * Prints one JSON line `{"listening": "<url>", "database": "pglite|postgres"}` when ready.
+ * (PostgreSQL; PGlite in memory when unset), `PGLITE_PORT` (with PGlite: serve it over the PostgreSQL
+ * wire protocol on this loopback port, for siperf's query advisor), `DEMO_ANNOTATIONS` (rows to seed,
+ * default 100,000). Prints one JSON line `{"listening": "<url>", "database": "pglite|postgres",
+ * "postgresUrl": "<url>"}` when ready (`postgresUrl` with `PGLITE_PORT` only).
+ *
+ * Run by `npm run demo` (with an IPC channel), the message `drain` stops the HTTP service and flushes the
+ * SDK's spans and metrics, then answers `drained`; the database stays open, so the advisor can still read
+ * its plans while the report is made. SIGTERM, SIGINT or the parent's going away stop everything.
  * @module
  */
 import { init } from '@siperf/node';
@@ -21,18 +27,34 @@ const { openDatabase, seed } = await import('./db.ts');
 const { buildApp } = await import('./app.ts');
 const db = await openDatabase(process.env.DATABASE_URL);
 await seed(db, Number(process.env.DEMO_ANNOTATIONS ?? 100_000));
+const postgresUrl =
+  db.serveWire && process.env.PGLITE_PORT !== undefined
+    ? await db.serveWire(Number(process.env.PGLITE_PORT))
+    : undefined;
 const app = await buildApp({ db, siperfEndpoint: endpoint });
 const url = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 3000) });
-process.stdout.write(`${JSON.stringify({ listening: url, database: db.kind })}\n`);
+process.stdout.write(`${JSON.stringify({ listening: url, database: db.kind, postgresUrl })}\n`);
 
+/** Stops serving HTTP and flushes the SDK (once); the database stays open. */
+let draining: Promise<void> | undefined;
+const drain = (): Promise<void> => {
+  draining ??= (async () => {
+    await app.close();
+    await siperf.shutdown();
+  })();
+  return draining;
+};
 let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
-  await app.close();
-  await siperf.shutdown();
+  await drain();
   await db.close();
   process.exit(0);
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+process.on('disconnect', stop);
+process.on('message', (m) => {
+  if (m === 'drain') drain().then(() => process.send?.('drained'));
+});

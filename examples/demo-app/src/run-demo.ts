@@ -4,6 +4,12 @@
  * duration with a progress bar (and, where Chromium is installed, a few page loads in a headless browser
  * for web vitals), then prints a report read from the API. The server keeps running with its URL printed,
  * unless `--exit`.
+ *
+ * The advisor reads the plans of the demo's database through the server's `pools` setting: PostgreSQL at
+ * `DATABASE_URL`, or by default the service's PGlite, which the service serves over the PostgreSQL wire
+ * protocol on a loopback port (`PGLITE_PORT`, see `pglite-wire.ts`). After the load the service is
+ * drained (HTTP stopped, spans and metrics flushed) but keeps its database open for the advisor until
+ * the server stops.
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -61,7 +67,7 @@ async function startApp(
   const main = fileURLToPath(new URL('./main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const stderr: string[] = [];
   child.stderr!.on('data', (d: Buffer) => {
@@ -87,6 +93,37 @@ async function startApp(
         // not a JSON line
       }
     });
+  });
+}
+
+/**
+ * Stops the service's HTTP side and flushes its SDK, keeping its database open (see main.ts); resolves
+ * once it says so, or after 30 s.
+ */
+function drainApp(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', done);
+      resolve();
+    };
+    const onMessage = (m: unknown) => {
+      if (m === 'drained') done();
+    };
+    const timer = setTimeout(done, 30_000);
+    child.on('message', onMessage);
+    child.once('exit', done);
+    child.send('drain');
+  });
+}
+
+/** Stops the service (SIGTERM) and resolves once it has exited. */
+function stopApp(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
   });
 }
 
@@ -195,18 +232,23 @@ async function main(): Promise<void> {
   const say = (line: string): void => {
     if (!opts.json) process.stdout.write(`${line}\n`);
   };
-  const started = new Date();
   const appPort = await freePort();
   const appOrigin = `http://127.0.0.1:${appPort}`;
+  // Without DATABASE_URL the service serves its PGlite on this port, for the advisor's `demo` pool.
+  const pglitePort = process.env.DATABASE_URL ? undefined : await freePort();
+  const demoPool = process.env.DATABASE_URL ?? `postgresql://postgres@127.0.0.1:${pglitePort}/postgres`;
   const config = loadConfig({
+    // SIPERF_* settings of the environment apply too (e.g. SIPERF_VALIDATE_RESPONSES=1 in the tests).
+    env: process.env,
     flags: {
       port: opts.port,
       dataDir: opts.dataDir,
       corsOrigins: appOrigin,
       logLevel: 'warn',
       ...(opts.maxEventLoopDelayMs !== undefined ? { maxEventLoopDelayMs: opts.maxEventLoopDelayMs } : {}),
-      // With PostgreSQL the advisor can read the demo's plans (and check indexes with HypoPG).
-      ...(process.env.DATABASE_URL ? { pools: `demo=${process.env.DATABASE_URL}` } : {}),
+      // The advisor reads the demo's plans: PostgreSQL (indexes checked with HypoPG where it is
+      // created) or the service's PGlite over the wire protocol (no HypoPG: index gains are estimates).
+      pools: `demo=${demoPool}`,
     },
   });
   let server: Awaited<ReturnType<typeof startServer>>;
@@ -227,9 +269,10 @@ async function main(): Promise<void> {
     ...process.env,
     SIPERF_ENDPOINT: server.url,
     PORT: String(appPort),
+    ...(pglitePort !== undefined ? { PGLITE_PORT: String(pglitePort) } : {}),
   });
   say(
-    `demo service: ${app.url} on ${app.database === 'pglite' ? 'PGlite (set DATABASE_URL for PostgreSQL)' : 'PostgreSQL'}`,
+    `demo service: ${app.url} on ${app.database === 'pglite' ? `PGlite, served to the advisor at ${demoPool} (set DATABASE_URL for PostgreSQL)` : 'PostgreSQL'}`,
   );
 
   const load: Load = { requests: 0, failures: 0, sessions: 0 };
@@ -283,24 +326,26 @@ async function main(): Promise<void> {
     `${load.sessions} sessions, ${load.requests} requests, ${load.failures} failed${pageLoads ? `, ${pageLoads} page loads in Chromium` : ''}`,
   );
 
-  // Stop the service so its SDK exports its last spans and metrics, then write the rollups.
-  await new Promise<void>((resolve) => {
-    app.child.once('exit', () => resolve());
-    app.child.kill('SIGTERM');
-  });
+  // Drain the service so its SDK exports its last spans and metrics (its database stays open for the
+  // advisor), then write the rollups.
+  await drainApp(app.child);
   await server.store.flushRollups();
   const report = await buildReport(server.url, SERVICE, new Date(loadStarted.getTime() - 1000), new Date());
   if (opts.json) process.stdout.write(`${JSON.stringify({ load, pageLoads, report })}\n`);
   else process.stdout.write(`${formatReport(report)}\n`);
   if (opts.exit) {
     await server.stop();
+    await stopApp(app.child);
     return;
   }
   say('');
   say(`siperf keeps running: open the dashboard at ${server.url}/ (the API docs are at ${server.url}/docs)`);
   say('Ctrl-C stops it.');
   const stop = (): void => {
-    server.stop().then(() => process.exit(0));
+    server
+      .stop()
+      .then(() => stopApp(app.child))
+      .then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
