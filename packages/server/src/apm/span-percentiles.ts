@@ -11,7 +11,8 @@
  * `dbAggregates`); the percentile of duration d is 100 · countAtMost(d) / count, the share of the
  * operation's spans that took at most d (the empirical CDF at d, [1]). Exact extremes come first: d ≥ the
  * window's exact maximum gives 100, d below its exact minimum gives 0. No rollup for the operation in the
- * window (or an empty one) gives `null`.
+ * window (or an empty one) gives `null`: so does every INTERNAL (or unspecified-kind) span below a root,
+ * since the rollups hold only server, client, producer and consumer spans and roots (`isEndpointSpan`).
  *
  * Error bound: a DDSketch bucket (α = 1%) holds values within a factor γ = 1.0202 of each other, and
  * `countAtMost` counts the bucket holding d in, so the values within about 2% above d may be counted as

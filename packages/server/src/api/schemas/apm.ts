@@ -228,7 +228,8 @@ export const SpanNode = Type.Unsafe<SpanNodeShape>(
             "0..100: the share of its operation's spans in the percentile window (`window`/`from`/`to`) that " +
             'took at most as long as this span, from the DDSketch rollups (within their 1%): a database call ' +
             'among the calls of its statement (service, system, database, fingerprint), any other span among ' +
-            'the spans of its (service, endpoint, kind). null: the operation has no rollup in the window',
+            'the spans of its (service, endpoint, kind). null: the operation has no rollup in the window (as for ' +
+            'internal spans below a root: only server, client, producer, consumer and root spans are rolled up)',
         }),
       ),
       db: Type.Optional(Nullable(DbCall)),
