@@ -13,7 +13,11 @@ export interface PageDef {
 
 export const PAGES: PageDef[] = [
   { path: '/', title: 'Overview', load: () => import('./pages/overview.tsx') },
+  { path: '/resources', title: 'Resources', load: () => import('./pages/resources.tsx') },
   { path: '/database', title: 'Database', load: () => import('./pages/database.tsx') },
   { path: '/vitals', title: 'Web vitals', load: () => import('./pages/vitals.tsx') },
   { path: '/transactions', title: 'Transactions', load: () => import('./pages/transactions.tsx') },
+  { path: '/caches', title: 'Caches', load: () => import('./pages/caches.tsx') },
+  { path: '/alerts', title: 'Alerts', load: () => import('./pages/alerts.tsx') },
+  { path: '/recommendations', title: 'Recommendations', load: () => import('./pages/recommendations.tsx') },
 ];

@@ -6,6 +6,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { useColorScheme } from './color-scheme.ts';
 
 /** One line of a chart. */
 export interface Series {
@@ -32,6 +33,8 @@ export interface TimeChartProps {
   title: string;
   /** Bands between pairs of series (indexes into `series`, upper then lower). */
   bands?: [number, number][];
+  /** y values the axis always shows (e.g. `[0, 1]` for a utilisation); the data may extend it. */
+  yInclude?: number[];
 }
 
 const PALETTE = ['--c1', '--c2', '--c3', '--c4', '--c5', '--c6'];
@@ -43,6 +46,7 @@ function cssColor(name: string, el: Element): string {
 /** A line chart over time with a legend; the accessible name is its title. */
 export function TimeChart(props: TimeChartProps) {
   const box = useRef<HTMLDivElement>(null);
+  const scheme = useColorScheme();
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -72,10 +76,28 @@ export function TimeChart(props: TimeChartProps) {
           stroke: axisColor,
           grid: { stroke: gridColor, width: 1 },
           ticks: { stroke: gridColor },
-          size: 70,
+          // Wide enough for the longest label (`4.54 MiB/s`), at least 70 px.
+          size: (u, values) => {
+            if (!values?.length) return 70;
+            u.ctx.font = u.axes[1]?.font?.[0] ?? '12px system-ui';
+            const widest = Math.max(...values.map((v) => u.ctx.measureText(v ?? '').width));
+            return Math.max(70, Math.ceil(widest / devicePixelRatio) + 22);
+          },
           values: (_u, vals) => vals.map((v) => props.format(v)),
         },
       ],
+      ...(props.yInclude?.length
+        ? {
+            scales: {
+              y: {
+                range: (_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax => [
+                  Math.min(min ?? Number.POSITIVE_INFINITY, ...props.yInclude!),
+                  Math.max(max ?? Number.NEGATIVE_INFINITY, ...props.yInclude!),
+                ],
+              },
+            },
+          }
+        : {}),
       ...(props.bands
         ? { bands: props.bands.map(([a, b]) => ({ series: [a + 1, b + 1] as [number, number] })) }
         : {}),
@@ -92,7 +114,7 @@ export function TimeChart(props: TimeChartProps) {
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.x, props.series, props.height, props.format, props.bands]);
+  }, [props.x, props.series, props.height, props.format, props.bands, props.yInclude, scheme]);
   return (
     <figure class="chart">
       <figcaption>{props.title}</figcaption>
