@@ -13,6 +13,8 @@ export interface PageDef {
 
 export const PAGES: PageDef[] = [
   { path: '/', title: 'Overview', load: () => import('./pages/overview.tsx') },
+  { path: '/services', title: 'Services', load: () => import('./pages/services.tsx') },
+  { path: '/traces', title: 'Traces', load: () => import('./pages/traces.tsx') },
   { path: '/resources', title: 'Resources', load: () => import('./pages/resources.tsx') },
   { path: '/database', title: 'Database', load: () => import('./pages/database.tsx') },
   { path: '/vitals', title: 'Web vitals', load: () => import('./pages/vitals.tsx') },
