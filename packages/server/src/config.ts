@@ -70,6 +70,12 @@ export const ConfigSchema = Type.Object(
       5 * 365 * MS_PER_DAY,
       'A span starting further than this in the past is kept but flagged, ms.',
     ),
+    maxSpanDurationMs: int(
+      1,
+      100 * 365 * MS_PER_DAY,
+      7 * MS_PER_DAY,
+      "A span lasting longer than this is rejected (ERR_INGEST_SPAN_TIME, through OTLP partial success or Zipkin's per-span list) rather than skewing its endpoint's mean, ms.",
+    ),
     apdexThresholdMs: int(1, 3_600_000, 500, 'Apdex T, ms.'),
     slowQueryThresholdMs: int(1, 3_600_000, 1000, 'A database call slower than this is a slow call, ms.'),
     transactionAbandonAfterMs: int(

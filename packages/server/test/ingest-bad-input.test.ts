@@ -39,21 +39,76 @@ function request(spans: Record<string, unknown>[], service = 'svc'): string {
 }
 
 describe('bad OTLP input', () => {
-  test('base64 ids make the whole JSON body undecodable (400, hex required) and nothing is stored', async () => {
+  test('OTLP/JSON as protobuf JSON mappers write it (base64 ids, enum names): each bad span rejected alone', async () => {
     const t = await startTestApp();
     try {
-      const good = span();
-      const bad = span({ traceId: randomBytes(16).toString('base64') });
-      const r = await post(t.app, '/v1/traces', request([good, bad]), 'application/json');
-      assert.equal(r.status, 400);
-      assert.equal(r.headers['content-type'], 'application/problem+json; charset=utf-8');
-      assert.equal(r.json.code, 'ERR_INGEST_DECODE');
-      assert.match(r.json.detail, /hex/);
-      assert.equal(r.json.field, 'resourceSpans[0].scopeSpans[0].spans[1].traceId');
-      assert.equal(
-        (await t.store.traceSpans(good.traceId as string)).length,
-        0,
-        'the good span was not stored either',
+      // Python's json_format.MessageToJson and protobufjs' toObject write bytes as base64 and enums as
+      // names; OTLP/JSON wants hex ids (names are allowed). Built here the way those mappers build it.
+      const types = otlpTypes();
+      const asProtobufJson = (sp: Record<string, unknown>) =>
+        types.traceRequest.toObject(
+          types.traceRequest.fromObject({ resourceSpans: [{ scopeSpans: [{ spans: [sp] }] }] }),
+          { enums: String, bytes: String, longs: String },
+        ).resourceSpans[0].scopeSpans[0].spans[0];
+      const pySpan = asProtobufJson({
+        traceId: randomBytes(16),
+        spanId: randomBytes(8),
+        name: 'GET /users/{id}',
+        kind: 2,
+        startTimeUnixNano: String(NOW_NS - 50_000_000n),
+        endTimeUnixNano: String(NOW_NS),
+        status: { code: 2, message: 'boom' },
+      });
+      assert.equal(pySpan.kind, 'SPAN_KIND_SERVER', 'the mapper writes enum names');
+      assert.match(pySpan.traceId, /=$/, 'and base64 ids');
+      const named = span({
+        kind: 'SPAN_KIND_SERVER',
+        status: { code: 'STATUS_CODE_ERROR', message: 'boom' },
+      });
+      const client = span({ kind: 'SPAN_KIND_CLIENT', name: 'GET' });
+      const spans = [
+        named, // [0] hex ids, enum names: kept
+        pySpan, // [1] base64 trace id (24 characters)
+        span({ spanId: randomBytes(8).toString('base64') }), // [2] base64 span id (12 characters)
+        span({ traceId: 'g'.repeat(32) }), // [3] right length, not hex
+        span({ kind: 'SPAN_KIND_SERVERS' }), // [4] no such kind: not read as 0
+        span({ status: { code: 'STATUS_CODE_FAILED' } }), // [5] no such status code: not read as 0
+        span({ parentSpanId: 42 }), // [6] an id that is not text
+        client, // [7] kept
+      ];
+      const r = await post(t.app, '/v1/traces', request(spans), 'application/json');
+      assert.equal(r.status, 200);
+      assert.equal(r.json.partialSuccess.rejectedSpans, '6');
+      const msg: string = r.json.partialSuccess.errorMessage;
+      const p = 'resourceSpans\\[0\\]\\.scopeSpans\\[0\\]\\.spans';
+      assert.match(
+        msg,
+        new RegExp(`${p}\\[1\\]\\.traceId: must be 32 hex characters \\(ids are hex, not base64\\)`),
+      );
+      assert.match(
+        msg,
+        new RegExp(`${p}\\[2\\]\\.spanId: must be 16 hex characters \\(ids are hex, not base64\\)`),
+      );
+      assert.match(
+        msg,
+        new RegExp(`${p}\\[3\\]\\.traceId: must be hex \\(ids are hex, not base64\\), got "g{32}"`),
+      );
+      assert.match(msg, new RegExp(`${p}\\[4\\]\\.kind: must be a SpanKind 0\\.\\.5, got SPAN_KIND_SERVERS`));
+      assert.match(
+        msg,
+        new RegExp(`${p}\\[5\\]\\.status\\.code: must be a StatusCode 0\\.\\.2, got STATUS_CODE_FAILED`),
+      );
+      assert.match(msg, /and 1 more/, 'the sixth (parentSpanId 42) is counted too');
+      const [kept] = await t.store.traceSpans(named.traceId as string);
+      assert.equal(kept!.kind, 2, 'SPAN_KIND_SERVER');
+      assert.equal(kept!.statusCode, 2, 'STATUS_CODE_ERROR');
+      assert.equal(kept!.isError, true);
+      assert.equal((await t.store.traceSpans(client.traceId as string))[0]!.kind, 3, 'SPAN_KIND_CLIENT');
+      const { json } = await get(t.app, '/api/v1/apm/metrics/api?window=15m&kind=server');
+      assert.deepEqual(
+        json.endpoints.map((e: any) => [e.endpoint, e.requests, e.errors]),
+        [['GET /users/{id}', 1, 1]],
+        'of the six server spans sent, only the valid one counts (as an error)',
       );
     } finally {
       await t.close();
@@ -230,6 +285,70 @@ describe('bad OTLP input', () => {
       assert.equal(tree.roots[0].durationMs, 5);
       const { json } = await get(t.app, '/api/v1/apm/metrics/api?window=15m');
       assert.equal(json.endpoints[0].requests, 1, 'counted in the current window');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('absurd durations (maxSpanDurationMs)', () => {
+  test('OTLP: a span of 8 days is rejected with its reason; the endpoint mean is that of the other two', async () => {
+    const t = await startTestApp();
+    try {
+      const DAY_NS = 86_400_000_000_000n;
+      const fast = span({ startTimeUnixNano: String(NOW_NS - 50_000_000n) }); // 50 ms
+      const slow = span({ startTimeUnixNano: String(NOW_NS - 100_000_000n) }); // 100 ms
+      const stuck = span({ startTimeUnixNano: String(NOW_NS - 8n * DAY_NS) }); // 8 days: never ended properly
+      const week = span({ startTimeUnixNano: String(NOW_NS - 7n * DAY_NS), name: 'nightly' }); // exactly the limit
+      const r = await post(t.app, '/v1/traces', request([fast, stuck, slow, week]), 'application/json');
+      assert.equal(r.status, 200);
+      assert.equal(r.json.partialSuccess.rejectedSpans, '1');
+      assert.equal(
+        r.json.partialSuccess.errorMessage,
+        'resourceSpans[0].scopeSpans[0].spans[1].endTimeUnixNano: lasts 691200000 ms (8 days), more than maxSpanDurationMs = 604800000 ms (7 days)',
+      );
+      assert.equal((await t.store.traceSpans(stuck.traceId as string)).length, 0);
+      assert.equal(
+        (await t.store.traceSpans(week.traceId as string)).length,
+        1,
+        '7 days is not more than 7 days',
+      );
+      const { json } = await get(t.app, '/api/v1/apm/metrics/api?window=15m&kind=server');
+      const e = json.endpoints.find((x: any) => x.endpoint === 'GET /users/{id}');
+      assert.equal(e.requests, 2, 'fast and slow (the 7-day span started a week ago, outside the window)');
+      assert.equal(e.meanMs, 75, '(50 + 100) / 2, not (50 + 100 + 691,200,000) / 3 ≈ 230,400,050');
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('Zipkin with maxSpanDurationMs = 60000: 61 s is rejected in the per-span list, 60 s is kept', async () => {
+    const t = await startTestApp({ maxSpanDurationMs: 60_000 });
+    try {
+      const ts = Math.floor(Date.now() * 1000) - 120_000_000;
+      const z = (duration: number) => ({
+        traceId: randomBytes(16).toString('hex'),
+        id: randomBytes(8).toString('hex'),
+        name: 'get /report',
+        kind: 'SERVER',
+        timestamp: ts,
+        duration,
+        localEndpoint: { serviceName: 'reports', ipv4: '10.0.0.7', port: 8080 },
+      });
+      const [ok, tooLong] = [z(60_000_000), z(61_000_000)];
+      const r = await post(t.app, '/api/v2/spans', JSON.stringify([ok, tooLong]), 'application/json');
+      assert.equal(r.status, 202);
+      assert.equal(r.json.accepted, 1);
+      assert.deepEqual(r.json.rejected, [
+        {
+          index: 1,
+          field: '[1].duration',
+          code: 'ERR_INGEST_SPAN_TIME',
+          reason: 'lasts 61000 ms, more than maxSpanDurationMs = 60000 ms',
+        },
+      ]);
+      assert.equal((await t.store.traceSpans(ok.traceId)).length, 1);
+      assert.equal((await t.store.traceSpans(tooLong.traceId)).length, 0);
     } finally {
       await t.close();
     }

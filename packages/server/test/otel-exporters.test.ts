@@ -1,5 +1,5 @@
 /**
- * Real OpenTelemetry JS exporters (OTLP/HTTP JSON and protobuf) against the running server; the API
+ * Real OpenTelemetry JS exporters (OTLP/HTTP JSON and protobuf, Zipkin) against the running server; the API
  * must return what the spans were built with.
  */
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { OTLPMetricExporter as OTLPMetricExporterJson } from '@opentelemetry/exp
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -140,4 +141,62 @@ describe('OpenTelemetry JS exporters', () => {
       assert.equal(p.max, 60);
     });
   }
+});
+
+describe('OpenTelemetry JS Zipkin exporter', () => {
+  test('status ERROR is an error with or without a message; a start with sub-µs digits is kept', async () => {
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'pay-zipkin' }),
+      spanProcessors: [new SimpleSpanProcessor(new ZipkinExporter({ url: `${base}/api/v2/spans` }))],
+    });
+    const tracer = provider.getTracer('siperf-test');
+    const sec = Math.floor(Date.now() / 1000) - 60;
+    // [seconds, nanoseconds]: the exporter writes `timestamp` = 1e6·s + ns/1e3 µs, not rounded.
+    const at = (ms: number, extraNs = 0): [number, number] => [sec, ms * 1_000_000 + extraNs];
+    const statuses = [
+      { code: SpanStatusCode.ERROR }, // tags: otel.status_code=ERROR only (no `error` tag without a message)
+      { code: SpanStatusCode.ERROR, message: 'card declined' }, // otel.status_code=ERROR, error=card declined
+      { code: SpanStatusCode.OK }, // otel.status_code=OK
+      { code: SpanStatusCode.UNSET },
+    ];
+    const traceIds: string[] = [];
+    statuses.forEach((status, i) => {
+      const sp = tracer.startSpan('POST /pay', {
+        kind: SpanKind.SERVER,
+        startTime: at(100 * i, 456_789),
+        attributes: { 'http.request.method': 'POST', 'http.route': '/pay' },
+      });
+      sp.setStatus(status);
+      sp.end(at(100 * i + 20, 456_789));
+      traceIds.push(sp.spanContext().traceId);
+    });
+    await provider.forceFlush();
+    await provider.shutdown();
+
+    const read = async (id: string) => (await get(t.app, `/api/v1/apm/traces/${id}`)).json.roots[0];
+    const got = await Promise.all(traceIds.map(read));
+    assert.deepEqual(
+      got.map((n: any) => [n.status, n.statusMessage, n.isError]),
+      [
+        ['error', '', true],
+        ['error', 'card declined', true],
+        ['ok', '', false],
+        ['unset', '', false],
+      ],
+    );
+    const { json } = await get(t.app, '/api/v1/apm/metrics/api?window=15m&service=pay-zipkin');
+    assert.deepEqual(
+      json.endpoints.map((e: any) => [e.endpoint, e.requests, e.errors]),
+      [['POST /pay', 4, 2]],
+    );
+    // Sent: sec s + 456,789 ns; as a double of µs near 1.7e15 the fraction is kept to 0.25 µs.
+    const [stored] = await t.store.traceSpans(traceIds[0]!);
+    const sentNs = BigInt(sec) * 1_000_000_000n + 456_789n;
+    const off = stored!.startTimeUnixNano - sentNs;
+    assert.ok(
+      off >= -250n && off <= 250n,
+      `stored start ${stored!.startTimeUnixNano} is ${off} ns from the sent one`,
+    );
+    assert.equal(stored!.durationNano, 20_000_000n, 'the exporter rounds the duration to 20,000 µs');
+  });
 });

@@ -135,6 +135,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     nowNs: nowNs(),
     maxFutureSkewNs: BigInt(config.maxFutureSkewMs) * 1_000_000n,
     maxPastSkewNs: BigInt(config.maxPastSkewMs) * 1_000_000n,
+    maxSpanDurationNs: BigInt(config.maxSpanDurationMs) * 1_000_000n,
   });
   app.addHook('onRequest', async (request) =>
     requireKey(request, [config.ingestKey, config.apiKey], 'ingest'),
@@ -200,7 +201,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         otlpTypes().traceRequest,
         config.maxDecompressedBytes,
       );
-      const batch = otlpTracesToSpans(decoded, protobuf ? 'protobuf' : 'json', clock());
+      const batch = otlpTracesToSpans(decoded, clock());
       checkLoad(batch.spans.length);
       await storeBatch(request, batch);
       return sendOtlpResponse(reply, protobuf, otlpTypes().traceResponse, 'rejectedSpans', batch.rejected);

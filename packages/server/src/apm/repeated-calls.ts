@@ -13,9 +13,13 @@
  * Sequential queries: under one parent, three or more database calls in a row, each a statement that runs
  * once under that parent, none overlapping — independent ones could run in parallel, saving up to their
  * sum minus the longest.
+ *
+ * "Parent" is the span's place in the trace tree (`span-parents.ts`): the calls a Zipkin shared server
+ * half makes are under that server half, so they are credited to its endpoint, not to the caller's.
  * @module
  */
 import { type Span, SpanKind } from '../model/index.ts';
+import { type SpanParent, spanParents } from './span-parents.ts';
 
 /** Repeated calls of one operation under one parent span, in one trace. Durations in ms. */
 export interface SiblingGroup {
@@ -75,14 +79,20 @@ function overlaps(a: Span, b: Span, msStarts: boolean): boolean {
 }
 
 /** The innermost SERVER ancestor (or the root) of a span. */
-function enclosingEndpoint(span: Span, byId: Map<string, Span>): { service: string; endpoint: string } {
-  let cur: Span | undefined = byId.get(span.parentSpanId);
+function enclosingEndpoint(
+  span: Span,
+  byId: Map<string, Span>,
+  parents: Map<string, SpanParent>,
+): { service: string; endpoint: string } {
+  const parentOf = (s: Span) => parents.get(s.spanId)?.parentSpanId ?? s.parentSpanId;
+  let cur: Span | undefined = byId.get(parentOf(span));
   let last: Span | undefined = cur;
   for (let guard = 0; cur && guard < 10_000; guard++) {
     if (cur.kind === SpanKind.SERVER || cur.kind === SpanKind.CONSUMER)
       return { service: cur.service, endpoint: cur.endpoint };
     last = cur;
-    cur = cur.parentSpanId ? byId.get(cur.parentSpanId) : undefined;
+    const up = parentOf(cur);
+    cur = up ? byId.get(up) : undefined;
   }
   return last ? { service: last.service, endpoint: last.endpoint } : { service: '', endpoint: '' };
 }
@@ -93,13 +103,15 @@ function enclosingEndpoint(span: Span, byId: Map<string, Span>): { service: stri
  */
 export function siblingGroups(spans: readonly Span[], minRepeats = 5, maxOverlapShare = 0.1): SiblingGroup[] {
   const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const parents = spanParents(spans);
   const groups = new Map<string, Span[]>();
   for (const s of spans) {
+    const parent = parents.get(s.spanId)?.parentSpanId ?? s.parentSpanId;
     // Connection checkouts (`pg-pool.connect`) come with every query: they are not calls of their own.
-    if (!s.parentSpanId || s.kind === SpanKind.SERVER || /(^|[.\s_-])connect$/i.test(s.name)) continue;
+    if (!parent || s.kind === SpanKind.SERVER || /(^|[.\s_-])connect$/i.test(s.name)) continue;
     // The span name is part of the key: calls known only by their command (a Redis GET) differ by name.
     const op = s.db ? `db\u0000${s.db.fingerprint}\u0000${s.name}` : `name\u0000${s.name}`;
-    const key = `${s.parentSpanId}\u0000${s.service}\u0000${op}`;
+    const key = `${parent}\u0000${s.service}\u0000${op}`;
     let g = groups.get(key);
     if (!g) {
       g = [];
@@ -128,10 +140,10 @@ export function siblingGroups(spans: readonly Span[], minRepeats = 5, maxOverlap
       if (s.durationNano > max) max = s.durationNano;
     }
     const first = g[0]!;
-    const where = enclosingEndpoint(first, byId);
+    const where = enclosingEndpoint(first, byId, parents);
     out.push({
       traceId: first.traceId,
-      parentSpanId: first.parentSpanId,
+      parentSpanId: parents.get(first.spanId)?.parentSpanId ?? first.parentSpanId,
       service: first.service,
       // A statement that is a bare command (`GET`) says less than the span's name (`GetDriver`).
       operation: first.db && /\s/.test(first.db.statement) ? first.db.statement : first.name,
@@ -154,13 +166,15 @@ export function siblingGroups(spans: readonly Span[], minRepeats = 5, maxOverlap
 /** Runs of at least `minRun` database calls under one parent, each a different statement, none overlapping. */
 export function sequentialQueries(spans: readonly Span[], minRun = 3): SequentialQueries[] {
   const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const parents = spanParents(spans);
   const byParent = new Map<string, Span[]>();
   for (const s of spans) {
-    if (!s.db || !s.parentSpanId) continue;
-    let list = byParent.get(s.parentSpanId);
+    const parent = parents.get(s.spanId)?.parentSpanId ?? s.parentSpanId;
+    if (!s.db || !parent) continue;
+    let list = byParent.get(parent);
     if (!list) {
       list = [];
-      byParent.set(s.parentSpanId, list);
+      byParent.set(parent, list);
     }
     list.push(s);
   }
@@ -174,11 +188,11 @@ export function sequentialQueries(spans: readonly Span[], minRun = 3): Sequentia
     let run: Span[] = [];
     const flush = () => {
       if (run.length >= minRun) {
-        const where = enclosingEndpoint(run[0]!, byId);
+        const where = enclosingEndpoint(run[0]!, byId, parents);
         const durations = run.map((s) => ms(s.durationNano));
         out.push({
           traceId: run[0]!.traceId,
-          parentSpanId: run[0]!.parentSpanId,
+          parentSpanId: parents.get(run[0]!.spanId)?.parentSpanId ?? run[0]!.parentSpanId,
           endpointService: where.service,
           endpoint: where.endpoint,
           statements: run.map((s) => s.db!.statement),

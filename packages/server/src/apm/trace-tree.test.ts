@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Span, SpanKind, StatusCode } from '../model/index.ts';
+import { type Span, SpanKind, StatusCode, sharedSpanId } from '../model/index.ts';
 import { buildTraceTree } from './trace-tree.ts';
 
 const MS = 1_000_000n;
@@ -87,4 +87,85 @@ test('a child that outlives its parent in the same service is async work, not cl
     span('2', '1', 10, 300, 'api', SpanKind.INTERNAL),
   ];
   assert.deepEqual(buildTraceTree('ab'.repeat(16), spans).clockSkew, []);
+});
+
+/**
+ * The server half of a Zipkin shared span as the Zipkin decoder stores it: an id derived from the shared id,
+ * its service and start, the shared id (the client half) as parent.
+ */
+function serverHalf(
+  sharedId: string,
+  startMs: number,
+  endMs: number,
+  service: string,
+  address?: string,
+): Span {
+  const s = span('0', sharedId, startMs, endMs, service, SpanKind.SERVER);
+  s.scope = 'zipkin';
+  s.spanId = sharedSpanId(s.parentSpanId, service, s.startTimeUnixNano);
+  s.name = `${service} server${address ? ` ${address}` : ''}`;
+  if (address) s.attributes = { 'network.local.address': address };
+  return s;
+}
+
+const zipkin = (s: Span, address?: string): Span => ({
+  ...s,
+  scope: 'zipkin',
+  attributes: address ? { 'network.local.address': address } : {},
+});
+
+function outline(t: ReturnType<typeof buildTraceTree>): string[] {
+  const out: string[] = [];
+  const walk = (n: (typeof t.roots)[number], depth: number) => {
+    out.push(`${'  '.repeat(depth)}${n.name}${n.orphan ? ' (orphan)' : ''}`);
+    for (const c of n.children) walk(c, depth + 1);
+  };
+  for (const r of t.roots) walk(r, 0);
+  return out;
+}
+
+test('Zipkin shared ids: a child goes under the server half at its endpoint, else under the client half', () => {
+  // A message "send" (producer service, id 7, 0–100 ms) answered by two hosts of `pusher` (three server
+  // halves: 10.0.0.187 at 20 and 60 ms, 10.0.0.79 at 10 ms), as smartthings-oauth-authorization.json has it.
+  // Each host's work goes under its own host's half that had started last; `audit` names 7 as parent
+  // but has no half of its own, so it stays under the client half.
+  const spans = [
+    zipkin(span('7', '', 0, 100, 'bouncer', SpanKind.CLIENT)),
+    serverHalf('7', 20, 40, 'pusher', '10.0.0.187'),
+    serverHalf('7', 60, 80, 'pusher', '10.0.0.187'),
+    serverHalf('7', 10, 30, 'pusher', '10.0.0.79'),
+    zipkin(span('a', '7', 70, 80, 'pusher'), '10.0.0.187'),
+    zipkin(span('b', '7', 25, 30, 'pusher'), '10.0.0.79'),
+    zipkin(span('c', '7', 30, 40, 'pusher'), '10.0.0.187'),
+    zipkin(span('d', '7', 50, 60, 'audit')),
+  ];
+  const t = buildTraceTree('ab'.repeat(16), spans);
+  assert.deepEqual(outline(t), [
+    '7',
+    '  pusher server 10.0.0.79',
+    '    b',
+    '  pusher server 10.0.0.187',
+    '    c',
+    '  d',
+    '  pusher server 10.0.0.187',
+    '    a',
+  ]);
+  assert.deepEqual(t.clockSkew, [], 'every interval is inside its parent');
+});
+
+test('Zipkin shared ids without the client half: the server half is a root, and the only node of that id', () => {
+  // Envoy/routing style: the lone root carries `shared` (its client never reports). A span of another
+  // service naming that id goes under it too, as zipkin-lens draws it (it drops a lone root's flag).
+  const spans = [
+    serverHalf('5', 0, 100, 'routing'),
+    zipkin(span('6', '5', 10, 20, 'routing')),
+    zipkin(span('8', '5', 30, 90, 'mobile', SpanKind.CLIENT)),
+  ];
+  const t = buildTraceTree('ab'.repeat(16), spans);
+  assert.deepEqual(outline(t), ['routing server', '  6', '  8']);
+  assert.equal(t.roots[0]!.parentSpanId, '5'.padStart(16, '0'), 'the missing client half is named');
+  assert.equal(t.roots[0]!.selfTimeMs, 100 - 10 - 60);
+  // A plain OTLP span whose parent is absent is still an orphan.
+  const plain = buildTraceTree('ab'.repeat(16), [span('6', '5', 10, 20, 'routing')]);
+  assert.equal(plain.roots[0]!.orphan, true);
 });

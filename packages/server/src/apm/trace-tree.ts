@@ -6,16 +6,24 @@
  * from the span's end, the child that finished last before the cursor is on the path, then the cursor
  * moves to that child's start, and the walk repeats into the child (the algorithm of Jaeger's trace
  * view, "critical path", jaegertracing/jaeger-ui `packages/jaeger-ui/src/components/TracePage/CriticalPath`).
- * A span whose parent is absent becomes a root (orphan). Clock skew (a child that starts before its
- * parent, or a synchronous child that ends after it, across services) is reported, and no duration is changed.
+ * A span whose parent is absent becomes a root (orphan). Zipkin shared spans hang as Zipkin builds them:
+ * the server half under the client half, and the server's own spans under the server half (see
+ * `span-parents.ts`); a server half whose client half never arrived is a root, not an orphan. Clock skew
+ * (a child that starts before its parent, or a synchronous child that ends after it, across services) is
+ * reported, and no duration is changed.
  * @module
  */
 import { SPAN_KIND_NAMES, type Span, SpanKind } from '../model/index.ts';
 import { nsToIso } from '../util/time.ts';
+import { spanParents } from './span-parents.ts';
 
 /** A node of the span tree. Times: ms relative to the trace start, and absolute ISO strings. */
 export interface SpanNode {
   spanId: string;
+  /**
+   * The id of the span this node hangs under (`''` for a root). For the children of a Zipkin shared span
+   * this is the server half's id, not the shared id they were sent with.
+   */
   parentSpanId: string;
   service: string;
   name: string;
@@ -30,7 +38,10 @@ export interface SpanNode {
   httpStatusCode: number;
   isError: boolean;
   onCriticalPath: boolean;
-  /** True when the parent id names a span that is not in the trace. */
+  /**
+   * True when the parent id names a span that is not in the trace (the node is then a root). A Zipkin
+   * shared server half whose client half is absent is a root but not an orphan.
+   */
   orphan: boolean;
   /** True when the span's start was far from the server clock at ingest (kept, but suspect). */
   clockFlagged: boolean;
@@ -75,6 +86,7 @@ const STATUS = ['unset', 'ok', 'error'] as const;
 export function buildTraceTree(traceId: string, spans: readonly Span[]): TraceTree {
   const byId = new Map<string, Span>();
   for (const s of spans) byId.set(s.spanId, s);
+  const parents = spanParents([...byId.values()]);
   let start = spans[0]!.startTimeUnixNano;
   let end = spans[0]!.endTimeUnixNano;
   for (const s of spans) {
@@ -86,9 +98,10 @@ export function buildTraceTree(traceId: string, spans: readonly Span[]): TraceTr
     a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0,
   );
   for (const s of sorted) {
+    const link = parents.get(s.spanId)!;
     nodes.set(s.spanId, {
       spanId: s.spanId,
-      parentSpanId: s.parentSpanId,
+      parentSpanId: link.parentSpanId,
       service: s.service,
       name: s.name,
       endpoint: s.endpoint,
@@ -102,7 +115,7 @@ export function buildTraceTree(traceId: string, spans: readonly Span[]): TraceTr
       httpStatusCode: s.httpStatusCode,
       isError: s.isError,
       onCriticalPath: false,
-      orphan: s.parentSpanId !== '' && !byId.has(s.parentSpanId),
+      orphan: link.orphan,
       clockFlagged: s.clockFlagged,
       db: s.db,
       attributes: s.attributes,
@@ -117,7 +130,8 @@ export function buildTraceTree(traceId: string, spans: readonly Span[]): TraceTr
   const clockSkew: ClockSkew[] = [];
   for (const s of sorted) {
     const node = nodes.get(s.spanId)!;
-    const parent = s.parentSpanId === '' ? undefined : byId.get(s.parentSpanId);
+    const parentId = node.parentSpanId;
+    const parent = parentId === '' ? undefined : byId.get(parentId);
     if (!parent || parent.spanId === s.spanId) {
       roots.push(node);
       continue;

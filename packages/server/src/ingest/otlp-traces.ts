@@ -1,11 +1,12 @@
 /**
  * OTLP trace requests (`ExportTraceServiceRequest`, decoded from JSON or protobuf) → siperf spans.
  *
- * Each span is checked on its own: ids of the wrong length or all zero, zero or missing times, an end
- * before the start reject that span only (OTLP partial success). Ids that are not hex at all in
- * OTLP/JSON (usually base64, the protobuf JSON default that OTLP forbids) make the whole request
- * undecodable: {@link SiperfError} `ERR_INGEST_DECODE`, and nothing of the request is stored.
- * Spec: https://opentelemetry.io/docs/specs/otlp/
+ * Each span is checked on its own and a bad one is rejected alone (OTLP partial success: counted in
+ * `rejectedSpans`, named in `errorMessage`), the rest of the request is kept: an id that is not hex (in
+ * OTLP/JSON usually base64, the protobuf JSON default that OTLP forbids), of the wrong length or all zero;
+ * zero or missing times, an end before the start, a span longer than `maxSpanDurationMs`; a kind or status
+ * code out of range or an enum name that does not exist (never read as 0).
+ * Spec: https://opentelemetry.io/docs/specs/otlp/ (partial success: #partial-success)
  * @module
  */
 import { type ErrorCode, SiperfError } from '../errors.ts';
@@ -13,7 +14,7 @@ import { isErrorSpan, SPAN_KIND_NAMES, type Span, type SpanKind, type StatusCode
 import { normaliseHexId } from '../util/hex-id.ts';
 import { attributes, enumValue, idText, toBigInt } from './otlp-values.ts';
 import { dbCallOf, endpointOf, httpStatusOf, transactionOf } from './semconv.ts';
-import { type ClockPolicy, isClockFlagged, type SpanBatch } from './span-batch.ts';
+import { type ClockPolicy, durationProblem, isClockFlagged, type SpanBatch } from './span-batch.ts';
 
 const KIND_ENUM = SPAN_KIND_NAMES.map((n) => `SPAN_KIND_${n.toUpperCase()}`);
 const STATUS_ENUM = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
@@ -29,15 +30,10 @@ const asObj = (v: unknown): Obj => (typeof v === 'object' && v !== null ? (v as 
  *
  * @param request - the request object; `resourceSpans[].scopeSpans[].spans[]` (`instrumentationLibrarySpans`,
  *   the pre-1.0 name, is read too).
- * @param encoding - `json` (ids must be hex text) or `protobuf` (ids are bytes).
- * @param clock - clock policy for flagging spans far from the server time.
- * @throws SiperfError `ERR_INGEST_DECODE` when the request is not an object, or an id is not hex (JSON).
+ * @param clock - clock policy: spans far from the server time are flagged, spans too long rejected.
+ * @throws SiperfError `ERR_INGEST_DECODE` when the request is not an object.
  */
-export function otlpTracesToSpans(
-  request: unknown,
-  encoding: 'json' | 'protobuf',
-  clock: ClockPolicy,
-): SpanBatch {
+export function otlpTracesToSpans(request: unknown, clock: ClockPolicy): SpanBatch {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     throw new SiperfError(
       'ERR_INGEST_DECODE',
@@ -70,7 +66,7 @@ export function otlpTracesToSpans(
         const raw = asObj(spans[k]);
         const result = resourceError
           ? bad(`resourceSpans[${r}].resource.attributes`, 'ERR_INGEST_SPAN_FIELD', resourceError)
-          : convertGuarded(raw, path, encoding, clock, service, resourceAttributes, scopeName);
+          : convertGuarded(raw, path, clock, service, resourceAttributes, scopeName);
         if ('reason' in result) out.rejected.push({ index, ...result });
         else out.spans.push(result);
       }
@@ -88,39 +84,38 @@ interface Bad {
 
 const bad = (field: string, code: ErrorCode, reason: string): Bad => ({ field, code, reason });
 
-function checkId(value: unknown, bytes: number, field: string, encoding: 'json' | 'protobuf'): string | Bad {
-  const text = idText(value);
-  const id = normaliseHexId(text, bytes);
-  if (id.startsWith('!')) {
-    if (encoding === 'json' && text !== '' && !/^[0-9a-fA-F]*$/.test(text)) {
-      throw new SiperfError(
-        'ERR_INGEST_DECODE',
-        `${field} ${id.slice(1)}: OTLP/JSON requires trace and span ids as hex strings`,
-        { field },
-      );
-    }
-    return bad(field, 'ERR_INGEST_SPAN_ID', id.slice(1));
+/** An absent field: `undefined`, `null`, or protobufjs' default for absent bytes (an empty array). */
+function isAbsent(v: unknown): boolean {
+  return v === undefined || v === null || (Array.isArray(v) && v.length === 0);
+}
+
+/** A trace or span id as lower-case hex, or why it is refused (not hex, wrong length, all zero, not text). */
+function checkId(value: unknown, bytes: number, field: string): string | Bad {
+  if (!isAbsent(value) && typeof value !== 'string' && !(value instanceof Uint8Array)) {
+    return bad(field, 'ERR_INGEST_SPAN_ID', `must be ${bytes * 2} hex characters, got ${show(value)}`);
   }
-  return id;
+  const id = normaliseHexId(idText(value), bytes);
+  return id.startsWith('!') ? bad(field, 'ERR_INGEST_SPAN_ID', id.slice(1)) : id;
 }
 
 function convertSpan(
   raw: Obj,
   path: string,
-  encoding: 'json' | 'protobuf',
   clock: ClockPolicy,
   service: string,
   resourceAttributes: Span['resourceAttributes'],
   scope: string,
 ): Span | Bad {
-  const traceId = checkId(raw.traceId, 16, `${path}.traceId`, encoding);
+  const traceId = checkId(raw.traceId, 16, `${path}.traceId`);
   if (typeof traceId !== 'string') return traceId;
-  const spanId = checkId(raw.spanId, 8, `${path}.spanId`, encoding);
+  const spanId = checkId(raw.spanId, 8, `${path}.spanId`);
   if (typeof spanId !== 'string') return spanId;
   let parentSpanId: string | Bad = '';
   const parentText = idText(raw.parentSpanId);
-  if (parentText !== '' && !/^0+$/.test(parentText)) {
-    parentSpanId = checkId(raw.parentSpanId, 8, `${path}.parentSpanId`, encoding);
+  const parentIsText = typeof raw.parentSpanId === 'string' || raw.parentSpanId instanceof Uint8Array;
+  // Absent, empty or all zero: a root. Anything else must be a valid id (a number is not read as absent).
+  if ((parentText !== '' && !/^0+$/.test(parentText)) || (!isAbsent(raw.parentSpanId) && !parentIsText)) {
+    parentSpanId = checkId(raw.parentSpanId, 8, `${path}.parentSpanId`);
     if (typeof parentSpanId !== 'string') return parentSpanId;
   }
   const start = toBigInt(raw.startTimeUnixNano);
@@ -156,9 +151,15 @@ function convertSpan(
   if (end < start) {
     return bad(`${path}.endTimeUnixNano`, 'ERR_INGEST_SPAN_TIME', `end ${end} precedes start ${start}`);
   }
+  const tooLong = durationProblem(end - start, clock);
+  if (tooLong) return bad(`${path}.endTimeUnixNano`, 'ERR_INGEST_SPAN_TIME', tooLong);
   const kind = enumValue(raw.kind, KIND_ENUM);
   if (!Number.isInteger(kind) || kind < 0 || kind >= KIND_ENUM.length) {
-    return bad(`${path}.kind`, 'ERR_INGEST_SPAN_FIELD', `must be a SpanKind 0..5, got ${show(raw.kind)}`);
+    return bad(
+      `${path}.kind`,
+      'ERR_INGEST_SPAN_FIELD',
+      `must be a SpanKind 0..5, got ${show(raw.kind)} (a number or a name such as SPAN_KIND_SERVER)`,
+    );
   }
   const status = asObj(raw.status);
   const statusCode = enumValue(status.code, STATUS_ENUM);
@@ -166,7 +167,7 @@ function convertSpan(
     return bad(
       `${path}.status.code`,
       'ERR_INGEST_SPAN_FIELD',
-      `must be a StatusCode 0..2, got ${show(status.code)}`,
+      `must be a StatusCode 0..2, got ${show(status.code)} (a number or a name such as STATUS_CODE_ERROR)`,
     );
   }
   const name = typeof raw.name === 'string' ? raw.name : '';
@@ -214,13 +215,12 @@ function convertSpan(
 
 /**
  * {@link convertSpan}, with any failure of one span's content (an attribute nested too deep, a value of the
- * wrong type) turned into that span's rejection. A non-hex JSON id still fails the whole request.
+ * wrong type) turned into that span's rejection.
  */
 function convertGuarded(...args: Parameters<typeof convertSpan>): Span | Bad {
   try {
     return convertSpan(...args);
   } catch (err) {
-    if (err instanceof SiperfError && err.code === 'ERR_INGEST_DECODE') throw err;
     return bad(args[1], 'ERR_INGEST_SPAN_FIELD', (err as Error).message);
   }
 }

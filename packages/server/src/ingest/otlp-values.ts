@@ -111,14 +111,18 @@ export function attributes(list: unknown, depth = 0): Attributes {
   return out;
 }
 
-/** An enum sent as its number or its name (`SPAN_KIND_SERVER`, `STATUS_CODE_ERROR`). */
+/**
+ * An enum sent as its number or its name (`SPAN_KIND_SERVER`, `STATUS_CODE_ERROR`); absent is 0 (proto3's
+ * default). An unknown name or a value of another type is `NaN`, which the caller's range check rejects:
+ * it is never read as 0.
+ */
 export function enumValue(v: unknown, names: readonly string[]): number {
+  if (v === undefined || v === null) return 0;
   if (typeof v === 'number') return v;
   if (typeof v === 'string') {
     const i = names.indexOf(v);
     if (i >= 0) return i;
-    const n = Number(v);
-    if (Number.isInteger(n)) return n;
+    if (/^-?\d+$/.test(v)) return Number(v);
   }
-  return 0;
+  return Number.NaN;
 }

@@ -21,7 +21,10 @@ export interface SpanBatch {
   rejected: SpanRejection[];
 }
 
-/** Clock limits for ingest. Spans outside them are kept with `clockFlagged` set. */
+/**
+ * Clock limits for ingest. Spans starting outside the skew limits are kept with `clockFlagged` set; spans
+ * lasting longer than `maxSpanDurationNs` are rejected.
+ */
 export interface ClockPolicy {
   /** Server time, ns since the epoch. */
   nowNs: bigint;
@@ -29,11 +32,32 @@ export interface ClockPolicy {
   maxFutureSkewNs: bigint;
   /** A span starting more than this before `nowNs` is flagged. ns. */
   maxPastSkewNs: bigint;
+  /** A span lasting longer than this is rejected (`ERR_INGEST_SPAN_TIME`). ns. */
+  maxSpanDurationNs: bigint;
 }
 
 /** Whether a start time is outside the clock policy. */
 export function isClockFlagged(startNs: bigint, clock: ClockPolicy): boolean {
   return startNs > clock.nowNs + clock.maxFutureSkewNs || startNs < clock.nowNs - clock.maxPastSkewNs;
+}
+
+/**
+ * Why a span's duration is refused, or `undefined` when it is within `clock.maxSpanDurationNs`. A span of
+ * days is a broken clock or a span never ended properly (an end of "now" on a span started at boot), not a
+ * request: kept, it would dominate its endpoint's mean and sum.
+ */
+export function durationProblem(durationNs: bigint, clock: ClockPolicy): string | undefined {
+  if (durationNs <= clock.maxSpanDurationNs) return undefined;
+  return `lasts ${formatNs(durationNs)}, more than maxSpanDurationMs = ${formatNs(clock.maxSpanDurationNs)}`;
+}
+
+/** A duration in ms, with hours or days when it is long: `2500 ms`, `691200000 ms (8 days)`. */
+function formatNs(ns: bigint): string {
+  const ms = Number(ns) / 1e6;
+  const h = ms / 3_600_000;
+  if (h >= 48) return `${ms} ms (${Number((h / 24).toPrecision(4))} days)`;
+  if (h >= 1) return `${ms} ms (${Number(h.toPrecision(4))} h)`;
+  return `${ms} ms`;
 }
 
 /** The message sent back in `partialSuccess.errorMessage`: the first few rejections, then a count. */

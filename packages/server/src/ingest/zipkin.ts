@@ -1,19 +1,44 @@
 /**
  * Zipkin API v2 JSON (`POST /api/v2/spans`, https://zipkin.io/zipkin-api/#/default/post_spans) → spans.
  *
- * Mapping (after the OpenTelemetry Collector's zipkin receiver): `timestamp`/`duration` are µs;
- * `localEndpoint.serviceName` is the service (`unknown_service` when absent, as Envoy sends it);
- * tags become attributes; a tag `error` makes the status ERROR; `sql.query` is the database statement;
- * annotations become events; a 64-bit trace id is left-padded to 128 bits; the server half of a
- * `shared` span gets its own id (derived from the shared one) and the client half as its parent.
+ * Mapping (after the OpenTelemetry Collector's zipkin receiver, `pkg/translator/zipkin/zipkinv2`):
+ * - `timestamp`/`duration` are µs (a fraction is kept to the ns); a 64-bit trace id is left-padded to
+ *   128 bits; a span longer than `maxSpanDurationMs` is rejected (`ERR_INGEST_SPAN_TIME`).
+ * - `localEndpoint.serviceName` is the service (`unknown_service` when absent, as Envoy sends it); tags
+ *   become attributes as sent; `sql.query` is the database statement; annotations become events.
+ * - Status: ERROR when there is an `error` tag (Zipkin's rule: any value) or `otel.status_code` is ERROR
+ *   (OpenTelemetry's Zipkin exporters add `error` only with a message, or send `error=true` and the message
+ *   apart); OK when `otel.status_code` is OK. The message is `otel.status_description`, else the `error`
+ *   tag's value (Brave, the JS and Python exporters put the message there) unless it is `true`, `false`
+ *   or empty.
+ * - Endpoints become the OpenTelemetry network attributes, unless a tag already sets them (the Collector's
+ *   receiver writes the pre-1.21 names `net.host.ip`/`net.peer.ip`/`net.peer.port`; these are their
+ *   current names, https://opentelemetry.io/docs/specs/semconv/general/attributes/): the address is
+ *   `ipv4`, else `ipv6`.
+ *   - `localEndpoint` → `network.local.address`, `network.local.port`; on a SERVER span also
+ *     `server.address`, `server.port` (the server that received the request).
+ *   - `remoteEndpoint` → `network.peer.address`, `network.peer.port`, and `serviceName` → `peer.service`;
+ *     on CLIENT, PRODUCER and CONSUMER spans (the remote side is the server or the broker) also
+ *     `server.address`, `server.port`; on SERVER spans (the remote side is the client) `client.address`,
+ *     `client.port`.
+ * - The server half of a `shared` span (any kind but CLIENT, as Zipkin's span cleaner reads the flag) gets
+ *   its own id, derived from the shared one (`sharedSpanId`), and the client half as its parent; the
+ *   trace tree then puts the server's own spans under it (`apm/span-parents.ts`).
  * @module
  */
-import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { SiperfError } from '../errors.ts';
-import { type Attributes, isErrorSpan, type Span, SpanKind, StatusCode } from '../model/index.ts';
+import {
+  type Attributes,
+  isErrorSpan,
+  type Span,
+  SpanKind,
+  StatusCode,
+  sharedSpanId,
+} from '../model/index.ts';
 import { normaliseHexId } from '../util/hex-id.ts';
 import { dbCallOf, endpointOf, httpStatusOf, transactionOf } from './semconv.ts';
-import { type ClockPolicy, isClockFlagged, type SpanBatch } from './span-batch.ts';
+import { type ClockPolicy, durationProblem, isClockFlagged, type SpanBatch } from './span-batch.ts';
 
 const KINDS: Record<string, SpanKind> = {
   CLIENT: SpanKind.CLIENT,
@@ -69,31 +94,24 @@ function convert(
     if (parentSpanId.startsWith('!'))
       return { field: `${path}.parentId`, code: 'ERR_INGEST_SPAN_ID', reason: parentSpanId.slice(1) };
   }
-  if (z.shared === true) {
-    // The server half of a span shared with its client (B3 single-host style) has the client half's id.
-    // Give it its own id and make it the client half's child, so both halves are kept (as Jaeger's and the
-    // OpenTelemetry Collector's Zipkin receivers do).
-    parentSpanId = spanId;
-    spanId = sharedSpanId(spanId, JSON.stringify([z.localEndpoint ?? null, z.timestamp]));
-  }
   const ts = z.timestamp;
   const dur = z.duration ?? 0;
-  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts <= 0) {
+  if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 1 || ts > Number.MAX_SAFE_INTEGER) {
     return {
       field: `${path}.timestamp`,
       code: 'ERR_INGEST_SPAN_TIME',
-      reason: `must be a positive integer of µs since the epoch, got ${JSON.stringify(ts)}`,
+      reason: `must be a positive number of µs since the epoch, got ${JSON.stringify(ts)}`,
     };
   }
-  if (typeof dur !== 'number' || !Number.isSafeInteger(dur) || dur < 0) {
+  if (typeof dur !== 'number' || !Number.isFinite(dur) || dur < 0 || dur > Number.MAX_SAFE_INTEGER) {
     return {
       field: `${path}.duration`,
       code: 'ERR_INGEST_SPAN_TIME',
-      reason: `must be a non-negative integer of µs, got ${JSON.stringify(dur)}`,
+      reason: `must be a non-negative number of µs, got ${JSON.stringify(dur)}`,
     };
   }
-  const start = BigInt(ts) * 1000n;
-  const end = start + BigInt(dur) * 1000n;
+  const start = microsToNanos(ts);
+  const end = start + microsToNanos(dur);
   if (end > 2n ** 63n - 1n) {
     return {
       field: `${path}.duration`,
@@ -101,6 +119,8 @@ function convert(
       reason: 'timestamp + duration is past the year 2262 (2^63 − 1 ns)',
     };
   }
+  const tooLong = durationProblem(end - start, clock);
+  if (tooLong) return { field: `${path}.duration`, code: 'ERR_INGEST_SPAN_TIME', reason: tooLong };
   const kind = (typeof z.kind === 'string' ? KINDS[z.kind] : undefined) ?? SpanKind.INTERNAL;
   const attrs: Attributes = {};
   const tags = typeof z.tags === 'object' && z.tags !== null ? (z.tags as Obj) : {};
@@ -108,13 +128,21 @@ function convert(
     if (k === '__proto__') continue;
     attrs[k] = typeof v === 'string' ? v : JSON.stringify(v);
   }
-  const local = (z.localEndpoint ?? {}) as Obj;
-  const remote = (z.remoteEndpoint ?? {}) as Obj;
+  const local = asEndpoint(z.localEndpoint);
+  const remote = asEndpoint(z.remoteEndpoint);
   if (typeof remote.serviceName === 'string') attrs['peer.service'] = remote.serviceName;
+  endpointAttributes(attrs, kind, local, remote);
   const service =
     typeof local.serviceName === 'string' && local.serviceName !== '' ? local.serviceName : 'unknown_service';
+  if (z.shared === true && kind !== SpanKind.CLIENT) {
+    // The server half of a span shared with its client (B3's single-span RPC): it has the client half's id.
+    // Give it its own id and make it the client half's child, so both halves are kept (as Jaeger's and the
+    // OpenTelemetry Collector's Zipkin receivers do), and the id stays the same when the span is re-sent.
+    parentSpanId = spanId;
+    spanId = sharedSpanId(spanId, service, start);
+  }
   const name = typeof z.name === 'string' ? z.name : '';
-  const statusCode = tags.error !== undefined ? StatusCode.ERROR : StatusCode.UNSET;
+  const { statusCode, statusMessage } = statusOf(attrs);
   const httpStatusCode = httpStatusOf(attrs);
   const annotations = (Array.isArray(z.annotations) ? z.annotations : []).filter(
     (a): a is Obj => typeof a === 'object' && a !== null,
@@ -131,7 +159,7 @@ function convert(
     endTimeUnixNano: end,
     durationNano: end - start,
     statusCode,
-    statusMessage: typeof tags.error === 'string' ? tags.error : '',
+    statusMessage,
     httpStatusCode,
     isError: isErrorSpan(kind, statusCode, httpStatusCode),
     db: dbCallOf(name, attrs),
@@ -150,11 +178,80 @@ function convert(
 }
 
 /**
- * A stable 8-byte id for the server half of a shared Zipkin span, from the shared id and what tells
- * the halves apart (local endpoint and start time: a message consumed by several hosts shares one id).
- * A retry of the same span gets the same id, so de-duplication still works.
+ * µs (Zipkin's unit) → ns. A fraction is kept to the ns: the OpenTelemetry JS Zipkin exporter writes
+ * `timestamp` as `hrTimeToMicroseconds(startTime)`, not rounded, so a start with sub-µs digits arrives as
+ * e.g. `1700000000123456.75`.
  */
-export function sharedSpanId(spanId: string, distinct: string): string {
-  const id = createHash('sha1').update(`shared:${spanId}:${distinct}`).digest('hex').slice(0, 16);
-  return /^0+$/.test(id) ? '0000000000000001' : id;
+function microsToNanos(us: number): bigint {
+  const whole = Math.trunc(us);
+  return BigInt(whole) * 1000n + BigInt(Math.round((us - whole) * 1000));
+}
+
+/**
+ * Status of a Zipkin span from its tags: ERROR on an `error` tag (any value, as Zipkin reads it) or
+ * `otel.status_code` ERROR; OK on `otel.status_code` OK; the message from `otel.status_description`, else
+ * the `error` tag unless it only says `true`/`false`.
+ */
+function statusOf(attrs: Attributes): { statusCode: StatusCode; statusMessage: string } {
+  const code = String(attrs['otel.status_code'] ?? '')
+    .toUpperCase()
+    .replace(/^STATUS_CODE_/, '');
+  const error = attrs.error;
+  const description = attrs['otel.status_description'];
+  const errorText = typeof error === 'string' && !/^(true|false)?$/i.test(error.trim()) ? error : '';
+  if (error !== undefined || code === 'ERROR') {
+    return {
+      statusCode: StatusCode.ERROR,
+      statusMessage: typeof description === 'string' && description !== '' ? description : errorText,
+    };
+  }
+  return {
+    statusCode: code === 'OK' ? StatusCode.OK : StatusCode.UNSET,
+    statusMessage: typeof description === 'string' ? description : '',
+  };
+}
+
+/** A Zipkin `Endpoint` (`serviceName`, `ipv4`, `ipv6`, `port`), `{}` when absent. */
+function asEndpoint(v: unknown): Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {};
+}
+
+/** The endpoint's address (`ipv4`, else `ipv6`) when it is a valid IP address. */
+function addressOf(e: Obj): string | undefined {
+  if (typeof e.ipv4 === 'string' && isIPv4(e.ipv4)) return e.ipv4;
+  if (typeof e.ipv6 === 'string' && isIPv6(e.ipv6)) return e.ipv6;
+  return undefined;
+}
+
+/** The endpoint's port when it is 1..65535 (Zipkin sends 0 or nothing when unknown). */
+function portOf(e: Obj): number | undefined {
+  return typeof e.port === 'number' && Number.isInteger(e.port) && e.port > 0 && e.port <= 65535
+    ? e.port
+    : undefined;
+}
+
+/** Adds the endpoints' addresses and ports as OpenTelemetry attributes (see the module comment). */
+function endpointAttributes(attrs: Attributes, kind: SpanKind, local: Obj, remote: Obj): void {
+  const set = (key: string, value: string | number | undefined) => {
+    if (value !== undefined && attrs[key] === undefined) attrs[key] = value;
+  };
+  const localAddress = addressOf(local);
+  const localPort = portOf(local);
+  set('network.local.address', localAddress);
+  set('network.local.port', localPort);
+  if (kind === SpanKind.SERVER) {
+    set('server.address', localAddress);
+    set('server.port', localPort);
+  }
+  const peerAddress = addressOf(remote);
+  const peerPort = portOf(remote);
+  set('network.peer.address', peerAddress);
+  set('network.peer.port', peerPort);
+  if (kind === SpanKind.CLIENT || kind === SpanKind.PRODUCER || kind === SpanKind.CONSUMER) {
+    set('server.address', peerAddress);
+    set('server.port', peerPort);
+  } else if (kind === SpanKind.SERVER) {
+    set('client.address', peerAddress);
+    set('client.port', peerPort);
+  }
 }

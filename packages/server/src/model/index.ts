@@ -10,6 +10,7 @@ export type { MetricPoint, MetricType, ScalarPointInit } from './metric-point.ts
 export { scalarPoint } from './metric-point.ts';
 export type { QueryLogEvent } from './query-log-event.ts';
 export type { Recommendation } from './recommendation.ts';
+export { isSharedServerHalf, sharedSpanId } from './shared-span.ts';
 export type {
   Attributes,
   AttributeValue,
