@@ -25,7 +25,9 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import { refineStartTime } from './precise-start.ts';
 import { runInSpan } from './span-run.ts';
+import { hrTimeAt, hrTimeMinusMs } from './util/precise-clock.ts';
 
 const TRACER = '@siperf/node';
 const ID = 'siperf.transaction.id';
@@ -101,17 +103,19 @@ export class BusinessTransaction {
       tracer.startActiveSpan(
         `${this.name} / ${stepName}`,
         { attributes: this.attributes('step', stepName) },
-        (span) =>
-          runInSpan(span, fn, (sp, ok) => {
+        (span) => {
+          refineStartTime(span);
+          return runInSpan(span, fn, (sp, ok) => {
             sp.setAttribute(SUCCESS, ok);
-          }),
+          });
+        },
       ),
     );
   }
 
   /**
    * Records a step that already happened (e.g. measured by another system): it ends now and lasted
-   * `durationMs`.
+   * `durationMs` (both ends with sub-millisecond digits).
    * @throws RangeError when `durationMs` is negative or not finite.
    */
   addStep(stepName: string, durationMs: number, success = true): void {
@@ -120,11 +124,11 @@ export class BusinessTransaction {
         `BusinessTransaction.addStep: durationMs must be a finite number ≥ 0, got ${durationMs}`,
       );
     }
-    const end = Date.now();
+    const end = hrTimeAt();
     const span = trace.getTracer(TRACER).startSpan(
       `${this.name} / ${stepName}`,
       {
-        startTime: end - durationMs,
+        startTime: hrTimeMinusMs(end, durationMs),
         attributes: { ...this.attributes('step', stepName), [SUCCESS]: success },
       },
       this.context(),
@@ -151,6 +155,7 @@ export class BusinessTransaction {
     const span = trace
       .getTracer(TRACER)
       .startSpan(spanName, { attributes: { ...extra, ...this.attributes(event) } }, this.context());
+    refineStartTime(span);
     if (extra[SUCCESS] === false) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
   }

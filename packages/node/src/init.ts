@@ -2,7 +2,8 @@
  * `init()`: OpenTelemetry for a Node.js service that reports to siperf — traces and metrics over OTLP/HTTP
  * protobuf to `<endpoint>/v1/traces` and `/v1/metrics`, a batch span processor, the common
  * instrumentations (HTTP, undici/fetch, pg, mysql2, ioredis, Fastify, Express), and only local resource detectors
- * (env, host, os, process), so nothing probes cloud metadata addresses.
+ * (env, host, os, process), so nothing probes cloud metadata addresses. Spans started without a time get
+ * a start with sub-millisecond digits ({@link PreciseStartSpanProcessor}; OpenTelemetry JS stamps whole ms).
  *
  * CommonJS apps call `init()` before requiring anything they want traced. ESM apps also need the
  * OpenTelemetry loader hook for module patching: `node --import @opentelemetry/instrumentation/hook.mjs
@@ -24,6 +25,7 @@ import { envDetector, hostDetector, osDetector, processDetector } from '@opentel
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { PreciseStartSpanProcessor } from './precise-start.ts';
 
 /** Options of {@link init}. */
 export interface InitOptions {
@@ -110,7 +112,8 @@ export function init(options: InitOptions): SiperfHandle {
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     ...(options.serviceVersion ? { serviceVersion: options.serviceVersion } : {}),
-    spanProcessors: [spanProcessor],
+    // First, so that every processor after it (and the exporter) sees the sub-ms start.
+    spanProcessors: [new PreciseStartSpanProcessor(), spanProcessor],
     metricReader,
     instrumentations: [...defaults, ...(options.instrumentations ?? [])],
     resourceDetectors: [envDetector, hostDetector, osDetector, processDetector],

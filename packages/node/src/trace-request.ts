@@ -10,6 +10,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import { refineStartTime } from './precise-start.ts';
 import { runInSpan } from './span-run.ts';
 
 const TRACER = '@siperf/node';
@@ -25,12 +26,16 @@ export interface TraceRequestOptions {
 /**
  * Runs `fn(span)` inside a new active span named `name`, ends the span when `fn` returns or its promise
  * settles, and returns what `fn` returns. A thrown error (or rejection) is recorded on the span as an
- * exception event, the span's status becomes ERROR, and the error is re-thrown unchanged.
+ * exception event, the span's status becomes ERROR, and the error is re-thrown unchanged. The span's start
+ * keeps sub-millisecond digits (see `precise-start.ts`), with or without `init()`.
  */
 export function traceRequest<T>(name: string, fn: (span: Span) => T, options?: TraceRequestOptions): T {
   const tracer = currentTracer();
   if (options === undefined || (options.attributes === undefined && options.kind === undefined)) {
-    return tracer.startActiveSpan(name, (span) => runInSpan(span, fn));
+    return tracer.startActiveSpan(name, (span) => {
+      refineStartTime(span);
+      return runInSpan(span, fn);
+    });
   }
   return tracer.startActiveSpan(
     name,
@@ -38,7 +43,10 @@ export function traceRequest<T>(name: string, fn: (span: Span) => T, options?: T
       kind: options.kind ?? SpanKind.INTERNAL,
       ...(options.attributes ? { attributes: options.attributes } : {}),
     },
-    (span) => runInSpan(span, fn),
+    (span) => {
+      refineStartTime(span);
+      return runInSpan(span, fn);
+    },
   );
 }
 

@@ -215,3 +215,69 @@ test('a BusinessTransaction across two "services" (baggage) lands in GET /api/v1
   assert.throws(() => BusinessTransaction.start(''), /name must be a string of 1\.\.256 characters/);
   assert.throws(() => tx.addStep('x', -5), /durationMs must be a finite number/);
 });
+
+test('spans keep sub-millisecond starts: a serial loop stays serial (HTTP, traceRequest, BusinessTransaction)', async () => {
+  const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+  const app = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+  /** Runs for `ms` without yielding: calls a fraction of a millisecond long, one after another. */
+  const busy = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+  let traceId = '';
+  try {
+    const { port } = app.address() as AddressInfo;
+    await traceRequest('load order', async (span) => {
+      traceId = span.spanContext().traceId;
+      for (let i = 0; i < 6; i++) traceRequest('load item', () => busy(0.3));
+      await new Promise<void>((r, reject) =>
+        http
+          .get(`http://127.0.0.1:${port}/items`, (res) => res.resume().on('end', () => r()))
+          .on('error', reject),
+      );
+      const tx = BusinessTransaction.start('sub-ms');
+      tx.step('check', () => busy(0.2));
+      tx.addStep('external', 0.25);
+      tx.end();
+    });
+  } finally {
+    app.close();
+  }
+  await sdk.forceFlush();
+  // load order, 6 × load item, HTTP client + server, transaction start, step, addStep, end.
+  let spans = await store.traceSpans(traceId);
+  for (const deadline = performance.now() + 30_000; spans.length < 13 && performance.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    spans = await store.traceSpans(traceId);
+  }
+  assert.equal(spans.length, 13, spans.map((s) => s.name).join(', '));
+  const whole = spans.filter((s) => s.startTimeUnixNano % 1_000_000n === 0n).map((s) => s.name);
+  assert.deepEqual(whole, [], 'no start on a whole millisecond (1 chance in a million each)');
+  const kinds = new Set(spans.map((s) => s.kind));
+  assert.ok(
+    kinds.has(2) && kinds.has(3),
+    'the HTTP instrumentation’s server and client spans are among them',
+  );
+
+  // The loop ran serially: each call starts after the one before ended. With starts on whole milliseconds
+  // the 0.3 ms calls share starts, and each seems to begin before the previous one ends.
+  const items = spans
+    .filter((s) => s.name === 'load item')
+    .sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1));
+  assert.equal(items.length, 6);
+  for (let i = 1; i < items.length; i++) {
+    assert.ok(
+      items[i]!.startTimeUnixNano >= items[i - 1]!.endTimeUnixNano,
+      `call ${i} starts ${items[i]!.startTimeUnixNano - items[i - 1]!.endTimeUnixNano} ns after call ${i - 1} ends`,
+    );
+    assert.ok(items[i]!.durationNano >= 300_000n, 'durations are measured as before');
+  }
+  const bn = await getJson(`${base}/api/v1/apm/bottlenecks?window=15m&service=sdk-test`);
+  const n1 = bn.findings.find((f: any) => f.type === 'n_plus_one' && f.statement === 'load item');
+  assert.ok(n1, JSON.stringify(bn.parallelFanOuts));
+  assert.equal(n1.callsPerRequest, 6);
+  assert.equal(n1.evidence.overlappingPairs, 0, 'a serial loop, not a fan-out');
+  const addStep = spans.find((s) => s.name === 'sub-ms / external')!;
+  assert.equal(addStep.durationNano, 250_000n, 'addStep: 0.25 ms, ending now');
+});

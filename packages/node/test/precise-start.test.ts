@@ -1,0 +1,47 @@
+/**
+ * The anchored clock and the start refinement on their own: readings agree with `Date.now()` and keep
+ * sub-ms digits; spans with a start given by their caller are left as they are.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { PreciseStartSpanProcessor, refineStartTime } from '../src/precise-start.ts';
+import { hrTimeAt, hrTimeMinusMs } from '../src/util/precise-clock.ts';
+
+const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+
+test('the anchored clock stays within 1.5 ms of Date.now(), never goes back, and has sub-ms digits', () => {
+  let last = hrTimeAt();
+  let subMs = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const before = Date.now();
+    const t = hrTimeAt();
+    const after = Date.now();
+    // Date.now() truncates: the true time is in [before, after + 1); the anchor adds at most 0.5 ms of error.
+    assert.ok(ms(t) >= before - 1 && ms(t) <= after + 1.5, `${ms(t)} vs Date.now() ${before}..${after}`);
+    assert.ok(ms(t) >= ms(last), 'monotonic between re-anchors');
+    assert.ok(t[1] >= 0 && t[1] < 1e9 && Number.isInteger(t[1]));
+    if (t[1] % 1_000_000 !== 0) subMs++;
+    last = t;
+  }
+  assert.ok(subMs > 19_900, `${subMs} of 20,000 readings have sub-ms digits`);
+  assert.deepEqual(hrTimeMinusMs([10, 100_000], 0.25), [9, 999_850_000], 'borrows a second');
+  assert.deepEqual(hrTimeMinusMs([10, 500_000_000], 0.25), [10, 499_750_000]);
+});
+
+test('refineStartTime: a start without a time gets sub-ms digits; a given start, or a second call, changes nothing', async () => {
+  const provider = new BasicTracerProvider({ spanProcessors: [new PreciseStartSpanProcessor()] });
+  const tracer = provider.getTracer('t');
+  const auto = tracer.startSpan('auto') as unknown as { startTime: [number, number] };
+  assert.notEqual(auto.startTime[1] % 1_000_000, 0, 'refined by the processor');
+  const before = [...auto.startTime];
+  refineStartTime(auto);
+  assert.deepEqual(auto.startTime, before, 'idempotent');
+  const given = tracer.startSpan('given', { startTime: 1_700_000_000_000 }) as unknown as {
+    startTime: [number, number];
+  };
+  assert.deepEqual(given.startTime, [1_700_000_000, 0], "the caller's start is kept");
+  refineStartTime({ not: 'a span' });
+  refineStartTime(undefined);
+  await provider.shutdown();
+});
