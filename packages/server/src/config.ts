@@ -156,7 +156,19 @@ export const ConfigSchema = Type.Object(
       0,
       1,
       0,
-      '1 lets the advisor run EXPLAIN ANALYZE on SELECT statements without parameters; 0 never executes them.',
+      '1 lets the advisor run EXPLAIN ANALYZE on SELECT statements without parameters that pass the cached-query checks (allow-listed functions, no catalogs), in a read-only transaction rolled back, under the statement and lock timeouts; 0 never executes them.',
+    ),
+    allowWritablePools: int(
+      0,
+      1,
+      0,
+      "1 runs client SQL on a role that can write: cached queries and the advisor's EXPLAIN use a pool whose role is a superuser or may INSERT, UPDATE, DELETE or CREATE (MySQL/MariaDB: any privilege beyond SELECT), guarded only by the statement checks and the read-only transaction; 0 refuses such a pool (ERR_POOL_WRITABLE).",
+    ),
+    cachedQueryMaxBytes: int(
+      1024,
+      1024 ** 3,
+      8 * 1024 * 1024,
+      'Largest result of a cached query, bytes (the rows as text, counted while they stream; over it: ERR_QUERY_RESULT_TOO_LARGE and the statement is stopped).',
     ),
     validateResponses: int(
       0,

@@ -31,8 +31,12 @@ export const ERROR_CODES = {
   ERR_CACHE_NOT_STORED: { status: 413, title: 'Value not stored' },
   ERR_POOL_NOT_FOUND: { status: 404, title: 'No such database pool' },
   ERR_QUERY_NOT_ALLOWED: { status: 400, title: 'Statement not allowed' },
-  ERR_DB_QUERY: { status: 502, title: 'The database refused the statement' },
+  ERR_DB_QUERY: { status: 502, title: 'The database failed' },
+  ERR_DB_STATEMENT: { status: 422, title: 'The database could not run the statement' },
+  ERR_QUERY_RESULT_TOO_LARGE: { status: 422, title: 'Result over the row or byte cap' },
+  ERR_POOL_WRITABLE: { status: 403, title: 'The pool can write' },
   ERR_STORE_CLOSED: { status: 503, title: 'Store is closed' },
+  ERR_STORE_DISK_FULL: { status: 503, title: 'Disk full, retry later' },
   ERR_SERVER_BUSY: { status: 503, title: 'Server busy, retry later' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;

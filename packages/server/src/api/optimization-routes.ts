@@ -68,6 +68,7 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
       service: query.service,
       slowQueryThresholdMs: config.slowQueryThresholdMs,
       explainAnalyze: config.explainAnalyze === 1,
+      allowWritablePools: config.allowWritablePools === 1,
       logs,
     });
     return {
@@ -223,7 +224,10 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
         key,
         async () => {
           hit = false;
-          return runReadOnly(pool, query, params);
+          return runReadOnly(pool, query, params, {
+            maxBytes: config.cachedQueryMaxBytes,
+            allowWritablePools: config.allowWritablePools === 1,
+          });
         },
         ttlMs === undefined ? {} : { ttlMs },
       );

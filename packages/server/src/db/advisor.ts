@@ -19,6 +19,7 @@ import {
   withAdvisorSession,
 } from './pg-advisor.ts';
 import type { DbPools, NamedPool } from './pools.ts';
+import { assertReadOnlyRole, mysqlPoolRole, pgPoolRole } from './read-only.ts';
 
 /** Options of {@link databaseRecommendations}. */
 export interface DatabaseAdviceOptions {
@@ -26,6 +27,8 @@ export interface DatabaseAdviceOptions {
   service?: string | undefined;
   slowQueryThresholdMs: number;
   explainAnalyze: boolean;
+  /** Explain on a pool whose role can write (the `allowWritablePools` setting). Default false. */
+  allowWritablePools?: boolean;
   /** Statements explained per pool, by total time (default 10). */
   maxStatements?: number;
   /** Uploaded log digests: their costliest statements are explained too. */
@@ -146,9 +149,8 @@ export async function databaseRecommendations(
       .slice(0, o.maxStatements ?? 10);
     try {
       if (pool.setting.driver === 'postgresql') {
-        const client = await (
-          pool as Extract<NamedPool, { setting: { driver: 'postgresql' } }>
-        ).pool.connect();
+        const pgPool = pool as Extract<NamedPool, { setting: { driver: 'postgresql' } }>;
+        const client = await pgPool.pool.connect();
         try {
           const hypopgState = await hypopgAvailable(client);
           const hypopg = hypopgState === 'created';
@@ -198,7 +200,19 @@ export async function databaseRecommendations(
                 source: 'pg_stat_statements',
               })),
           ];
-          for (const w of work) {
+          // Statements from outside are explained only on a role that cannot write (or when allowed).
+          let explainRefused: string | undefined;
+          try {
+            assertReadOnlyRole(
+              pool.setting.name,
+              await pgPoolRole(pgPool, client),
+              o.allowWritablePools === true,
+            );
+          } catch (err) {
+            explainRefused = (err as Error).message;
+            notes.push(`${explainRefused} (statements not explained)`);
+          }
+          for (const w of explainRefused === undefined ? work : []) {
             let advice: Awaited<ReturnType<typeof adviseStatement>>;
             try {
               advice = await withAdvisorSession(client, () =>
@@ -271,7 +285,11 @@ export async function databaseRecommendations(
             });
           }
         } finally {
-          client.release();
+          // Whatever a statement left in the session (it ran in rolled-back transactions) goes.
+          await client.query('DISCARD ALL').then(
+            () => client.release(),
+            (err: Error) => client.release(err),
+          );
         }
       } else {
         const fromLogs = logStatements('mysql', pool, mine, sameKind).map((q) => ({
@@ -280,13 +298,25 @@ export async function databaseRecommendations(
           meanMs: q.meanMs,
           source: 'logs',
         }));
-        for (const s of [...mine.map((m) => ({ ...m, source: 'traces' })), ...fromLogs]) {
+        const myPool = pool as Extract<NamedPool, { setting: { driver: 'mysql' } }>;
+        const conn = await myPool.pool.getConnection();
+        let role: Awaited<ReturnType<typeof mysqlPoolRole>>;
+        try {
+          role = await mysqlPoolRole(myPool, conn);
+        } finally {
+          conn.release();
+        }
+        let candidates = [...mine.map((m) => ({ ...m, source: 'traces' })), ...fromLogs];
+        try {
+          assertReadOnlyRole(pool.setting.name, role, o.allowWritablePools === true);
+        } catch (err) {
+          notes.push(`${(err as Error).message} (statements not explained)`);
+          candidates = [];
+        }
+        for (const s of candidates) {
           let advice: Awaited<ReturnType<typeof adviseMysqlStatement>>;
           try {
-            advice = await adviseMysqlStatement(
-              (pool as Extract<NamedPool, { setting: { driver: 'mysql' } }>).pool,
-              s.statement,
-            );
+            advice = await adviseMysqlStatement(myPool.pool, s.statement, role);
           } catch (err) {
             notes.push(
               `pool ${pool.setting.name}: could not explain ${s.statement.slice(0, 80)}: ${(err as Error).message}`,

@@ -7,7 +7,9 @@
  * @module
  */
 import type { InstrumentedMysqlPool } from '@siperf/node/db';
-import { codeOutsideLiterals, statementCount } from './sql-text.ts';
+import { checkMysqlStatement } from './mysql-statement.ts';
+import type { PoolRole } from './pool-role.ts';
+import { mysqlSandboxSettings, resetMysqlSession } from './read-only.ts';
 
 /** A rule's finding on a MySQL plan. */
 export interface MysqlPlanFinding {
@@ -18,8 +20,6 @@ export interface MysqlPlanFinding {
   detail: string;
   evidence: Record<string, unknown>;
 }
-
-const EXPLAINABLE = /^\s*(select|insert|update|delete|replace)\b/i;
 
 /** The statement with sample values in place of `?` placeholders. */
 export function withSampleValues(statement: string): string {
@@ -114,21 +114,33 @@ export function mysqlPlanFindings(plan: unknown, largeTableRows = 10_000): Mysql
 }
 
 /**
- * Explains a statement on a pool and applies the rules.
- * @throws Error when the statement is not DML or the server refuses it.
+ * Explains a statement on a pool and applies the rules. The statement (from a span or a log: from
+ * outside) must pass `mysql-statement.ts` in `explain` mode: a SELECT calling allow-listed functions only,
+ * without derived tables or CTEs (MariaDB's EXPLAIN runs those); what is explained is the statement
+ * regenerated from its checked tree, in a read-only transaction with the sandbox's timeouts, and the
+ * session is reset after (`read-only.ts`).
+ * @param role - the pool's role when known (its flavour picks the timeout setting; default MariaDB).
+ * @throws SiperfError `ERR_QUERY_NOT_ALLOWED` when the statement is refused; the server's error when it
+ *   refuses it.
  */
 export async function adviseMysqlStatement(
   pool: InstrumentedMysqlPool,
   statement: string,
+  role?: PoolRole,
 ): Promise<{ statement: string; findings: MysqlPlanFinding[]; plan: unknown }> {
-  if (statementCount(statement, 'mysql') !== 1) throw new Error('one statement only');
-  if (!EXPLAINABLE.test(codeOutsideLiterals(statement, 'mysql'))) {
-    throw new Error('only SELECT, INSERT, UPDATE, DELETE and REPLACE statements are explained');
+  const checked = checkMysqlStatement(withSampleValues(statement), 'explain');
+  const timeoutMs = pool.stats().statementTimeoutMs || 10_000;
+  const conn = await pool.getConnection();
+  try {
+    await conn.query(mysqlSandboxSettings(role ?? { role: '', powers: [], mariadb: true }, timeoutMs));
+    await conn.query('START TRANSACTION READ ONLY');
+    const [rows] = (await conn.query(`EXPLAIN FORMAT=JSON ${checked.sql}`)) as unknown as [
+      Record<string, string>[],
+    ];
+    const first = rows[0]!;
+    const plan = JSON.parse(first.EXPLAIN ?? Object.values(first)[0]!);
+    return { statement, findings: mysqlPlanFindings(plan), plan };
+  } finally {
+    await resetMysqlSession(conn, role, pool.stats().statementTimeoutMs);
   }
-  const rows = await pool.query<Record<string, string>[]>(
-    `EXPLAIN FORMAT=JSON ${withSampleValues(statement)}`,
-  );
-  const first = rows[0]!;
-  const plan = JSON.parse(first.EXPLAIN ?? Object.values(first)[0]!);
-  return { statement, findings: mysqlPlanFindings(plan), plan };
 }

@@ -8,7 +8,10 @@
  * @module
  */
 import type { PoolClient } from 'pg';
+import { SiperfError } from '../errors.ts';
+import { checkPgStatement } from './pg-statement.ts';
 import { createIndexSql, type PgPlanNode, type PlanFinding, planFindings } from './plan-rules.ts';
+import { assertNotShadowed, pgSandboxBegin } from './read-only.ts';
 import { codeOutsideLiterals, extended, statementCount } from './sql-text.ts';
 
 /** The plan of a statement with its findings and, for index findings, the verified cost change. */
@@ -33,13 +36,22 @@ export function paramCount(statement: string): number {
   return n;
 }
 
-/** Runs `fn` on a client with the advisor's session settings; always deallocates and resets. */
-export async function withAdvisorSession<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
-  await client.query("SET plan_cache_mode = force_generic_plan; SET statement_timeout = '10s'");
+/**
+ * Runs `fn` on a client inside the sandbox transaction of `read-only.ts` (READ ONLY, the statement
+ * timeout, default 10 s, the lock timeout, `pg_catalog` first on the search path), with generic plans;
+ * always rolled back and deallocated.
+ */
+export async function withAdvisorSession<T>(
+  client: PoolClient,
+  fn: () => Promise<T>,
+  statementTimeoutMs = 10_000,
+): Promise<T> {
+  await client.query(pgSandboxBegin(statementTimeoutMs, '\nSET LOCAL plan_cache_mode = force_generic_plan;'));
   try {
     return await fn();
   } finally {
-    await client.query('DEALLOCATE ALL; RESET plan_cache_mode; RESET statement_timeout').catch(() => {});
+    await client.query('ROLLBACK').catch(() => {});
+    await client.query('DEALLOCATE ALL').catch(() => {});
   }
 }
 
@@ -113,7 +125,22 @@ export async function adviseStatement(
   statement: string,
   o: { analyze?: boolean; hypopg: boolean; largeTableRows?: number },
 ): Promise<PgPlanAdvice> {
-  const plan = await genericPlan(client, statement, o.analyze === true);
+  // Statements come from spans, logs and pg_stat_statements, that is from outside: the parse-tree rules of
+  // cached queries (plus a top-level INSERT/UPDATE/DELETE, planned, never executed); ANALYZE (which
+  // executes) only for a statement that would pass as a cached query, inside the read-only transaction.
+  const names = await checkPgStatement(statement, 'explain');
+  await assertNotShadowed(client, names);
+  let analyze = o.analyze === true;
+  if (analyze) {
+    analyze = await checkPgStatement(statement, 'query').then(
+      () => true,
+      (err) => {
+        if (err instanceof SiperfError) return false;
+        throw err;
+      },
+    );
+  }
+  const plan = await genericPlan(client, statement, analyze);
   const rows = await tableRows(client, plan);
   const findings: PgPlanAdvice['findings'] = [];
   for (const f of planFindings(plan, { tableRows: rows, largeTableRows: o.largeTableRows })) {

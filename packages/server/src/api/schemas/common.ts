@@ -52,14 +52,14 @@ export type Problem = Static<typeof Problem>;
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request: a parameter or the body is invalid (the field is named)',
   401: 'No key sent while the server has keys',
-  403: 'The key sent is not valid here',
+  403: 'The key sent is not valid here (cached queries: or the pool can write, ERR_POOL_WRITABLE)',
   404: 'Not found',
   409: 'Conflict',
   413: 'Body or value too large',
   415: 'Content type or encoding not accepted',
-  422: 'Understood but not applicable',
+  422: 'Understood but not applicable (cached queries: the database refused the statement, or the result is over a cap)',
   500: 'Internal error (the server log has the cause)',
-  502: 'The database refused the statement',
+  502: 'The database failed (connection refused or lost, out of resources)',
   503: 'Overloaded or closing: retry after Retry-After seconds',
 };
 

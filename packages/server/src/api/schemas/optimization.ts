@@ -216,7 +216,8 @@ export const CachedQueryBody = Closed({
   query: Type.String({
     minLength: 1,
     maxLength: 100_000,
-    description: 'one read-only statement (SELECT, WITH, VALUES, TABLE, SHOW) with $1… or ? placeholders',
+    description:
+      'one read-only statement (SELECT, WITH … SELECT, VALUES, TABLE) with $1… or ? placeholders, calling allow-listed functions only',
   }),
   params: Type.Optional(
     Type.Array(Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]), {
@@ -249,7 +250,7 @@ export const CachedQueryAnswer = Closed({
   hit: Type.Boolean({ description: 'the rows came from the cache' }),
   timeMs: Ms(),
   rowCount: Type.Integer(),
-  rows: Type.Array(OpenObject, { description: 'at most 10,000' }),
+  rows: Type.Array(OpenObject, { description: 'at most 10,000 rows and cachedQueryMaxBytes bytes' }),
 });
 export type CachedQueryAnswer = Static<typeof CachedQueryAnswer>;
 
@@ -290,6 +291,6 @@ export const optimizationRouteSchemas = {
     tags,
     querystring: Closed({}),
     body: CachedQueryBody,
-    response: { 200: CachedQueryAnswer, ...problems(404, 413, 415, 502) },
+    response: { 200: CachedQueryAnswer, ...problems(404, 413, 415, 422, 502) },
   },
 } as const;
