@@ -211,7 +211,9 @@ async function main(): Promise<void> {
         dataDir: ':memory:',
         logLevel: 'warn',
         resourceSampleIntervalMs: 0,
-        // The production guard stays on (1,000 ms): a page load is not ingest.
+        // As in the tests: the known alert rule fires at once (the loader waits for it).
+        alertEvaluationIntervalMs: 1000,
+        // The production overload guard stays on (1,000 ms): a page load is not ingest.
       },
     }),
   );

@@ -103,7 +103,12 @@ export const EXPECTED = {
     traceId: KNOWN_TRACE_ID,
     spanCount: 3,
     durationMs: 400,
-    spans: ['POST /api/checkout', 'INSERT orders', 'SELECT stock'],
+    /** Each span's name, and its statement (a waterfall row may show either for a database call). */
+    spans: [
+      ['POST /api/checkout'],
+      ['INSERT orders', 'INSERT INTO orders (id, total) VALUES ($1, $2)'],
+      ['SELECT stock', 'SELECT sum(qty) FROM stock WHERE sku = $1'],
+    ],
   },
   vitals: {
     /** LCP 1,000, 2,000, 3,000, 4,000: p75 at rank 0.75·3 = 2.25 → 3,000 + 0.25·1,000. */

@@ -90,12 +90,23 @@ export interface ErrorLog {
   errors: string[];
 }
 
-/** Records every `console.error` and uncaught exception of `page` from now on. */
+/** Records every `console.error`, uncaught exception and 5xx answer of `page` from now on. */
 export function watchErrors(page: Page, log: ErrorLog = { errors: [] }): ErrorLog {
   page.on('console', (m) => {
     if (m.type() === 'error') log.errors.push(`${page.url()}: console.error: ${m.text()}`);
   });
   page.on('pageerror', (e) => log.errors.push(`${page.url()}: uncaught: ${e.message}`));
+  // A server error names its request (the console only says "500"), with the problem's detail.
+  page.on('response', (r) => {
+    if (r.status() < 500) return;
+    const i = log.errors.push(`${page.url()}: ${r.request().method()} ${r.url()} answered ${r.status()}`) - 1;
+    r.text().then(
+      (body) => {
+        log.errors[i] += `: ${body.slice(0, 300)}`;
+      },
+      () => undefined,
+    );
+  });
   return log;
 }
 
@@ -289,7 +300,7 @@ export async function readTable(table: Locator): Promise<Record<string, string>[
  * given) made from now on; start waiting before the action that triggers it.
  */
 export function apiAnswer<T = any>(page: Page, path: string, query: Record<string, string> = {}): Promise<T> {
-  return page
+  const answer = page
     .waitForResponse(
       (r) => {
         const u = new URL(r.url());
@@ -305,6 +316,9 @@ export function apiAnswer<T = any>(page: Page, path: string, query: Record<strin
       assert.equal(r.status(), 200, `${path}: ${await r.text()}`);
       return (await r.json()) as T;
     });
+  // Handled here too: a test that fails before awaiting it must not end in an unhandled rejection.
+  answer.catch(() => undefined);
+  return answer;
 }
 
 /**
@@ -376,4 +390,9 @@ export function assertShows(text: string, api: number, what: string, hand?: numb
       `${what}: the API answered ${api}, by hand ${hand} (±${relTol * 100}%)`,
     );
   }
+}
+
+/** The worded gain of a recommendation as the API answers it (its field is being renamed), if it has one. */
+export function gainText(r: { expectedGain?: { description?: string }; gain?: { description?: string } }) {
+  return r.expectedGain?.description ?? r.gain?.description;
 }

@@ -25,6 +25,7 @@ import {
   assertBuilt,
   assertShows,
   auditView,
+  gainText,
   launchChromium,
   NEEDS_CHROMIUM,
   navLinks,
@@ -219,17 +220,23 @@ test('Traces: a search finds the 60 slow catalog requests; the known trace shows
     assertShows(stat(figures, 'Errors'), api2.errorCount, 'errors', 0);
     const tree3 = page.getByRole('tree');
     const labels = await tree3.locator('[role="treeitem"] .wf-label').allTextContents();
-    assert.deepEqual(labels, k.spans);
+    assert.equal(labels.length, k.spans.length, JSON.stringify(labels));
+    for (const [i, label] of labels.entries()) {
+      assert.ok(
+        (k.spans[i] as readonly string[]).includes(label),
+        `row ${i}: "${label}", expected ${k.spans[i]}`,
+      );
+    }
     // The waterfall works from the keyboard: focus it, move down, Enter opens the span's details.
     await tree3.focus();
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await page.waitForURL((u) => u.searchParams.get('span') !== null);
     const spanId = new URL(page.url()).searchParams.get('span');
-    assert.equal(
-      await tree3.locator(`[role="treeitem"][data-span="${spanId}"] .wf-label`).textContent(),
-      'INSERT orders',
-    );
+    const selectedLabel = await tree3
+      .locator(`[role="treeitem"][data-span="${spanId}"] .wf-label`)
+      .textContent();
+    assert.ok((k.spans[1] as readonly string[]).includes(selectedLabel ?? ''), `${selectedLabel}`);
     await auditView(page, 'view-trace-known', problems);
     problems.push(...tab.errors);
     assert.deepEqual(problems, [], problems.join('\n'));
@@ -269,7 +276,11 @@ test('Database: the statements, their calls, p95 and slow calls as the API and t
       assertShows(row['Slow calls']!, q.slowCalls, `${statement}: slow calls`, hand.slowCalls);
     }
     // The advice names the N+1.
-    assert.match(await textOf(panel(page, 'Advice')), /N\+1 on GET \/api\/products\/\{id\}/);
+    const advice = await textOf(panel(page, 'Advice'));
+    assert.ok(
+      advice.includes(EXPECTED.nPlusOne.endpoint) && advice.includes(EXPECTED.nPlusOne.statement),
+      advice,
+    );
     assert.deepEqual(tab.errors, []);
   } finally {
     await tab.close();
@@ -357,7 +368,7 @@ test('Resources: web-1 now (CPU 40%, memory 62.5%, / 25%) as the API answers', {
     const fs = await readTable(now.locator('table'));
     const root = rowOf(fs, 'Mount', '/');
     assertShows(root.Used!, api.filesystems[0].utilization, '/ used', EXPECTED.host.diskUsed);
-    assert.equal(root['Used / size'], '25.0 GiB / 100.0 GiB');
+    assert.match(root['Used / size']!, /^25\.0 GiB \/ 100\.0 GiB\b/);
     assert.deepEqual(tab.errors, []);
   } finally {
     await tab.close();
@@ -408,11 +419,17 @@ test('Alerts: the checkout rule fires with the API value; the catalog rule is qu
     const api = await answer;
     const firing = api.alerts.find((a: any) => a.ruleId === EXPECTED.alerts.firing.id);
     assert.equal(firing.state, 'firing');
-    // Written against the API's answer: the rule's name and state are on the page, with its value.
-    const main = await textOf(page.locator('main'));
-    assert.ok(main.includes(EXPECTED.alerts.firing.name), main.slice(0, 500));
-    assert.ok(main.includes(EXPECTED.alerts.quiet.name), main.slice(0, 500));
-    assert.match(main, /firing/i);
+    const quiet = api.alerts.find((a: any) => a.ruleId === EXPECTED.alerts.quiet.id);
+    const rows = await readTable(panel(page, 'Now').locator('table'));
+    const f = rowOf(rows, 'Rule', EXPECTED.alerts.firing.name);
+    assert.equal(f.State, 'firing');
+    assert.equal(f.Severity, 'critical');
+    // "399 ms > 300 ms": the API's value (checkout's p95 from the sketch, 400 ms within 1%), then the threshold.
+    assertShows(f['Value / threshold']!, firing.value, 'the firing value', 400, 0.01);
+    assert.match(f['Value / threshold']!, /> 300(\.0)? ms$/);
+    const q = rowOf(rows, 'Rule', EXPECTED.alerts.quiet.name);
+    assert.equal(q.State, quiet.state);
+    assert.equal(q.State, 'inactive');
     assert.deepEqual(tab.errors, []);
   } finally {
     await tab.close();
@@ -430,11 +447,14 @@ test('Recommendations: the N+1 of GET /api/products/{id} is listed with its gain
     const answer = apiAnswer(page, '/api/v1/cache-db/optimization/recommendations');
     await open(page, `${server!.url}/recommendations`);
     const api = await answer;
-    const n1 = api.recommendations.find((r: any) => r.id.startsWith('n-plus-one:catalog/'));
+    const n1 = api.recommendations.find((r: any) => /GET \/api\/products\/\{id\}/.test(r.title));
     assert.ok(n1, JSON.stringify(api.recommendations.map((r: any) => r.id)));
-    const main = await textOf(page.locator('main'));
-    assert.ok(main.includes(n1.title), `"${n1.title}" not on the page`);
-    assert.ok(main.includes(n1.expectedGain.description), `"${n1.expectedGain.description}" not on the page`);
+    const ranked = panel(page, 'Ranked by time saved per hour');
+    const card = ranked.locator('li').filter({ hasText: n1.title });
+    await card.first().waitFor();
+    const text = await textOf(card.first());
+    const gain = gainText(n1);
+    if (gain !== undefined) assert.ok(text.includes(gain), `"${gain}" not in "${text}"`);
     assert.deepEqual(tab.errors, []);
   } finally {
     await tab.close();
