@@ -1,7 +1,9 @@
 /**
  * The connections of one open DuckDB store and the rules for using them: writes run one at a time, in call
  * order, on the writer connection; reads run on the reader connection; once `close()` has begun, new calls
- * are refused with `ERR_STORE_CLOSED`, and the calls already made finish before the connections close.
+ * are refused with `ERR_STORE_CLOSED`, and the calls already made finish before the connections close. A
+ * write that fails because the disk is full is refused with `ERR_STORE_DISK_FULL` (503 + `Retry-After`):
+ * DuckDB rolls it back and the store goes on (reads keep working, writes succeed again once there is room).
  * @module
  */
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
@@ -15,12 +17,37 @@ export function storeClosedError(): SiperfError {
   return new SiperfError('ERR_STORE_CLOSED', 'the store is closed');
 }
 
+/** Seconds a client is asked to wait before retrying a write refused for a full disk. */
+export const DISK_FULL_RETRY_AFTER_S = 10;
+
+/** Whether an error (DuckDB's or the file system's) says the disk, or the user's quota, is full. */
+export function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return true;
+  return /No space left on device|Disk quota exceeded/i.test(String(e?.message ?? err));
+}
+
+/** The error of a write refused because the disk is full (`err` when it is another failure). */
+export function storeWriteError(err: unknown): unknown {
+  if (!isDiskFull(err) || (err instanceof SiperfError && err.code === 'ERR_STORE_DISK_FULL')) return err;
+  return new SiperfError(
+    'ERR_STORE_DISK_FULL',
+    `the disk of the store is full: nothing of this request was stored; retry after ${DISK_FULL_RETRY_AFTER_S} s (reads still work)`,
+    { retryAfterSeconds: DISK_FULL_RETRY_AFTER_S, cause: err },
+  );
+}
+
 /** The instance, its writer and reader connections, the write queue and the open → closing → closed state. */
 export class Connections {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly reads = new Set<Promise<unknown>>();
   private closing = false;
   private closedNow = false;
+  /**
+   * Runs in the write queue after every write, and with `closing` once before the connections close: the
+   * file store's checkpoints (`checkpoints.ts`). Without it, `close()` checkpoints unconditionally.
+   */
+  afterWrite: ((closing: boolean) => Promise<void>) | undefined;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -61,11 +88,15 @@ export class Connections {
     return this.read(async (reader) => (await reader.runAndReadAll(sql, params)).getRowObjects());
   }
 
-  /** Runs `task` after every earlier one (one writer at a time), even when an earlier one failed. */
+  /**
+   * Runs `task` after every earlier one (one writer at a time), even when an earlier one failed, then
+   * {@link afterWrite} (which the caller does not wait for). A full disk rejects with `ERR_STORE_DISK_FULL`.
+   */
   serial<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
+    const after = () => this.afterWrite?.(false);
+    this.queue = run.then(after, after).catch(() => undefined);
+    return run.catch((err) => Promise.reject(storeWriteError(err)));
   }
 
   /**
@@ -81,7 +112,7 @@ export class Connections {
     }
     await Promise.allSettled([...this.reads]);
     this.closedNow = true;
-    await this.writer.run('CHECKPOINT').catch(() => undefined);
+    await (this.afterWrite ? this.afterWrite(true) : this.writer.run('CHECKPOINT')).catch(() => undefined);
     this.writer.closeSync();
     this.reader.closeSync();
     this.instance.closeSync();

@@ -11,7 +11,8 @@
  * This file opens the store and hands each call to the module of its job: `writer.ts` (appends),
  * `crash-replay.ts` (open), `rollup-upkeep.ts` (flush, compaction), `rollup-queries.ts`,
  * `span-queries.ts`, `metric-queries.ts`, `vitals-table.ts` (reads), `retention.ts`, with the
- * connections and the closed state in `connections.ts` and row conversions in `row-mapping.ts`.
+ * connections, the closed state and the full-disk error in `connections.ts`, checkpoints in
+ * `checkpoints.ts` and row conversions in `row-mapping.ts`.
  *
  * DuckDB allows one process per database file; open the store once per process.
  * @module
@@ -22,6 +23,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { MetricPoint, Span, VitalsEvent } from '../../model/index.ts';
 import { nowNs as wallNowNs } from '../../util/time.ts';
+import type { RecentSpanKeysOptions } from '../recent-span-keys.ts';
 import type {
   DbAggregate,
   EndpointAggregate,
@@ -39,6 +41,7 @@ import type {
   VitalsAggregate,
   VitalsQuery,
 } from '../store.ts';
+import { manageCheckpoints } from './checkpoints.ts';
 import { Connections } from './connections.ts';
 import { replayAfterCrash } from './crash-replay.ts';
 import * as metricQueries from './metric-queries.ts';
@@ -55,11 +58,15 @@ import { DuckDbWriter } from './writer.ts';
 export interface DuckDbStoreOptions {
   /** Database file path, or `:memory:`. */
   path: string;
-  /** Spans remembered for de-duplication, per generation (see `RecentSpanKeys`). Default 1,000,000. */
-  dedupGenerationSize?: number;
   /**
-   * WAL size that triggers a checkpoint, MiB (DuckDB's `checkpoint_threshold`, its default 16). Larger means
-   * fewer, bigger checkpoints (faster ingest) and a longer WAL replay after a crash. Default: DuckDB's.
+   * De-duplication (see `RecentSpanKeys`): the spans ingested within `windowNs` (default 10 minutes) and
+   * at least the last `minKeys` (default 1,000,000) are remembered, across a reopen too.
+   */
+  dedup?: RecentSpanKeysOptions;
+  /**
+   * WAL size that triggers a checkpoint, MiB (default 16, DuckDB's `checkpoint_threshold`). Larger means
+   * fewer, bigger checkpoints (faster ingest) and a longer WAL replay after a crash. siperf runs the
+   * checkpoints itself, only when the disk has room for them (`checkpoints.ts`).
    */
   checkpointThresholdMb?: number;
   /** DuckDB `memory_limit`, MiB. Default: DuckDB's own (80% of RAM). */
@@ -81,15 +88,15 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const writer = await instance.connect();
   for (const sql of SCHEMA_SQL) await writer.run(sql);
   for (const spec of [ENDPOINT_ROLLUP, DB_ROLLUP]) await backfillTierMinutes(writer, spec);
-  if (options.checkpointThresholdMb !== undefined) {
-    await writer.run(`SET checkpoint_threshold = '${Math.round(options.checkpointThresholdMb)}MiB'`);
-  }
   const reader = await instance.connect();
   const conn = new Connections(instance, writer, reader);
+  const inMemory = options.path === ':memory:' || options.path === '';
+  if (!inMemory) await manageCheckpoints(conn, options.path, options.checkpointThresholdMb, options.log);
   const now = options.now ?? wallNowNs;
   const rollups = new RollupUpkeep(conn, now);
-  const spanWriter = new DuckDbWriter(conn, rollups, now, options.log, options.dedupGenerationSize);
-  await replayAfterCrash(conn, rollups, spanWriter, options);
+  const dedup = options.dedup ?? {};
+  const spanWriter = new DuckDbWriter(conn, rollups, now, options.log, dedup);
+  await replayAfterCrash(conn, rollups, spanWriter, { dedup, log: options.log });
   return new DuckDbStore(options.path, conn, rollups, spanWriter);
 }
 

@@ -4,15 +4,16 @@
  *
  * Spans go through a group commit: every batch that queued up while the previous write ran goes into one
  * appender and one transaction (one WAL sync), and each caller gets its own counts once that commit is
- * durable. A span whose (traceId, spanId) was written recently is skipped (`RecentSpanKeys`). Each commit
+ * durable. A span whose (traceId, spanId) was written recently is skipped (`RecentSpanKeys`: the last
+ * 10 minutes of ingest and at least the last million spans). Each commit
  * gets the next `batch_id`, and its spans are handed to the rollups with it.
  * @module
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Attributes, MetricPoint, Span, VitalsEvent } from '../../model/index.ts';
-import { RecentSpanKeys, spanKeyHash } from '../recent-span-keys.ts';
-import { type Connections, storeClosedError } from './connections.ts';
+import { RecentSpanKeys, type RecentSpanKeysOptions, spanKeyHash } from '../recent-span-keys.ts';
+import { type Connections, isDiskFull, storeClosedError, storeWriteError } from './connections.ts';
 import type { RollupUpkeep } from './rollup-upkeep.ts';
 import { appendVitals } from './vitals-table.ts';
 
@@ -40,8 +41,6 @@ export interface WriterResumeState {
   lastBatchId: bigint;
   /** Ids of the resources already stored. */
   resourceIds: Iterable<number>;
-  /** (traceId, spanId) of recently written spans, for de-duplication. */
-  recentSpans: Iterable<readonly [string, string]>;
 }
 
 /** Appends spans, metric points and web-vitals events. */
@@ -62,16 +61,25 @@ export class DuckDbWriter {
     private readonly rollups: RollupUpkeep,
     private readonly now: () => bigint,
     private readonly log: Logger | undefined,
-    dedupGenerationSize: number | undefined,
+    dedup: RecentSpanKeysOptions,
   ) {
-    this.recentKeys = new RecentSpanKeys(dedupGenerationSize);
+    this.recentKeys = new RecentSpanKeys(dedup);
   }
 
   /** Takes up where the spans of a reopened file stand. */
   resume(state: WriterResumeState): void {
     this.nextBatchId = state.lastBatchId + 1n;
     this.setKnownResources(state.resourceIds);
-    for (const [traceId, spanId] of state.recentSpans) this.recentKeys.add(spanKeyHash(traceId, spanId));
+  }
+
+  /** Remembers a span the file already holds, written at `ingestNs` (crash replay reloads them). */
+  rememberWritten(traceId: string, spanId: string, ingestNs: bigint): void {
+    this.recentKeys.add(spanKeyHash(traceId, spanId), ingestNs);
+  }
+
+  /** Span keys remembered for de-duplication, and the bytes they take. */
+  rememberedSpanKeys(): { keys: number; bytes: number } {
+    return { keys: this.recentKeys.size, bytes: this.recentKeys.bytes };
   }
 
   /** Replaces the ids of the stored resources (after retention deleted some). */
@@ -109,7 +117,8 @@ export class DuckDbWriter {
         g.resolve(results[i]!);
       });
     } catch (err) {
-      if (group.length === 1) group[0]!.reject(err);
+      // A full disk refuses every batch alike: no use writing them one by one.
+      if (group.length === 1 || isDiskFull(err)) for (const g of group) g.reject(storeWriteError(err));
       else {
         // One batch the store refused must not fail the others: write each on its own.
         this.log?.warn({ err, batches: group.length }, 'group commit failed; writing batches one by one');
@@ -117,7 +126,7 @@ export class DuckDbWriter {
           try {
             g.resolve((await this.appendSpans([g.spans]))[0]!);
           } catch (one) {
-            g.reject(one);
+            g.reject(storeWriteError(one));
           }
         }
       }
@@ -162,7 +171,7 @@ export class DuckDbWriter {
       throw err;
     }
     for (const id of newResources.keys()) this.knownResources.add(id);
-    for (const k of keys) this.recentKeys.add(k);
+    for (const k of keys) this.recentKeys.add(k, ingestNs);
     this.rollups.record(fresh, ingestNs, batchId);
     return results;
   }
