@@ -24,6 +24,7 @@ import {
   installProblemHandlers,
   optimizationRoutes,
   type PageFallback,
+  refuseMissingBody,
   resourceRoutes,
   SHARED_SCHEMAS,
   serializerCompiler,
@@ -84,6 +85,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const pages: { fallback?: PageFallback } = {};
   installProblemHandlers(app, pages);
+  // A body-less request to a route that decodes its own body is a 415/400 before its handler runs.
+  app.addHook('preValidation', refuseMissingBody);
   // Every route, as registered (the contract test checks that each declares its schemas).
   const routes: RouteOptions[] = [];
   app.addHook('onRoute', (route) => {

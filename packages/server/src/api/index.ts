@@ -16,6 +16,6 @@ export { hostOf, resourceRoutes } from './resource-routes.ts';
 export { SHARED_SCHEMAS } from './schemas/index.ts';
 export type { TransactionDeps } from './transaction-routes.ts';
 export { transactionRoutes } from './transaction-routes.ts';
-export { addSharedSchema, serializerCompiler, validatorCompiler } from './validation.ts';
+export { addSharedSchema, refuseMissingBody, serializerCompiler, validatorCompiler } from './validation.ts';
 export type { VitalsDeps } from './vitals-routes.ts';
 export { vitalsRoutes } from './vitals-routes.ts';

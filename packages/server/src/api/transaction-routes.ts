@@ -16,7 +16,7 @@ import { TRANSACTION_ATTRIBUTES } from '../ingest/index.ts';
 import { type Span, SpanKind, StatusCode, type TransactionMark } from '../model/index.ts';
 import type { Store } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
-import { requireKey } from './auth.ts';
+import { keyHook } from './auth.ts';
 import { parseWindow } from './query-params.ts';
 import {
   type EndBody,
@@ -90,12 +90,14 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
     return { start, marks };
   };
   const traceIdOf = (id: string) => (/^[0-9a-f]{32}$/.test(id) ? id : randomBytes(16).toString('hex'));
+  // Checked before the body is parsed or anything validated.
+  const writeKey = keyHook([config.ingestKey, config.apiKey], 'transaction writes');
+  const readKey = keyHook([config.apiKey], 'the API');
 
   app.post(
     '/api/v1/apm/transactions/start',
-    { schema: S.start },
+    { schema: S.start, onRequest: writeKey },
     async (request: FastifyRequest<{ Body: StartTransactionBody }>, reply) => {
-      requireKey(request, [config.ingestKey, config.apiKey], 'transaction writes');
       const { name } = request.body;
       const service = request.body.service ?? 'api-client';
       const id = request.body.id ?? randomBytes(16).toString('hex');
@@ -108,9 +110,8 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.post(
     '/api/v1/apm/transactions/:id/steps',
-    { schema: S.step },
+    { schema: S.step, onRequest: writeKey },
     async (request: FastifyRequest<{ Params: { id: string }; Body: StepBody }>, reply) => {
-      requireKey(request, [config.ingestKey, config.apiKey], 'transaction writes');
       const { name: step, durationMs } = request.body;
       const success = request.body.success ?? true;
       const { start } = await known(request.params.id);
@@ -125,9 +126,8 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.post(
     '/api/v1/apm/transactions/:id/end',
-    { schema: S.end },
+    { schema: S.end, onRequest: writeKey },
     async (request: FastifyRequest<{ Params: { id: string }; Body: EndBody | undefined }>) => {
-      requireKey(request, [config.ingestKey, config.apiKey], 'transaction writes');
       const success = request.body?.success;
       const { start, marks } = await known(request.params.id);
       const now = nowNs();
@@ -145,9 +145,8 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.get(
     '/api/v1/apm/transactions',
-    { schema: S.list },
+    { schema: S.list, onRequest: readKey },
     async (request: FastifyRequest<{ Querystring: { service?: string } & Record<string, unknown> }>) => {
-      requireKey(request, [config.apiKey], 'the API');
       const w = parseWindow(request.query, Date.now());
       // `service`: the transactions with a mark of that service in the window (all their marks).
       const marks = await store.transactionMarks({ window: w, service: request.query.service });

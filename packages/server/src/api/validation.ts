@@ -18,7 +18,7 @@
  * @module
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type ErrorCode, SiperfError } from '../errors.ts';
 import { AJV_OPTIONS, describeError, pickError, type Schema } from '../util/schema-check.ts';
 
@@ -176,4 +176,36 @@ export function bodyDecodedByHandler(route: {
 }): (data: unknown) => { value?: unknown; error?: SiperfError } {
   if (route.httpPart === 'body') return (data) => ({ value: data });
   return validatorCompiler(route);
+}
+
+/** Methods whose request carries a body. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * `preValidation` hook of the app: a request that sent no body to a route whose body schema is declared
+ * per content type (OTLP, Zipkin, beacons, CSV and log uploads: bodies the handler decodes) is refused
+ * before its handler runs. Fastify validates such a body only under a content type it knows, so without
+ * one the handler met `undefined` (a 500). No Content-Type: 415 naming the types the route takes; a
+ * Content-Type but no body: 400 (`ERR_INGEST_DECODE` on ingest routes, `ERR_API_BODY` elsewhere).
+ * Routes with a JSON body schema get their 400 from the schema itself.
+ */
+export async function refuseMissingBody(request: FastifyRequest): Promise<void> {
+  if (request.body !== undefined || !BODY_METHODS.has(request.method)) return;
+  const body = (request.routeOptions.schema as { body?: { content?: Record<string, unknown> } } | undefined)
+    ?.body;
+  if (body?.content === undefined) return;
+  const config = request.routeOptions.config as { accepts?: unknown; ingest?: boolean } | undefined;
+  const accepts =
+    typeof config?.accepts === 'string' ? config.accepts : Object.keys(body.content).join(' or ');
+  if (request.headers['content-type'] === undefined) {
+    throw new SiperfError(
+      'ERR_INGEST_CONTENT_TYPE',
+      `the request has no body and no Content-Type; send ${accepts}`,
+    );
+  }
+  throw new SiperfError(
+    config?.ingest === true ? 'ERR_INGEST_DECODE' : 'ERR_API_BODY',
+    `body: the request has no body; send ${accepts}`,
+    { field: 'body' },
+  );
 }

@@ -16,7 +16,7 @@ import { ERROR_CODES, SiperfError } from '../errors.ts';
 import { normalisePage, parseVitalsBeacon } from '../ingest/index.ts';
 import type { Store } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
-import { requireKey } from './auth.ts';
+import { keyHook } from './auth.ts';
 import { problemType } from './problem.ts';
 import { parseWindow } from './query-params.ts';
 import { vitalsRouteSchemas as S, type UserExperienceQuery } from './schemas/vitals.ts';
@@ -92,9 +92,9 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
         } as FastifyContextConfig,
         schema: S.beacon,
         validatorCompiler: bodyDecodedByHandler,
+        onRequest: keyHook([config.ingestKey, config.apiKey], 'web-vitals beacons', true),
       },
       async (request: FastifyRequest<{ Body: string }>, reply: FastifyReply) => {
-        requireKey(request, [config.ingestKey, config.apiKey], 'web-vitals beacons', true);
         const encoding = request.headers['content-encoding'];
         if (encoding !== undefined && encoding !== 'identity') {
           throw new SiperfError(
@@ -130,9 +130,9 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
     '/api/v1/apm/metrics/user-experience',
     {
       schema: S.report,
+      onRequest: keyHook([config.apiKey], 'the API'),
     },
     async (request: Q) => {
-      requireKey(request, [config.apiKey], 'the API');
       const w = parseWindow(request.query, now());
       const report = await userExperienceReport(store, {
         window: w,
