@@ -12,7 +12,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
-import { AlertEngine, defaultRules, parseRule, parseRulesFile, storeValueSource } from './alerts/index.ts';
+import {
+  AlertEngine,
+  type AlertQueries,
+  defaultRules,
+  parseRule,
+  parseRulesFile,
+  storeValueSource,
+} from './alerts/index.ts';
 import {
   addSharedSchema,
   alertRoutes,
@@ -24,6 +31,7 @@ import {
   installProblemHandlers,
   optimizationRoutes,
   type PageFallback,
+  recommendationRoutes,
   refuseMissingBody,
   resourceRoutes,
   SHARED_SCHEMAS,
@@ -33,13 +41,21 @@ import {
   vitalsRoutes,
 } from './api/index.ts';
 import { Closed, problems } from './api/schemas/index.ts';
+import { endpointMetrics } from './apm/index.ts';
 import { CacheRegistry } from './cache/index.ts';
 import { alertReceiverList, type Config, poolList } from './config.ts';
 import { LogDigests } from './db/log-digests.ts';
 import { DbPools } from './db/pools.ts';
 import { SiperfError } from './errors.ts';
 import { loadSqlParser } from './ingest/index.ts';
-import { HostSampler, ProcReader, scrapeNodeExporter } from './resources/index.ts';
+import { RecommendationEngine, RecommendationStates } from './recommendations/index.ts';
+import {
+  HostSampler,
+  ProcReader,
+  predictResource,
+  resourceSeries,
+  scrapeNodeExporter,
+} from './resources/index.ts';
 import { createDuckDbStore, type Store } from './storage/index.ts';
 import { nowNs } from './util/time.ts';
 
@@ -145,8 +161,66 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(async (child) => cacheRoutes(child, { config, store, caches }));
   const logs = new LogDigests();
-  await app.register(async (child) => optimizationRoutes(child, { config, store, caches, pools, logs }));
+  const advisor = await createRecommendationEngine(config, { store, caches, pools, logs }, app.log);
+  app.addHook('onClose', async () => advisor.flush());
+  await app.register(async (child) =>
+    optimizationRoutes(child, { config, store, caches, pools, logs, engine: advisor }),
+  );
+  await app.register(async (child) => recommendationRoutes(child, { config, engine: advisor }));
   return app;
+}
+
+/**
+ * The recommendation engine over the analysis folders, its states kept in `<dataDir>/recommendations.json`
+ * (in memory for `:memory:`).
+ */
+export async function createRecommendationEngine(
+  config: Config,
+  sources: { store: Store; caches: CacheRegistry; pools: DbPools; logs: LogDigests },
+  log: FastifyInstance['log'],
+): Promise<RecommendationEngine> {
+  const states = await RecommendationStates.open({
+    file: config.dataDir === ':memory:' ? undefined : join(config.dataDir, 'recommendations.json'),
+    log: (message, err) => log.error({ err, component: 'recommendations' }, message),
+  });
+  return new RecommendationEngine({
+    ...sources,
+    states,
+    settings: {
+      slowQueryThresholdMs: config.slowQueryThresholdMs,
+      apdexThresholdMs: config.apdexThresholdMs,
+      planAdvice: {
+        explainAnalyze: config.explainAnalyze === 1,
+        allowWritablePools: config.allowWritablePools === 1,
+      },
+      prices: {
+        currency: config.currency,
+        vcpuHour: config.priceVcpuHour,
+        memoryGibHour: config.priceMemoryGibHour,
+        diskGibMonth: config.priceDiskGibMonth,
+      },
+    },
+  });
+}
+
+/**
+ * The reads of the alert values, wired to `apm/` and `resources/` over the store (the alerts folder
+ * imports neither: it receives these functions).
+ */
+export function alertQueries(store: Store): AlertQueries {
+  return {
+    endpoints: (q) =>
+      endpointMetrics(store, { window: q.window, service: q.service, kind: 'server', apdexThresholdMs: 500 }),
+    series: (q) => resourceSeries(store, q),
+    exhaustion: (q) =>
+      predictResource(store, {
+        resourceType: q.resourceType,
+        host: q.host,
+        horizon: '24h',
+        nowMs: q.nowMs,
+        select: q.select,
+      }),
+  };
 }
 
 /**
@@ -173,7 +247,7 @@ export function createAlertEngine(config: Config, store: Store, log: FastifyInst
     }
   }
   const defaultReceivers = alertReceiverList(config.alertReceivers);
-  const engine = new AlertEngine(storeValueSource(store, defaultHost), {
+  const engine = new AlertEngine(storeValueSource(alertQueries(store), defaultHost), {
     defaultReceivers,
     publicUrl: publicUrlOf(config),
     log: (message, err) => log.warn({ err, component: 'alerts' }, message),

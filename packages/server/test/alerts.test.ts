@@ -383,6 +383,7 @@ test('deleting a firing rule resolves it at the receivers', async () => {
 
 test('p95 regression: the window p95 over the last day p95, per endpoint; fast endpoints are ignored', async () => {
   const { storeValueSource, defaultRules } = await import('../src/alerts/index.ts');
+  const { alertQueries } = await import('../src/app.ts');
   const { randomBytes } = await import('node:crypto');
   const t = await startTestApp();
   try {
@@ -421,7 +422,7 @@ test('p95 regression: the window p95 over the last day p95, per endpoint; fast e
     );
     assert.equal(r.status, 200);
     const rule = defaultRules().find((x) => x.id === 'p95-regression')!;
-    const source = storeValueSource(t.store, async () => undefined);
+    const source = storeValueSource(alertQueries(t.store), async () => undefined);
     const v = await source(rule, nowMs + 60_000);
     // /fast regressed 5× but its p95 (50 ms) is under minP95Ms (100); /slow went 100 → 300 ms: 3×.
     assert.ok(Math.abs(v.value! - 3) < 0.01, String(v.value));

@@ -6,4 +6,5 @@ export type { AlertExpression, AlertRule } from './rules.ts';
 export { defaultRules, parseRule, parseRulesFile, ruleFromInput } from './rules.ts';
 export type { AlertState, Condition, Transition } from './state-machine.ts';
 export { step } from './state-machine.ts';
+export type { AlertQueries, EndpointFigures, ExhaustionForecast, SeriesValues } from './value-source.ts';
 export { storeValueSource } from './value-source.ts';

@@ -11,6 +11,8 @@ export { ingestRoutes } from './ingest-routes.ts';
 export type { OptimizationDeps } from './optimization-routes.ts';
 export { optimizationRoutes, rankRecommendations } from './optimization-routes.ts';
 export { installProblemHandlers, type PageFallback, sendProblem } from './problem.ts';
+export type { RecommendationDeps } from './recommendation-routes.ts';
+export { recommendationRoutes } from './recommendation-routes.ts';
 export type { ResourceDeps } from './resource-routes.ts';
 export { hostOf, resourceRoutes } from './resource-routes.ts';
 export { SHARED_SCHEMAS } from './schemas/index.ts';

@@ -10,16 +10,15 @@
 import { createHash } from 'node:crypto';
 import { poolSizing } from '@siperf/node/db';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { databaseMetrics } from '../apm/index.ts';
-import { type CacheRegistry, cacheSummaries, rankCacheAdvice } from '../cache/index.ts';
+import type { CacheRegistry } from '../cache/index.ts';
 import type { Config } from '../config.ts';
-import { databaseRecommendations } from '../db/advisor.ts';
 import type { LogDigests } from '../db/log-digests.ts';
 import type { DbPools } from '../db/pools.ts';
 import { runReadOnly } from '../db/read-only.ts';
 import { SiperfError } from '../errors.ts';
 import { digestLogText } from '../ingest/logs/index.ts';
-import type { Recommendation } from '../model/index.ts';
+import type { Advice } from '../model/index.ts';
+import { type RecommendationEngine, rankAdvice } from '../recommendations/index.ts';
 import type { Store } from '../storage/index.ts';
 import { requireKey } from './auth.ts';
 import { parseWindow } from './query-params.ts';
@@ -38,45 +37,25 @@ export interface OptimizationDeps {
   caches: CacheRegistry;
   pools: DbPools;
   logs: LogDigests;
+  /** The recommendation engine: the advice and the statistics' recommendations come from it. */
+  engine: RecommendationEngine;
   nowMs?: () => number;
 }
 
-const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
-
-/** Ranks by time saved per hour (known gains first), then severity. */
-export function rankRecommendations(recs: Recommendation[]): Recommendation[] {
-  return [...recs].sort((a, b) => {
-    const ga = a.expectedGain.timeSavedMsPerHour;
-    const gb = b.expectedGain.timeSavedMsPerHour;
-    if (ga !== null && gb !== null && ga !== gb) return gb - ga;
-    if ((ga === null) !== (gb === null)) return ga === null ? 1 : -1;
-    return SEVERITY[a.severity] - SEVERITY[b.severity];
-  });
-}
+/** Ranks the advice by time saved per hour (known gains first), then severity. */
+export const rankRecommendations: (recs: readonly Advice[]) => Advice[] = rankAdvice;
 
 /** Registers the optimization routes. */
 export async function optimizationRoutes(app: FastifyInstance, deps: OptimizationDeps): Promise<void> {
-  const { config, store, caches, pools, logs } = deps;
+  const { config, caches, pools, logs, engine } = deps;
   const now = deps.nowMs ?? Date.now;
   app.addHook('onRequest', async (request) => requireKey(request, [config.apiKey], 'the API'));
 
+  // The seed's advice, from the recommendation engine (the dismissed left out).
   const advice = async (query: AdviceQuery) => {
     const w = parseWindow(query, now());
-    const list = await cacheSummaries(caches, store, w, now());
-    const db = await databaseRecommendations(store, pools, {
-      window: w,
-      service: query.service,
-      slowQueryThresholdMs: config.slowQueryThresholdMs,
-      explainAnalyze: config.explainAnalyze === 1,
-      allowWritablePools: config.allowWritablePools === 1,
-      logs,
-    });
-    return {
-      w,
-      caches: list,
-      recommendations: rankRecommendations([...rankCacheAdvice(list), ...db.recommendations]),
-      notes: db.notes,
-    };
+    const r = await engine.compute({ window: w, service: query.service });
+    return { w, caches: r.caches, recommendations: r.advice, notes: r.notes, statements: r.statements };
   };
 
   app.get(
@@ -118,11 +97,7 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
       const r = await advice(request.query);
       const hits = r.caches.reduce((s, c) => s + c.hits, 0);
       const misses = r.caches.reduce((s, c) => s + c.misses, 0);
-      const queries = await databaseMetrics(store, {
-        window: r.w,
-        service: request.query.service,
-        slowQueryThresholdMs: config.slowQueryThresholdMs,
-      });
+      const queries = r.statements;
       return {
         from: new Date(r.w.fromMs).toISOString(),
         to: new Date(r.w.toMs).toISOString(),

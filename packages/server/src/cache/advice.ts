@@ -1,7 +1,7 @@
 /**
  * Cache advice from a cache's figures: size changes read off its miss-ratio curve with the hit ratio they
  * would give, TTL changes from what adaptive TTL learned, and caches with a low hit ratio with the reason.
- * Each is a {@link Recommendation} whose expected gain is load time avoided per hour.
+ * Each is an {@link Advice} whose expected gain is load time avoided per hour.
  *
  * One answer agrees with itself: a cache is told to grow or to shrink, never both (growing wins: a curve
  * flat below the size but rising above it is a working set just out of reach), and a low hit ratio points
@@ -17,7 +17,7 @@
  * which the metrics do not carry: an upper estimate, said so in the text).
  * @module
  */
-import type { Recommendation } from '../model/index.ts';
+import type { Advice } from '../model/index.ts';
 import type { CacheSummary } from './summary.ts';
 
 /** Requests needed before a cache is judged. */
@@ -134,8 +134,8 @@ export function growthGain(c: CacheSummary, factor: number, at1: number, to: num
 }
 
 /** The advice for one cache (possibly none). */
-export function cacheAdvice(c: CacheSummary): Recommendation[] {
-  const out: Recommendation[] = [];
+export function cacheAdvice(c: CacheSummary): Advice[] {
+  const out: Advice[] = [];
   const requests = c.hits + c.misses;
   if (requests < MIN_REQUESTS) return out;
   const id = label(c);
@@ -144,7 +144,7 @@ export function cacheAdvice(c: CacheSummary): Recommendation[] {
   const bytesPerEntry = c.entries > 0 ? c.bytes / c.entries : 0;
 
   // Grow: the smallest of 2×, 4×, 8× that gets 80% of what 8× would add, when that is ≥ 2 points.
-  let grow: Recommendation | undefined;
+  let grow: Advice | undefined;
   if (at1 !== undefined && c.maxEntries !== null && full) {
     const top = curveAt(c, 8) ?? at1;
     const best = [2, 4, 8].find((f) => {
@@ -319,7 +319,7 @@ export function cacheAdvice(c: CacheSummary): Recommendation[] {
 }
 
 /** Advice for every cache, ranked by time saved per hour (unknown gains after known ones). */
-export function rankCacheAdvice(caches: readonly CacheSummary[]): Recommendation[] {
+export function rankCacheAdvice(caches: readonly CacheSummary[]): Advice[] {
   return caches
     .flatMap(cacheAdvice)
     .sort((a, b) => (b.expectedGain.timeSavedMsPerHour ?? -1) - (a.expectedGain.timeSavedMsPerHour ?? -1));

@@ -1,14 +1,15 @@
 /**
- * The database side of `GET /api/v1/cache-db/optimization/recommendations`: the trace findings (N+1,
- * sequential queries), the plans of the statements that cost the most time (on the configured pools:
- * PostgreSQL generic plans with HypoPG checks, MySQL/MariaDB EXPLAIN), `pg_stat_statements`, and the
- * catalog checks — each a {@link Recommendation} with its evidence, the statement to run, and the load
- * time it would save per hour.
+ * The database advisor: the plans of the statements that cost the most time (on the configured pools:
+ * PostgreSQL generic plans with HypoPG checks, MySQL/MariaDB EXPLAIN), `pg_stat_statements`, uploaded logs,
+ * and the catalog checks — each an {@link Advice} with its evidence, the statement to run, and the time it
+ * would save per hour, plus the statements it is about (fingerprint, calls per hour, mean) and the plan
+ * node it was drawn from, so `recommendations/` can join it to the endpoints that wait on them.
+ *
+ * The statements come from the caller (the traces' rollups, read by `apm/`): this folder reads no spans.
  * @module
  */
-import { databaseMetrics, queryFindings } from '../apm/index.ts';
-import type { Recommendation } from '../model/index.ts';
-import type { RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
+import type { Advice } from '../model/index.ts';
+import { rateWindow } from '../util/rate-window.ts';
 import type { LogDigests } from './log-digests.ts';
 import { adviseMysqlStatement } from './mysql-advisor.ts';
 import {
@@ -18,14 +19,55 @@ import {
   topStatements,
   withAdvisorSession,
 } from './pg-advisor.ts';
+import { planExcerpt } from './plan-excerpt.ts';
 import type { DbPools, NamedPool } from './pools.ts';
 import { assertReadOnlyRole, mysqlPoolRole, pgPoolRole } from './read-only.ts';
 
-/** Options of {@link databaseRecommendations}. */
+/** A statement the traces ran in the window, with its load: a row of the database metrics. */
+export interface StatementLoad {
+  service: string;
+  /** `db.system`: `postgresql`, `mysql`, `mariadb` … */
+  system: string;
+  database: string;
+  fingerprint: string;
+  /** The normalised statement. */
+  statement: string;
+  calls: number;
+  meanMs: number;
+}
+
+/** A statement a piece of plan advice is about, and the load it was weighed with. */
+export interface AdvisedStatement {
+  statement: string;
+  /** Its fingerprint (null for `pg_stat_statements` rows, which carry none siperf computes). */
+  fingerprint: string | null;
+  /** The service that ran it (traces only). */
+  service: string | null;
+  source: 'traces' | 'logs' | 'pg_stat_statements';
+  callsPerHour: number;
+  meanMs: number;
+}
+
+/** Plan or catalog advice, with what `recommendations/` joins it by. */
+export interface PlanAdvice extends Advice {
+  pool: string;
+  /** The plan or catalog rule (`seq_scan_selective_filter`, `fk_without_index`, `mysql-full_table_scan` …). */
+  rule: string;
+  table: string | null;
+  /** The statements it is about (several when one index serves several), empty for catalog findings. */
+  statements: AdvisedStatement[];
+  /** Share of each statement's time the change removes: 1 − cost after ÷ cost before, or the estimate. */
+  shareSaved: number | null;
+  verifiedWith: 'hypopg' | 'estimate' | null;
+  planExcerpt: string | null;
+}
+
+/** Options of {@link planAdvice}. */
 export interface DatabaseAdviceOptions {
-  window: TimeWindow & { fromMs: number; toMs: number };
-  service?: string | undefined;
-  slowQueryThresholdMs: number;
+  /** The window the statements' calls were counted over, ms since the epoch. */
+  window: { fromMs: number; toMs: number };
+  /** The statements of the traces in the window, by total time, largest first. */
+  statements: readonly StatementLoad[];
   explainAnalyze: boolean;
   /** Explain on a pool whose role can write (the `allowWritablePools` setting). Default false. */
   allowWritablePools?: boolean;
@@ -37,17 +79,6 @@ export interface DatabaseAdviceOptions {
 
 const round = (v: number) => Math.round(v * 10) / 10;
 
-/**
- * The time the rates per hour are over, in words: the window, or the minute it is counted as at least
- * (a rate from seconds of data would otherwise be extrapolated further still).
- */
-function spanText(hours: number, windowHours: number): string {
-  const text = hours < 1 ? `${round(hours * 60)} min` : `${round(hours)} h`;
-  return windowHours < hours
-    ? `${text}, the ${round(windowHours * 3600)} s window counted as a minute`
-    : text;
-}
-
 /** The database in a pool's URL (`/orders` → `orders`). */
 function databaseOf(p: NamedPool): string {
   try {
@@ -57,62 +88,18 @@ function databaseOf(p: NamedPool): string {
   }
 }
 
-/** Recommendations and the notes on what could not be checked (a pool down, a statement that does not prepare). */
-export async function databaseRecommendations(
-  store: SpanReader & RollupReader,
+/**
+ * Plan and catalog advice on every configured pool, and the notes on what could not be checked (a pool
+ * down, a statement that does not prepare, HypoPG missing).
+ */
+export async function planAdvice(
   pools: DbPools,
   o: DatabaseAdviceOptions,
-): Promise<{ recommendations: Recommendation[]; notes: string[] }> {
-  const windowHours = (o.window.toMs - o.window.fromMs) / 3_600_000;
-  const hours = Math.max(1 / 60, windowHours);
-  const over = spanText(hours, windowHours);
-  const recs: Recommendation[] = [];
+): Promise<{ recommendations: PlanAdvice[]; notes: string[] }> {
+  const { hours, text: over } = rateWindow(o.window.fromMs, o.window.toMs);
+  const recs: PlanAdvice[] = [];
   const notes: string[] = [];
-
-  const statements = await databaseMetrics(store, {
-    window: o.window,
-    service: o.service,
-    slowQueryThresholdMs: o.slowQueryThresholdMs,
-  });
-  const qf = await queryFindings(store, {
-    statements,
-    window: o.window,
-    service: o.service,
-    slowQueryThresholdMs: o.slowQueryThresholdMs,
-  });
-  for (const f of qf.findings) {
-    if (f.type === 'slow_query') continue; // its plan is examined below
-    // Requests per hour that pay for it: from the statement's exact call count in the rollups when it is a
-    // database call (calls ÷ calls per request), else from the traces examined (a floor when sampled).
-    const calls = f.fingerprint
-      ? statements.find((s) => s.fingerprint === f.fingerprint && s.service === f.service)?.calls
-      : undefined;
-    const requests = calls !== undefined ? calls / f.callsPerRequest : f.traces;
-    const perHour = (f.savingPerRequestMs * requests) / hours;
-    const nPlusOne = f.type === 'n_plus_one';
-    recs.push({
-      id: `${nPlusOne ? 'n-plus-one' : 'sequential-queries'}:${f.endpointService}/${f.endpoint}:${f.fingerprint || f.statement.slice(0, 80)}`,
-      area: 'query',
-      severity: nPlusOne && f.savingPerRequestMs >= 50 ? 'critical' : nPlusOne ? 'warning' : 'info',
-      title: nPlusOne
-        ? `N+1 on ${f.endpoint}: ${f.statement.slice(0, 120)} runs ${round(f.callsPerRequest)} times per request (${round(f.timePerRequestMs)} ms)`
-        : `${f.callsPerRequest} independent queries run one after another on ${f.endpoint} (${round(f.timePerRequestMs)} ms)`,
-      evidence: {
-        ...f.evidence,
-        service: f.service,
-        traces: f.traces,
-        exampleTraceId: f.exampleTraceId,
-        callsPerRequest: f.callsPerRequest,
-        timePerRequestMs: f.timePerRequestMs,
-      },
-      action: f.fix,
-      change: null,
-      expectedGain: {
-        timeSavedMsPerHour: perHour,
-        description: `about ${round(f.savingPerRequestMs)} ms per affected request; ${Math.round(requests)} such requests in ${over}${calls !== undefined ? " (from the statement's call count)" : qf.limitReached ? ' (a sample of the traces: more exist)' : ''}.`,
-      },
-    });
-  }
+  const statements = o.statements;
 
   const open: NamedPool[] = [];
   for (const p of pools.list()) {
@@ -122,7 +109,7 @@ export async function databaseRecommendations(
       notes.push(`pool ${p.name}: ${(err as Error).message}`);
     }
   }
-  const indexRecs = new Map<string, Recommendation>();
+  const indexRecs = new Map<string, PlanAdvice>();
   /** Statements of uploaded logs for this pool that the traces do not already cover (by total time). */
   const logStatements = (
     system: 'postgresql' | 'mysql',
@@ -179,25 +166,31 @@ export async function databaseRecommendations(
           const work = [
             ...fromLogs.map((q) => ({
               statement: q.statement,
+              fingerprint: q.fingerprint,
+              service: null,
               callsPerHour: q.callsPerHour,
               meanMs: q.meanMs,
-              source: 'logs',
+              source: 'logs' as const,
             })),
             ...mine.map((s) => ({
               statement: s.statement,
+              fingerprint: s.fingerprint,
+              service: s.service,
               callsPerHour: s.calls / hours,
               calls: s.calls,
               meanMs: s.meanMs,
-              source: 'traces',
+              source: 'traces' as const,
             })),
             ...fromStats
               .filter((s) => !mine.some((m) => m.statement === s.query))
               .slice(0, 5)
               .map((s) => ({
                 statement: s.query,
+                fingerprint: null,
+                service: null,
                 callsPerHour: 0,
                 meanMs: s.meanMs,
-                source: 'pg_stat_statements',
+                source: 'pg_stat_statements' as const,
               })),
           ];
           // Statements from outside are explained only on a role that cannot write (or when allowed).
@@ -232,12 +225,28 @@ export async function databaseRecommendations(
               const gain = w.callsPerHour * w.meanMs * share;
               const key = `index:${pool.setting.name}:${f.fix ?? f.rule}`;
               const prev = indexRecs.get(key);
+              const advised: AdvisedStatement = {
+                statement: w.statement,
+                fingerprint: w.fingerprint,
+                service: w.service,
+                source: w.source,
+                callsPerHour: w.callsPerHour,
+                meanMs: w.meanMs,
+              };
               if (prev) {
                 prev.expectedGain.timeSavedMsPerHour = (prev.expectedGain.timeSavedMsPerHour ?? 0) + gain;
                 (prev.evidence.statements as string[]).push(w.statement);
+                prev.statements.push(advised);
                 continue;
               }
               indexRecs.set(key, {
+                pool: pool.setting.name,
+                rule: f.rule,
+                table: f.table,
+                statements: [advised],
+                shareSaved: share,
+                verifiedWith: f.verifiedWith,
+                planExcerpt: planExcerpt(f.evidence, f.table),
                 id: key,
                 area: 'database',
                 severity: f.rule === 'row_estimate_error' || f.rule.endsWith('spill') ? 'info' : 'warning',
@@ -268,6 +277,13 @@ export async function databaseRecommendations(
           }
           for (const c of await catalogFindings(client)) {
             recs.push({
+              pool: pool.setting.name,
+              rule: c.rule,
+              table: c.table,
+              statements: [],
+              shareSaved: null,
+              verifiedWith: null,
+              planExcerpt: null,
               id: `${c.rule}:${pool.setting.name}:${c.table}:${c.fix}`,
               area: 'database',
               severity: c.rule === 'fk_without_index' ? 'warning' : 'info',
@@ -294,9 +310,11 @@ export async function databaseRecommendations(
       } else {
         const fromLogs = logStatements('mysql', pool, mine, sameKind).map((q) => ({
           statement: q.statement,
+          fingerprint: q.fingerprint,
+          service: null,
           calls: q.callsPerHour * hours,
           meanMs: q.meanMs,
-          source: 'logs',
+          source: 'logs' as const,
         }));
         const myPool = pool as Extract<NamedPool, { setting: { driver: 'mysql' } }>;
         const conn = await myPool.pool.getConnection();
@@ -306,7 +324,7 @@ export async function databaseRecommendations(
         } finally {
           conn.release();
         }
-        let candidates = [...mine.map((m) => ({ ...m, source: 'traces' })), ...fromLogs];
+        let candidates = [...mine.map((m) => ({ ...m, source: 'traces' as const })), ...fromLogs];
         try {
           assertReadOnlyRole(pool.setting.name, role, o.allowWritablePools === true);
         } catch (err) {
@@ -326,6 +344,22 @@ export async function databaseRecommendations(
           for (const f of advice.findings) {
             const gain = (s.calls / hours) * s.meanMs * 0.5;
             recs.push({
+              pool: pool.setting.name,
+              rule: `mysql-${f.rule}`,
+              table: f.table,
+              statements: [
+                {
+                  statement: s.statement,
+                  fingerprint: s.fingerprint,
+                  service: s.service,
+                  source: s.source,
+                  callsPerHour: s.calls / hours,
+                  meanMs: s.meanMs,
+                },
+              ],
+              shareSaved: f.fix ? 0.5 : null,
+              verifiedWith: f.fix ? 'estimate' : null,
+              planExcerpt: planExcerpt(f.evidence, f.table),
               id: `mysql-${f.rule}:${pool.setting.name}:${f.table ?? ''}:${f.columns.join(',')}`,
               area: 'database',
               severity: f.rule === 'full_table_scan' ? 'warning' : 'info',

@@ -3,7 +3,7 @@
  * cost the most time in the logs as well as in the traces.
  * @module
  */
-import type { LogDigest, QueryDigest } from '../ingest/logs/index.ts';
+import type { LogDigest, QueryDigest } from '../model/index.ts';
 
 /** A kept upload. */
 export interface StoredDigest {

@@ -6,10 +6,24 @@ export {
   CacheSpec,
   CacheSpecInput,
 } from './cache-spec.ts';
+export type { LogDigest, QueryDigest } from './log-digest.ts';
 export type { MetricPoint, MetricType, ScalarPointInit } from './metric-point.ts';
 export { scalarPoint } from './metric-point.ts';
 export type { QueryLogEvent } from './query-log-event.ts';
-export type { Recommendation } from './recommendation.ts';
+export type {
+  Advice,
+  EndpointEffect,
+  EvidenceSeries,
+  Recommendation,
+  RecommendationAlternative,
+  RecommendationApply,
+  RecommendationEvidence,
+  RecommendationGain,
+  RecommendationKind,
+  RecommendationState,
+  RecommendationTarget,
+} from './recommendation.ts';
+export { RECOMMENDATION_KINDS, RECOMMENDATION_STATES } from './recommendation.ts';
 export { isSharedServerHalf, sharedSpanId } from './shared-span.ts';
 export type {
   Attributes,

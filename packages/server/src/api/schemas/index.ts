@@ -91,6 +91,22 @@ export {
   RecommendationsAnswer,
 } from './optimization.ts';
 export {
+  DismissBody,
+  EndpointEffect,
+  EvidenceSeries,
+  JoinedRecommendation,
+  RecommendationAnswer,
+  RecommendationApply,
+  RecommendationEvidence,
+  RecommendationGain,
+  RecommendationListAnswer,
+  RecommendationListQuery,
+  RecommendationParams,
+  RecommendationQuery,
+  RecommendationTarget,
+  recommendationRouteSchemas,
+} from './recommendations.ts';
+export {
   CapacityAnswer,
   CostAnswer,
   CurrentResourcesAnswer,

@@ -6,47 +6,10 @@
  * PostgreSQL logs, pt-query-digest's rules for MySQL).
  * @module
  */
-import type { QueryLogEvent } from '../../model/index.ts';
+import type { LogDigest, QueryDigest, QueryLogEvent } from '../../model/index.ts';
 import { normaliseStatement } from '../sql-fingerprint.ts';
 
-/** One fingerprint's figures. Durations in ms. */
-export interface QueryDigest {
-  fingerprint: string;
-  /** The normalised statement. */
-  statement: string;
-  /** The slowest statement as logged. */
-  example: string;
-  count: number;
-  totalMs: number;
-  minMs: number;
-  maxMs: number;
-  meanMs: number;
-  p95Ms: number;
-  /** Standard deviation of the durations (population), ms. */
-  stddevMs: number;
-  /** Sum of rows examined, or null when the log does not say. */
-  rowsExamined: number | null;
-  databases: Record<string, number>;
-  users: Record<string, number>;
-  applications: Record<string, number>;
-  firstSeen: string | null;
-  lastSeen: string | null;
-  /** An auto_explain plan of the slowest logged call, when the log has one. */
-  plan: string | null;
-}
-
-/** What a log import answers. */
-export interface LogDigest {
-  format: string;
-  lines: number;
-  unknownLines: number;
-  /** A few of the lines that could not be read, so nothing is dropped silently. */
-  unknownExamples: string[];
-  events: number;
-  /** Events outside `since`/`until`. */
-  filteredOut: number;
-  queries: QueryDigest[];
-}
+export type { LogDigest, QueryDigest };
 
 interface Acc {
   fingerprint: string;

@@ -1,0 +1,391 @@
+/**
+ * The recommendation engine: reads the findings of the analysis folders over a window — the query findings
+ * and statement metrics of `apm/`, the plan advisor of `db/`, the cache advice of `cache/`, the right-sizing
+ * and cost of `resources/` — joins them (`index-join.ts`, `n-plus-one.ts`, `cache-join.ts`,
+ * `host-join.ts`), stamps each with its state (`states.ts`) and ranks the one list (`rank.ts`).
+ *
+ * The seed's `GET /api/v1/cache-db/optimization/recommendations` is answered from the same computation: its
+ * advice unchanged, in the seed's order, less what the user dismissed.
+ *
+ * Costs, per computation: the statement metrics and query findings (at most 300 candidate traces), EXPLAIN
+ * of at most 10 statements per pool, and for join (a) at most {@link EngineSettings.tracesPerEndpoint}
+ * recent traces of at most {@link EngineSettings.maxSampledEndpoints} endpoints. Nothing is cached between
+ * calls yet.
+ * @module
+ */
+import { databaseMetrics, endpointMetrics, type QueryMetrics, queryFindings } from '../apm/index.ts';
+import { type CacheRegistry, type CacheSummary, cacheSummaries, rankCacheAdvice } from '../cache/index.ts';
+import { type DatabaseAdviceOptions, type LogDigests, type PlanAdvice, planAdvice } from '../db/index.ts';
+import type { DbPools } from '../db/pools.ts';
+import type { Advice, Recommendation } from '../model/index.ts';
+import { costReport, type PriceTable, scalingRecommendations } from '../resources/index.ts';
+import type { MetricReader, RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
+import { cacheOfAdvice, cacheRecommendation } from './cache-join.ts';
+import { type RequestSample, requestSamples, sampledEffect } from './endpoint-samples.ts';
+import { hostRecommendations } from './host-join.ts';
+import { type EndpointEvidence, type EndpointFigures, indexRecommendation } from './index-join.ts';
+import { cachesOf, queryAdvice, queryRecommendation } from './n-plus-one.ts';
+import { rankAdvice, rankRecommendations } from './rank.ts';
+import { type Draft, fromAdvice, kindOfAdvice, type WindowMs } from './shape.ts';
+import type { RecommendationStates } from './states.ts';
+
+/** The settings the engine runs with (a slice of the configuration). */
+export interface EngineSettings {
+  slowQueryThresholdMs: number;
+  apdexThresholdMs: number;
+  /** Passed to the plan advisor as they are (EXPLAIN ANALYZE, pools whose role can write …). */
+  planAdvice: Omit<DatabaseAdviceOptions, 'window' | 'statements' | 'logs'>;
+  prices: PriceTable;
+  /** Recent traces sampled per endpoint for join (a). Default 100. */
+  tracesPerEndpoint?: number;
+  /** Endpoints sampled per computation, busiest first. Default 20. */
+  maxSampledEndpoints?: number;
+  /** Hosts judged per computation (most recent first). Default 10. */
+  maxHosts?: number;
+}
+
+/** What the engine reads. */
+export interface EngineDeps {
+  store: SpanReader & RollupReader & MetricReader;
+  caches: CacheRegistry;
+  pools: DbPools;
+  logs: LogDigests;
+  states: RecommendationStates;
+  settings: EngineSettings;
+  /** The clock, ms since the epoch (default `Date.now`). */
+  now?: () => number;
+}
+
+/** What one computation is over. */
+export interface ComputeOptions {
+  window: TimeWindow & WindowMs;
+  /** Only the findings of this service (hosts are then left out: they have no service). */
+  service?: string | undefined;
+}
+
+/** One computation's answer. */
+export interface Computed {
+  window: WindowMs;
+  /** Every recommendation, ranked by gain, with its state. */
+  recommendations: Recommendation[];
+  /** The seed's advice (cache, database and query areas), in the seed's order, less the dismissed. */
+  advice: Advice[];
+  /** What could not be checked (a pool down, a statement that does not prepare). */
+  notes: string[];
+  caches: CacheSummary[];
+  statements: QueryMetrics[];
+}
+
+/** A recommendation found by id: in this window, or as last computed (or saved) when not. */
+export interface Found {
+  recommendation: Recommendation;
+  inWindow: boolean;
+}
+
+const HOST_WINDOW_MS = 7 * 86_400_000;
+/** Most recommendations remembered after they leave the list (for `GET …/{id}`). */
+const MAX_REMEMBERED = 5000;
+
+/** The seed's advice without the fields the plan advisor adds for the joins. */
+function plainAdvice(a: Advice): Advice {
+  return {
+    id: a.id,
+    area: a.area,
+    severity: a.severity,
+    title: a.title,
+    evidence: a.evidence,
+    action: a.action,
+    change: a.change,
+    expectedGain: a.expectedGain,
+  };
+}
+
+/** Joins the analysis folders' findings into one ranked list of recommendations. */
+export class RecommendationEngine {
+  private readonly now: () => number;
+  private readonly firstSeen = new Map<string, number>();
+  private readonly remembered = new Map<string, Recommendation>();
+
+  constructor(private readonly deps: EngineDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Every recommendation over a window, ranked, with the seed's advice beside them. */
+  async compute(o: ComputeOptions): Promise<Computed> {
+    const { store, settings } = this.deps;
+    const w: WindowMs = { fromMs: o.window.fromMs, toMs: o.window.toMs };
+    const nowMs = this.now();
+    const statements = await databaseMetrics(store, {
+      window: o.window,
+      service: o.service,
+      slowQueryThresholdMs: settings.slowQueryThresholdMs,
+    });
+    const qf = await queryFindings(store, {
+      statements,
+      window: o.window,
+      service: o.service,
+      slowQueryThresholdMs: settings.slowQueryThresholdMs,
+    });
+    const caches = await cacheSummaries(this.deps.caches, store, o.window, nowMs);
+    const cacheAdvice = rankCacheAdvice(caches);
+    const queries = queryAdvice(qf.findings, statements, w, qf.limitReached);
+    const db = await planAdvice(this.deps.pools, {
+      ...settings.planAdvice,
+      window: w,
+      statements,
+      logs: this.deps.logs,
+    });
+    const endpoints = (
+      await endpointMetrics(store, {
+        window: o.window,
+        service: o.service,
+        kind: 'server',
+        apdexThresholdMs: settings.apdexThresholdMs,
+      })
+    ).map((e) => ({ service: e.service, endpoint: e.endpoint, requests: e.requests, p95Ms: e.p95Ms }));
+
+    const sample = this.sampler(o.window, endpoints);
+    const drafts: Draft[] = [];
+
+    // (a) Each index, joined to the endpoints that run the statements it serves.
+    for (const a of db.recommendations) {
+      if (kindOfAdvice(a) !== 'index') {
+        drafts.push(planDraft(a, w));
+        continue;
+      }
+      const share = a.shareSaved ?? 0.9;
+      const evidence: EndpointEvidence[] = [];
+      for (const s of a.statements) {
+        if (s.source !== 'traces' || !s.fingerprint) continue;
+        const callers =
+          statements.find((m) => m.fingerprint === s.fingerprint && m.service === s.service)?.endpoints ?? [];
+        for (const figures of endpointsNamed(endpoints, callers, s.service)) {
+          const effect = sampledEffect(await sample(figures), s.fingerprint, (e) => e.ms * share);
+          if (effect) evidence.push({ figures, fingerprint: s.fingerprint, effect });
+        }
+      }
+      drafts.push(indexRecommendation(a, w, evidence));
+    }
+
+    // (b) Each N+1 (and sequential queries): the batched query, or a cache with getOrLoad.
+    for (const q of queries) {
+      const f = q.finding;
+      const figures = endpoints.find((e) => e.service === f.endpointService && e.endpoint === f.endpoint);
+      const meanCall = typeof f.evidence.meanCallMs === 'number' ? f.evidence.meanCallMs : 0;
+      const effect =
+        figures && f.fingerprint && f.type === 'n_plus_one'
+          ? sampledEffect(await sample(figures), f.fingerprint, (e) =>
+              e.calls > 1 ? e.ms - 2 * meanCall : 0,
+            )
+          : undefined;
+      drafts.push(
+        queryRecommendation(q, w, {
+          statement: statements.find((s) => s.fingerprint === f.fingerprint && s.service === f.service),
+          caches,
+          endpoint: figures && effect ? { figures, effect } : undefined,
+        }),
+      );
+    }
+
+    // (c) Cache advice: a size change weighed in memory and money against the time it saves.
+    for (const a of cacheAdvice)
+      drafts.push(cacheRecommendation(a, cacheOfAdvice(a, caches), w, settings.prices));
+
+    // (d) Hosts over- or under-sized, over the week ending at the window's end.
+    const notes = [...db.notes];
+    if (o.service === undefined) drafts.push(...(await this.hostDrafts(w, notes)));
+
+    // Related: an N+1 and the recommendations about the cache it would go through; an index and the
+    // query findings of the endpoints it speeds up.
+    for (const d of drafts) {
+      if (d.kind === 'n-plus-one' && d.alternatives.length > 0) {
+        const q = queries.find((x) => x.advice.id === d.key)!;
+        const c = cachesOf(q.finding, caches)[0];
+        if (c) {
+          d.related.push(
+            ...drafts
+              .filter((x) => x.target.cache === c.name && x.target.service === c.service)
+              .map((x) => x.id),
+          );
+        }
+      }
+      if (d.kind === 'index') {
+        const eps = new Set(d.gain.endpoints.map((x) => `${x.service}\u0000${x.endpoint}`));
+        d.related.push(
+          ...drafts
+            .filter(
+              (x) =>
+                (x.kind === 'n-plus-one' || x.kind === 'sequential-queries') &&
+                eps.has(`${x.target.service}\u0000${x.target.endpoint}`),
+            )
+            .map((x) => x.id),
+        );
+      }
+    }
+
+    const recs = rankRecommendations(drafts.map((d) => this.stamp(d, nowMs)));
+    const dismissed = new Set(recs.filter((r) => r.state === 'dismissed').map((r) => r.key));
+    const advice = rankAdvice([...cacheAdvice, ...queries.map((q) => q.advice), ...db.recommendations])
+      .filter((a) => !dismissed.has(a.id))
+      .map(plainAdvice);
+    return { window: w, recommendations: recs, advice, notes, caches, statements };
+  }
+
+  /**
+   * One recommendation by id: from a computation over the window when it is there, else as last computed
+   * by this server or as saved with its state (`inWindow` false); `undefined` when never seen.
+   */
+  async find(id: string, o: ComputeOptions): Promise<Found | undefined> {
+    const computed = await this.compute(o);
+    const here = computed.recommendations.find((r) => r.id === id);
+    if (here) return { recommendation: here, inWindow: true };
+    const saved = this.deps.states.get(id);
+    const last = this.remembered.get(id);
+    if (last) {
+      return {
+        recommendation: saved
+          ? { ...last, state: saved.state, stateChangedAt: saved.changedAt, stateReason: saved.reason }
+          : last,
+        inWindow: false,
+      };
+    }
+    return saved ? { recommendation: saved.snapshot, inWindow: false } : undefined;
+  }
+
+  /** Marks a recommendation dismissed (idempotent). @returns it, or `undefined` when never seen. */
+  async dismiss(id: string, reason: string | null, o: ComputeOptions): Promise<Found | undefined> {
+    const found = await this.find(id, o);
+    if (!found) return undefined;
+    const record = this.deps.states.set(found.recommendation, 'dismissed', reason, this.now());
+    const recommendation = record.snapshot;
+    if (this.remembered.has(id)) this.remember(recommendation);
+    return { recommendation, inWindow: found.inWindow };
+  }
+
+  /** Resolves once the saved states are on disk. */
+  flush(): Promise<void> {
+    return this.deps.states.flush();
+  }
+
+  /** A draft with its state and the times this server saw it. */
+  private stamp(d: Draft, nowMs: number): Recommendation {
+    const first = this.firstSeen.get(d.id) ?? nowMs;
+    this.firstSeen.set(d.id, first);
+    const saved = this.deps.states.get(d.id);
+    const rec: Recommendation = {
+      ...d,
+      state: saved?.state ?? 'open',
+      stateChangedAt: saved?.changedAt ?? null,
+      stateReason: saved?.reason ?? null,
+      firstSeen: new Date(
+        Math.min(first, saved ? Date.parse(saved.snapshot.firstSeen) : first),
+      ).toISOString(),
+      lastSeen: new Date(nowMs).toISOString(),
+    };
+    this.remember(rec);
+    return rec;
+  }
+
+  private remember(rec: Recommendation): void {
+    this.remembered.delete(rec.id);
+    this.remembered.set(rec.id, rec);
+    if (this.remembered.size > MAX_REMEMBERED) {
+      const oldest = this.remembered.keys().next().value;
+      if (oldest !== undefined) {
+        this.remembered.delete(oldest);
+        this.firstSeen.delete(oldest);
+      }
+    }
+  }
+
+  /** The sampled requests of an endpoint, read once per computation, at most `maxSampledEndpoints`. */
+  private sampler(
+    window: TimeWindow,
+    endpoints: readonly EndpointFigures[],
+  ): (e: EndpointFigures) => Promise<RequestSample[]> {
+    const { store, settings } = this.deps;
+    const limit = settings.tracesPerEndpoint ?? 100;
+    const busiest = new Set(
+      [...endpoints]
+        .sort((a, b) => b.requests - a.requests)
+        .slice(0, settings.maxSampledEndpoints ?? 20)
+        .map((e) => `${e.service}\u0000${e.endpoint}`),
+    );
+    const done = new Map<string, Promise<RequestSample[]>>();
+    return (e) => {
+      const key = `${e.service}\u0000${e.endpoint}`;
+      if (!busiest.has(key)) return Promise.resolve([]);
+      let p = done.get(key);
+      if (!p) {
+        p = (async () => {
+          const traces = await store.recentTraces({
+            window,
+            service: e.service,
+            endpoint: e.endpoint,
+            limit,
+          });
+          const out: RequestSample[] = [];
+          for (const t of traces)
+            out.push(...requestSamples(await store.traceSpans(t.traceId), e.service, e.endpoint));
+          return out;
+        })();
+        done.set(key, p);
+      }
+      return p;
+    };
+  }
+
+  /** Right-sizing of the hosts that reported, over the 7 days ending at the window's end. */
+  private async hostDrafts(w: WindowMs, notes: string[]): Promise<Draft[]> {
+    const { store, settings } = this.deps;
+    const fromMs = Math.min(w.fromMs, w.toMs - HOST_WINDOW_MS);
+    const hw = {
+      fromMs,
+      toMs: w.toMs,
+      fromNs: BigInt(fromMs) * 1_000_000n,
+      toNs: BigInt(w.toMs) * 1_000_000n,
+    };
+    const out: Draft[] = [];
+    const hosts = (await store.metricHosts(hw)).slice(0, settings.maxHosts ?? 10);
+    for (const { host } of hosts) {
+      try {
+        const scaling = await scalingRecommendations(store, host, hw);
+        const cost = await costReport(store, host, hw, scaling, settings.prices);
+        out.push(...hostRecommendations(host, scaling, cost, hw));
+      } catch (err) {
+        notes.push(`host ${host}: ${(err as Error).message}`);
+      }
+    }
+    return out;
+  }
+}
+
+/** The endpoints (server figures) of the given names, of `service` when it has them, else of any service. */
+function endpointsNamed(
+  endpoints: readonly EndpointFigures[],
+  names: readonly string[],
+  service: string | null,
+): EndpointFigures[] {
+  const named = endpoints.filter((e) => names.includes(e.endpoint));
+  const own = named.filter((e) => e.service === service);
+  return own.length > 0 ? own : named;
+}
+
+/** Plan or catalog advice without an index: its pool, table, statement and plan node as target and evidence. */
+function planDraft(a: PlanAdvice, w: WindowMs): Draft {
+  const first = a.statements[0];
+  return fromAdvice(a, w, {
+    target: {
+      service: first?.service ?? null,
+      fingerprint: first?.fingerprint ?? null,
+      statement: first?.statement ?? null,
+      pool: a.pool,
+      table: a.table,
+    },
+    evidence: { fingerprint: first?.fingerprint ?? null, planExcerpt: a.planExcerpt },
+    gain:
+      a.expectedGain.timeSavedMsPerHour !== null
+        ? { databaseSecondsPerHour: a.expectedGain.timeSavedMsPerHour / 1000 }
+        : {},
+  });
+}
