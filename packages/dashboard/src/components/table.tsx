@@ -15,6 +15,8 @@ export interface Column<T> {
   /** What the cell shows (default: the value). */
   render?: (row: T) => ComponentChildren;
   numeric?: boolean;
+  /** `false` for a column of actions: its header is plain text (a label is still required for screen readers). */
+  sortable?: boolean;
 }
 
 /** Props of {@link Table}. */
@@ -60,20 +62,32 @@ export function Table<T>(props: TableProps<T>) {
                   key={c.key}
                   scope="col"
                   class={c.numeric ? 'num' : undefined}
-                  aria-sort={active ? (dir === 'asc' ? 'ascending' : 'descending') : 'none'}
+                  aria-sort={
+                    c.sortable === false
+                      ? undefined
+                      : active
+                        ? dir === 'asc'
+                          ? 'ascending'
+                          : 'descending'
+                        : 'none'
+                  }
                 >
-                  <button
-                    type="button"
-                    onClick={() =>
-                      setParams(
-                        { [`${p}sort`]: c.key, [`${p}dir`]: active && dir === 'desc' ? 'asc' : 'desc' },
-                        true,
-                      )
-                    }
-                  >
-                    {c.label}
-                    {active ? (dir === 'asc' ? ' ▲' : ' ▼') : ''}
-                  </button>
+                  {c.sortable === false ? (
+                    c.label
+                  ) : (
+                    <button
+                      type="button"
+                      onClick={() =>
+                        setParams(
+                          { [`${p}sort`]: c.key, [`${p}dir`]: active && dir === 'desc' ? 'asc' : 'desc' },
+                          true,
+                        )
+                      }
+                    >
+                      {c.label}
+                      {active ? (dir === 'asc' ? ' ▲' : ' ▼') : ''}
+                    </button>
+                  )}
                 </th>
               );
             })}

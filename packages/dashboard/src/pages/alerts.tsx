@@ -280,7 +280,8 @@ function States(props: { alerts: AlertStatus[]; rules: Map<string, AlertRule> })
         },
         {
           key: 'actions',
-          label: '',
+          label: 'Actions',
+          sortable: false,
           value: () => '',
           render: (a) =>
             a.state === 'firing' || a.state === 'pending' ? (

@@ -23,6 +23,8 @@ export const HORIZONS: Readonly<Record<string, number>> = {
 };
 
 /** Most steps of history given to the forecaster. */
+/** The largest time a JavaScript Date holds, ms since the epoch (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
 const MAX_STEPS = 20_000;
 
 const NICE_STEPS = [10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 21_600_000, 86_400_000];
@@ -242,7 +244,11 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
     const atHours = slope > 0 ? (threshold - intercept) / slope : Number.NaN;
     const p50 = crossing(r.points, 'value', threshold);
     const lastMs = s.times[s.times.length - 1]!;
-    const linearMs = Number.isFinite(atHours) && atHours * 3_600_000 >= lastMs ? atHours * 3_600_000 : null;
+    // Beyond what a Date can hold (a slope of nearly zero puts the crossing aeons away) is "never".
+    const linearMs =
+      Number.isFinite(atHours) && atHours * 3_600_000 >= lastMs && atHours * 3_600_000 <= MAX_DATE_MS
+        ? atHours * 3_600_000
+        : null;
     exhaustion = {
       threshold,
       p10: crossing(r.points, 'upper80', threshold),
