@@ -58,6 +58,30 @@ export const ConfigSchema = Type.Object(
       'Event-loop delay above which ingest answers 503 with Retry-After (the process is saturated), ms; 0 turns the check off. Measured by @fastify/under-pressure every overloadSampleIntervalMs.',
     ),
     overloadSampleIntervalMs: int(10, 60_000, 500, 'How often the event-loop delay is sampled, ms.'),
+    maxInflightBodyBytes: int(
+      1024,
+      16 * 1024 ** 3,
+      32 * 1024 * 1024,
+      'Ingest request bodies in flight at once, bytes: a request whose Content-Length would go over it is answered 503 with Retry-After before its body is read (a chunked body counts as its bytes arrive); with nothing in flight one request is always admitted.',
+    ),
+    ingestWorkers: int(
+      0,
+      64,
+      2,
+      'Worker threads that decompress, decode and convert ingest bodies over 64 KiB off the event loop; 0 decodes every body on the event loop.',
+    ),
+    decodeWorkerHeapMb: int(
+      32,
+      16_384,
+      256,
+      'Heap cap of each decode worker, MiB; a body that decodes into more is answered 413.',
+    ),
+    maxConnections: int(
+      1,
+      1_000_000,
+      2048,
+      'Open TCP connections the server keeps; a connection over it is closed when accepted.',
+    ),
     maxFutureSkewMs: int(
       0,
       100 * 365 * MS_PER_DAY,

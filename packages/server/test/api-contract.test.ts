@@ -118,7 +118,7 @@ describe('error codes', () => {
     }
     for (const v of Object.values(FASTIFY_CODES)) if (v !== 'decode') used.add(v);
     // Node's own codes, compared against in catch blocks, are not ours.
-    for (const nodeCode of ['ERR_BUFFER_TOO_LARGE']) used.delete(nodeCode);
+    for (const nodeCode of ['ERR_BUFFER_TOO_LARGE', 'ERR_WORKER_OUT_OF_MEMORY']) used.delete(nodeCode);
     const unknown = [...used].filter((c) => !(c in ERROR_CODES));
     assert.deepEqual(unknown, []);
     assert.ok(used.size >= 20, `the scan found ${used.size} codes`);

@@ -6,27 +6,37 @@
  * OTLP partial success; an undecodable body gets 400 and nothing of it is stored; 413 above
  * `maxBodyBytes` (or `maxDecompressedBytes` after gunzip); 415 for other content types or encodings;
  * 503 with `Retry-After` while too many spans wait to be written.
+ *
+ * Overload is shed before any body is read: each request is admitted in `onRequest` by its declared
+ * size against the bodies already in flight (`maxInflightBodyBytes`) and the write queue
+ * (`maxPendingSpans`), else answered 503 with `Retry-After`. Admitted bodies over 64 KiB are decompressed,
+ * decoded and converted on the decode workers (`ingestWorkers`), and big batches are written in slices,
+ * so that one request never holds the event loop for long.
  * @module
  */
-import { promisify } from 'node:util';
-import { gunzip, inflate } from 'node:zlib';
+import { Transform } from 'node:stream';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type protobuf from 'protobufjs';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
+import { DecodePool } from '../ingest/decode-pool.ts';
+import {
+  convertBody,
+  type DecodeResult,
+  type DecodeTask,
+  decompressSync,
+  type IngestSignal,
+  runDecodeTask,
+} from '../ingest/decode-task.ts';
 import {
   type ClockPolicy,
-  decodeProtobuf,
   encodeProtobufResponse,
-  otlpMetricsToPoints,
-  otlpTracesToSpans,
+  type MetricBatch,
   otlpTypes,
-  parseOtlpJson,
   rejectionMessage,
   type SpanBatch,
   type SpanRejection,
-  zipkinToSpans,
 } from '../ingest/index.ts';
 import type { MetricWriter, SpanWriter } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
@@ -35,8 +45,10 @@ import { sendProblem } from './problem.ts';
 import { ingestRouteSchemas as S } from './schemas/ingest.ts';
 import { bodyDecodedByHandler } from './validation.ts';
 
-const gunzipAsync = promisify(gunzip);
-const inflateAsync = promisify(inflate);
+/** Bodies up to this size (before and after decompression) are decoded on the event loop: a few ms at most. */
+const INLINE_DECODE_BYTES = 64 * 1024;
+/** Spans or points per store write: a bigger batch is written in slices, the event loop free between them. */
+const WRITE_SLICE = 2000;
 
 /** What the ingest routes need. */
 export interface IngestDeps {
@@ -44,55 +56,10 @@ export interface IngestDeps {
   store: SpanWriter & MetricWriter;
 }
 
-async function decompress(request: FastifyRequest, body: Buffer, maxBytes: number): Promise<Buffer> {
-  const encoding = String(request.headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (encoding === 'identity' || encoding === '') return body;
-  try {
-    if (encoding === 'gzip') return await gunzipAsync(body, { maxOutputLength: maxBytes });
-    if (encoding === 'deflate') return await inflateAsync(body, { maxOutputLength: maxBytes });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-      throw new SiperfError(
-        'ERR_INGEST_BODY_TOO_LARGE',
-        `decompressed body exceeds the limit of ${maxBytes} bytes (maxDecompressedBytes)`,
-        {
-          limit: maxBytes,
-        },
-      );
-    }
-    throw new SiperfError(
-      'ERR_INGEST_DECODE',
-      `body is not valid ${encoding} data: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  throw new SiperfError(
-    'ERR_INGEST_CONTENT_TYPE',
-    `content-encoding "${encoding}" is not supported; use gzip, deflate or none`,
-  );
-}
-
 function isProtobuf(request: FastifyRequest): boolean {
   return String(request.headers['content-type'] ?? '')
     .toLowerCase()
     .startsWith('application/x-protobuf');
-}
-
-/**
- * Decompresses and decodes an OTLP body by its content type.
- * @throws SiperfError `ERR_INGEST_DECODE`, `ERR_INGEST_BODY_TOO_LARGE`, `ERR_INGEST_CONTENT_TYPE`.
- */
-async function decodeOtlp(
-  request: FastifyRequest<{ Body: Buffer }>,
-  requestType: protobuf.Type,
-  maxDecompressedBytes: number,
-): Promise<{ decoded: unknown; protobuf: boolean }> {
-  const body = await decompress(request, request.body, maxDecompressedBytes);
-  const protobuf = isProtobuf(request);
-  return {
-    decoded: protobuf ? decodeProtobuf(requestType, body) : parseOtlpJson(body.toString('utf8')),
-    protobuf,
-  };
 }
 
 /**
@@ -140,6 +107,71 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   app.addHook('onRequest', async (request) =>
     requireKey(request, [config.ingestKey, config.apiKey], 'ingest'),
   );
+  const pool =
+    config.ingestWorkers > 0
+      ? new DecodePool({ size: config.ingestWorkers, maxHeapMb: config.decodeWorkerHeapMb })
+      : undefined;
+  if (pool) app.addHook('onClose', async () => pool.close());
+
+  // Admission, before the body is read: a request turned away costs neither its upload nor its decode.
+  // A request that declares its length holds that many bytes of the budget until it is answered; one
+  // without (chunked) holds the bytes as they arrive, and is turned away when they go over the budget.
+  let inflightBytes = 0;
+  let inflightRequests = 0;
+  const held = new WeakMap<FastifyRequest, { bytes: number }>();
+  const overloaded = (detail: string): SiperfError =>
+    new SiperfError('ERR_INGEST_OVERLOADED', `${detail}; retry after 1 s`, {
+      limit: config.maxInflightBodyBytes,
+      retryAfterSeconds: 1,
+    });
+  app.addHook('onRequest', async (request, reply) => {
+    const declared = Number(request.headers['content-length'] ?? Number.NaN);
+    const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : 0;
+    const pending = store.pendingSpans();
+    if (pending >= config.maxPendingSpans) {
+      throw new SiperfError(
+        'ERR_INGEST_OVERLOADED',
+        `${pending} spans are waiting to be written (maxPendingSpans ${config.maxPendingSpans}); retry after 1 s`,
+        { limit: config.maxPendingSpans, retryAfterSeconds: 1 },
+      );
+    }
+    if (inflightRequests > 0 && inflightBytes + bytes > config.maxInflightBodyBytes) {
+      throw overloaded(
+        `${inflightRequests} ingest requests hold ${inflightBytes} bytes of body and this one declares ${bytes} more (maxInflightBodyBytes ${config.maxInflightBodyBytes})`,
+      );
+    }
+    const hold = { bytes };
+    held.set(request, hold);
+    inflightBytes += bytes;
+    inflightRequests++;
+    // 'close' comes once the answer is sent or the connection is gone, whichever happens first.
+    reply.raw.once('close', () => {
+      inflightBytes -= hold.bytes;
+      inflightRequests--;
+    });
+  });
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const hold = held.get(request);
+    if (!hold || request.headers['content-length'] !== undefined) return payload;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hold.bytes += chunk.length;
+        inflightBytes += chunk.length;
+        if (inflightRequests > 1 && inflightBytes > config.maxInflightBodyBytes) {
+          callback(
+            overloaded(
+              `${inflightRequests} ingest requests hold ${inflightBytes} bytes of body (maxInflightBodyBytes ${config.maxInflightBodyBytes})`,
+            ),
+          );
+          return;
+        }
+        callback(null, chunk);
+      },
+    });
+    payload.on('error', (err) => counted.destroy(err));
+    return payload.pipe(counted);
+  });
+
   if (config.maxEventLoopDelayMs > 0) {
     // A saturated event loop is what overload looks like here (decoding and DuckDB appends run on it):
     // turn ingest away with 503 + Retry-After, which OTLP exporters retry.
@@ -177,9 +209,65 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     }
   };
 
+  /**
+   * Decompresses, decodes and converts a body: on the event loop when it is small, else on a worker.
+   * @throws SiperfError `ERR_INGEST_DECODE`, `ERR_INGEST_BODY_TOO_LARGE`, `ERR_INGEST_CONTENT_TYPE`.
+   */
+  const decodeBody = async (
+    request: FastifyRequest<{ Body: Buffer }>,
+    signal: IngestSignal,
+  ): Promise<DecodeResult> => {
+    const task: DecodeTask = {
+      signal,
+      body: request.body,
+      encoding: String(request.headers['content-encoding'] ?? 'identity').toLowerCase(),
+      protobuf: signal !== 'zipkin' && isProtobuf(request),
+      maxDecompressedBytes: config.maxDecompressedBytes,
+      clock: clock(),
+    };
+    if (!pool) return runDecodeTask(task);
+    if (task.body.byteLength <= INLINE_DECODE_BYTES) {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = decompressSync(
+          task.body,
+          task.encoding,
+          Math.min(INLINE_DECODE_BYTES, config.maxDecompressedBytes),
+        );
+      } catch (err) {
+        // Bigger once inflated: that is the worker's job (with the full limit).
+        const bigger =
+          err instanceof SiperfError &&
+          err.code === 'ERR_INGEST_BODY_TOO_LARGE' &&
+          config.maxDecompressedBytes > INLINE_DECODE_BYTES;
+        if (!bigger) throw err;
+      }
+      if (bytes) return convertBody(task, bytes);
+    }
+    return pool.run(task);
+  };
+
+  /** Writes spans in slices of {@link WRITE_SLICE}, each durable before the next starts. */
+  const writeSpans = async (spans: SpanBatch['spans']): Promise<{ written: number; duplicates: number }> => {
+    if (spans.length <= WRITE_SLICE) return store.writeSpans(spans);
+    const total = { written: 0, duplicates: 0 };
+    for (let i = 0; i < spans.length; i += WRITE_SLICE) {
+      const r = await store.writeSpans(spans.slice(i, i + WRITE_SLICE));
+      total.written += r.written;
+      total.duplicates += r.duplicates;
+    }
+    return total;
+  };
+
+  const writePoints = async (points: MetricBatch['points']): Promise<void> => {
+    for (let i = 0; i < points.length; i += WRITE_SLICE) {
+      await store.writeMetricPoints(points.length <= WRITE_SLICE ? points : points.slice(i, i + WRITE_SLICE));
+    }
+  };
+
   const storeBatch = async (request: FastifyRequest, batch: SpanBatch): Promise<void> => {
     if (batch.spans.length > 0) {
-      const { written, duplicates } = await store.writeSpans(batch.spans);
+      const { written, duplicates } = await writeSpans(batch.spans);
       request.log.debug({ written, duplicates, rejected: batch.rejected.length }, 'spans ingested');
     }
     if (batch.rejected.length > 0) {
@@ -196,12 +284,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       validatorCompiler: bodyDecodedByHandler,
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
-      const { decoded, protobuf } = await decodeOtlp(
-        request,
-        otlpTypes().traceRequest,
-        config.maxDecompressedBytes,
-      );
-      const batch = otlpTracesToSpans(decoded, clock());
+      const protobuf = isProtobuf(request);
+      const { batch } = (await decodeBody(request, 'otlp-traces')) as { batch: SpanBatch };
       checkLoad(batch.spans.length);
       await storeBatch(request, batch);
       return sendOtlpResponse(reply, protobuf, otlpTypes().traceResponse, 'rejectedSpans', batch.rejected);
@@ -217,13 +301,9 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       validatorCompiler: bodyDecodedByHandler,
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
-      const { decoded, protobuf } = await decodeOtlp(
-        request,
-        otlpTypes().metricsRequest,
-        config.maxDecompressedBytes,
-      );
-      const batch = otlpMetricsToPoints(decoded);
-      if (batch.points.length > 0) await store.writeMetricPoints(batch.points);
+      const protobuf = isProtobuf(request);
+      const { batch } = (await decodeBody(request, 'otlp-metrics')) as { batch: MetricBatch };
+      await writePoints(batch.points);
       return sendOtlpResponse(
         reply,
         protobuf,
@@ -249,14 +329,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
           'Zipkin ingest accepts application/json (Zipkin v2 JSON) only',
         );
       }
-      const body = await decompress(request, request.body, config.maxDecompressedBytes);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch (err) {
-        throw new SiperfError('ERR_INGEST_DECODE', `body is not valid JSON: ${(err as Error).message}`);
-      }
-      const batch = zipkinToSpans(parsed, clock());
+      const { batch } = (await decodeBody(request, 'zipkin')) as { batch: SpanBatch };
       checkLoad(batch.spans.length);
       await storeBatch(request, batch);
       if (batch.rejected.length > 0) {
