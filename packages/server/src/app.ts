@@ -99,6 +99,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Per-request log lines off: ingest is many small requests; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  // Each open connection holds memory: over the cap, Node closes a new connection as it is accepted.
+  app.server.maxConnections = config.maxConnections;
   const pages: { fallback?: PageFallback } = {};
   installProblemHandlers(app, pages);
   // A body-less request to a route that decodes its own body is a 415/400 before its handler runs.
