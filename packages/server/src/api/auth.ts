@@ -2,13 +2,13 @@
  * API keys. With no key configured the server only listens on loopback (enforced by config). With keys,
  * ingest routes need the ingest key and API routes the API (read/admin) key, as `Authorization: Bearer
  * <key>` (what `OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<key>` sends) or `X-Api-Key: <key>`.
- * The API key is accepted for ingest too. Comparison is constant-time. The key is checked in an `onRequest`
- * hook ({@link keyHook}, or a plugin's hook around {@link requireKey}), before the body is read and before
- * anything is validated, so a request without a key gets 401 whatever else is wrong with it.
+ * The API key is accepted for ingest too. Comparison is constant-time. Each plugin checks the key in its
+ * `onRequest` hook ({@link requireKey}), before the body is read and before anything is validated, so a
+ * request without a key gets 401 whatever else is wrong with it.
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { SiperfError } from '../errors.ts';
 
 function presentedKey(request: FastifyRequest, queryKey: boolean): string | undefined {
@@ -48,16 +48,4 @@ export function requireKey(
   }
   if (!keys.some((k) => same(k, key)))
     throw new SiperfError('ERR_AUTH_FORBIDDEN', `the key sent is not valid for ${what}`);
-}
-
-/**
- * An `onRequest` hook that checks the key (see {@link requireKey}) before the body is parsed and the
- * request validated: a route's own `onRequest` where the routes of one plugin take different keys.
- */
-export function keyHook(
-  allowed: readonly (string | undefined)[],
-  what: string,
-  queryKey = false,
-): onRequestAsyncHookHandler {
-  return async (request) => requireKey(request, allowed, what, queryKey);
 }

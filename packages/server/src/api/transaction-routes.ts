@@ -16,7 +16,7 @@ import { TRANSACTION_ATTRIBUTES } from '../ingest/index.ts';
 import { type Span, SpanKind, StatusCode, type TransactionMark } from '../model/index.ts';
 import type { Store } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
-import { keyHook } from './auth.ts';
+import { requireKey } from './auth.ts';
 import { parseWindow } from './query-params.ts';
 import {
   type EndBody,
@@ -90,13 +90,16 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
     return { start, marks };
   };
   const traceIdOf = (id: string) => (/^[0-9a-f]{32}$/.test(id) ? id : randomBytes(16).toString('hex'));
-  // Checked before the body is parsed or anything validated.
-  const writeKey = keyHook([config.ingestKey, config.apiKey], 'transaction writes');
-  const readKey = keyHook([config.apiKey], 'the API');
+  // The key before the body is parsed or anything validated: writes take the ingest or the API key.
+  app.addHook('onRequest', async (request) =>
+    request.method === 'POST'
+      ? requireKey(request, [config.ingestKey, config.apiKey], 'transaction writes')
+      : requireKey(request, [config.apiKey], 'the API'),
+  );
 
   app.post(
     '/api/v1/apm/transactions/start',
-    { schema: S.start, onRequest: writeKey },
+    { schema: S.start },
     async (request: FastifyRequest<{ Body: StartTransactionBody }>, reply) => {
       const { name } = request.body;
       const service = request.body.service ?? 'api-client';
@@ -110,7 +113,7 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.post(
     '/api/v1/apm/transactions/:id/steps',
-    { schema: S.step, onRequest: writeKey },
+    { schema: S.step },
     async (request: FastifyRequest<{ Params: { id: string }; Body: StepBody }>, reply) => {
       const { name: step, durationMs } = request.body;
       const success = request.body.success ?? true;
@@ -126,7 +129,7 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.post(
     '/api/v1/apm/transactions/:id/end',
-    { schema: S.end, onRequest: writeKey },
+    { schema: S.end },
     async (request: FastifyRequest<{ Params: { id: string }; Body: EndBody | undefined }>) => {
       const success = request.body?.success;
       const { start, marks } = await known(request.params.id);
@@ -145,7 +148,7 @@ export async function transactionRoutes(app: FastifyInstance, deps: TransactionD
 
   app.get(
     '/api/v1/apm/transactions',
-    { schema: S.list, onRequest: readKey },
+    { schema: S.list },
     async (request: FastifyRequest<{ Querystring: { service?: string } & Record<string, unknown> }>) => {
       const w = parseWindow(request.query, Date.now());
       // `service`: the transactions with a mark of that service in the window (all their marks).

@@ -16,7 +16,7 @@ import { ERROR_CODES, SiperfError } from '../errors.ts';
 import { normalisePage, parseVitalsBeacon } from '../ingest/index.ts';
 import type { Store } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
-import { keyHook } from './auth.ts';
+import { requireKey } from './auth.ts';
 import { problemType } from './problem.ts';
 import { parseWindow } from './query-params.ts';
 import { vitalsRouteSchemas as S, type UserExperienceQuery } from './schemas/vitals.ts';
@@ -74,6 +74,13 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
         },
       });
     }
+    // The key before the body is read or the query validated (`?key=` too: sendBeacon cannot set headers);
+    // a CORS preflight needs none.
+    beacon.addHook('onRequest', async (request) => {
+      if (request.method === 'POST') {
+        requireKey(request, [config.ingestKey, config.apiKey], 'web-vitals beacons', true);
+      }
+    });
     // The body is parsed here, not by Fastify: sendBeacon sends text/plain, a UTF-8 BOM is tolerated, and
     // keys such as `__proto__` cost one item's field, not the whole beacon.
     beacon.removeContentTypeParser(['application/json', 'text/plain']);
@@ -92,7 +99,6 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
         } as FastifyContextConfig,
         schema: S.beacon,
         validatorCompiler: bodyDecodedByHandler,
-        onRequest: keyHook([config.ingestKey, config.apiKey], 'web-vitals beacons', true),
       },
       async (request: FastifyRequest<{ Body: string }>, reply: FastifyReply) => {
         const encoding = request.headers['content-encoding'];
@@ -126,21 +132,24 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
     );
   });
 
-  app.get(
-    '/api/v1/apm/metrics/user-experience',
-    {
-      schema: S.report,
-      onRequest: keyHook([config.apiKey], 'the API'),
-    },
-    async (request: Q) => {
-      const w = parseWindow(request.query, now());
-      const report = await userExperienceReport(store, {
-        window: w,
-        service: request.query.service,
-        page: request.query.page === undefined ? undefined : normalisePage(request.query.page),
-        maxPages: request.query.maxPages ?? 50,
-      });
-      return { from: new Date(w.fromMs).toISOString(), to: new Date(w.toMs).toISOString(), ...report };
-    },
-  );
+  await app.register(async (reads) => {
+    // The key before the query is validated.
+    reads.addHook('onRequest', async (request) => requireKey(request, [config.apiKey], 'the API'));
+    reads.get(
+      '/api/v1/apm/metrics/user-experience',
+      {
+        schema: S.report,
+      },
+      async (request: Q) => {
+        const w = parseWindow(request.query, now());
+        const report = await userExperienceReport(store, {
+          window: w,
+          service: request.query.service,
+          page: request.query.page === undefined ? undefined : normalisePage(request.query.page),
+          maxPages: request.query.maxPages ?? 50,
+        });
+        return { from: new Date(w.fromMs).toISOString(), to: new Date(w.toMs).toISOString(), ...report };
+      },
+    );
+  });
 }
