@@ -1,30 +1,41 @@
 /**
  * Forecast accuracy on real server metrics: the NAB series in ../shared/data/nab (AWS CloudWatch and
  * "known cause" series), loaded with the same CSV parser and regular-grid resampler as
- * `siperf import metrics-csv`. For each series and horizon (1 h, 6 h, 24 h; 7 d on the four long series)
- * a rolling-origin backtest (method chosen on the first 70%, forecasts from every later origin, see
- * `forecaster.ts`) gives, in the same run and on the same origins:
- * - MASE of siperf's forecaster, of the seasonal naive forecast (a day ago), and of a linear trend fitted
- *   over the last `horizon` of data (Prometheus `predict_linear`);
- * - siperf's MAE relative to seasonal naive (target overall ≤ 0.8 at 24 h, geometric mean over series);
- * - the empirical coverage of siperf's 80% and 95% intervals (target within ±5 points).
+ * `siperf import metrics-csv`, siperf side by side with Grafana's augurs (`augurs.ts`). For each series and
+ * horizon (1 h, 6 h, 24 h; 7 d on the four long series) siperf's own backtest (method chosen on the first
+ * 70%, forecasts from every later origin, see `forecaster.ts` `backtest`) gives its figures over all
+ * origins; then, on a common subsample of those origins (every S steps from the split, S a multiple of
+ * the backtest's own stride, at most `--origins` per series), with the same MASE scale (the one-step
+ * seasonal naive MAE on the first 70%) and the same errors (every step 1..horizon that has an actual):
+ * - siperf (the same forecasts as its backtest, at those origins);
+ * - seasonal naive (a day ago) and a straight line over the last `horizon` (Prometheus `predict_linear`);
+ * - augurs MSTL with a daily season, MSTL with daily + weekly seasons where two weeks of history exist
+ *   before the origin (else the daily one: the column is "the best MSTL the history allows"), and
+ *   augurs AutoETS — each refitted on the whole history before every origin, as it would run live.
+ * It prints per horizon the mean MASE (all series and the long ones), MAE relative to seasonal naive
+ * (geometric mean over series), interval coverage, who wins how many series, the per-series table, CPU
+ * seconds per fit (min / median / max) and a 60-day, 5-minute fit of siperf as the API would run it.
  *
- * Usage: npm run bench:forecast -- [--data=../shared/data/nab] [--only=substring]
- * Writes bench/results/forecast-nab.json.
+ * Usage: npm run bench:forecast -- [--data=../shared/data/nab/data] [--only=substring] [--origins=48]
+ *   [--no-augurs]
+ * Writes bench/results/forecast-nab.json. Without the data it says so and exits 0 (nothing to measure).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseMetricsCsv } from '../../packages/server/src/ingest/index.ts';
-import { forecastSeries } from '../../packages/server/src/resources/forecast/forecaster.ts';
+import { backtest, forecastSeries } from '../../packages/server/src/resources/forecast/forecaster.ts';
 import { medianStep, toRegularGrid } from '../../packages/server/src/resources/forecast/regular-grid.ts';
 import { linearFit } from '../../packages/server/src/util/stats.ts';
-import { gitCommit, option, writeResults } from '../lib/run-info.ts';
+import { gitCommit, numberOption, option, writeResults } from '../lib/run-info.ts';
+import { type AugursForecast, autoEtsForecast, loadAugurs, mstlForecast } from './augurs.ts';
 
 const DATA = resolve(
   option('data', 'BENCH_NAB_DIR', fileURLToPath(new URL('../../../shared/data/nab/data', import.meta.url))),
 );
 const ONLY = option('only', 'BENCH_ONLY', '');
+const ORIGINS = numberOption('origins', 'BENCH_ORIGINS', 48, true);
+const NO_AUGURS = option('no-augurs', 'BENCH_NO_AUGURS', 'false') === 'true';
 const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -32,54 +43,60 @@ const out = (line = ''): void => {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const LONG = new Set([
-  'ambient_temperature_system_failure.csv',
-  'cpu_utilization_asg_misconfiguration.csv',
-  'machine_temperature_system_failure.csv',
-  'nyc_taxi.csv',
+  'ambient_temperature_system_failure',
+  'cpu_utilization_asg_misconfiguration',
+  'machine_temperature_system_failure',
+  'nyc_taxi',
 ]);
+const HORIZONS: [string, number][] = [
+  ['1h', HOUR],
+  ['6h', 6 * HOUR],
+  ['24h', DAY],
+  ['7d', 7 * DAY],
+];
+
+/** The forecasters compared; `siperf` and the two baselines always, the augurs ones when it loads. */
+const METHODS = ['siperf', 'seasonal naive', 'linear', 'augurs MSTL d', 'augurs MSTL d+w', 'augurs AutoETS'];
+type MethodName = (typeof METHODS)[number];
+const AUGURS = METHODS.filter((m) => m.startsWith('augurs'));
+
+/** Error sums of one method on one series and horizon. */
+interface Acc {
+  abs: number;
+  n: number;
+  in80: number;
+  in95: number;
+  /** Forecasts with intervals (the baselines have none). */
+  withIntervals: number;
+}
+const acc = (): Acc => ({ abs: 0, n: 0, in80: 0, in95: 0, withIntervals: 0 });
 
 interface Row {
   series: string;
+  long: boolean;
   horizon: string;
   steps: number;
+  /** siperf's chosen method (on the first 70%). */
   method: string;
-  mase: number;
-  maseSeasonalNaive: number;
-  maseLinear: number;
-  relativeMae: number;
-  coverage80: number;
-  coverage95: number;
+  /** siperf over all of its backtest's origins (its own accuracy). */
+  all: { mase: number; relativeMae: number; coverage80: number; coverage95: number; origins: number };
+  /** Every method on the common subsample of origins. */
+  origins: number;
+  mase: Record<MethodName, number>;
+  coverage80: Record<MethodName, number>;
+  coverage95: Record<MethodName, number>;
+  /** MAE over seasonal naive's MAE, same origins. */
+  relativeMae: Record<MethodName, number>;
+  winner: MethodName;
 }
 
-/** MASE of seasonal naive and of a linear trend on the same origins as the forecaster's backtest. */
-function baselines(y: number[], period: number, horizon: number): { sn: number; linear: number } {
-  const split = Math.floor(y.length * 0.7);
-  const m = period > 1 && y.length >= 2 * period + horizon ? period : 1;
-  let scale = 0;
-  for (let t = m; t < split; t++) scale += Math.abs(y[t]! - y[t - m]!);
-  scale = scale / Math.max(1, split - m) || 1;
-  const stride = Math.max(1, Math.floor(((y.length - split) * horizon) / 2_000_000));
-  let sn = 0;
-  let lin = 0;
-  let n = 0;
-  const window = Math.max(2, horizon);
-  for (let t = split; t < y.length; t += stride) {
-    const xs: number[] = [];
-    const ys: number[] = [];
-    for (let i = Math.max(0, t - window); i < t; i++) {
-      xs.push(i);
-      ys.push(y[i]!);
-    }
-    const { slope, intercept } = linearFit(xs, ys);
-    for (let h = 1; h <= horizon && t + h - 1 < y.length; h++) {
-      const actual = y[t + h - 1]!;
-      sn += Math.abs(actual - y[t + h - 1 - m * Math.ceil(h / m)]!);
-      lin += Math.abs(actual - (intercept + slope * (t + h - 1)));
-      n += 1;
-    }
-  }
-  return { sn: sn / n / scale, linear: lin / n / scale };
+/** CPU seconds of this process (the bench runs on one thread: a fit's CPU is the delta around it). */
+function cpuSeconds(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
 }
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 function files(): string[] {
   return ['realAWSCloudwatch', 'realKnownCause'].flatMap((dir) =>
@@ -90,87 +107,328 @@ function files(): string[] {
   );
 }
 
-function main(): void {
-  if (!existsSync(DATA)) {
-    out(`NAB data not found at ${DATA}: pass --data=<folder holding realAWSCloudwatch/>`);
-    process.exit(1);
-  }
-  out('# Forecast accuracy on NAB (rolling origin, method chosen on the first 70% of each series)');
-  out(`commit ${gitCommit()}, data ${DATA}`);
-  const rows: Row[] = [];
-  const t0 = performance.now();
-  for (const file of files()) {
-    const csv = parseMetricsCsv(readFileSync(join(DATA, file), 'utf8'));
-    const times = csv.samples.map((s) => s.timeMs);
-    const step = medianStep(times);
-    const grid = toRegularGrid(
-      times,
-      csv.samples.map((s) => s.value),
-      step,
-    );
-    const period = Math.round(DAY / step);
-    const name = file.split('/')[1]!.replace(/\.csv$/, '');
-    out(
-      `${name}: ${csv.samples.length} rows, step ${step / 60_000} min, ${csv.duplicateTimes} repeated times, ${csv.outOfOrder} out of order, ${grid.filled} steps filled`,
-    );
-    const horizons: [string, number][] = [
-      ['1h', HOUR],
-      ['6h', 6 * HOUR],
-      ['24h', DAY],
-    ];
-    if (LONG.has(file.split('/')[1]!)) horizons.push(['7d', 7 * DAY]);
-    for (const [label, ms] of horizons) {
-      const steps = Math.max(1, Math.round(ms / step));
-      const r = forecastSeries(grid.values, { startMs: grid.startMs, stepMs: step, horizon: steps, period });
-      if (!r.accuracy) continue;
-      const b = baselines(grid.values, period, steps);
-      rows.push({
-        series: name,
-        horizon: label,
-        steps,
-        method: r.method,
-        mase: r.accuracy.mase,
-        maseSeasonalNaive: b.sn,
-        maseLinear: b.linear,
-        relativeMae: r.accuracy.relativeMae,
-        coverage80: r.accuracy.coverage80,
-        coverage95: r.accuracy.coverage95,
-      });
-    }
-  }
-  out();
-  out(
-    '| series | horizon | method | MASE siperf | MASE seasonal naive | MASE linear trend | siperf / seasonal naive | cover 80% | cover 95% |',
+function load(file: string): { values: number[]; startMs: number; step: number; line: string } {
+  const csv = parseMetricsCsv(readFileSync(join(DATA, file), 'utf8'));
+  const times = csv.samples.map((s) => s.timeMs);
+  const step = medianStep(times);
+  const grid = toRegularGrid(
+    times,
+    csv.samples.map((s) => s.value),
+    step,
   );
-  out('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  const f = (v: number, d = 2) => v.toFixed(d);
-  for (const r of rows) {
-    out(
-      `| ${r.series} | ${r.horizon} | ${r.method} | ${f(r.mase)} | ${f(r.maseSeasonalNaive)} | ${f(r.maseLinear)} | ${f(r.relativeMae)} | ${f(100 * r.coverage80, 0)}% | ${f(100 * r.coverage95, 0)}% |`,
-    );
-  }
-  out();
-  const summary: Record<string, unknown> = {};
-  for (const h of ['1h', '6h', '24h', '7d']) {
-    const rs = rows.filter((r) => r.horizon === h);
-    if (rs.length === 0) continue;
-    const mean = (k: keyof Row) => rs.reduce((s, r) => s + (r[k] as number), 0) / rs.length;
-    const geo = Math.exp(rs.reduce((s, r) => s + Math.log(Math.max(r.relativeMae, 1e-9)), 0) / rs.length);
-    summary[h] = {
-      series: rs.length,
-      maseSiperf: mean('mase'),
-      maseSeasonalNaive: mean('maseSeasonalNaive'),
-      maseLinear: mean('maseLinear'),
-      relativeMaeGeoMean: geo,
-      coverage80: mean('coverage80'),
-      coverage95: mean('coverage95'),
-    };
-    out(
-      `overall ${h} (${rs.length} series): mean MASE siperf ${f(mean('mase'))}, seasonal naive ${f(mean('maseSeasonalNaive'))}, linear ${f(mean('maseLinear'))}; siperf/seasonal-naive MAE ${f(geo, 3)} (geometric mean; target ≤ 0.8 at 24h); coverage ${f(100 * mean('coverage80'), 1)}% / ${f(100 * mean('coverage95'), 1)}% (targets 80 / 95 ± 5)`,
-    );
-  }
-  out(`time: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  writeResults('forecast-nab.json', { commit: gitCommit(), rows, summary });
+  const name = file.split('/')[1]!.replace(/\.csv$/, '');
+  const line = `${name}: ${csv.samples.length} rows, step ${step / 60_000} min, ${csv.duplicateTimes} repeated times, ${csv.outOfOrder} out of order, ${grid.filled} steps filled`;
+  return { values: grid.values, startMs: grid.startMs, step, line };
 }
 
-main();
+const cpu: Record<string, number[]> = {};
+const timed = <T>(what: string, f: () => T): T => {
+  const c = cpuSeconds();
+  const r = f();
+  const list = cpu[what] ?? [];
+  list.push(cpuSeconds() - c);
+  cpu[what] = list;
+  return r;
+};
+
+function benchSeries(file: string, withAugurs: boolean, failures: Record<string, number>): Row[] {
+  const name = file.split('/')[1]!.replace(/\.csv$/, '');
+  const { values: y, startMs, step, line } = load(file);
+  out(line);
+  const n = y.length;
+  const period = Math.round(DAY / step);
+  const period2 = 7 * period;
+  const long = LONG.has(name);
+  const horizons = HORIZONS.filter(([l]) => l !== '7d' || long).map(
+    ([label, ms]) => [label, Math.max(1, Math.round(ms / step))] as const,
+  );
+  const maxH = Math.max(...horizons.map(([, h]) => h));
+  const split = Math.floor(n * 0.7);
+  // MASE scale as the forecaster's backtest: one-step seasonal naive MAE on the first 70%.
+  let scale = 0;
+  for (let t = period; t < split; t++) scale += Math.abs(y[t]! - y[t - period]!);
+  scale = scale / Math.max(1, split - period) || 1;
+  // Common origins: a multiple of every horizon's backtest stride, at most ORIGINS of them.
+  let lcm = 1;
+  for (const [, h] of horizons) {
+    const s = Math.max(1, Math.floor(((n - split) * h) / 2_000_000));
+    lcm = (lcm * s) / gcd(lcm, s);
+  }
+  const every = Math.ceil(Math.ceil((n - split) / ORIGINS) / lcm) * lcm;
+  const origins: number[] = [];
+  for (let t = split; t < n; t += every) origins.push(t);
+  const sums = new Map<string, Acc>();
+  const sum = (m: MethodName, h: string) => {
+    const k = `${m}|${h}`;
+    const a = sums.get(k) ?? acc();
+    sums.set(k, a);
+    return a;
+  };
+  const add = (m: MethodName, label: string, actual: number, f: number, b?: readonly number[]) => {
+    const a = sum(m, label);
+    a.abs += Math.abs(actual - f);
+    a.n += 1;
+    if (b) {
+      a.withIntervals += 1;
+      if (actual >= b[0]! && actual <= b[1]!) a.in80 += 1;
+      if (actual >= b[2]! && actual <= b[3]!) a.in95 += 1;
+    }
+  };
+
+  // siperf: its own backtest, all origins (its accuracy) and the common ones (the comparison).
+  const own = new Map<string, { method: string; all: Row['all'] }>();
+  for (const [label, H] of horizons) {
+    const res = timed('siperf backtest (choose + calibrate)', () =>
+      backtest(y, { startMs, stepMs: step, horizon: H, period, period2 }, (t, h, f, o) => {
+        if ((t - split) % every !== 0) return;
+        const actual = y[t + h - 1]!;
+        add('siperf', label, actual, f, [f + o[1], f + o[2], f + o[0], f + o[3]]);
+      }),
+    );
+    if (!res) throw new Error(`${name} ${label}: too short for a backtest`);
+    own.set(label, { method: res.method, all: res.accuracy });
+  }
+  // Baselines on the common origins.
+  for (const t of origins) {
+    for (const [label, H] of horizons) {
+      const xs: number[] = [];
+      const ys: number[] = [];
+      for (let i = Math.max(0, t - Math.max(2, H)); i < t; i++) {
+        xs.push(i);
+        ys.push(y[i]!);
+      }
+      const { slope, intercept } = linearFit(xs, ys);
+      for (let h = 1; h <= H && t + h - 1 < n; h++) {
+        const actual = y[t + h - 1]!;
+        add('seasonal naive', label, actual, y[t + h - 1 - period * Math.ceil(h / period)]!);
+        add('linear', label, actual, intercept + slope * (t + h - 1));
+      }
+    }
+  }
+  // augurs: refitted on the history before each origin.
+  if (withAugurs) {
+    for (const t of origins) {
+      const history = Float64Array.from(y.slice(0, t));
+      const fits: [MethodName, () => AugursForecast][] = [
+        ['augurs MSTL d', () => mstlForecast(history, [period], maxH)],
+        ['augurs AutoETS', () => autoEtsForecast(history, period, maxH)],
+      ];
+      if (t >= 2 * period2)
+        fits.push(['augurs MSTL d+w', () => mstlForecast(history, [period, period2], maxH)]);
+      const got = new Map<MethodName, AugursForecast>();
+      for (const [m, fit] of fits) {
+        try {
+          got.set(m, timed(m, fit));
+        } catch {
+          failures[m] = (failures[m] ?? 0) + 1;
+        }
+      }
+      if (!got.has('augurs MSTL d+w') && got.has('augurs MSTL d'))
+        got.set('augurs MSTL d+w', got.get('augurs MSTL d')!);
+      for (const [m, f] of got) {
+        for (const [label, H] of horizons) {
+          for (let h = 1; h <= H && t + h - 1 < n; h++) {
+            const i = h - 1;
+            const b = [f.lower80[i]!, f.upper80[i]!, f.lower95[i]!, f.upper95[i]!];
+            add(m, label, y[t + h - 1]!, f.point[i]!, b);
+          }
+        }
+      }
+    }
+  }
+  const rows: Row[] = [];
+  for (const [label, H] of horizons) {
+    const present = METHODS.filter((m) => sums.has(`${m}|${label}`));
+    const mae = (m: MethodName) => sum(m, label).abs / sum(m, label).n;
+    const rec = (f: (m: MethodName) => number) =>
+      Object.fromEntries(present.map((m) => [m, f(m)])) as Record<MethodName, number>;
+    const mase = rec((m) => mae(m) / scale);
+    const withIntervals = present.filter((m) => sum(m, label).withIntervals > 0);
+    rows.push({
+      series: name,
+      long,
+      horizon: label,
+      steps: H,
+      method: own.get(label)!.method,
+      all: own.get(label)!.all,
+      origins: origins.length,
+      mase,
+      relativeMae: rec((m) => mae(m) / mae('seasonal naive')),
+      coverage80: Object.fromEntries(
+        withIntervals.map((m) => [m, sum(m, label).in80 / sum(m, label).withIntervals]),
+      ) as Record<MethodName, number>,
+      coverage95: Object.fromEntries(
+        withIntervals.map((m) => [m, sum(m, label).in95 / sum(m, label).withIntervals]),
+      ) as Record<MethodName, number>,
+      winner: present.reduce((a, b) => (mase[b]! < mase[a]! ? b : a)),
+    });
+  }
+  return rows;
+}
+
+const f = (v: number | undefined, d = 2) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
+const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(1)}%`);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const geo = (xs: number[]) => Math.exp(mean(xs.map((x) => Math.log(Math.max(x, 1e-9)))));
+const spread = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${f(s[0], 3)} / ${f(s[Math.floor((s.length - 1) / 2)], 3)} / ${f(s[s.length - 1], 3)}`;
+};
+
+function summarise(rows: Row[], methods: MethodName[]): Record<string, unknown> {
+  const summary: Record<string, unknown> = {};
+  const checks: string[] = [];
+  for (const [set, pick] of [
+    ['all series', (_r: Row) => true],
+    ['long series', (r: Row) => r.long],
+  ] as const) {
+    out(`## Mean MASE on the common origins, ${set} (lower is better; winner in bold)`);
+    out();
+    out(`| horizon | series | ${methods.join(' | ')} | siperf wins |`);
+    out(`| --- | ---: | ${methods.map(() => '---:').join(' | ')} | ---: |`);
+    for (const [h] of HORIZONS) {
+      const rs = rows.filter((r) => r.horizon === h && pick(r));
+      if (rs.length === 0) continue;
+      const m = Object.fromEntries(methods.map((k) => [k, mean(rs.map((r) => r.mase[k]!))]));
+      const best = methods.reduce((a, b) => (m[b]! < m[a]! ? b : a));
+      const wins = rs.filter((r) => r.winner === 'siperf').length;
+      out(
+        `| ${h} | ${rs.length} | ${methods.map((k) => (k === best ? `**${f(m[k])}**` : f(m[k]))).join(' | ')} | ${wins} of ${rs.length} |`,
+      );
+      const augurs = methods.filter((k) => AUGURS.includes(k));
+      if (augurs.length > 0) {
+        const bestAugurs = Math.min(...augurs.map((k) => m[k]!));
+        checks.push(
+          `${m.siperf! <= bestAugurs ? 'met' : 'MISSED'}: ${set} ${h} mean MASE siperf ${f(m.siperf, 3)} ≤ best augurs ${f(bestAugurs, 3)}`,
+        );
+      }
+      summary[`${set} ${h}`] = { series: rs.length, meanMase: m, siperfWins: wins };
+    }
+    out();
+  }
+  out('## siperf / seasonal naive MAE (geometric mean) and interval coverage (80% / 95%), all series');
+  out();
+  out(
+    `| horizon | siperf, all origins: MAE / SN, cover 80 / 95 | common origins: ${methods.filter((k) => k !== 'seasonal naive').join(' | ')} |`,
+  );
+  out(
+    `| --- | --- | ${methods
+      .filter((k) => k !== 'seasonal naive')
+      .map(() => '---')
+      .join(' | ')} |`,
+  );
+  for (const [h] of HORIZONS) {
+    const rs = rows.filter((r) => r.horizon === h);
+    if (rs.length === 0) continue;
+    const allRel = geo(rs.map((r) => r.all.relativeMae));
+    const all80 = mean(rs.map((r) => r.all.coverage80));
+    const all95 = mean(rs.map((r) => r.all.coverage95));
+    const cell = (k: MethodName) => {
+      const rel = f(geo(rs.map((r) => r.relativeMae[k]!)), 3);
+      if (rs[0]!.coverage80[k] === undefined) return rel;
+      return `${rel}, ${pct(mean(rs.map((r) => r.coverage80[k]!)))} / ${pct(mean(rs.map((r) => r.coverage95[k]!)))}`;
+    };
+    out(
+      `| ${h} | ${f(allRel, 3)}, ${pct(all80)} / ${pct(all95)} | ${methods
+        .filter((k) => k !== 'seasonal naive')
+        .map(cell)
+        .join(' | ')} |`,
+    );
+    const sub80 = mean(rs.map((r) => r.coverage80.siperf!));
+    const sub95 = mean(rs.map((r) => r.coverage95.siperf!));
+    const subRel = geo(rs.map((r) => r.relativeMae.siperf!));
+    const target = h === '24h' ? 0.8 : h === '7d' ? 0.85 : undefined;
+    if (target !== undefined)
+      checks.push(
+        `${allRel <= target && subRel <= target ? 'met' : 'MISSED'}: ${h} siperf / seasonal naive MAE ${f(allRel, 3)} (all origins), ${f(subRel, 3)} (common) ≤ ${target}`,
+      );
+    const ok = (c: number, nominal: number) => Math.abs(c - nominal) <= 0.05;
+    checks.push(
+      `${ok(all80, 0.8) && ok(all95, 0.95) && ok(sub80, 0.8) && ok(sub95, 0.95) ? 'met' : 'MISSED'}: ${h} coverage ${pct(all80)} / ${pct(all95)} (all origins), ${pct(sub80)} / ${pct(sub95)} (common) within 5 points of 80 / 95`,
+    );
+    if (h === '24h') {
+      const worst = rs.reduce((a, b) => (b.all.relativeMae > a.all.relativeMae ? b : a));
+      const worstSub = rs.reduce((a, b) => (b.relativeMae.siperf! > a.relativeMae.siperf! ? b : a));
+      checks.push(
+        `${worst.all.relativeMae <= 1.1 && worstSub.relativeMae.siperf! <= 1.1 ? 'met' : 'MISSED'}: 24h worst series against seasonal naive ${worst.series} ${f(worst.all.relativeMae, 3)} (all origins), ${worstSub.series} ${f(worstSub.relativeMae.siperf, 3)} (common) ≤ 1.1`,
+      );
+    }
+    summary[`relative ${h}`] = {
+      siperfAllOrigins: { relativeMae: allRel, coverage80: all80, coverage95: all95 },
+    };
+  }
+  out();
+  out('## Targets');
+  out();
+  for (const c of checks) out(`- ${c}`);
+  out();
+  summary.checks = checks;
+  return summary;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(DATA)) {
+    out(
+      `NAB data not found at ${DATA}: nothing to measure (pass --data=<folder holding realAWSCloudwatch/>)`,
+    );
+    return;
+  }
+  let withAugurs = false;
+  if (NO_AUGURS) out('augurs: skipped (--no-augurs)');
+  else {
+    const a = await loadAugurs();
+    withAugurs = a.ok;
+    if (!a.ok) out(`augurs: not run (${a.reason}); install the devDependency @bsull/augurs`);
+  }
+  out('# Forecast accuracy on NAB: siperf, baselines and augurs on the same origins');
+  out(`commit ${gitCommit()}, data ${DATA}, at most ${ORIGINS} common origins per series`);
+  const rows: Row[] = [];
+  const failures: Record<string, number> = {};
+  const t0 = performance.now();
+  for (const file of files()) rows.push(...benchSeries(file, withAugurs, failures));
+  const methods = METHODS.filter((m) => rows.every((r) => r.mase[m] !== undefined));
+  out();
+  out('## Per series and horizon: MASE on the common origins (winner in bold), siperf over all its origins');
+  out();
+  out(
+    `| series | horizon | siperf method | ${methods.join(' | ')} | siperf all origins: MASE, MAE / SN, cover 80 / 95 | origins |`,
+  );
+  out(`| --- | --- | --- | ${methods.map(() => '---:').join(' | ')} | --- | ---: |`);
+  for (const r of rows) {
+    const cells = methods.map((m) => (m === r.winner ? `**${f(r.mase[m])}**` : f(r.mase[m])));
+    out(
+      `| ${r.series} | ${r.horizon} | ${r.method} | ${cells.join(' | ')} | ${f(r.all.mase)}, ${f(r.all.relativeMae, 3)}, ${pct(r.all.coverage80)} / ${pct(r.all.coverage95)} | ${r.origins} |`,
+    );
+  }
+  out();
+  const summary = summarise(rows, methods);
+  // A fit as the API runs it: 60 days of 5-minute data (the last 17,280 steps of the longest 5-minute
+  // series), 24 h ahead, daily and weekly seasons: backtest + final fit, i.e. `forecastSeries`.
+  const long = files().find((x) => x.includes('cpu_utilization_asg_misconfiguration'));
+  if (long) {
+    const { values, startMs, step } = load(long);
+    const y = values.slice(-17_280);
+    const period = Math.round(DAY / step);
+    const o = { startMs, stepMs: step, horizon: period, period, period2: 7 * period };
+    for (let i = 0; i < 3; i++)
+      timed('siperf forecastSeries, 60 days of 5 min, 24 h ahead', () => forecastSeries(y, o));
+  }
+  out('## CPU seconds per fit (min / median / max, this process, one thread)');
+  out();
+  for (const [what, xs] of Object.entries(cpu)) out(`- ${what}: ${spread(xs)} (${xs.length} fits)`);
+  if (Object.keys(failures).length > 0)
+    out(
+      `- augurs fits that failed (the origin then has no forecast of that method): ${JSON.stringify(failures)}`,
+    );
+  out(`time: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  writeResults('forecast-nab.json', {
+    commit: gitCommit(),
+    origins: ORIGINS,
+    rows,
+    summary,
+    cpuSeconds: cpu,
+    augursFailures: failures,
+  });
+}
+
+await main();

@@ -129,6 +129,8 @@ export interface Prediction {
   historyPoints: number;
   method: string;
   period: number;
+  /** Second season in steps (a week) of the chosen method, 0 without one. */
+  period2: number;
   points: (Omit<ForecastPoint, 'timestamp'> & { timestamp: string })[];
   accuracy: ForecastAccuracy | null;
   exhaustion: Exhaustion | null;
@@ -196,6 +198,7 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
     historyPoints: s?.values.length ?? 0,
     method: 'none',
     period: 0,
+    period2: 0,
     points: [],
     accuracy: null,
     exhaustion: null,
@@ -229,6 +232,8 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
     stepMs: step,
     horizon,
     period: Math.round(DAY / step),
+    // A weekly season beside the daily one where two weeks of history exist (the forecaster decides).
+    period2: 7 * Math.round(DAY / step),
     // Utilisations stay in [0, 1] and the built-in rates are never negative; other series (an imported
     // temperature) are not bounded.
     ...(utilisation
@@ -285,6 +290,7 @@ export async function predictResource(store: MetricReader, q: PredictionQuery): 
     historyPoints: grid.values.length,
     method: r.method,
     period: r.period,
+    period2: r.period2,
     points: r.points.map((p) => ({ ...p, timestamp: new Date(p.timestamp).toISOString() })),
     accuracy: r.accuracy,
     exhaustion,

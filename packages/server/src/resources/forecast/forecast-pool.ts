@@ -1,55 +1,77 @@
 /**
- * Forecasts in a worker thread: a fit takes from milliseconds to seconds (grid search over a long
- * history), and the server's event loop must keep ingesting meanwhile. One worker, started on first use
- * and referenced only while answers are owed (idle, it never holds the process); requests queue in it.
- * If the worker cannot start, the forecast runs inline.
+ * Forecasts in worker threads: a fit takes from milliseconds to a couple of CPU seconds (grid search over
+ * a long history), and the server's event loop must keep ingesting meanwhile. A small pool: up to
+ * {@link POOL_SIZE} workers, started on demand; a request goes to an idle worker, else to the one with the
+ * fewest requests owed, so several predictions in flight run side by side instead of queueing behind one
+ * long fit. Workers are referenced only while they owe answers (idle, they never hold the process).
+ * If no worker can start, the forecast runs inline.
  * @module
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type ForecastOptions, type ForecastResult, forecastSeries } from './forecaster.ts';
 
-let worker: Worker | undefined;
-let nextId = 1;
-const pending = new Map<number, { resolve: (r: ForecastResult) => void; reject: (e: Error) => void }>();
+/** Most worker threads: the cores less one for the event loop, at least 2 and at most 4. */
+export const POOL_SIZE = Math.min(4, Math.max(2, availableParallelism() - 1));
 
-function start(): Worker | undefined {
-  if (worker) return worker;
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: ForecastResult) => void; reject: (e: Error) => void }>;
+}
+
+const slots: Slot[] = [];
+let nextId = 1;
+
+function startSlot(): Slot | undefined {
   try {
     // The sources are TypeScript run through tsx: the bootstrap registers tsx in the worker thread.
-    const w = new Worker(new URL('./forecast-worker-boot.mjs', import.meta.url));
-    w.unref();
-    w.on('message', (m: { id: number; result?: ForecastResult; error?: string }) => {
-      const p = pending.get(m.id);
+    const worker = new Worker(new URL('./forecast-worker-boot.mjs', import.meta.url));
+    worker.unref();
+    const slot: Slot = { worker, pending: new Map() };
+    worker.on('message', (m: { id: number; result?: ForecastResult; error?: string }) => {
+      const p = slot.pending.get(m.id);
       if (!p) return;
-      pending.delete(m.id);
-      if (pending.size === 0) w.unref();
+      slot.pending.delete(m.id);
+      if (slot.pending.size === 0) worker.unref();
       if (m.error !== undefined) p.reject(new RangeError(m.error));
       else p.resolve(m.result!);
     });
-    w.on('error', (err) => {
-      for (const p of pending.values()) p.reject(err);
-      pending.clear();
-      worker = undefined;
+    worker.on('error', (err) => {
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+      const i = slots.indexOf(slot);
+      if (i >= 0) slots.splice(i, 1);
     });
-    worker = w;
-    return w;
+    slots.push(slot);
+    return slot;
   } catch {
     return undefined;
   }
 }
 
+/** An idle worker, a new one while the pool is not full, else the least busy. */
+function pick(): Slot | undefined {
+  const idle = slots.find((s) => s.pending.size === 0);
+  if (idle) return idle;
+  if (slots.length < POOL_SIZE) {
+    const started = startSlot();
+    if (started) return started;
+  }
+  return slots.reduce<Slot | undefined>((a, b) => (!a || b.pending.size < a.pending.size ? b : a), undefined);
+}
+
 /**
- * `forecastSeries` in the worker thread.
+ * `forecastSeries` in a worker thread of the pool.
  * @throws RangeError as `forecastSeries` does (bad input).
  */
 export function forecastInWorker(y: readonly number[], options: ForecastOptions): Promise<ForecastResult> {
-  const w = start();
-  if (!w) return Promise.resolve().then(() => forecastSeries(y, options));
+  const slot = pick();
+  if (!slot) return Promise.resolve().then(() => forecastSeries(y, options));
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
+    slot.pending.set(id, { resolve, reject });
     // Referenced while it owes an answer, so the process waits for it; idle, it never holds the process.
-    w.ref();
-    w.postMessage({ id, y, options });
+    slot.worker.ref();
+    slot.worker.postMessage({ id, y, options });
   });
 }

@@ -28,7 +28,16 @@ test('ETS recursions by hand: simple smoothing and a damped trend', () => {
   assert.equal(s.level, 11);
   assert.equal(forecastAt(s, ses, 5), 11);
   const holt: EtsParams = { alpha: 0.5, beta: 0.1, gamma: 0, phi: 0.9, period: 0 };
-  const h = { level: 100, trend: 10, season: [], nextIndex: 0 };
+  const h = {
+    level: 100,
+    trend: 10,
+    season: [],
+    season2: [],
+    mad: 0,
+    clippedRun: 0,
+    clipped: 0,
+    nextIndex: 0,
+  };
   // ŷ = 100 + 0.9·10 = 109; e = 119 − 109 = 10; l = 109 + 5 = 114; b = 9 + 1 = 10.
   assert.equal(update(h, holt, 119), 10);
   assert.equal(h.level, 114);
@@ -76,4 +85,53 @@ test('regular grid: repeated times are averaged, gaps interpolated, the step is 
   // Steps 0..6: 1, (2+4)/2, 5, [gap], [gap], 8, 9 → the gap is filled 6, 7.
   assert.deepEqual(g.values, [1, 3, 5, 6, 7, 8, 9]);
   assert.equal(g.filled, 2);
+});
+
+test('a weekly cycle (quiet weekends) is forecast exactly by the double seasonal model', () => {
+  // Hourly: a daily wave, and on days 5 and 6 of each week 4 lower. Five weeks of history.
+  const f = (t: number) => {
+    const day = Math.floor(t / 24) % 7;
+    return 10 + 3 * Math.sin((2 * Math.PI * t) / 24) - (day >= 5 ? 4 : 0);
+  };
+  const y = Array.from({ length: 5 * 168 }, (_, t) => f(t));
+  const r = forecastSeries(y, { startMs: 0, stepMs: 3_600_000, horizon: 168, period: 24, period2: 168 });
+  assert.equal(r.method, 'double-seasonal');
+  assert.equal(r.period2, 168);
+  // The next week is week 6: days 5 and 6 (h = 121..168) are the quiet ones, e.g. h = 121 is t = 960,
+  // 10 + 3·sin(2π·40) − 4 = 6, and h = 7 is t = 846, 10 + 3·sin(2π·846/24) = 10 + 3·sin(π/2) = 13.
+  assert.ok(Math.abs(r.points[120]!.value - 6) < 1e-6, String(r.points[120]!.value));
+  assert.ok(Math.abs(r.points[6]!.value - 13) < 1e-6, String(r.points[6]!.value));
+  r.points.forEach((p, i) => {
+    const truth = f(y.length + i);
+    assert.ok(Math.abs(p.value - truth) < 1e-6, `h=${i + 1}: ${p.value} vs ${truth}`);
+    assert.ok(p.lower95 <= truth + 1e-9 && truth <= p.upper95 + 1e-9);
+  });
+  assert.ok(r.accuracy && r.accuracy.mase < 1e-6, JSON.stringify(r.accuracy));
+  // Without the weekly season the best daily model cannot know the weekend: it is off by 4/7 or more.
+  const daily = forecastSeries(y, { startMs: 0, stepMs: 3_600_000, horizon: 168, period: 24 });
+  assert.notEqual(daily.method, 'double-seasonal');
+  assert.ok(daily.accuracy!.mase > 0.1, JSON.stringify(daily.accuracy));
+});
+
+test('a level shift: the forecast is at the new level within half a day; an incident leaves no trace', () => {
+  // Hourly, a daily wave with noise (σ = 0.3) for 14 days; at step 300 the level jumps by +20 and stays.
+  const z = normals(400, 11);
+  const base = (t: number) => 10 + 3 * Math.sin((2 * Math.PI * t) / 24);
+  const shifted = (t: number) => base(t) + (t >= 300 ? 20 : 0);
+  // History ends 12 hours after the shift; the next day is at the new level: 30 + 3·sin(2πt/24).
+  const y = Array.from({ length: 312 }, (_, t) => shifted(t) + 0.3 * z[t]!);
+  const r = forecastSeries(y, { startMs: 0, stepMs: 3_600_000, horizon: 24, period: 24 });
+  r.points.forEach((p, i) => {
+    const truth = shifted(312 + i);
+    assert.ok(Math.abs(p.value - truth) < 2, `shift, h=${i + 1} (${r.method}): ${p.value} vs ${truth}`);
+  });
+  // An incident instead: +20 for 3 hours (steps 300–302), then back; history ends 9 hours later. The
+  // next day is the old wave, 10 + 3·sin(2πt/24), also at the hours of the incident (h = 12..14).
+  const incident = (t: number) => base(t) + (t >= 300 && t < 303 ? 20 : 0);
+  const w = Array.from({ length: 312 }, (_, t) => incident(t) + 0.3 * z[t]!);
+  const q = forecastSeries(w, { startMs: 0, stepMs: 3_600_000, horizon: 24, period: 24 });
+  q.points.forEach((p, i) => {
+    const truth = base(312 + i);
+    assert.ok(Math.abs(p.value - truth) < 2, `incident, h=${i + 1} (${q.method}): ${p.value} vs ${truth}`);
+  });
 });

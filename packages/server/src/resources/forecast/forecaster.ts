@@ -2,13 +2,17 @@
  * Forecasts of a regular series with prediction intervals calibrated on the series' own history.
  *
  * 1. Candidates: seasonal naive (or naive without a season), simple exponential smoothing, Holt with a
- *    damped trend, and additive Holt-Winters with a daily season once two seasons exist (`ets.ts`).
- *    (seasonal candidates once three seasons and the horizon exist: two to start, one to judge them).
- *    The one with the lowest rolling-origin MAE wins.
+ *    damped trend, additive Holt-Winters with a daily season, and double seasonal Holt-Winters with a
+ *    day and a week (Taylor 2003) once two weeks exist, each also in its robust form that clips outlying
+ *    errors (Gelper, Fried & Croux 2010) so incidents and level shifts do not linger in the seasons
+ *    (`ets.ts`). Seasonal candidates once three seasons and the horizon exist (two to start, one to judge
+ *    them); the weekly one once a week and a day to start, a day and the horizon to judge exist, and then
+ *    every candidate is judged on the same origins. The one with the lowest rolling-origin MAE wins.
  * 2. Accuracy, honestly: the method and its parameters are chosen on the first 70% of the series; the
  *    model then runs over the rest as it would live, and the forecasts from those later origins give
  *    MASE (Hyndman & Koehler 2006: MAE over the in-sample MAE of the one-step seasonal naive forecast)
- *    and the coverage of the 80% and 95% intervals, whose widths come only from errors of earlier origins.
+ *    and the coverage of the 80% and 95% intervals, whose widths come only from errors of earlier origins
+ *    (recalibrated every day as they would be live, so a new, noisier regime widens them).
  * 3. Intervals: empirical quantiles of the errors of past forecasts (the wider of the last three seasons
  *    and of all history) at the same horizon (smoothed over ±10% of horizons), so they widen where the model's own Gaussian intervals
  *    would under-cover and follow the current regime; with fewer than 20 such errors,
@@ -19,7 +23,10 @@
 import { quantileSorted } from '../../util/stats.ts';
 import { dampedSum, type EtsKind, type EtsParams, fitEts, forecastAt, runFilter } from './ets.ts';
 
-/** The method that produced a forecast; `combination` is the mean of the best ETS and seasonal naive. */
+/**
+ * The method that produced a forecast; `combination` is the mean of the best ETS and seasonal naive,
+ * `double-seasonal` Holt-Winters with a day and a week.
+ */
 export type ForecastMethod = EtsKind | 'seasonal-naive' | 'naive' | 'combination';
 
 /** One forecast step. `timestamp` in ms since the epoch. */
@@ -49,6 +56,8 @@ export interface ForecastResult {
   params: EtsParams | null;
   /** Season length in steps (0 without a season). */
   period: number;
+  /** Second season length in steps (a week), 0 when the chosen method has none. */
+  period2: number;
   points: ForecastPoint[];
   /** `null` when the series is too short to hold out a test part. */
   accuracy: ForecastAccuracy | null;
@@ -63,6 +72,11 @@ export interface ForecastOptions {
   horizon: number;
   /** Season length in steps (e.g. a day); used only when two full seasons exist. 0 for none. */
   period: number;
+  /**
+   * A second, longer season in steps (a week), a multiple of `period`; tried (double seasonal
+   * Holt-Winters) when two of them exist. 0 or absent for none.
+   */
+  period2?: number;
   /** Clamp forecasts and bounds to this range (e.g. [0, 1] for a utilisation). */
   bounds?: readonly [number, number];
 }
@@ -119,11 +133,24 @@ function maseScale(y: readonly number[], m: number): number {
   return n === 0 || s === 0 ? 1 : s / n;
 }
 
+/** Whether `y` is long enough for the weekly candidate (see the module comment). */
+function weeklyFits(n: number, period: number, period2: number, horizon: number): boolean {
+  return period > 1 && period2 > period && n >= 2 * period2 && n >= period2 + 2 * period + horizon;
+}
+
+/** Steps before the first judged origin: seasons to start the model from. */
+function warmupFor(n: number, period: number, period2: number, horizon: number): number {
+  if (weeklyFits(n, period, period2, horizon)) return period2 + period;
+  const seasonal = period > 1 && n >= 3 * period + horizon;
+  return seasonal ? 2 * period : Math.min(20, Math.floor(n / 4));
+}
+
 /** Chooses the method and parameters on `y` by rolling-origin MAE. */
-function chooseModel(y: readonly number[], period: number, horizon: number): Model {
+function chooseModel(y: readonly number[], period: number, period2: number, horizon: number): Model {
   const horizons = [...new Set([1, Math.ceil(horizon / 4), Math.ceil(horizon / 2), horizon])];
   const seasonal = period > 1 && y.length >= 3 * period + horizon;
-  const warmup = seasonal ? 2 * period : Math.min(20, Math.floor(y.length / 4));
+  const weekly = weeklyFits(y.length, period, period2, horizon);
+  const warmup = warmupFor(y.length, period, period2, horizon);
   // Keep a fit under ~2 M filter steps per combination: stride the origins of long series.
   const stride = Math.max(1, Math.floor((y.length * horizons.length) / 400_000));
   const naive: Model = { method: seasonal ? 'seasonal-naive' : 'naive', params: null };
@@ -131,10 +158,19 @@ function chooseModel(y: readonly number[], period: number, horizon: number): Mod
   const kinds: EtsKind[] = seasonal ? ['ses', 'holt-damped', 'holt-winters'] : ['ses', 'holt-damped'];
   let bestEts: Model | undefined;
   let bestEtsMae = Number.POSITIVE_INFINITY;
+  let winters: EtsParams | undefined;
   for (const kind of kinds) {
     const fit = fitEts(y, kind, seasonal ? period : 0, horizons, warmup, stride);
+    if (kind === 'holt-winters') winters = fit.params;
     if (fit.mae < bestEtsMae) {
       bestEts = { method: kind, params: fit.params };
+      bestEtsMae = fit.mae;
+    }
+  }
+  if (weekly) {
+    const fit = fitEts(y, 'double-seasonal', period, horizons, warmup, stride, period2, winters);
+    if (fit.mae < bestEtsMae) {
+      bestEts = { method: 'double-seasonal', params: fit.params };
       bestEtsMae = fit.mae;
     }
   }
@@ -200,18 +236,20 @@ function calibration(
   warmup: number,
   horizon: number,
   end: number,
-): (Quantiles | undefined)[] {
+  longRun?: readonly (Quantiles | undefined)[],
+): { bounds: (Quantiles | undefined)[]; longRun: (Quantiles | undefined)[] } {
   const recent = quantilesByHorizon(
     errorsByHorizon(y, model, period, warmup, horizon, end, Math.max(3 * period, 500)),
   );
-  const all = quantilesByHorizon(
-    errorsByHorizon(y, model, period, warmup, horizon, end, Number.POSITIVE_INFINITY),
-  );
-  return recent.map((r, i) => {
+  const all =
+    longRun ??
+    quantilesByHorizon(errorsByHorizon(y, model, period, warmup, horizon, end, Number.POSITIVE_INFINITY));
+  const bounds = recent.map((r, i): Quantiles | undefined => {
     const a = all[i];
     if (!r || !a) return r ?? a;
     return [Math.min(r[0], a[0]), Math.min(r[1], a[1]), Math.max(r[2], a[2]), Math.max(r[3], a[3])];
   });
+  return { bounds, longRun: [...all] };
 }
 
 /**
@@ -277,6 +315,102 @@ function analyticSd(sigma: number, p: EtsParams | null, period: number, h: numbe
   return sigma * Math.sqrt(v);
 }
 
+/** One held-out forecast of {@link backtest}: origin `t` (the first step forecast), step `h`, bounds. */
+export type BacktestSink = (
+  t: number,
+  h: number,
+  forecast: number,
+  offsets: readonly [l95: number, l80: number, u80: number, u95: number],
+) => void;
+
+/** Season lengths that apply to `y` under options `o` (see {@link forecastSeries}). */
+function seasonsOf(y: readonly number[], o: ForecastOptions, horizon: number): [number, number] {
+  const period = o.period > 1 && y.length >= 3 * o.period + horizon ? o.period : 0;
+  const period2 =
+    period > 1 && o.period2 !== undefined && o.period2 > period && o.period2 % period === 0 ? o.period2 : 0;
+  return [period, period2];
+}
+
+function warmupOf(model: Model, n: number, period: number, period2: number): number {
+  if (model.params?.period2) return period2 + period;
+  if (model.params?.period) return 2 * period;
+  return period > 1 ? period : Math.min(20, Math.floor(n / 4));
+}
+
+/**
+ * The backtest behind {@link ForecastResult.accuracy}: the method is chosen on the first 70% of `y`, its
+ * intervals calibrated on errors before that, and it forecasts from every later origin (strided on very
+ * long series). `sink` sees each of those forecasts (the bench compares other forecasters on them).
+ * @returns the accuracy and the method, or `null` when `y` is too short to hold out a test part.
+ */
+export function backtest(
+  y: readonly number[],
+  o: ForecastOptions,
+  sink?: BacktestSink,
+): { accuracy: ForecastAccuracy; method: ForecastMethod; period2: number } | null {
+  const horizon = Math.max(1, Math.floor(o.horizon));
+  const [period, period2] = seasonsOf(y, o, horizon);
+  const split = Math.floor(y.length * 0.7);
+  if (!(split - horizon >= 2 * Math.max(period, 10) && y.length - split >= Math.min(horizon, 10)))
+    return null;
+  const train = y.slice(0, split);
+  const model = chooseModel(train, period, period2, horizon);
+  const warmup = warmupOf(model, train.length, period, period2);
+  // Intervals as they would be live: recalibrated every day (or quarter horizon) on the errors known by
+  // then (the recent part; the long-run part from before the split), so a new regime widens them.
+  const first = calibration(y, model, period, warmup, horizon, split);
+  const sigma = oneStepSigma(train, model, period, warmup);
+  const recalEvery = Math.max(period, Math.ceil(horizon / 4), 12);
+  let block = 0;
+  let bounds = intervalOffsets(first.bounds, sigma, model.params, period, horizon);
+  const snModel: Model = { method: period > 1 ? 'seasonal-naive' : 'naive', params: null };
+  const scale = maseScale(train, period > 1 ? period : 1);
+  let absErr = 0;
+  let absErrNaive = 0;
+  let n = 0;
+  let in80 = 0;
+  let in95 = 0;
+  const stride = Math.max(1, Math.floor(((y.length - split) * horizon) / 2_000_000));
+  const naive = new Float64Array((y.length - split) * horizon).fill(Number.NaN);
+  const at = (t: number, h: number) => (t - split) * horizon + h - 1;
+  eachForecast(y, snModel, period, split, horizon, stride, (t, h, f) => {
+    naive[at(t, h)] = f;
+  });
+  // Forecasts only from the held-out origins (the filter still runs from the start for its state).
+  eachForecast(y, model, period, split, horizon, stride, (t, h, f) => {
+    const b = Math.floor((t - split) / recalEvery);
+    if (b !== block) {
+      block = b;
+      const end = split + b * recalEvery;
+      const q = calibration(y, model, period, warmup, horizon, end, first.longRun).bounds;
+      bounds = intervalOffsets(q, sigma, model.params, period, horizon);
+    }
+    const actual = y[t + h - 1]!;
+    const offsets = bounds[h - 1]!;
+    const [l95, l80, u80, u95] = offsets;
+    const e = actual - f;
+    const sn = naive[at(t, h)]!;
+    absErr += Math.abs(e);
+    absErrNaive += Math.abs(actual - (Number.isNaN(sn) ? f : sn));
+    if (e >= l80 && e <= u80) in80 += 1;
+    if (e >= l95 && e <= u95) in95 += 1;
+    n += 1;
+    sink?.(t, h, f, offsets);
+  });
+  if (n === 0) return null;
+  return {
+    accuracy: {
+      mase: absErr / n / scale,
+      relativeMae: absErrNaive === 0 ? 1 : absErr / absErrNaive,
+      coverage80: in80 / n,
+      coverage95: in95 / n,
+      origins: Math.ceil((y.length - split) / stride),
+    },
+    method: model.method,
+    period2: model.params?.period2 ?? 0,
+  };
+}
+
 /**
  * Forecasts `y` (regular steps) `horizon` steps ahead.
  * @throws RangeError when fewer than 3 values are given or the step is not positive.
@@ -285,61 +419,14 @@ export function forecastSeries(y: readonly number[], o: ForecastOptions): Foreca
   if (y.length < 3) throw new RangeError(`series: need at least 3 values to forecast, got ${y.length}`);
   if (!(o.stepMs > 0)) throw new RangeError(`stepMs: must be positive, got ${o.stepMs}`);
   const horizon = Math.max(1, Math.floor(o.horizon));
-  const period = o.period > 1 && y.length >= 3 * o.period + horizon ? o.period : 0;
-  const warmupOf = (model: Model) =>
-    model.params?.period ? 2 * period : period > 1 ? period : Math.min(20, Math.floor(y.length / 4));
+  const [period, period2] = seasonsOf(y, o, horizon);
   const clamp = (v: number) => (o.bounds ? Math.min(o.bounds[1], Math.max(o.bounds[0], v)) : v);
-
-  // Accuracy: choose on the first 70%, evaluate forecasts from the later origins.
-  let accuracy: ForecastAccuracy | null = null;
-  const split = Math.floor(y.length * 0.7);
-  if (split - horizon >= 2 * Math.max(period, 10) && y.length - split >= Math.min(horizon, 10)) {
-    const train = y.slice(0, split);
-    const model = chooseModel(train, period, horizon);
-    const warmup = warmupOf(model);
-    const calib = calibration(y, model, period, warmup, horizon, split);
-    const sigma = oneStepSigma(train, model, period, warmup);
-    const snModel: Model = { method: period > 1 ? 'seasonal-naive' : 'naive', params: null };
-    const scale = maseScale(train, period > 1 ? period : 1);
-    let absErr = 0;
-    let absErrNaive = 0;
-    let n = 0;
-    let in80 = 0;
-    let in95 = 0;
-    const stride = Math.max(1, Math.floor(((y.length - split) * horizon) / 2_000_000));
-    const naive = new Float64Array((y.length - split) * horizon).fill(Number.NaN);
-    const at = (t: number, h: number) => (t - split) * horizon + h - 1;
-    eachForecast(y, snModel, period, split, horizon, stride, (t, h, f) => {
-      naive[at(t, h)] = f;
-    });
-    const bounds = intervalOffsets(calib, sigma, model.params, period, horizon);
-    // Forecasts only from the held-out origins (the filter still runs from the start for its state).
-    eachForecast(y, model, period, split, horizon, stride, (t, h, f) => {
-      const actual = y[t + h - 1]!;
-      const [l95, l80, u80, u95] = bounds[h - 1]!;
-      const e = actual - f;
-      const sn = naive[at(t, h)]!;
-      absErr += Math.abs(e);
-      absErrNaive += Math.abs(actual - (Number.isNaN(sn) ? f : sn));
-      if (e >= l80 && e <= u80) in80 += 1;
-      if (e >= l95 && e <= u95) in95 += 1;
-      n += 1;
-    });
-    if (n > 0) {
-      accuracy = {
-        mase: absErr / n / scale,
-        relativeMae: absErrNaive === 0 ? 1 : absErr / absErrNaive,
-        coverage80: in80 / n,
-        coverage95: in95 / n,
-        origins: Math.ceil((y.length - split) / stride),
-      };
-    }
-  }
+  const accuracy = backtest(y, o)?.accuracy ?? null;
 
   // The forecast: choose on everything; intervals from all past errors.
-  const model = chooseModel(y, period, horizon);
-  const warmup = warmupOf(model);
-  const quantiles = calibration(y, model, period, warmup, horizon, y.length);
+  const model = chooseModel(y, period, period2, horizon);
+  const warmup = warmupOf(model, y.length, period, period2);
+  const quantiles = calibration(y, model, period, warmup, horizon, y.length).bounds;
   const sigma = oneStepSigma(y, model, period, warmup);
   const ahead = forecastsFromEnd(y, model, period, horizon);
   const bounds = intervalOffsets(quantiles, sigma, model.params, period, horizon);
@@ -356,7 +443,14 @@ export function forecastSeries(y: readonly number[], o: ForecastOptions): Foreca
       upper95: clamp(Math.max(f, f + u80, f + u95)),
     };
   });
-  return { method: model.method, params: model.params, period, points, accuracy };
+  return {
+    method: model.method,
+    params: model.params,
+    period,
+    period2: model.params?.period2 ?? 0,
+    points,
+    accuracy,
+  };
 }
 
 /** Standard deviation of one-step errors after the warm-up. */
