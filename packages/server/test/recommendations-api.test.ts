@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { type MetricPoint, scalarPoint } from '../src/model/index.ts';
 import { get, post, startTestApp, type TestApp } from './helpers.ts';
 
 const PG = process.env.SIPERF_TEST_PG ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -368,6 +369,64 @@ describe('recommendation states on disk', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hosts in the list', () => {
+  test('join (d) through the API: a 4-core host busy 1 core, 16 GiB holding 3, priced per month', async () => {
+    const DAY = 86_400_000;
+    const T0 = Date.parse('2026-03-01T00:00:00Z');
+    const point = (
+      name: string,
+      t: number,
+      value: number,
+      attributes: Record<string, string> = {},
+    ): MetricPoint =>
+      scalarPoint({
+        name,
+        service: 'siperf-host-sampler',
+        unit: '1',
+        type: 'gauge',
+        value,
+        timeUnixNano: BigInt(t) * 1_000_000n,
+        attributes,
+        resourceAttributes: { 'host.name': 'db-1' },
+      });
+    const t = await startTestApp({ priceVcpuHour: 0.02, priceMemoryGibHour: 0.003, currency: 'EUR' });
+    try {
+      // Every 10 minutes for two days (the samples of resources/scaling.test.ts).
+      const points: MetricPoint[] = [];
+      for (let i = 0; i <= 48 * 6; i++) {
+        const at = T0 + i * 600_000;
+        points.push(point('system.cpu.utilization', at, 0.25, { 'cpu.mode': 'user' }));
+        points.push(point('system.cpu.utilization', at, 0.75, { 'cpu.mode': 'idle' }));
+        points.push(point('system.cpu.logical.count', at, 4));
+        points.push(point('system.memory.limit', at, 16 * 2 ** 30));
+        const used = at < T0 + DAY ? 2 * 2 ** 30 : 3 * 2 ** 30;
+        points.push(point('system.memory.usage', at, used, { 'system.memory.state': 'used' }));
+      }
+      await t.store.writeMetricPoints(points);
+      const to = new Date(T0 + 2 * DAY + 60_000).toISOString();
+      const { status, json } = await get(t.app, `/api/v1/recommendations?window=1h&to=${to}&kind=right-size`);
+      assert.equal(status, 200, JSON.stringify(json));
+      // CPU: p90 1 core + 15% = 1.15 of 4: (4 − 1.15) × 3600 CPU-seconds an hour, × 0.02 × 730 EUR a month.
+      // Memory: the 3 GiB peak + 15% = 3.45 of 16 GiB: (16 − 3.45) × 0.003 × 730. Ranked by money.
+      const [cpu, memory] = json.recommendations;
+      assert.equal(json.recommendations.length, 2);
+      assert.equal(cpu.target.host, 'db-1');
+      assert.ok(close(cpu.gain.cpuSecondsPerHour, 2.85 * 3600));
+      assert.ok(close(cpu.gain.moneyPerMonth, 41.61));
+      assert.equal(cpu.gain.currency, 'EUR');
+      assert.equal(cpu.gain.confidence, 'medium', 'two days of history');
+      assert.ok(close(memory.gain.moneyPerMonth, 27.4845, 1e-6));
+      assert.ok(close(memory.gain.memoryBytes, (3.45 - 16) * 2 ** 30, 1e-9));
+      assert.match(cpu.title, /^Shrink host db-1 CPU 4 cores → 1\.15 cores: 41\.6 EUR per month saved$/);
+      // The seed's advice route has no place for hosts.
+      const seed = await get(t.app, `/api/v1/cache-db/optimization/recommendations?window=1h&to=${to}`);
+      assert.deepEqual(seed.json.recommendations, []);
+    } finally {
+      await t.close();
     }
   });
 });

@@ -54,7 +54,7 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
   // The seed's advice, from the recommendation engine (the dismissed left out).
   const advice = async (query: AdviceQuery) => {
     const w = parseWindow(query, now());
-    const r = await engine.compute({ window: w, service: query.service });
+    const r = await engine.compute({ window: w, service: query.service, hosts: false });
     return { w, caches: r.caches, recommendations: r.advice, notes: r.notes, statements: r.statements };
   };
 

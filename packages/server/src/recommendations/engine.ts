@@ -61,6 +61,11 @@ export interface ComputeOptions {
   window: TimeWindow & WindowMs;
   /** Only the findings of this service (hosts are then left out: they have no service). */
   service?: string | undefined;
+  /**
+   * Judge the hosts too (a week of their samples is read). Default true; the seed's advice route, which has
+   * no place for them, passes false.
+   */
+  hosts?: boolean;
 }
 
 /** One computation's answer. */
@@ -193,7 +198,7 @@ export class RecommendationEngine {
 
     // (d) Hosts over- or under-sized, over the week ending at the window's end.
     const notes = [...db.notes];
-    if (o.service === undefined) drafts.push(...(await this.hostDrafts(w, notes)));
+    if (o.service === undefined && o.hosts !== false) drafts.push(...(await this.hostDrafts(w, notes)));
 
     // Related: an N+1 and the recommendations about the cache it would go through; an index and the
     // query findings of the endpoints it speeds up.
