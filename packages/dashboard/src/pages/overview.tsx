@@ -7,7 +7,7 @@ import { get } from '../api.ts';
 import { Async, EmptyState, Panel } from '../components/common.tsx';
 import { Sparkline } from '../components/sparkline.tsx';
 import { Table } from '../components/table.tsx';
-import { count, ms, pct, rps } from '../format.ts';
+import { count, ms, num, pct, rps, time } from '../format.ts';
 import { useApi } from '../hooks.ts';
 import { href, useLocation, windowQuery } from '../router.ts';
 
@@ -30,7 +30,7 @@ export default function Overview() {
               <EmptyState what="requests" />
             ) : (
               <Table
-                caption={`Server spans from ${a.from} to ${a.to}, per service`}
+                caption={`Server spans from ${time(a.from)} to ${time(a.to)}, per service`}
                 rows={a.groups}
                 rowKey={(g) => g.service}
                 sort="requests"
@@ -112,7 +112,7 @@ export default function Overview() {
                     <li key={x.ruleId + JSON.stringify(x.labels)}>
                       <span class={`badge ${x.severity === 'critical' ? 'bad' : 'warn'}`}>{x.state}</span>{' '}
                       {x.name}
-                      {x.value !== null ? ` — ${x.value.toFixed(3)} (threshold ${x.threshold})` : ''}
+                      {x.value !== null ? ` — ${num(x.value, 2)} (threshold ${num(x.threshold, 2)})` : ''}
                     </li>
                   ))}
                 </ul>
