@@ -4,7 +4,7 @@
  * rollup flushes and retention, listens, and drains on SIGTERM/SIGINT.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
@@ -57,6 +57,7 @@ import {
   scrapeNodeExporter,
 } from './resources/index.ts';
 import { createDuckDbStore, type Store } from './storage/index.ts';
+import { AtomicFileWriter } from './util/atomic-file.ts';
 import { nowNs } from './util/time.ts';
 
 const DAY_NS = 86_400_000_000_000n;
@@ -286,21 +287,23 @@ export function createAlertEngine(config: Config, store: Store, log: FastifyInst
       `${unrouted.length} alert rule(s) have no receiver and alertReceivers is unset: they fire to nobody (GET /api/v1/alerts shows delivery "no-receiver"); set alertReceivers (e.g. SIPERF_ALERT_RECEIVERS=slack:https://hooks.slack.com/services/…) to route them`,
     );
   }
+  if (engine.size > config.maxAlertRules) {
+    log.warn(
+      { component: 'alerts', rules: engine.size, maxAlertRules: config.maxAlertRules },
+      `${engine.size} alert rules are loaded, more than maxAlertRules (${config.maxAlertRules}): new ones are refused until some are deleted`,
+    );
+  }
   if (file) {
-    engine.setOnChange((rules, removedBuiltIns) => {
-      const body = JSON.stringify(
-        { rules: rules.filter((r) => !r.builtIn && !r.fromFile), removedBuiltIns },
-        null,
-        2,
-      );
-      try {
-        mkdirSync(config.dataDir, { recursive: true });
-        writeFileSync(`${file}.tmp`, body);
-        renameSync(`${file}.tmp`, file);
-      } catch (err) {
-        log.error({ err, component: 'alerts', file }, 'could not save the alert rules');
-      }
-    });
+    // Rewritten whole, off the event loop and atomically (temp file, sync, rename), one write at a time:
+    // of changes made while a write runs, the last one is written next.
+    const rulesFile = new AtomicFileWriter(file, (err) =>
+      log.error({ err, component: 'alerts', file }, 'could not save the alert rules'),
+    );
+    engine.setOnChange((rules, removedBuiltIns) =>
+      rulesFile.write(
+        JSON.stringify({ rules: rules.filter((r) => !r.builtIn && !r.fromFile), removedBuiltIns }, null, 2),
+      ),
+    );
   }
   return engine;
 }

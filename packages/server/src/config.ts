@@ -163,6 +163,12 @@ export const ConfigSchema = Type.Object(
       1,
       '1 loads the built-in rules (CPU, memory, disk full within 24 h, error rate, p95); 0 leaves them out.',
     ),
+    maxAlertRules: int(
+      1,
+      100_000,
+      1000,
+      'Most alert rules (built-in, from alertRulesFile and made through the API, together); POST /api/v1/alerts/rules of a new id beyond it is refused with 409 ERR_ALERT_RULES_LIMIT (replacing a rule by its id always works).',
+    ),
     alertReceivers: optionalText(
       'Where every alert rule without receivers of its own notifies (the built-in rules have none), comma separated: an http(s) URL gets the Alertmanager webhook payload; `slack:<incoming-webhook URL>` a Slack message; `pagerduty:<routing key>` (or `pagerduty:<routing key>@<events URL>`) PagerDuty Events API v2 (a comma inside a URL is written %2C). E.g. `http://am-bridge:9095/,slack:https://hooks.slack.com/services/T/B/X`. Unset: such rules fire to nobody (logged once at start; the API shows them as not delivered).',
     ),

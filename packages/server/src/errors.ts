@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   ERR_DB_STATEMENT: { status: 422, title: 'The database could not run the statement' },
   ERR_QUERY_RESULT_TOO_LARGE: { status: 422, title: 'Result over the row or byte cap' },
   ERR_POOL_WRITABLE: { status: 403, title: 'The pool can write' },
+  ERR_ALERT_RULES_LIMIT: { status: 409, title: 'Too many alert rules' },
   ERR_STORE_CLOSED: { status: 503, title: 'Store is closed' },
   ERR_STORE_DISK_FULL: { status: 503, title: 'Disk full, retry later' },
   ERR_SERVER_BUSY: { status: 503, title: 'Server busy, retry later' },

@@ -287,6 +287,8 @@ test('rules made through the API and deleted built-ins survive a restart (alert-
       parseRule({ id: 'mine', name: 'Mine', expr: { kind: 'metric', name: 'm' }, op: '>', threshold: 1 }),
     );
     assert.equal(first.remove('p95-slow'), true);
+    // The file is written off the event loop: wait for the last change.
+    await first.saved();
     const second = createAlertEngine(config, t.store, log);
     const ids = second.list().map((r) => r.id);
     assert.ok(ids.includes('mine'));

@@ -72,6 +72,8 @@ export class AlertEngine {
   private current: Promise<void> | undefined;
   private stopped = false;
   private readonly removedBuiltIns = new Set<string>();
+  /** What the change listener returned for the last change. */
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly source: ValueSource,
@@ -86,8 +88,8 @@ export class AlertEngine {
        */
       publicUrl?: string;
       log?: (message: string, err?: unknown) => void;
-      /** Called after every change of the rules (to persist them). */
-      onChange?: (rules: readonly AlertRule[], removedBuiltIns: readonly string[]) => void;
+      /** Called after every change of the rules (to persist them); {@link saved} waits for its promise. */
+      onChange?: (rules: readonly AlertRule[], removedBuiltIns: readonly string[]) => void | Promise<void>;
     } = {},
   ) {}
 
@@ -140,12 +142,31 @@ export class AlertEngine {
   }
 
   /** Sets the change listener (after the initial rules are loaded, so loading does not save). */
-  setOnChange(listener: (rules: readonly AlertRule[], removedBuiltIns: readonly string[]) => void): void {
+  setOnChange(
+    listener: (rules: readonly AlertRule[], removedBuiltIns: readonly string[]) => void | Promise<void>,
+  ): void {
     this.options.onChange = listener;
   }
 
   private changed(): void {
-    this.options.onChange?.([...this.rules.values()], [...this.removedBuiltIns]);
+    this.saving = Promise.resolve(
+      this.options.onChange?.([...this.rules.values()], [...this.removedBuiltIns]),
+    ).catch(() => undefined);
+  }
+
+  /** Resolves once the change listener has handled the last change (the rules file is written). */
+  saved(): Promise<void> {
+    return this.saving;
+  }
+
+  /** Whether a rule of that id exists. */
+  has(id: string): boolean {
+    return this.rules.has(id);
+  }
+
+  /** Rules held (built-in, from the rules file and made through the API). */
+  get size(): number {
+    return this.rules.size;
   }
 
   list(): AlertRule[] {

@@ -2,7 +2,8 @@
  * Alerting routes under `/api/v1/alerts`: rules (`GET/POST /rules`, `DELETE /rules/{id}`), the current
  * state of every rule (`GET /`), the transition history (`GET /history`) and silences
  * (`GET/POST /silences`). The API key is required. Schemas in `schemas/alerts.ts`: a rule body is checked
- * against the same schema as the rules file before the handler runs.
+ * against the same schema as the rules file before the handler runs. At most `maxAlertRules` rules (409
+ * `ERR_ALERT_RULES_LIMIT` beyond); a change is answered once the rules file is written.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -35,7 +36,17 @@ export async function alertRoutes(app: FastifyInstance, deps: AlertDeps): Promis
     { schema: S.upsertRule },
     async (request: FastifyRequest<{ Body: AlertRuleInput }>, reply) => {
       const rule = ruleFromInput(request.body);
+      // Replacing a rule is always allowed; a new one only below maxAlertRules.
+      if (!engine.has(rule.id) && engine.size >= config.maxAlertRules) {
+        throw new SiperfError(
+          'ERR_ALERT_RULES_LIMIT',
+          `at most ${config.maxAlertRules} alert rules (maxAlertRules); delete one or replace one by its id`,
+          { limit: config.maxAlertRules },
+        );
+      }
       engine.upsert(rule);
+      // The answer waits for the rules file (written off the event loop, atomically).
+      await engine.saved();
       return reply.code(201).send(rule);
     },
   );
@@ -50,6 +61,7 @@ export async function alertRoutes(app: FastifyInstance, deps: AlertDeps): Promis
           `no alert rule ${JSON.stringify(request.params.id.slice(0, 64))}`,
         );
       }
+      await engine.saved();
       return reply.code(204).send();
     },
   );

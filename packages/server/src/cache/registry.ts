@@ -1,12 +1,13 @@
 /**
  * The server's own named caches (made through the API), built with `@siperf/node/cache` and kept in
- * `<dataDir>/caches.json` so they come back after a restart (empty: values are not persisted).
+ * `<dataDir>/caches.json` so they come back after a restart (empty: values are not persisted). The file is
+ * rewritten off the event loop and atomically (`util/atomic-file.ts`).
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { type Cache, createCache } from '@siperf/node/cache';
 import { SiperfError } from '../errors.ts';
+import { AtomicFileWriter } from '../util/atomic-file.ts';
 import { type CacheSpec, parseCacheSpec } from './spec.ts';
 
 /** A cache and how it was defined. */
@@ -31,9 +32,14 @@ export interface CacheRegistryOptions {
 export class CacheRegistry {
   private readonly caches = new Map<string, RegisteredCache>();
   private readonly max: number;
+  /** The definitions file, rewritten whole off the event loop and atomically, one write at a time. */
+  private readonly file: AtomicFileWriter | undefined;
 
   constructor(private readonly o: CacheRegistryOptions) {
     this.max = o.maxCaches ?? 100;
+    this.file = o.file
+      ? new AtomicFileWriter(o.file, (err) => o.log?.(`could not save ${o.file}`, err))
+      : undefined;
     if (o.file && existsSync(o.file)) {
       try {
         const saved = JSON.parse(readFileSync(o.file, 'utf8')) as { caches?: unknown[] };
@@ -118,17 +124,15 @@ export class CacheRegistry {
 
   async close(): Promise<void> {
     await Promise.all([...this.caches.values()].map((c) => c.cache.close()));
+    await this.file?.idle();
+  }
+
+  /** Resolves once the definitions file holds the last change. */
+  async saved(): Promise<void> {
+    await this.file?.idle();
   }
 
   private save(): void {
-    const file = this.o.file;
-    if (!file) return;
-    try {
-      mkdirSync(join(file, '..'), { recursive: true });
-      writeFileSync(`${file}.tmp`, JSON.stringify({ caches: this.list().map((c) => c.spec) }, null, 2));
-      renameSync(`${file}.tmp`, file);
-    } catch (err) {
-      this.o.log?.(`could not save ${file}`, err);
-    }
+    void this.file?.write(JSON.stringify({ caches: this.list().map((c) => c.spec) }, null, 2));
   }
 }

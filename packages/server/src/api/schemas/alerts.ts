@@ -139,7 +139,7 @@ export const alertRouteSchemas = {
     tags,
     querystring: Closed({}),
     body: AlertRuleInput,
-    response: { 201: AlertRule, ...problems(413, 415) },
+    response: { 201: AlertRule, ...problems(409, 413, 415) },
   },
   deleteRule: {
     summary: 'Delete a rule (a firing one is resolved at its receivers)',
