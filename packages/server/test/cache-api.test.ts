@@ -129,6 +129,35 @@ test('server caches: create, entries through HTTP, statistics; errors name the f
   }
 });
 
+test('a cache made without bounds holds at most 64 MiB: 120 values of 900 KB do not all stay', async () => {
+  const t = await startTestApp();
+  try {
+    const created = await post(t.app, '/api/v1/cache-db/caches', json({ name: 'plain' }), 'application/json');
+    assert.equal(created.status, 201);
+    assert.deepEqual([created.json.maxBytes, created.json.maxEntries], [64 * 1024 * 1024, undefined]);
+    // With the former default (10,000 entries, no byte bound) all 120 were kept: ~216 MB estimated. Now,
+    // once the cache is full, a new value evicts old ones or loses W-TinyLFU's admission (413).
+    let stored = 0;
+    for (let i = 0; i < 120; i++) {
+      const put = await t.app.inject({
+        method: 'PUT',
+        url: `/api/v1/cache-db/caches/plain/entries/k${i}`,
+        payload: json('x'.repeat(900_000)),
+        headers: { 'content-type': 'application/json' },
+      });
+      if (put.statusCode === 204) stored++;
+      else assert.equal(put.json().code, 'ERR_CACHE_NOT_STORED');
+    }
+    assert.ok(stored >= 30, `only ${stored} values stored`);
+    const stats = await get(t.app, '/api/v1/cache-db/caches/plain/statistics');
+    assert.equal(stats.json.maxBytes, 64 * 1024 * 1024);
+    assert.ok(stats.json.bytes <= 64 * 1024 * 1024, `${stats.json.bytes} bytes held`);
+    assert.ok(stats.json.entries < 120 && stats.json.entries > 0, `${stats.json.entries} entries held`);
+  } finally {
+    await t.close();
+  }
+});
+
 test('advice: a loop of 150 keys through 100 entries gets "grow to 200" with the curve\'s hit ratio', async () => {
   const t = await startTestApp();
   try {

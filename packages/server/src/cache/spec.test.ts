@@ -19,15 +19,24 @@ function refusal(body: unknown): { detail: string; field?: string; limit?: strin
   assert.fail(`accepted ${JSON.stringify(body)}`);
 }
 
-test('fills in the defaults: w-tinylfu, 10,000 entries, no expiry (60 s with adaptive TTL)', () => {
+test('fills in the defaults: w-tinylfu, 64 MiB, no expiry (60 s with adaptive TTL)', () => {
   assert.deepEqual(parseCacheSpec({ name: 'a' }), {
     name: 'a',
     backend: 'memory',
     policy: 'w-tinylfu',
-    maxEntries: 10_000,
+    maxBytes: 64 * 1024 * 1024,
     defaultTtlMs: 0,
     adaptiveTtl: false,
   });
+  assert.equal(parseCacheSpec({ name: 't', backend: 'tiered' }).maxBytes, 64 * 1024 * 1024);
+  assert.deepEqual(
+    [
+      parseCacheSpec({ name: 'n', maxEntries: 5 }).maxEntries,
+      parseCacheSpec({ name: 'n', maxEntries: 5 }).maxBytes,
+    ],
+    [5, undefined],
+  );
+  assert.equal(parseCacheSpec({ name: 'r', backend: 'redis' }).maxBytes, undefined);
   assert.deepEqual(parseCacheSpec({ name: 'b', maxBytes: 4096, adaptiveTtl: { maxStaleness: 0.1 } }), {
     name: 'b',
     backend: 'memory',

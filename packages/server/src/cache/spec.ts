@@ -22,8 +22,17 @@ function bad(field: string, message: string, limit?: string): never {
 }
 
 /**
- * Validates a cache definition and fills in its defaults: policy w-tinylfu (none on redis), maxEntries
- * 10,000 unless maxBytes bounds the memory tier, defaultTtlMs 60,000 with adaptive TTL (else 0).
+ * Bytes of the memory tier of a cache defined without maxEntries or maxBytes: 64 MiB of estimated size
+ * (each entry counts its key, its value and ~96 bytes of bookkeeping), so about 40,000 entries of 1.5 KiB
+ * or 8 of the largest cached-query results. A count alone (the bound before) let 10,000 entries of up to
+ * 1 MiB each hold 10 GB.
+ */
+export const DEFAULT_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Validates a cache definition and fills in its defaults: policy w-tinylfu (none on redis), maxBytes
+ * {@link DEFAULT_CACHE_MAX_BYTES} unless maxEntries or maxBytes is given, defaultTtlMs 60,000 with adaptive
+ * TTL (else 0).
  * @throws SiperfError `ERR_API_BODY` naming the field, what was expected and what was given.
  */
 export function parseCacheSpec(body: unknown): CacheSpec {
@@ -72,14 +81,17 @@ export function parseCacheSpec(body: unknown): CacheSpec {
           ...(a.maxTtlMs !== undefined ? { maxTtlMs: a.maxTtlMs } : {}),
           ...(a.maxStaleness !== undefined ? { maxStaleness: a.maxStaleness } : {}),
         };
-  const boundedEntries =
-    backend === 'redis' ? undefined : (maxEntries ?? (maxBytes === undefined ? 10_000 : undefined));
+  // The memory tier is always bounded, by bytes unless a count is asked for.
+  const boundedBytes =
+    backend === 'redis'
+      ? undefined
+      : (maxBytes ?? (maxEntries === undefined ? DEFAULT_CACHE_MAX_BYTES : undefined));
   return {
     name: b.name,
     backend,
     policy,
-    ...(boundedEntries !== undefined ? { maxEntries: boundedEntries } : {}),
-    ...(maxBytes !== undefined ? { maxBytes } : {}),
+    ...(maxEntries !== undefined ? { maxEntries } : {}),
+    ...(boundedBytes !== undefined ? { maxBytes: boundedBytes } : {}),
     defaultTtlMs: b.defaultTtlMs ?? (adaptiveTtl ? 60_000 : 0),
     adaptiveTtl,
     ...(b.staleGraceMs !== undefined ? { staleGraceMs: b.staleGraceMs } : {}),

@@ -68,14 +68,15 @@ export const CacheSpecInput = Type.Object(
         minimum: 1,
         maximum: 1_000_000,
         description:
-          'most entries of the memory tier (default 10,000 unless maxBytes is given); not with maxBytes',
+          'most entries of the memory tier; not with maxBytes (without either, maxBytes is 64 MiB)',
       }),
     ),
     maxBytes: Type.Optional(
       Type.Integer({
         minimum: 1024,
         maximum: MAX_31,
-        description: 'most estimated bytes of the memory tier; not with maxEntries',
+        description:
+          'most estimated bytes of the memory tier (default 64 MiB unless maxEntries is given); not with maxEntries',
       }),
     ),
     defaultTtlMs: Type.Optional(
