@@ -249,6 +249,10 @@ async function main(): Promise<void> {
       // The advisor reads the demo's plans: PostgreSQL (indexes checked with HypoPG where it is
       // created) or the service's PGlite over the wire protocol (no HypoPG: index gains are estimates).
       pools: `demo=${demoPool}`,
+      // The demo's database is its own scratch database (PGlite in memory, or the DATABASE_URL it fills
+      // with its own tables), reached as a superuser: the advisor may EXPLAIN on it. Never set this for a
+      // production database's pool.
+      allowWritablePools: 1,
     },
   });
   let server: Awaited<ReturnType<typeof startServer>>;

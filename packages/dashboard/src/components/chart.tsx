@@ -39,6 +39,17 @@ export interface TimeChartProps {
 
 const PALETTE = ['--c1', '--c2', '--c3', '--c4', '--c5', '--c6'];
 
+/** Whether some value has no non-null neighbour (uPlot draws a line only between two points). */
+function hasIsolated(values: readonly (number | null)[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === null || values[i] === undefined) continue;
+    const before = i > 0 ? values[i - 1] : null;
+    const after = i < values.length - 1 ? values[i + 1] : null;
+    if ((before === null || before === undefined) && (after === null || after === undefined)) return true;
+  }
+  return false;
+}
+
 function cssColor(name: string, el: Element): string {
   return name.startsWith('--') ? getComputedStyle(el).getPropertyValue(name).trim() || '#888' : name;
 }
@@ -67,6 +78,8 @@ export function TimeChart(props: TimeChartProps) {
             ...(s.fill ? { fill: `${color}33` } : {}),
             value: (_u: uPlot, v: number | null) => (v === null ? '–' : props.format(v)),
             spanGaps: false,
+            // A value with no neighbour (data in a single step) draws no line: show it as a dot.
+            points: { show: hasIsolated(s.values), size: 6 },
           };
         }),
       ],
@@ -86,18 +99,20 @@ export function TimeChart(props: TimeChartProps) {
           values: (_u, vals) => vals.map((v) => props.format(v)),
         },
       ],
-      ...(props.yInclude?.length
-        ? {
-            scales: {
-              y: {
-                range: (_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax => [
-                  Math.min(min ?? Number.POSITIVE_INFINITY, ...props.yInclude!),
-                  Math.max(max ?? Number.NEGATIVE_INFINITY, ...props.yInclude!),
-                ],
-              },
-            },
-          }
-        : {}),
+      scales: {
+        y: {
+          range: (_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax => {
+            let lo = Math.min(min ?? Number.POSITIVE_INFINITY, ...(props.yInclude ?? []));
+            let hi = Math.max(max ?? Number.NEGATIVE_INFINITY, ...(props.yInclude ?? []));
+            if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+            // Values from zero up start the axis at zero; a flat line gets a span around it (not uPlot's ±100×).
+            if (lo > 0 && lo <= hi / 2) lo = 0;
+            if (hi === lo) hi = lo === 0 ? 1 : lo + Math.abs(lo) * 0.1;
+            const pad = (hi - lo) * 0.05;
+            return [lo === 0 ? 0 : lo - pad, hi + pad];
+          },
+        },
+      },
       ...(props.bands
         ? { bands: props.bands.map(([a, b]) => ({ series: [a + 1, b + 1] as [number, number] })) }
         : {}),

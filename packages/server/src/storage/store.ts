@@ -128,6 +128,7 @@ export interface RollupReader {
 /** A service seen in a window. */
 export interface ServiceSummary {
   service: string;
+  /** Spans it answered: server, consumer and root spans (not its outgoing client and producer calls). */
   requests: number;
   errors: number;
   endpoints: number;

@@ -6,7 +6,7 @@
  * and < `toNs`.
  * @module
  */
-import type { SpanKind } from '../../model/index.ts';
+import { SpanKind } from '../../model/index.ts';
 import { NS_PER_MINUTE } from '../../util/time.ts';
 import type {
   DbAggregate,
@@ -135,20 +135,26 @@ export async function services(
   const out = new Map<string, ServiceSummary>();
   for (const r of rows) {
     const name = String(r.key[0]);
+    // Requests are the spans a service answers (server, consumer, and roots such as a job's): its outgoing
+    // calls (client, producer) are another service's requests, not its own.
+    const outgoing = r.key[2] === SpanKind.CLIENT || r.key[2] === SpanKind.PRODUCER;
+    const requests = outgoing ? 0 : r.sums[0]!;
+    const errors = outgoing ? 0 : r.sums[1]!;
+    const endpoints = outgoing ? 0 : 1;
     const s = out.get(name);
     if (!s) {
       out.set(name, {
         service: name,
-        requests: r.sums[0]!,
-        errors: r.sums[1]!,
-        endpoints: 1,
+        requests,
+        errors,
+        endpoints,
         firstSeenNs: r.firstBucketNs,
         lastSeenNs: r.lastBucketNs + NS_PER_MINUTE,
       });
     } else {
-      s.requests += r.sums[0]!;
-      s.errors += r.sums[1]!;
-      s.endpoints++;
+      s.requests += requests;
+      s.errors += errors;
+      s.endpoints += endpoints;
       if (r.firstBucketNs < s.firstSeenNs) s.firstSeenNs = r.firstBucketNs;
       if (r.lastBucketNs + NS_PER_MINUTE > s.lastSeenNs) s.lastSeenNs = r.lastBucketNs + NS_PER_MINUTE;
     }
