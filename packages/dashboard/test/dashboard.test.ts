@@ -181,7 +181,9 @@ test('overview: per service the throughput, requests, error rate, p95 and Apdex 
     const alertPanel = page.locator('section[aria-labelledby="alerts-h"]');
     const alertText = await textOf(alertPanel.locator('li').first());
     assert.match(alertText, new RegExp(`^firing\\s+${EXPECTED.alerts.firing.name}`));
-    assert.ok(alertText.includes(`${firing.value.toFixed(3)} (threshold 300)`), alertText);
+    // The page rounds to 2 decimals (format.num): the same figure as the API's.
+    const shown = Number(firing.value.toFixed(2)).toLocaleString('en', { maximumFractionDigits: 2 });
+    assert.ok(alertText.includes(`${shown} (threshold 300)`), alertText);
     assert.equal(await alertPanel.locator('li').count(), 1, 'the quiet rule is not listed');
     // Hosts: web-1 with the API's point count.
     const hosts = await hostsAnswer;
