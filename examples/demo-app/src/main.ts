@@ -21,6 +21,10 @@ const siperf = init({
   endpoint,
   metricExportIntervalMs: 2000,
   spanExportDelayMs: 500,
+  // The demo's load outruns OTel's default queue of 2,048 spans on a busy machine; its report counts
+  // every request, so none may be dropped.
+  maxQueuedSpans: 200_000,
+  exportTimeoutMs: 60_000,
 });
 
 const { openDatabase, seed } = await import('./db.ts');

@@ -41,6 +41,13 @@ export interface InitOptions {
   metricExportIntervalMs?: number;
   /** How long spans may wait in the batch before export, ms. Default 1,000. */
   spanExportDelayMs?: number;
+  /**
+   * Most spans waiting for export; past it new spans are dropped (OTel's BatchSpanProcessor). Default 2,048,
+   * OTel's; raise it for bursts that outrun the export (a load test, a busy machine).
+   */
+  maxQueuedSpans?: number;
+  /** How long one export may take before it counts as failed (and is retried), ms. Default 10,000. */
+  exportTimeoutMs?: number;
   /** Instrumentations added to the defaults. */
   instrumentations?: Instrumentation[];
   /** `false` leaves out the default instrumentations (HTTP, undici, pg, mysql2, ioredis, Fastify, Express). */
@@ -87,10 +94,21 @@ export function init(options: InitOptions): SiperfHandle {
   const headers: Record<string, string> = options.ingestKey
     ? { Authorization: `Bearer ${options.ingestKey}` }
     : {};
+  const maxQueuedSpans = options.maxQueuedSpans ?? 2048;
+  if (!Number.isInteger(maxQueuedSpans) || maxQueuedSpans < 1 || maxQueuedSpans > 10_000_000) {
+    throw new TypeError(`init: maxQueuedSpans must be an integer 1..10000000, got ${maxQueuedSpans}`);
+  }
+  const exportTimeoutMs = options.exportTimeoutMs ?? 10_000;
+  if (!Number.isFinite(exportTimeoutMs) || exportTimeoutMs < 100 || exportTimeoutMs > 600_000) {
+    throw new TypeError(`init: exportTimeoutMs must be a number 100..600000, got ${exportTimeoutMs}`);
+  }
   const spanProcessor = new BatchSpanProcessor(
-    new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, headers }),
+    new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, headers, timeoutMillis: exportTimeoutMs }),
     {
       scheduledDelayMillis: delay,
+      maxQueueSize: maxQueuedSpans,
+      maxExportBatchSize: Math.min(512, maxQueuedSpans),
+      exportTimeoutMillis: exportTimeoutMs,
     },
   );
   const metricReader = new PeriodicExportingMetricReader({
