@@ -8,6 +8,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { poolSizing } from '@siperf/node/db';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CacheRegistry } from '../cache/index.ts';
@@ -16,7 +17,7 @@ import type { LogDigests } from '../db/log-digests.ts';
 import type { DbPools } from '../db/pools.ts';
 import { runReadOnly } from '../db/read-only.ts';
 import { SiperfError } from '../errors.ts';
-import { digestLogText } from '../ingest/logs/index.ts';
+import { digestLogStream, parseInstant } from '../ingest/logs/index.ts';
 import type { Advice } from '../model/index.ts';
 import { type RecommendationEngine, rankAdvice } from '../recommendations/index.ts';
 import type { Store } from '../storage/index.ts';
@@ -119,11 +120,8 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
   // documents it; the query is validated as everywhere.
   await app.register(async (upload) => {
     upload.removeAllContentTypeParsers();
-    upload.addContentTypeParser(
-      '*',
-      { parseAs: 'buffer', bodyLimit: 256 * 1024 * 1024 },
-      (_req, body, done) => done(null, body),
-    );
+    // The body is the request stream: the log is digested as it arrives (digestLogStream), not held.
+    upload.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
     upload.post(
       '/api/v1/cache-db/logs',
       { bodyLimit: 256 * 1024 * 1024, schema: S.logs, validatorCompiler: bodyDecodedByHandler },
@@ -133,11 +131,11 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
         const time = (k: 'since' | 'until') => {
           const v = q[k];
           if (v === undefined) return undefined;
-          const ms = Date.parse(v);
-          if (Number.isNaN(ms)) {
+          const ms = parseInstant(v);
+          if (ms === null) {
             throw new SiperfError(
               'ERR_QUERY_PARAM',
-              `${k}: expected an ISO-8601 time (YYYY-MM-DD…), got ${JSON.stringify(v)}`,
+              `${k}: expected an ISO-8601 time (YYYY-MM-DD…), got ${JSON.stringify(v)} (UTC when it has no offset)`,
               { field: k },
             );
           }
@@ -149,27 +147,29 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
           const detail = `since: must be before until (${q.until}), got ${q.since}`;
           throw new SiperfError('ERR_QUERY_PARAM', detail, { field: 'since', limit: `< ${q.until}` });
         }
-        const body = request.body;
-        if (!Buffer.isBuffer(body) || body.length === 0)
-          throw new SiperfError('ERR_API_BODY', 'body: expected the log file, got nothing');
-        let digest: ReturnType<typeof digestLogText>;
+        const body = request.body as Readable | undefined;
+        let digest: Awaited<ReturnType<typeof digestLogStream>>;
         try {
-          digest = digestLogText(body, {
+          digest = await digestLogStream(body ?? Readable.from([]), {
             format: q.format,
             prefix: q.prefix,
+            logTimezone: q.logTimezone,
             sinceMs,
             untilMs,
+            maxBytes: 256 * 1024 * 1024,
             maxInflatedBytes: config.maxDecompressedBytes,
           });
         } catch (err) {
           if (err instanceof RangeError) {
-            const field = err.message.startsWith('prefix') ? 'prefix' : undefined;
+            const field = /^(prefix|logTimezone)\b/.exec(err.message)?.[1];
             throw new SiperfError(field ? 'ERR_QUERY_PARAM' : 'ERR_API_BODY', err.message, {
               ...(field ? { field } : {}),
             });
           }
           throw err;
         }
+        if (digest.lines === 0)
+          throw new SiperfError('ERR_API_BODY', 'body: expected the log file, got nothing');
         const stored = logs.add(digest);
         return reply.code(200).send({ id: stored.id, ...digest });
       },

@@ -6,15 +6,19 @@
  * the advisor's.
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import {
+  checkTimeZone,
   detectLogFormat,
   digestLogFiles,
   firstLines,
   LOG_FORMATS,
   type LogFormat,
+  parseInstant,
 } from '../ingest/logs/index.ts';
+
 import { loadSqlParser } from '../ingest/sql-fingerprint.ts';
 import { formatProfile } from './log-report.ts';
 
@@ -27,8 +31,10 @@ export interface ImportLogOptions {
   prefix?: string;
   since?: string;
   until?: string;
+  logTimezone?: string;
   json?: boolean;
   limit?: string;
+  width?: string;
   url?: string;
   key?: string;
 }
@@ -40,8 +46,9 @@ function fail(message: string): never {
 
 function instant(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) fail(`--${name}: expected an ISO-8601 time, got ${JSON.stringify(v)}`);
+  const ms = parseInstant(v);
+  if (ms === null)
+    fail(`--${name}: expected an ISO-8601 time (UTC when it has no offset), got ${JSON.stringify(v)}`);
   return ms;
 }
 
@@ -62,6 +69,16 @@ export async function importLogs(files: string[], o: ImportLogOptions): Promise<
   const limit = o.limit === undefined ? 20 : Number(o.limit);
   if (!Number.isInteger(limit) || limit < 1)
     fail(`--limit: expected a positive integer, got ${JSON.stringify(o.limit)}`);
+  const width = o.width === undefined ? undefined : Number(o.width);
+  if (width !== undefined && (!Number.isInteger(width) || width < 10))
+    fail(`--width: expected an integer of 10 or more, got ${JSON.stringify(o.width)}`);
+  if (o.logTimezone !== undefined) {
+    try {
+      checkTimeZone(o.logTimezone);
+    } catch (err) {
+      fail(`--log-timezone: ${(err as Error).message.replace(/^logTimezone: /, '')}`);
+    }
+  }
   await loadSqlParser();
   const bar =
     process.stderr.isTTY && !o.json
@@ -80,6 +97,7 @@ export async function importLogs(files: string[], o: ImportLogOptions): Promise<
         prefix: o.prefix,
         sinceMs: instant('since', o.since),
         untilMs: instant('until', o.until),
+        logTimezone: o.logTimezone,
       },
       (read, total) => {
         if (!bar) return;
@@ -97,7 +115,7 @@ export async function importLogs(files: string[], o: ImportLogOptions): Promise<
     );
   }
   bar?.stop();
-  process.stdout.write(o.json ? `${JSON.stringify(digest, null, 2)}\n` : formatProfile(digest, limit));
+  process.stdout.write(o.json ? `${JSON.stringify(digest, null, 2)}\n` : formatProfile(digest, limit, width));
   if (!o.url) return;
   for (const file of files) {
     const q = new URLSearchParams({
@@ -105,6 +123,7 @@ export async function importLogs(files: string[], o: ImportLogOptions): Promise<
       ...(o.prefix ? { prefix: o.prefix } : {}),
       ...(o.since ? { since: o.since } : {}),
       ...(o.until ? { until: o.until } : {}),
+      ...(o.logTimezone ? { logTimezone: o.logTimezone } : {}),
     });
     const res = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/cache-db/logs?${q}`, {
       method: 'POST',
@@ -112,8 +131,10 @@ export async function importLogs(files: string[], o: ImportLogOptions): Promise<
         'content-type': 'application/octet-stream',
         ...(o.key ? { authorization: `Bearer ${o.key}` } : {}),
       },
-      body: await readFile(file),
-    }).catch((err: Error) => fail(`upload to ${o.url} failed: ${err.message}`));
+      // Streamed: a 200 MB log is not held in memory to be sent.
+      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit).catch((err: Error) => fail(`upload to ${o.url} failed: ${err.message}`));
     if (!res.ok) fail(`upload of ${file} failed (${res.status}): ${await res.text()}`);
     process.stderr.write(`uploaded ${file} to ${o.url}\n`);
   }

@@ -1,14 +1,15 @@
 /**
  * The text form of a log digest, laid out like pt-query-digest's profile: rank, query id, response time
- * and its share, calls, time per call, variance-to-mean ratio, and the statement.
+ * and its share, calls, time per call, variance-to-mean ratio, and the statement (whole unless a width is
+ * asked for), then the reader's notes.
  * @module
  */
-import type { LogDigest } from '../ingest/logs/index.ts';
+import type { LogImportDigest } from '../ingest/logs/index.ts';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-/** The profile, `limit` rows (the rest summed in a last line). */
-export function formatProfile(d: LogDigest, limit = 20): string {
+/** The profile, `limit` rows (the rest summed in a last line); statements cut to `width` when given. */
+export function formatProfile(d: LogImportDigest, limit = 20, width?: number): string {
   const total = d.queries.reduce((s, q) => s + q.totalMs, 0) / 1000;
   const lines = [
     `# ${plural(d.events, 'event')}, ${plural(d.queries.length, 'query', 'queries')} from ${plural(d.lines, 'line')} (${d.format})${d.unknownLines ? `; ${d.unknownLines} lines not understood, e.g. ${JSON.stringify(d.unknownExamples[0] ?? '')}` : ''}${d.filteredOut ? `; ${d.filteredOut} events outside the window` : ''}`,
@@ -37,7 +38,11 @@ export function formatProfile(d: LogDigest, limit = 20): string {
         q.count,
         q.meanMs / 1000,
         vm,
-        q.statement.replace(/\s+/g, ' ').slice(0, 70),
+        (() => {
+          const one = q.statement.replace(/\s+/g, ' ');
+          const text = width !== undefined && one.length > width ? `${one.slice(0, width - 1)}…` : one;
+          return q.untimed > 0 ? `${text} (${q.untimed} calls without a duration)` : text;
+        })(),
       ),
     );
   });
@@ -47,5 +52,6 @@ export function formatProfile(d: LogDigest, limit = 20): string {
     const calls = rest.reduce((s, q) => s + q.count, 0);
     lines.push(row('MISC', '0xMISC', secs, calls, calls > 0 ? secs / calls : 0, 0, `<${rest.length} ITEMS>`));
   }
+  for (const note of d.notes ?? []) lines.push(`# Note: ${note}`);
   return `${lines.join('\n')}\n`;
 }

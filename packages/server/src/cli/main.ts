@@ -39,9 +39,14 @@ const logOptions = (c: Command, formats: string) =>
       '--prefix <prefix>',
       "PostgreSQL log_line_prefix, e.g. '%m [%p] user=%u,db=%d ' (read from each line when absent)",
     )
-    .option('--since <time>', 'only events at or after this ISO-8601 time')
-    .option('--until <time>', 'only events before this ISO-8601 time')
+    .option('--since <time>', 'only events at or after this ISO-8601 time (UTC when it has no offset)')
+    .option('--until <time>', 'only events before this ISO-8601 time (UTC when it has no offset)')
+    .option(
+      '--log-timezone <zone>',
+      'IANA zone of PostgreSQL log times written with a zone abbreviation or none, e.g. Europe/Paris (default UTC)',
+    )
     .option('--limit <n>', 'queries in the profile (default 20)')
+    .option('--width <n>', 'cut statements in the profile to this many characters (default: whole)')
     .option('--json', 'print the digest as JSON (the upload API answer)')
     .option('-u, --url <url>', 'also upload the files to this server (POST /api/v1/cache-db/logs)')
     .option('-k, --key <key>', 'API key when the server has one');

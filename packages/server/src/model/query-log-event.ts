@@ -5,7 +5,8 @@
  */
 export interface QueryLogEvent {
   timeMs: number | null;
-  durationMs: number;
+  /** null: logged without a duration (log_statement alone), a call with no time rather than a 0 ms one. */
+  durationMs: number | null;
   /** The statement as logged (parameters of an extended-protocol execute substituted in `example` only). */
   statement: string;
   database: string;
@@ -18,6 +19,8 @@ export interface QueryLogEvent {
   rowsSent: number | null;
   /** An auto_explain plan logged with the statement. */
   plan: string | null;
+  /** The duration auto_explain logged with `plan` (a plan time: never added to `durationMs`). */
+  planMs?: number | undefined;
   /** The statement with its bind parameters in place (extended protocol), for display. */
   example?: string | undefined;
 }

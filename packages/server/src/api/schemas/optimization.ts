@@ -136,7 +136,7 @@ export const ComprehensiveAnswer = Closed({
 });
 export type ComprehensiveAnswer = Static<typeof ComprehensiveAnswer>;
 
-/** `since`/`until`: the date must lead; the rest is read by `Date.parse` (an invalid date is refused). */
+/** `since`/`until`: the date must lead; the rest is read as UTC when it has no offset (an invalid date is refused). */
 const isoTime = () =>
   Type.Optional(
     Type.String({
@@ -156,6 +156,13 @@ export const LogImportQuery = Closed({
   ),
   since: isoTime(),
   until: isoTime(),
+  logTimezone: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description:
+        'IANA zone of PostgreSQL log times written with a zone abbreviation or none, e.g. Europe/Paris (default UTC)',
+    }),
+  ),
 });
 export type LogImportQuery = Static<typeof LogImportQuery>;
 
@@ -164,7 +171,10 @@ export const QueryDigest = Closed({
   fingerprint: Type.String(),
   statement: Type.String({ description: 'normalised (literals replaced)' }),
   example: Type.String({ description: 'the slowest statement as logged' }),
-  count: Type.Integer(),
+  count: Type.Integer({ description: 'calls, with and without a duration' }),
+  untimed: Type.Optional(
+    Type.Integer({ description: 'calls logged without a duration: not in the time figures' }),
+  ),
   totalMs: Ms(),
   minMs: Ms(),
   maxMs: Ms(),
@@ -180,6 +190,12 @@ export const QueryDigest = Closed({
   firstSeen: Nullable(Type.String()),
   lastSeen: Nullable(Type.String()),
   plan: Nullable(Type.String({ description: 'an auto_explain plan of the slowest call' })),
+  planMs: Type.Optional(
+    Nullable(Ms('the duration auto_explain logged with the plan (a plan time, not added to totalMs)')),
+  ),
+  tables: Type.Optional(
+    Type.Array(Type.String(), { description: 'the tables the statement names (pt-query-digest’s distill)' }),
+  ),
 });
 export type QueryDigest = Static<typeof QueryDigest>;
 
@@ -191,6 +207,10 @@ export const LogDigestAnswer = Closed({
   unknownExamples: Type.Array(Type.String(), { description: 'a few lines that could not be read' }),
   events: Type.Integer(),
   filteredOut: Type.Integer({ description: 'events outside since/until' }),
+  noTime: Type.Optional(
+    Type.Integer({ description: 'events that carry no time (kept even with since/until)' }),
+  ),
+  notes: Type.Optional(Type.Array(Type.String(), { description: 'what the reader decided, said once each' })),
   queries: Type.Array(QueryDigest, { description: 'by total time' }),
 });
 export type LogDigestAnswer = Static<typeof LogDigestAnswer>;
@@ -199,7 +219,8 @@ const logFile = (description: string) => ({ schema: Type.String({ format: 'binar
 
 /** The log file as the raw body, read by the handler whatever its content type. */
 export const LogImportBody = {
-  description: 'the log file, plain or gzip-compressed (bzip2 is refused), up to 256 MiB',
+  description:
+    'the log file, plain or gzip-compressed (bzip2 is refused), up to 256 MiB, digested as it arrives',
   content: {
     'application/octet-stream': logFile('the log file'),
     'text/plain': logFile('the log file as text'),

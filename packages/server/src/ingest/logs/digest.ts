@@ -8,6 +8,26 @@
  */
 import type { LogDigest, QueryDigest, QueryLogEvent } from '../../model/index.ts';
 import { normaliseStatement } from '../sql-fingerprint.ts';
+import { tablesOf } from './tables.ts';
+
+/** One fingerprint's figures, with what the log reader adds to the stored digest's. */
+export interface LogQueryDigest extends QueryDigest {
+  /** Calls logged without a duration (log_statement alone): in `count`, not in the time figures. */
+  untimed: number;
+  /** The duration auto_explain logged with `plan` (a plan time, never added to `totalMs`), or null. */
+  planMs: number | null;
+  /** The tables the statement names (pt-query-digest's distill). */
+  tables: string[];
+}
+
+/** What a log import answers. */
+export interface LogImportDigest extends LogDigest {
+  /** Events that carry no time (kept even with since/until, which cannot place them). */
+  noTime: number;
+  /** What the reader decided that a reader of the figures should know (said once each). */
+  notes: string[];
+  queries: LogQueryDigest[];
+}
 
 export type { LogDigest, QueryDigest };
 
@@ -19,12 +39,30 @@ interface Acc {
   max: number;
   example: string;
   plan: string | null;
+  planMs: number | null;
+  untimed: number;
+  tables: string[];
   rows: number | null;
   databases: Map<string, number>;
   users: Map<string, number>;
   applications: Map<string, number>;
   first: number | null;
   last: number | null;
+}
+
+/** A value in a list: a quoted string, a number, NULL or a hex literal. */
+const VALUE = "(?:'(?:[^'\\\\]|\\\\.|'')*'|-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?|NULL|0x[0-9a-fA-F]+)";
+const VALUE_LIST = new RegExp(`\\(\\s*(${VALUE})\\s*,\\s*(${VALUE})(?:\\s*,\\s*${VALUE})*\\s*\\)`, 'g');
+const TUPLES = /(\([^()]*\))(?:\s*,\s*\([^()]*\))+/g;
+/** Statements past this many characters are normalised on a part only (sql-fingerprint.ts). */
+const LONG = 16_384;
+
+/**
+ * A long MySQL statement with its value lists cut to two values and its row lists to one row, so that
+ * `IN (…5,000 ids…)` gets the fingerprint of `IN (1, 2)`, as pt-query-digest folds lists of any length.
+ */
+function foldLists(statement: string): string {
+  return statement.replace(VALUE_LIST, '($1, $2)').replace(TUPLES, '$1');
 }
 
 const bump = (m: Map<string, number>, k: string) => {
@@ -35,6 +73,8 @@ const bump = (m: Map<string, number>, k: string) => {
 export class DigestBuilder {
   events = 0;
   filteredOut = 0;
+  noTime = 0;
+  untimed = 0;
   private readonly by = new Map<string, Acc>();
 
   constructor(
@@ -45,6 +85,7 @@ export class DigestBuilder {
   /** Adds one event (dropped, and counted, when outside the window). */
   add(e: QueryLogEvent): void {
     const { sinceMs, untilMs } = this.window;
+    if (e.timeMs === null) this.noTime += 1;
     if (
       e.timeMs !== null &&
       ((sinceMs !== undefined && e.timeMs < sinceMs) || (untilMs !== undefined && e.timeMs >= untilMs))
@@ -53,7 +94,10 @@ export class DigestBuilder {
       return;
     }
     this.events += 1;
-    const n = normaliseStatement(this.system, e.statement);
+    const n = normaliseStatement(
+      this.system,
+      this.system === 'mysql' && e.statement.length > LONG ? foldLists(e.statement) : e.statement,
+    );
     let a = this.by.get(n.fingerprint);
     if (!a) {
       a = {
@@ -64,6 +108,9 @@ export class DigestBuilder {
         max: -1,
         example: e.example ?? e.statement,
         plan: null,
+        planMs: null,
+        untimed: 0,
+        tables: tablesOf(e.statement),
         rows: null,
         databases: new Map(),
         users: new Map(),
@@ -73,12 +120,20 @@ export class DigestBuilder {
       };
       this.by.set(n.fingerprint, a);
     }
-    a.durations.push(e.durationMs);
-    a.total += e.durationMs;
-    if (e.durationMs > a.max) {
-      a.max = e.durationMs;
-      a.example = e.example ?? e.statement;
-      if (e.plan) a.plan = e.plan;
+    if (e.durationMs === null) {
+      a.untimed += 1;
+      this.untimed += 1;
+    } else {
+      a.durations.push(e.durationMs);
+      a.total += e.durationMs;
+      if (e.durationMs > a.max) {
+        a.max = e.durationMs;
+        a.example = e.example ?? e.statement;
+        if (e.plan) {
+          a.plan = e.plan;
+          a.planMs = e.planMs ?? null;
+        }
+      }
     }
     if (e.rowsExamined !== null) a.rows = (a.rows ?? 0) + e.rowsExamined;
     bump(a.databases, e.database);
@@ -93,28 +148,31 @@ export class DigestBuilder {
   /** The digests, by total time, largest first. */
   result(
     format: string,
-    parser: { lines: number; unknownLines: number; unknownExamples: string[] },
-  ): LogDigest {
+    parser: { lines: number; unknownLines: number; unknownExamples: string[]; notes?: () => string[] },
+  ): LogImportDigest {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     // Very long statements are cut in the answer (the fingerprint covers the whole text).
     const cut = (t: string) => (t.length > 10_000 ? `${t.slice(0, 10_000)}… (${t.length} characters)` : t);
-    const queries = [...this.by.values()].map((a): QueryDigest => {
+    const queries = [...this.by.values()].map((a): LogQueryDigest => {
+      // Time figures over the calls with a duration (0 when none has one: `untimed` says so).
       const sorted = Float64Array.from(a.durations).sort();
-      const p95 = sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]!;
-      const mean = a.total / sorted.length;
+      const n = sorted.length;
+      const p95 = n ? sorted[Math.max(0, Math.ceil(0.95 * n) - 1)]! : 0;
+      const mean = n ? a.total / n : 0;
       let sq = 0;
       for (const v of sorted) sq += (v - mean) ** 2;
       return {
         fingerprint: a.fingerprint,
         statement: cut(a.statement),
         example: cut(a.example),
-        count: sorted.length,
+        count: n + a.untimed,
+        untimed: a.untimed,
         totalMs: a.total,
-        minMs: sorted[0]!,
-        maxMs: sorted[sorted.length - 1]!,
-        meanMs: a.total / sorted.length,
+        minMs: n ? sorted[0]! : 0,
+        maxMs: n ? sorted[n - 1]! : 0,
+        meanMs: mean,
         p95Ms: p95,
-        stddevMs: Math.sqrt(sq / sorted.length),
+        stddevMs: n ? Math.sqrt(sq / n) : 0,
         rowsExamined: a.rows,
         databases: Object.fromEntries(a.databases),
         users: Object.fromEntries(a.users),
@@ -122,10 +180,22 @@ export class DigestBuilder {
         firstSeen: iso(a.first),
         lastSeen: iso(a.last),
         plan: a.plan,
+        planMs: a.planMs,
+        tables: a.tables,
       };
     });
-    queries.sort((x, y) => y.totalMs - x.totalMs);
+    queries.sort((x, y) => y.totalMs - x.totalMs || y.count - x.count);
+    const notes = [...(parser.notes?.() ?? [])];
+    if (this.untimed > 0)
+      notes.push(
+        `${this.untimed} statements were logged without a duration (log_statement without log_duration): counted as calls, left out of the time figures`,
+      );
+    const { sinceMs, untilMs } = this.window;
+    if (this.noTime > 0 && (sinceMs !== undefined || untilMs !== undefined))
+      notes.push(`${this.noTime} events carry no time: kept, since/until cannot place them`);
     return {
+      noTime: this.noTime,
+      notes,
       format,
       lines: parser.lines,
       unknownLines: parser.unknownLines,

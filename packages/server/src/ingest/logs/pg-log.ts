@@ -1,14 +1,21 @@
 /**
  * PostgreSQL server logs into statements with durations, as pgBadger reads them:
- * - stderr with any `log_line_prefix`: given (`%m [%p] user=%u,db=%d `, compiled to a pattern), or, when
- *   not given, read from each line (the text before the severity; time, `[pid]`, `user=`, `db=`, `app=`
- *   found in it). Continuation lines start with a tab. Google Cloud Logging exports (one LogEntry JSON a
- *   line with the PostgreSQL line in `textPayload`) are read the same way.
+ * - stderr with any `log_line_prefix`: given (`%m [%p] user=%u,db=%d `, compiled to a pattern; every escape
+ *   PostgreSQL 17 documents), or, when not given, read from each line (the text before the severity; time,
+ *   `[pid]`, `user=`, `db=`, `app=`, RDS's `:%u@%d:[%p]:` found in it). The severity may be followed by one
+ *   space or more. Continuation lines start with a tab. Heroku logplex (2019 and 2021) frames `[n-m]` are
+ *   reassembled into their message. Google Cloud Logging exports (one LogEntry JSON a line with the
+ *   PostgreSQL line in `textPayload`) are read the same way. Times with a zone abbreviation or none are
+ *   read in `logTimezone` when given (else UTC).
  * - csvlog (the 23–26 columns of PostgreSQL 12–17) and jsonlog (PostgreSQL 15+).
- * Messages are paired per backend (pid): `duration: … statement:` and `duration: … execute <name>:` are
- * events (parse and bind steps are not); a `statement:` followed by a bare `duration:` (log_statement with
- * log_duration) is one event; `DETAIL:  parameters: $1 = '…'` fills the example of the execute before it;
- * `duration: … plan:` (auto_explain) gives the statement from its `Query Text:` and keeps the plan.
+ * Messages are paired per backend (pid, else session id): `duration: … statement:` and
+ * `duration: … execute <name>:` are events (parse and bind steps are timed apart and not counted, their time
+ * is not in the execute's); a `statement:` followed by a bare `duration:` (log_statement with log_duration)
+ * is one event, and one no duration follows is a call without a duration (never 0 ms);
+ * `DETAIL:  parameters: $1 = '…'` fills the example of the execute before it; `duration: … plan:`
+ * (auto_explain) is held until the same backend's `duration:` line of the same statement, which counts the
+ * execution once with its own duration and takes the plan and its plan time (never added); a plan no such
+ * line claims counts with its plan time, from its `Query Text:`.
  * Lines that belong to no message are counted as unknown, with examples.
  * @module
  */
@@ -33,13 +40,78 @@ interface Message extends Meta {
 
 const SEVERITY =
   'LOG|ERROR|WARNING|FATAL|PANIC|DETAIL|HINT|STATEMENT|CONTEXT|NOTICE|INFO|DEBUG[1-5]?|QUERY|LOCATION';
-const LINE = new RegExp(`^(.*?)\\b(${SEVERITY}):  (.*)$`);
+/** The severity and the message; any run of spaces after the colon (PostgreSQL writes two, some platforms one). */
+const SEVERITY_AND_TEXT = `(${SEVERITY}):[ \\t]+(.*)$`;
+const LINE = new RegExp(`^(.*?)\\b${SEVERITY_AND_TEXT}`);
 const TIME = /(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?: ?(UTC|GMT|Z|[+-]\d{2}(?::?\d{2})?))?/;
+/**
+ * Heroku logplex frames, 2019 (`2019-…+00:00 app[postgres.1234]: [DATABASE] [9-1] …`) and 2021
+ * (`2021-…+00:00 d.<uuid> app[postgres.1234] [DATABASE] [9-1] …`): one frame a line, `[n-m]` the m-th line
+ * of the n-th message.
+ */
+const LOGPLEX =
+  /^(\d{4}-\d{2}-\d{2}T\S+)\s+(?:\S+\s+)?app\[postgres(?:\.(\d+))?\]:?\s+\[[A-Za-z0-9_]+\]\s+\[(\d+)-(\d+)\]\s?(.*)$/;
 
-/** A time of a log line as ms since the epoch (named zones other than UTC/GMT are read as UTC). */
-function timeOf(text: string): number | null {
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+const zoneOffsets = new Map<string, number>();
+
+/**
+ * Checks an IANA time zone name (`Europe/Paris`).
+ * @throws RangeError naming `logTimezone` when the zone is unknown.
+ */
+export function checkTimeZone(zone: string): void {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    throw new RangeError(
+      `logTimezone: expected an IANA time zone such as Europe/Paris, got ${JSON.stringify(zone)}`,
+    );
+  }
+}
+
+/** The offset of `zone` from UTC at the instant `utcMs`, in ms (cached per zone and hour). */
+function offsetAt(zone: string, utcMs: number): number {
+  const key = `${zone}\u0000${Math.floor(utcMs / 3_600_000)}`;
+  const cached = zoneOffsets.get(key);
+  if (cached !== undefined) return cached;
+  let f = zoneFormats.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    zoneFormats.set(zone, f);
+  }
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(utcMs)) p[part.type] = Number(part.value);
+  const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
+  const offset = wall - Math.floor(utcMs / 1000) * 1000;
+  if (zoneOffsets.size > 10_000) zoneOffsets.clear();
+  zoneOffsets.set(key, offset);
+  return offset;
+}
+
+/** A wall-clock time in `zone` (given as if it were UTC) as ms since the epoch. */
+function wallToUtc(wallMs: number, zone: string): number {
+  const first = wallMs - offsetAt(zone, wallMs);
+  const second = offsetAt(zone, first);
+  return wallMs - second;
+}
+
+/**
+ * A time of a log line as ms since the epoch. An explicit offset, UTC or GMT is read as written; a time
+ * with a zone abbreviation (CET, MSK) or none is read in `logTimezone` when given, else as UTC.
+ */
+function timeOf(text: string, logTimezone?: string): number | null {
   const m = TIME.exec(text);
   if (!m) return null;
+  const named = m[3] === undefined;
   const zone =
     m[3] && /^[+-]/.test(m[3])
       ? m[3].length === 3
@@ -47,16 +119,18 @@ function timeOf(text: string): number | null {
         : m[3].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')
       : 'Z';
   const v = Date.parse(`${m[1]}T${m[2]}${zone}`);
-  return Number.isNaN(v) ? null : v;
+  if (Number.isNaN(v)) return null;
+  return named && logTimezone ? wallToUtc(v, logTimezone) : v;
 }
 
-/** Escapes whose values are free text: matched up to the literal character that follows them. */
+/** Escapes whose values are free text: matched up to the literal text that follows them. */
 const FREE_TEXT: Record<string, string> = {
   a: 'app',
   u: 'user',
   d: 'db',
   r: 'remote',
   h: 'host',
+  L: 'local',
   b: 'backend',
   i: 'tag',
 };
@@ -68,22 +142,60 @@ const PREFIX_ESCAPES: Record<string, string> = {
   m: '(?<time>\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d+(?: [A-Za-z0-9+:-]+)?)',
   n: '(?<epoch>\\d+(?:\\.\\d+)?)',
   e: '(?<sqlstate>[0-9A-Z]{5})',
-  c: '(?<session>[0-9a-f.]+)',
+  c: '(?<session>[0-9a-f]+\\.[0-9a-f]+)',
   l: '(?<line>\\d+)',
   s: '(?<start>\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}(?: [A-Za-z0-9+:-]+)?)',
   v: '(?<vxid>[\\d/]*)',
   x: '(?<xid>\\d+)',
-  q: '',
   Q: '(?<queryid>-?\\d+)',
-  '%': '%',
 };
 
+type PrefixToken =
+  | { kind: 'literal'; text: string }
+  | { kind: 'free'; escape: string }
+  | { kind: 'fixed'; escape: string }
+  | { kind: 'q' };
+
+const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeClass = (c: string) => c.replace(/[\]\\^-]/g, '\\$&');
+
+function tokens(prefix: string): PrefixToken[] {
+  const out: PrefixToken[] = [];
+  const literal = (t: string) => {
+    const last = out[out.length - 1];
+    if (last?.kind === 'literal') last.text += t;
+    else out.push({ kind: 'literal', text: t });
+  };
+  for (let i = 0; i < prefix.length; i++) {
+    const c = prefix[i]!;
+    if (c !== '%') {
+      literal(c);
+      continue;
+    }
+    const e = prefix[++i];
+    if (e === '%') literal('%');
+    else if (e === 'q') out.push({ kind: 'q' });
+    else if (e !== undefined && e in FREE_TEXT) out.push({ kind: 'free', escape: e });
+    else if (e !== undefined && e in PREFIX_ESCAPES) out.push({ kind: 'fixed', escape: e });
+    else
+      throw new RangeError(
+        `prefix: unknown escape %${e ?? ''} (log_line_prefix escapes: %a %u %d %r %h %L %b %p %P %t %m %n %i %e %c %l %s %v %x %q %Q %%)`,
+      );
+  }
+  return out;
+}
+
 /**
- * The pattern of a `log_line_prefix` (followed by the severity and the message).
+ * The pattern of a `log_line_prefix` (followed by the severity and the message). A free-text value (an
+ * application, user or database name) runs to the literal text that follows it in the prefix, and may
+ * contain that text's first character when what comes after is not the rest of the prefix: `app=%a `
+ * reads an application named `a: b c` whole, `%u@%d:[%p]` a user named `svc@corp`. Values are matched
+ * atomically and each separator's lookahead stops at the next separator, so matching stays linear.
+ * After `%q`, the rest is optional (non-session processes stop there).
  * @throws RangeError naming the escape when the prefix has one PostgreSQL does not know.
  */
 export function compilePrefix(prefix: string): RegExp {
-  let re = '';
+  const toks = tokens(prefix);
   const seen = new Set<string>();
   const group = (name: string, pattern: string) => {
     // A group name may appear once: later repeats of an escape match without capturing.
@@ -91,39 +203,83 @@ export function compilePrefix(prefix: string): RegExp {
     seen.add(name);
     return g;
   };
-  for (let i = 0; i < prefix.length; i++) {
-    const c = prefix[i]!;
-    if (c !== '%') {
-      re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      continue;
-    }
-    const e = prefix[++i];
-    if (e !== undefined && e in FREE_TEXT) {
-      // Free text runs to the next literal character (linear matching: no backtracking between groups).
-      const next = prefix[i + 1];
+  /** The next token that is not %q, from index i. */
+  const after = (i: number) => {
+    let j = i;
+    while (toks[j]?.kind === 'q') j++;
+    return j;
+  };
+  let re = '';
+  let optional = 0;
+  let atoms = 0;
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind === 'literal') re += escapeRe(t.text);
+    else if (t.kind === 'q') {
+      re += '(?:';
+      optional += 1;
+    } else if (t.kind === 'fixed') {
+      const part = PREFIX_ESCAPES[t.escape]!;
+      const name = /\?<(\w+)>/.exec(part)![1]!;
+      re += group(name, part.replace(`(?<${name}>`, '').replace(/\)$/, ''));
+    } else {
+      const name = FREE_TEXT[t.escape]!;
+      const j = after(i + 1);
+      const next = toks[j];
       if (next === undefined) {
-        re += group(FREE_TEXT[e]!, '\\S*');
+        re += group(name, '\\S*');
         continue;
       }
-      if (next === '%' && prefix[i + 2] !== '%') {
+      if (next.kind !== 'literal') {
         throw new RangeError(
-          `prefix: %${e} must be followed by a literal character to be read back (not by %${prefix[i + 2] ?? ''})`,
+          `prefix: %${t.escape} must be followed by a literal character to be read back (not by an escape)`,
         );
       }
-      re += group(FREE_TEXT[e]!, `[^${next.replace(/[\]\\^-]/g, '\\$&')}\\n]*`);
-      continue;
+      const sep = next.text[0]!;
+      const rest = next.text.slice(1);
+      const k = after(j + 1);
+      const following = toks[k];
+      let look: string;
+      if (following === undefined) look = `${escapeRe(rest)}(?:${SEVERITY}):`;
+      else if (rest !== '') look = escapeRe(rest);
+      else if (following.kind === 'free' && toks[after(k + 1)]?.kind === 'literal') {
+        // `%u@%d:[`: the separator is the one after which the next value runs to its own literal.
+        const l2 = toks[after(k + 1)] as { text: string };
+        const end = toks[after(after(k + 1) + 1)] === undefined ? `(?:${SEVERITY}):` : '';
+        look = `[^${escapeClass(sep)}\\n]*${escapeRe(l2.text)}${end}`;
+      } else if (following.kind === 'fixed') {
+        const part = PREFIX_ESCAPES[following.escape]!;
+        look = part.replace(/\(\?<\w+>/, '(?:');
+      } else look = '';
+      const cls = `[^${escapeClass(sep)}\\n]`;
+      const body = look ? `(?:${cls}|${escapeRe(sep)}(?!${look}))*` : `${cls}*`;
+      // Atomic (a lookahead's capture, then a backreference): once read, a value is never given back
+      // character by character, which would make a line that does not match quadratic.
+      atoms += 1;
+      re += group(name, `(?=(?<a${atoms}>${body}))\\k<a${atoms}>`);
     }
-    if (e === undefined || !(e in PREFIX_ESCAPES)) {
-      throw new RangeError(
-        `prefix: unknown escape %${e ?? ''} (log_line_prefix escapes: %a %u %d %r %h %b %p %P %t %m %n %i %e %c %l %s %v %x %q %Q %%)`,
-      );
-    }
-    const part = PREFIX_ESCAPES[e]!;
-    const name = /\?<(\w+)>/.exec(part)?.[1];
-    re += name ? group(name, part.replace(`(?<${name}>`, '').replace(/\)$/, '')) : part;
   }
-  return new RegExp(`^${re}(${SEVERITY}):  (.*)$`);
+  re += ')?'.repeat(optional);
+  return new RegExp(`^${re}${SEVERITY_AND_TEXT}`);
 }
+
+/** What a backend holds between lines. */
+interface Pending {
+  /** A `statement:` (log_statement) waiting for its bare `duration:` (log_duration). */
+  statement?: string | undefined;
+  statementMeta?: Meta | undefined;
+  /** An event waiting for its `DETAIL:  parameters:` line. */
+  event?: QueryLogEvent | undefined;
+  /** An auto_explain plan waiting for the `duration:` line of the same execution. */
+  plan?: QueryLogEvent | undefined;
+}
+
+/** The statement of a `statement:`/`execute <name>:` (a name may hold `:` not followed by a space). */
+const PHASE = '(?:execute|parse|bind)\\s+(?:[^:\\n]|:(?!\\s))*';
+const DURATION = new RegExp(`^duration: ([\\d.]+) ms(?:\\s+(statement|${PHASE}|plan):\\s*([\\s\\S]*))?$`);
+const STATEMENT = /^(?:statement|execute\s+(?:[^:\n]|:(?!\s))*):\s([\s\S]*)$/;
+const sameText = (a: string, b: string) =>
+  a.replace(/\s+/g, ' ').trim().replace(/;$/, '') === b.replace(/\s+/g, ' ').trim().replace(/;$/, '');
 
 /** A line-at-a-time PostgreSQL log parser: `push` each line, then `end`. */
 export class PgLogParser {
@@ -132,20 +288,23 @@ export class PgLogParser {
   readonly unknownExamples: string[] = [];
   private current: Message | undefined;
   private csvBuffer = '';
-  /** Per backend: the statement waiting for its duration, and the event waiting for its parameters. */
-  private readonly pending = new Map<
-    string,
-    { statement?: string; statementMeta?: Meta; event?: QueryLogEvent }
-  >();
+  private csvQuotes = 0;
+  /** Heroku logplex messages being reassembled from their frames, per backend. */
+  private readonly frames = new Map<string, { n: string; m: number; message: Message }>();
+  /** Per backend: what waits for a later line. */
+  private readonly pending = new Map<string, Pending>();
   private readonly prefix: RegExp | undefined;
+  private readonly logTimezone: string | undefined;
 
-  /** @throws RangeError when `prefix` has an unknown escape. */
+  /** @throws RangeError when `prefix` has an unknown escape or `logTimezone` is not a time zone. */
   constructor(
     private readonly format: PgLogFormat,
     private readonly emit: (e: QueryLogEvent) => void,
-    o: { prefix?: string | undefined } = {},
+    o: { prefix?: string | undefined; logTimezone?: string | undefined } = {},
   ) {
     this.prefix = o.prefix ? compilePrefix(o.prefix) : undefined;
+    if (o.logTimezone) checkTimeZone(o.logTimezone);
+    this.logTimezone = o.logTimezone || undefined;
   }
 
   private unknown(line: string): void {
@@ -159,7 +318,39 @@ export class PgLogParser {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (this.format === 'pg-csv') this.pushCsv(line);
     else if (this.format === 'pg-json') this.pushJson(line);
+    else if (line.includes('app[postgres')) this.pushLogplex(line);
     else this.pushStderr(line, null);
+  }
+
+  /** A Heroku frame: `[n-1]` starts message n of its backend, `[n-m]` adds its m-th line. */
+  private pushLogplex(line: string): void {
+    const f = LOGPLEX.exec(line);
+    if (!f) {
+      this.pushStderr(line, null);
+      return;
+    }
+    const pid = f[2] ?? '';
+    const n = f[3]!;
+    const m = Number(f[4]);
+    const text = f[5]!;
+    const open = this.frames.get(pid);
+    if (m > 1) {
+      if (open && open.n === n && m === open.m + 1) {
+        open.message.text += `\n${text.replace(/^\t/, '')}`;
+        open.m = m;
+      } else this.unknown(line);
+      return;
+    }
+    if (open) this.message(open.message);
+    this.frames.delete(pid);
+    const parsed = this.header(text);
+    if (!parsed) {
+      if (text.trim() !== '') this.unknown(line);
+      return;
+    }
+    if (parsed.timeMs === null) parsed.timeMs = timeOf(f[1]!);
+    if (parsed.pid === '') parsed.pid = pid;
+    this.frames.set(pid, { n, m, message: parsed });
   }
 
   private pushStderr(line: string, timeMs: number | null): void {
@@ -184,8 +375,9 @@ export class PgLogParser {
       const g = m.groups ?? {};
       const n = m.length;
       return {
-        timeMs: g.time ? timeOf(g.time) : g.epoch ? Number(g.epoch) * 1000 : null,
-        pid: g.pid ?? '',
+        timeMs: g.time ? timeOf(g.time, this.logTimezone) : g.epoch ? Number(g.epoch) * 1000 : null,
+        // Statements pair with their durations per backend: the pid, else the session id.
+        pid: g.pid || g.session || '',
         user: g.user ?? '',
         database: g.db ?? '',
         application: g.app ?? '',
@@ -196,13 +388,19 @@ export class PgLogParser {
     const m = LINE.exec(line);
     if (!m) return undefined;
     const pre = m[1]!;
-    const field = (k: string) => new RegExp(`\\b${k}=([^,\\s]*)`).exec(pre)?.[1] ?? '';
+    const field = (k: string) =>
+      new RegExp(`\\b${k}=(?:"([^"]*)"|([^,\\s]*))`)
+        .exec(pre)
+        ?.slice(1)
+        .find((v) => v !== undefined) ?? '';
+    // RDS: `%t:%h:%u@%d:[%p]:` (a user may hold `@`: the last one before the database separates them).
+    const rds = /:([^:\s]*)@([^:\s@]*):\[(\d+)\]:?\s*$/.exec(pre);
     return {
-      timeMs: timeOf(pre),
-      pid: /\[(\d+)\]/.exec(pre)?.[1] ?? '',
-      user: field('user'),
-      database: field('db'),
-      application: field('app'),
+      timeMs: timeOf(pre, this.logTimezone),
+      pid: rds?.[3] ?? /\[(\d+)(?:-\d+)?\]/.exec(pre)?.[1] ?? field('pid'),
+      user: rds?.[1] ?? field('user'),
+      database: rds?.[2] ?? (field('db') || field('database')),
+      application: field('app') || field('application_name'),
       severity: m[2]!,
       text: m[3]!,
     };
@@ -210,10 +408,12 @@ export class PgLogParser {
 
   private pushCsv(line: string): void {
     this.csvBuffer = this.csvBuffer ? `${this.csvBuffer}\n${line}` : line;
-    // A record is complete when its quotes balance.
-    if ((this.csvBuffer.match(/"/g)?.length ?? 0) % 2 === 1) return;
+    // A record is complete when its quotes balance (counted per line, not over the whole record again).
+    for (let i = line.indexOf('"'); i !== -1; i = line.indexOf('"', i + 1)) this.csvQuotes += 1;
+    if (this.csvQuotes % 2 === 1) return;
     const text = this.csvBuffer;
     this.csvBuffer = '';
+    this.csvQuotes = 0;
     let rows: string[][];
     try {
       rows = parseCsv(text, { relax_column_count: true }) as string[][];
@@ -228,10 +428,10 @@ export class PgLogParser {
       }
       // log_time, user, db, pid, connection_from, session_id, line, tag, start, vxid, xid, severity, sqlstate, message, detail, …, application_name (23rd)
       const meta = {
-        timeMs: timeOf(r[0]!),
+        timeMs: timeOf(r[0]!, this.logTimezone),
         user: r[1] ?? '',
         database: r[2] ?? '',
-        pid: r[3] ?? '',
+        pid: r[3] || r[5] || '',
         application: r[22] ?? '',
       };
       this.message({ ...meta, severity: r[11] ?? '', text: r[13] ?? '' });
@@ -264,10 +464,10 @@ export class PgLogParser {
     }
     const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
     const meta = {
-      timeMs: typeof o.timestamp === 'string' ? timeOf(o.timestamp) : null,
+      timeMs: typeof o.timestamp === 'string' ? timeOf(o.timestamp, this.logTimezone) : null,
       user: text(o.user),
       database: text(o.dbname),
-      pid: text(o.pid),
+      pid: text(o.pid) || text(o.session_id),
       application: text(o.application_name),
     };
     this.message({ ...meta, severity: o.error_severity, text: o.message });
@@ -279,7 +479,12 @@ export class PgLogParser {
     this.current = undefined;
   }
 
-  private event(m: Meta, durationMs: number, statement: string, plan: string | null = null): QueryLogEvent {
+  private event(
+    m: Meta,
+    durationMs: number | null,
+    statement: string,
+    plan: string | null = null,
+  ): QueryLogEvent {
     return {
       timeMs: m.timeMs,
       durationMs,
@@ -294,18 +499,35 @@ export class PgLogParser {
     };
   }
 
-  /** Emits the event a backend holds (waiting for parameters). */
-  private release(pid: string): void {
+  /** Emits the event a backend holds (waiting for parameters), and a plan no duration line claimed. */
+  private release(pid: string, keepPlan = false): void {
     const p = this.pending.get(pid);
-    if (p?.event) {
+    if (!p) return;
+    if (p.event) {
       this.emit(p.event);
       p.event = undefined;
+    }
+    if (p.plan && !keepPlan) {
+      this.emit(p.plan);
+      p.plan = undefined;
+    }
+  }
+
+  /** Gives an event the plan auto_explain logged for the same execution (its time kept apart). */
+  private claimPlan(p: Pending, e: QueryLogEvent): void {
+    if (p.plan && sameText(p.plan.statement, e.statement)) {
+      e.plan = p.plan.plan;
+      e.planMs = p.plan.durationMs ?? undefined;
+      p.plan = undefined;
     }
   }
 
   private message(m: Message): void {
-    const p = this.pending.get(m.pid) ?? {};
-    this.pending.set(m.pid, p);
+    let p = this.pending.get(m.pid);
+    if (!p) {
+      p = {};
+      this.pending.set(m.pid, p);
+    }
     if (m.severity === 'DETAIL') {
       const params = /^parameters: ([\s\S]*)$/.exec(m.text);
       if (params && p.event) {
@@ -314,50 +536,70 @@ export class PgLogParser {
         for (const v of params[1]!.matchAll(/\$(\d+) = (NULL|'((?:[^']|'')*)')/g)) values.set(v[1]!, v[2]!);
         p.event.example = p.event.statement.replace(/\$(\d+)\b/g, (all, n: string) => values.get(n) ?? all);
       }
+      if (p.event) {
+        this.emit(p.event);
+        p.event = undefined;
+      }
+      return;
+    }
+    if (m.severity !== 'LOG') {
       this.release(m.pid);
       return;
     }
-    this.release(m.pid);
-    if (m.severity !== 'LOG') return;
-    const d =
-      /^duration: ([\d.]+) ms(?:\s+(statement|execute [^:]*|parse [^:]*|bind [^:]*|plan):\s*([\s\S]*))?$/.exec(
-        m.text,
-      );
+    const d = DURATION.exec(m.text);
     if (d) {
       const ms = Number(d[1]);
       // Not a duration PostgreSQL writes (a century or more): the line is not understood.
       if (!Number.isFinite(ms) || ms > 3.2e12) {
+        this.release(m.pid);
         this.unknown(`${m.severity}:  ${m.text.slice(0, 180)}`);
         return;
       }
       const kind = d[2];
-      if (kind === undefined) {
-        // log_duration after log_statement: pair with the statement this backend logged.
-        if (p.statement !== undefined) {
-          this.emit(this.event(m, ms, p.statement));
-          p.statement = undefined;
-        }
-        return;
-      }
       if (kind === 'plan') {
         const text = d[3] ?? '';
         const q =
           /Query Text: ([\s\S]*?)(?=\n\s*(?:[A-Z][\w ]*?\s+\(cost=|[A-Z][\w ]*? on |->|Result|Limit|Aggregate|Sort|Hash|Nested Loop|Seq Scan|Index)|$)/.exec(
             text,
           );
-        if (q) this.emit(this.event(m, ms, q[1]!, text));
-        else this.unknown(`plan without Query Text: ${text.slice(0, 100)}`);
+        this.release(m.pid);
+        if (!q) {
+          this.unknown(`plan without Query Text: ${text.slice(0, 100)}`);
+          return;
+        }
+        // auto_explain logs at the executor's end, before log_min_duration_statement's line of the same
+        // execution: held until that line, which keeps its own duration and takes the plan.
+        const plan = this.event(m, ms, q[1]!, text);
+        plan.planMs = ms;
+        p.plan = plan;
+        return;
+      }
+      this.release(m.pid, true);
+      if (kind === undefined) {
+        // log_duration after log_statement: pair with the statement this backend logged.
+        if (p.statement !== undefined) {
+          const e = this.event(p.statementMeta ?? m, ms, p.statement);
+          this.claimPlan(p, e);
+          this.emit(e);
+          p.statement = undefined;
+        }
+        this.release(m.pid);
         return;
       }
       if (kind === 'statement' || kind.startsWith('execute')) {
         // The same statement logged by log_statement just before is this one, not another.
-        if (p.statement !== undefined && p.statement.trim() === (d[3] ?? '').trim()) p.statement = undefined;
-        p.event = this.event(m, ms, d[3] ?? '');
+        if (p.statement !== undefined && sameText(p.statement, d[3] ?? '')) p.statement = undefined;
+        const e = this.event(m, ms, d[3] ?? '');
+        this.claimPlan(p, e);
+        this.release(m.pid);
+        p.event = e;
         return;
       }
-      return; // parse and bind steps: timed, but not executions
+      this.release(m.pid);
+      return; // parse and bind steps: timed apart, not executions (their time is not in the execute's)
     }
-    const s = /^(?:statement|execute [^:]*): ([\s\S]*)$/.exec(m.text);
+    this.release(m.pid);
+    const s = STATEMENT.exec(m.text);
     if (s) {
       this.unpaired(m, p);
       p.statement = s[1]!;
@@ -365,10 +607,10 @@ export class PgLogParser {
     }
   }
 
-  /** A statement that no duration followed (log_statement alone) counts, with no time, as pgBadger does. */
-  private unpaired(m: Meta, p: { statement?: string; statementMeta?: Meta }): void {
+  /** A statement that no duration followed (log_statement alone): a call with no duration, not 0 ms. */
+  private unpaired(m: Meta, p: Pending): void {
     if (p.statement === undefined) return;
-    this.emit(this.event(p.statementMeta ?? m, 0, p.statement));
+    this.emit(this.event(p.statementMeta ?? m, null, p.statement));
     p.statement = undefined;
   }
 
@@ -377,9 +619,12 @@ export class PgLogParser {
     if (this.csvBuffer) {
       const rest = this.csvBuffer;
       this.csvBuffer = '';
+      this.csvQuotes = 0;
       this.unknown(rest);
     }
     this.finish();
+    for (const f of this.frames.values()) this.message(f.message);
+    this.frames.clear();
     for (const [pid, p] of this.pending) {
       this.release(pid);
       if (p.statement !== undefined && p.statementMeta) this.unpaired(p.statementMeta, p);

@@ -1,7 +1,10 @@
 /**
  * Database logs in, digests out: a file (streamed line by line; gzip and bzip2 recognised by their magic
- * bytes — bzip2 through the `bzip2` command, as Node has no decoder) or a text body, in one of the formats
- * `mysql-slow`, `pg-stderr`, `pg-csv`, `pg-json`.
+ * bytes — bzip2 through the `bzip2` command, as Node has none and npm has no well-kept streaming decoder:
+ * a missing program, a corrupt or a truncated file is an error with bzip2's message), a stream (an upload,
+ * digested as it arrives, yielding to the event loop) or a text body, in one of the formats `mysql-slow`,
+ * `pg-stderr`, `pg-csv`, `pg-json`. Lines are split in time linear in their length. `since`/`until` without
+ * an offset are UTC ({@link parseInstant}).
  * @module
  */
 
@@ -9,11 +12,12 @@ import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { SiperfError } from '../../errors.ts';
-import { DigestBuilder, type LogDigest } from './digest.ts';
+import { DigestBuilder, type LogImportDigest } from './digest.ts';
 import { MysqlSlowLogParser } from './mysql-slow.ts';
 import { type PgLogFormat, PgLogParser } from './pg-log.ts';
 
@@ -32,6 +36,58 @@ export interface LogImportOptions {
   prefix?: string | undefined;
   sinceMs?: number | undefined;
   untilMs?: number | undefined;
+  /** IANA zone of PostgreSQL times written with a zone abbreviation or none (UTC when absent). */
+  logTimezone?: string | undefined;
+}
+
+/**
+ * A `since`/`until` time: ISO-8601, UTC when it has no offset (`2024-03-01 10:00` is 10:00 UTC whatever
+ * the machine's zone), or null when it is not a time.
+ */
+export function parseInstant(v: string): number | null {
+  const local = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?$/.exec(v.trim());
+  const ms = local ? Date.parse(`${local[1]}T${local[2] ?? '00:00'}Z`) : Date.parse(v);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** Splits text chunks into lines; a line spread over many chunks is joined once (linear in its length). */
+class LineSplitter {
+  private parts: string[] = [];
+  private length = 0;
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly name: string,
+  ) {}
+
+  write(text: string): void {
+    let start = 0;
+    let nl = text.indexOf('\n');
+    if (nl !== -1 && this.parts.length > 0) {
+      this.parts.push(text.slice(0, nl));
+      const line = this.parts.join('');
+      this.parts = [];
+      this.length = 0;
+      this.onLine(line);
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    for (; nl !== -1; nl = text.indexOf('\n', start)) {
+      this.onLine(text.slice(start, nl));
+      start = nl + 1;
+    }
+    if (start < text.length) {
+      this.parts.push(start === 0 ? text : text.slice(start));
+      this.length += text.length - start;
+      if (this.length > MAX_LINE)
+        throw new RangeError(`${this.name}: a line longer than ${MAX_LINE} characters`);
+    }
+  }
+
+  end(): void {
+    if (this.parts.length > 0) this.onLine(this.parts.join(''));
+    this.parts = [];
+    this.length = 0;
+  }
 }
 
 interface LineParser {
@@ -46,7 +102,7 @@ function parserFor(o: LogImportOptions, digest: DigestBuilder): LineParser {
   const emit = (e: Parameters<DigestBuilder['add']>[0]) => digest.add(e);
   return o.format === 'mysql-slow'
     ? new MysqlSlowLogParser(emit)
-    : new PgLogParser(o.format, emit, { prefix: o.prefix });
+    : new PgLogParser(o.format, emit, { prefix: o.prefix, logTimezone: o.logTimezone });
 }
 
 /**
@@ -56,7 +112,7 @@ function parserFor(o: LogImportOptions, digest: DigestBuilder): LineParser {
 export function digestLogText(
   body: Buffer | string,
   o: LogImportOptions & { maxInflatedBytes?: number },
-): LogDigest {
+): LogImportDigest {
   let buf = typeof body === 'string' ? Buffer.from(body) : body;
   const max = o.maxInflatedBytes ?? 256 * 1024 * 1024;
   if (buf[0] === 0x1f && buf[1] === 0x8b) {
@@ -99,12 +155,43 @@ async function openLog(path: string): Promise<Readable> {
   await fh.close();
   if (head[0] === 0x1f && head[1] === 0x8b)
     return createReadStream(path, { highWaterMark: CHUNK }).pipe(createGunzip());
-  if (head.toString('latin1') === 'BZh') {
-    const child = spawn('bzip2', ['-dc', path], { stdio: ['ignore', 'pipe', 'inherit'] });
-    child.on('error', () => {});
-    return child.stdout;
-  }
+  if (head.toString('latin1') === 'BZh') return bunzip2(path);
   return createReadStream(path, { highWaterMark: CHUNK });
+}
+
+/**
+ * A bzip2 file decompressed by the `bzip2` program. The stream ends only when bzip2 exits 0; a missing
+ * program, a corrupt or a truncated file fails the stream with bzip2's own message.
+ */
+function bunzip2(path: string): Readable {
+  const out = new PassThrough({ highWaterMark: CHUNK });
+  const child = spawn('bzip2', ['-dc', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (t: string) => {
+    if (stderr.length < 2000) stderr += t;
+  });
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    out.destroy(
+      new Error(
+        err.code === 'ENOENT'
+          ? `${path}: bzip2-compressed, and the bzip2 program is not installed (install it, or decompress the file first)`
+          : `${path}: bzip2 could not be run (${err.message})`,
+      ),
+    );
+  });
+  child.on('close', (code, signal) => {
+    if (code === 0) out.end();
+    else if (!out.destroyed) {
+      const why = stderr.trim().split('\n').slice(0, 3).join(' ') || `exit ${code ?? signal}`;
+      out.destroy(new Error(`${path}: not a readable bzip2 file (bzip2: ${why})`));
+    }
+  });
+  out.on('close', () => {
+    if (child.exitCode === null) child.kill();
+  });
+  return out;
 }
 
 /** The format of a log from its first lines (slow-log headers, JSON objects, csvlog rows, else stderr). */
@@ -115,7 +202,8 @@ export function detectLogFormat(lines: readonly string[]): LogFormat {
   )
     return 'mysql-slow';
   if (text[0]?.trimStart().startsWith('{')) return 'pg-json';
-  if (text[0] && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)? [A-Za-z0-9+:-]+,/.test(text[0]))
+  // csvlog: the log time first, quoted or not, then a comma.
+  if (text[0] && /^"?\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?( [A-Za-z0-9+:-]+)?"?,/.test(text[0]))
     return 'pg-csv';
   return 'pg-stderr';
 }
@@ -142,7 +230,7 @@ export async function digestLogFiles(
   paths: readonly string[],
   o: LogImportOptions,
   onProgress?: (read: number, total: number) => void,
-): Promise<LogDigest> {
+): Promise<LogImportDigest> {
   const digest = new DigestBuilder(o.format === 'mysql-slow' ? 'mysql' : 'postgresql', {
     sinceMs: o.sinceMs,
     untilMs: o.untilMs,
@@ -155,29 +243,115 @@ export async function digestLogFiles(
     const stream = await openLog(paths[i]!);
     // Progress in decompressed bytes, clamped to the file's size (exact for plain files).
     let read = 0;
-    stream.on('data', (chunk: Buffer) => {
-      read += chunk.length;
-      onProgress?.(done + Math.min(sizes[i]!, read), total);
-    });
     // Lines split by hand from large chunks: readline's per-line async iteration costs more than parsing.
     const decoder = new StringDecoder('utf8');
-    let rest = '';
+    const lines = new LineSplitter((line) => parser.push(line), paths[i]!);
     for await (const chunk of stream) {
-      const text = rest + decoder.write(chunk as Buffer);
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-        parser.push(text.slice(start, nl));
-        start = nl + 1;
-      }
-      rest = text.slice(start);
-      if (rest.length > MAX_LINE)
-        throw new RangeError(`${paths[i]}: a line longer than ${MAX_LINE} characters`);
+      read += (chunk as Buffer).length;
+      onProgress?.(done + Math.min(sizes[i]!, read), total);
+      lines.write(decoder.write(chunk as Buffer));
     }
-    rest += decoder.end();
-    if (rest !== '') parser.push(rest);
+    lines.write(decoder.end());
+    lines.end();
     done += sizes[i]!;
     onProgress?.(done, total);
   }
+  parser.end();
+  return digest.result(o.format, parser);
+}
+
+/** Options of {@link digestLogStream}. */
+export interface LogStreamOptions extends LogImportOptions {
+  /** The most bytes read from the stream (compressed). */
+  maxBytes?: number;
+  /** The most bytes a gzip body may inflate to. */
+  maxInflatedBytes?: number;
+}
+
+/**
+ * Digests a log as it arrives (an upload): gzip inflated on the fly, lines parsed chunk by chunk, yielding
+ * to the event loop every few milliseconds so that other requests are served meanwhile; memory is a chunk
+ * and the digest, not the body.
+ * @throws SiperfError ERR_INGEST_BODY_TOO_LARGE past a limit; RangeError naming `body` for bzip2 or bad
+ *   gzip, `prefix` or `logTimezone` for a bad option.
+ */
+export async function digestLogStream(input: Readable, o: LogStreamOptions): Promise<LogImportDigest> {
+  const digest = new DigestBuilder(o.format === 'mysql-slow' ? 'mysql' : 'postgresql', {
+    sinceMs: o.sinceMs,
+    untilMs: o.untilMs,
+  });
+  const parser = parserFor(o, digest);
+  const maxBytes = o.maxBytes ?? 256 * 1024 * 1024;
+  const maxInflated = o.maxInflatedBytes ?? 256 * 1024 * 1024;
+  const tooLarge = (what: string, limit: number, setting: string) =>
+    new SiperfError('ERR_INGEST_BODY_TOO_LARGE', `body: ${what} more than ${limit} bytes (${setting})`, {
+      limit,
+    });
+  const decoder = new StringDecoder('utf8');
+  const lines = new LineSplitter((line) => parser.push(line), 'body');
+  let received = 0;
+  let inflated = 0;
+  let gunzip: ReturnType<typeof createGunzip> | undefined;
+  let first = true;
+  let lastYield = performance.now();
+  // 4 KiB at a time: a piece's lines take at most a few ms even when none is fingerprinted yet.
+  const take = async (buf: Buffer) => {
+    for (let i = 0; i < buf.length; i += 4096) {
+      lines.write(decoder.write(buf.subarray(i, i + 4096)));
+      if (performance.now() - lastYield > 8) {
+        await yieldToLoop();
+        lastYield = performance.now();
+      }
+    }
+  };
+  // Inflated chunks are taken as gunzip writes them; a backlog is drained before more is written.
+  const inflatedChunks: Buffer[] = [];
+  let gunzipError: Error | undefined;
+  try {
+    for await (const chunk of input) {
+      const buf = chunk as Buffer;
+      received += buf.length;
+      if (received > maxBytes) throw tooLarge('is', maxBytes, 'upload limit');
+      if (first) {
+        first = false;
+        if (buf[0] === 0x1f && buf[1] === 0x8b) {
+          gunzip = createGunzip();
+          gunzip.on('data', (c: Buffer) => inflatedChunks.push(c));
+          gunzip.on('error', (err) => {
+            gunzipError = err;
+          });
+        } else if (buf.subarray(0, 3).toString('latin1') === 'BZh') {
+          throw new RangeError('body: bzip2 uploads are not read; send it gzip-compressed or plain');
+        }
+      }
+      if (gunzip) {
+        await new Promise<void>((resolve) => gunzip!.write(buf, () => resolve()));
+        if (gunzipError) throw new RangeError(`body: not valid gzip (${gunzipError.message})`);
+        while (inflatedChunks.length > 0) {
+          const c = inflatedChunks.shift()!;
+          inflated += c.length;
+          if (inflated > maxInflated) throw tooLarge('inflates to', maxInflated, 'maxDecompressedBytes');
+          await take(c);
+        }
+      } else await take(buf);
+    }
+    if (gunzip) {
+      await new Promise<void>((resolve) => gunzip!.end(() => resolve()));
+      await new Promise<void>((resolve) =>
+        gunzip!.readableEnded ? resolve() : gunzip!.once('end', resolve).once('error', () => resolve()),
+      );
+      if (gunzipError) throw new RangeError(`body: not valid gzip (${(gunzipError as Error).message})`);
+      for (const c of inflatedChunks.splice(0)) {
+        inflated += c.length;
+        if (inflated > maxInflated) throw tooLarge('inflates to', maxInflated, 'maxDecompressedBytes');
+        await take(c);
+      }
+    }
+  } finally {
+    gunzip?.destroy();
+  }
+  lines.write(decoder.end());
+  lines.end();
   parser.end();
   return digest.result(o.format, parser);
 }
