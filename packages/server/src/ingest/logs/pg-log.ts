@@ -194,7 +194,7 @@ function tokens(prefix: string): PrefixToken[] {
  * After `%q`, the rest is optional (non-session processes stop there).
  * @throws RangeError naming the escape when the prefix has one PostgreSQL does not know.
  */
-export function compilePrefix(prefix: string): RegExp {
+export function compilePrefix(prefix: string, o: { strict?: boolean } = {}): RegExp {
   const toks = tokens(prefix);
   const seen = new Set<string>();
   const group = (name: string, pattern: string) => {
@@ -240,7 +240,10 @@ export function compilePrefix(prefix: string): RegExp {
       const k = after(j + 1);
       const following = toks[k];
       let look: string;
-      if (following === undefined) look = `${escapeRe(rest)}(?:${SEVERITY}):`;
+      // Strict: the value stops at the first separator, which is the one the lookahead would choose
+      // whenever the strict pattern matches at all (a faster first try; see the parser's header()).
+      if (o.strict && (following === undefined || rest !== '' || following.kind === 'fixed')) look = '';
+      else if (following === undefined) look = `${escapeRe(rest)}(?:${SEVERITY}):`;
       else if (rest !== '') look = escapeRe(rest);
       else if (following.kind === 'free' && toks[after(k + 1)]?.kind === 'literal') {
         // `%u@%d:[`: the separator is the one after which the next value runs to its own literal.
@@ -252,7 +255,11 @@ export function compilePrefix(prefix: string): RegExp {
         look = part.replace(/\(\?<\w+>/, '(?:');
       } else look = '';
       const cls = `[^${escapeClass(sep)}\\n]`;
-      const body = look ? `(?:${cls}|${escapeRe(sep)}(?!${look}))*` : `${cls}*`;
+      if (!look) {
+        re += group(name, `${cls}*`);
+        continue;
+      }
+      const body = `(?:${cls}|${escapeRe(sep)}(?!${look}))*`;
       // Atomic (a lookahead's capture, then a backreference): once read, a value is never given back
       // character by character, which would make a line that does not match quadratic.
       atoms += 1;
@@ -281,6 +288,14 @@ const STATEMENT = /^(?:statement|execute\s+(?:[^:\n]|:(?!\s))*):\s([\s\S]*)$/;
 const sameText = (a: string, b: string) =>
   a.replace(/\s+/g, ' ').trim().replace(/;$/, '') === b.replace(/\s+/g, ' ').trim().replace(/;$/, '');
 
+/** `key=value` or `key="value"` fields found in a prefix that was not given. */
+const FIELDS: Record<string, RegExp> = Object.fromEntries(
+  ['user', 'db', 'database', 'app', 'application_name', 'pid'].map((k) => [
+    k,
+    new RegExp(`\\b${k}=(?:"([^"]*)"|([^,\\s]*))`),
+  ]),
+);
+
 /** A line-at-a-time PostgreSQL log parser: `push` each line, then `end`. */
 export class PgLogParser {
   lines = 0;
@@ -294,6 +309,8 @@ export class PgLogParser {
   /** Per backend: what waits for a later line. */
   private readonly pending = new Map<string, Pending>();
   private readonly prefix: RegExp | undefined;
+  /** The prefix with values stopping at their first separator: tried first, as it is twice as fast. */
+  private readonly strictPrefix: RegExp | undefined;
   private readonly logTimezone: string | undefined;
 
   /** @throws RangeError when `prefix` has an unknown escape or `logTimezone` is not a time zone. */
@@ -303,6 +320,7 @@ export class PgLogParser {
     o: { prefix?: string | undefined; logTimezone?: string | undefined } = {},
   ) {
     this.prefix = o.prefix ? compilePrefix(o.prefix) : undefined;
+    this.strictPrefix = o.prefix ? compilePrefix(o.prefix, { strict: true }) : undefined;
     if (o.logTimezone) checkTimeZone(o.logTimezone);
     this.logTimezone = o.logTimezone || undefined;
   }
@@ -370,7 +388,7 @@ export class PgLogParser {
 
   private header(line: string): Message | undefined {
     if (this.prefix) {
-      const m = this.prefix.exec(line);
+      const m = this.strictPrefix!.exec(line) ?? this.prefix.exec(line);
       if (!m) return undefined;
       const g = m.groups ?? {};
       const n = m.length;
@@ -388,13 +406,13 @@ export class PgLogParser {
     const m = LINE.exec(line);
     if (!m) return undefined;
     const pre = m[1]!;
-    const field = (k: string) =>
-      new RegExp(`\\b${k}=(?:"([^"]*)"|([^,\\s]*))`)
-        .exec(pre)
-        ?.slice(1)
-        .find((v) => v !== undefined) ?? '';
+    const field = (k: string) => {
+      if (!pre.includes(`${k}=`)) return '';
+      const f = FIELDS[k]!.exec(pre);
+      return f ? (f[1] ?? f[2] ?? '') : '';
+    };
     // RDS: `%t:%h:%u@%d:[%p]:` (a user may hold `@`: the last one before the database separates them).
-    const rds = /:([^:\s]*)@([^:\s@]*):\[(\d+)\]:?\s*$/.exec(pre);
+    const rds = pre.includes('@') ? /:([^:\s]*)@([^:\s@]*):\[(\d+)\]:?\s*$/.exec(pre) : null;
     return {
       timeMs: timeOf(pre, this.logTimezone),
       pid: rds?.[3] ?? /\[(\d+)(?:-\d+)?\]/.exec(pre)?.[1] ?? field('pid'),
