@@ -3,9 +3,15 @@
  * @module
  */
 import { Command } from 'commander';
-import { importMetricsCsv } from './import-csv.ts';
-import { importLogs } from './import-log.ts';
-import { serve } from './serve.ts';
+
+// Each subcommand's module is loaded when it runs: `siperf report` does not load the server (about 170 MB
+// of RSS and seconds of start-up).
+const serve = async (...a: Parameters<typeof import('./serve.ts').serve>) =>
+  (await import('./serve.ts')).serve(...a);
+const importMetricsCsv = async (...a: Parameters<typeof import('./import-csv.ts').importMetricsCsv>) =>
+  (await import('./import-csv.ts')).importMetricsCsv(...a);
+const importLogs = async (...a: Parameters<typeof import('./import-log.ts').importLogs>) =>
+  (await import('./import-log.ts')).importLogs(...a);
 
 const program = new Command();
 program
