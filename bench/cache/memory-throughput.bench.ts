@@ -1,130 +1,236 @@
 /**
- * The memory backend against `lru-cache` 11 in the same process and run: get-hit, get-miss and set
- * operations per second (siperf's store with its counters and frequency sketch on; W-TinyLFU and LRU
- * policies), and heap bytes per entry beyond key and value (small-integer keys and values, which V8
- * stores inline, so all measured heap is the cache's own).
- * Targets (issue 5): gets ≥ 0.8× lru-cache; ≤ 80 bytes per entry (lru-cache ~52).
+ * The memory backend against `lru-cache` 11: get-hit, get-miss and set (evicting) operations per second,
+ * and heap bytes per entry (small-integer keys and values, which V8 stores inline, so all measured heap
+ * is the cache's own), for siperf's `MemoryStore` (W-TinyLFU and LRU) and `createCache`'s memory backend.
  *
- * Usage: node --expose-gc --import tsx bench/cache/memory-throughput.bench.ts [--entries=100000] [--ops=5000000]
+ * Method: each subject runs in its own process (a cache in the same process as another one shares its
+ * heap, GC and JIT state, which slowed lru-cache by ~3× in an independent check), one process per
+ * (subject, size, key distribution, run); the order of subjects is rotated from run to run, and each
+ * figure is reported as min / median / max over the runs. Keys: uniform over the entries, or Zipfian
+ * (s = 0.99, ranks shuffled over the keys). Sizes: 100 k and 1 M entries.
+ * Targets (issue 18): W-TinyLFU get hit ≥ 0.8× lru-cache at 1 M entries on uniform keys and ≥ 1× on
+ * Zipfian keys (medians); `createCache` memory backend ≤ 90 bytes per entry.
+ *
+ * Usage: node --expose-gc --import tsx bench/cache/memory-throughput.bench.ts [--runs=5]
+ *   [--entries=100000,1000000] [--keys=uniform,zipf] [--ops=4000000] [--subjects=lru-cache,w-tinylfu,…]
  * (npm run bench:cache-throughput). Writes bench/results/cache-throughput.json.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
+import { createCache } from '../../packages/node/src/cache/cache.ts';
 import { MemoryStore } from '../../packages/node/src/cache/memory-store.ts';
 import { cpuSnapshot, gitCommit, option, otherCores, writeResults } from '../lib/run-info.ts';
 
-const ENTRIES = Number(option('entries', 'BENCH_ENTRIES', '100000'));
-const OPS = Number(option('ops', 'BENCH_OPS', '5000000'));
 const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
 const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) {
-  out('run with node --expose-gc (npm run bench:cache-throughput does)');
-  process.exit(1);
-}
 
-interface Subject {
-  name: string;
-  make(max: number): { get(k: number): unknown; set(k: number, v: number): unknown };
+interface SyncCache {
+  get(k: number): unknown;
+  set(k: number, v: number): unknown;
 }
-const subjects: Subject[] = [
-  { name: 'lru-cache 11', make: (max) => new LRUCache<number, number>({ max }) },
-  { name: 'siperf W-TinyLFU', make: (max) => new MemoryStore<number>({ maxEntries: max }) },
-  { name: 'siperf LRU', make: (max) => new MemoryStore<number>({ maxEntries: max, policy: 'lru' }) },
-];
+/** The subjects, by the name each child process is given. `cache` has no sync get: memory only. */
+const SUBJECTS: Record<string, { label: string; make(max: number): SyncCache; memoryOnly?: boolean }> = {
+  'lru-cache': { label: 'lru-cache 11', make: (max) => new LRUCache<number, number>({ max }) },
+  'w-tinylfu': { label: 'siperf W-TinyLFU', make: (max) => new MemoryStore<number>({ maxEntries: max }) },
+  lru: { label: 'siperf LRU', make: (max) => new MemoryStore<number>({ maxEntries: max, policy: 'lru' }) },
+  cache: {
+    label: 'siperf createCache (memory)',
+    memoryOnly: true,
+    make: (max) => {
+      const c = createCache<number>('bench', { maxEntries: max, exportMetrics: false });
+      return { get: () => undefined, set: (k, v) => c.set(String(k), v) };
+    },
+  },
+};
 
-/** Keys in a fixed pseudo-random order (so neither cache sees a sequential pattern). */
-const order = new Int32Array(OPS);
-let x = 12345;
-for (let i = 0; i < OPS; i++) {
-  x = (Math.imul(x, 1103515245) + 12345) | 0;
-  order[i] = (x >>> 8) % ENTRIES;
+// --- child: one subject, one size, one key distribution ---
+
+function keysOf(dist: string, entries: number, ops: number, seed: number): Int32Array {
+  const order = new Int32Array(ops);
+  let x = seed | 0;
+  const rnd = () => {
+    x = (Math.imul(x, 1103515245) + 12345) | 0;
+    return (x >>> 0) / 4294967296;
+  };
+  if (dist === 'uniform') {
+    for (let i = 0; i < ops; i++) order[i] = Math.floor(rnd() * entries);
+    return order;
+  }
+  // Zipf(0.99): the CDF over ranks, sampled by binary search; ranks mapped to keys by a shuffle.
+  const cdf = new Float64Array(entries);
+  let sum = 0;
+  for (let r = 0; r < entries; r++) {
+    sum += 1 / (r + 1) ** 0.99;
+    cdf[r] = sum;
+  }
+  const perm = new Int32Array(entries);
+  for (let i = 0; i < entries; i++) perm[i] = i;
+  for (let i = entries - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    const t = perm[i]!;
+    perm[i] = perm[j]!;
+    perm[j] = t;
+  }
+  for (let i = 0; i < ops; i++) {
+    const u = rnd() * sum;
+    let lo = 0;
+    let hi = entries - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    order[i] = perm[lo]!;
+  }
+  return order;
 }
 
 function opsPerSec(fn: () => void, ops: number): number {
-  fn(); // warm-up
+  fn(); // warm-up pass
   const t0 = performance.now();
   fn();
   return ops / ((performance.now() - t0) / 1000);
 }
 
-const rows: Record<string, number | string>[] = [];
-const before = cpuSnapshot();
-const ROUNDS = 5;
-const perRound: Record<string, { getHit: number[]; getMiss: number[]; set: number[] }> = {};
-for (let round = 0; round < ROUNDS; round++) {
-  for (const s of subjects) {
-    const c = s.make(ENTRIES);
-    for (let k = 0; k < ENTRIES; k++) c.set(k, k);
-    let sink = 0;
-    const hit = opsPerSec(() => {
-      for (let i = 0; i < OPS; i++) sink += c.get(order[i]!) as number;
-    }, OPS);
-    const miss = opsPerSec(() => {
-      for (let i = 0; i < OPS; i++) if (c.get(order[i]! + ENTRIES) !== undefined) sink += 1;
-    }, OPS);
-    // Sets of new keys into a full cache: each one evicts (or, for W-TinyLFU, may be rejected).
-    let next = ENTRIES * 2;
-    const set = opsPerSec(() => {
-      for (let i = 0; i < OPS; i++) c.set(next++, i);
-    }, OPS);
-    if (sink === -1) out('');
-    // The first round warms the JIT; the others are kept, and each figure is their median.
-    if (round === 0) continue;
-    if (!perRound[s.name]) perRound[s.name] = { getHit: [], getMiss: [], set: [] };
-    const r = perRound[s.name]!;
-    r.getHit.push(hit);
-    r.getMiss.push(miss);
-    r.set.push(set);
+function child(): void {
+  const subject = SUBJECTS[option('subject', '', '')]!;
+  const entries = Number(option('entries', '', '100000'));
+  const dist = option('keys', '', 'uniform');
+  const ops = Number(option('ops', '', '4000000'));
+  const result: Record<string, number> = {};
+  const order = keysOf(dist, entries, ops, 12345);
+  const c = subject.make(entries);
+  for (let k = 0; k < entries; k++) c.set(k, k);
+  let sink = 0;
+  result.getHit = opsPerSec(() => {
+    for (let i = 0; i < ops; i++) sink += c.get(order[i]!) as number;
+  }, ops);
+  result.getMiss = opsPerSec(() => {
+    for (let i = 0; i < ops; i++) if (c.get(order[i]! + entries) !== undefined) sink += 1;
+  }, ops);
+  let next = entries * 2;
+  result.set = opsPerSec(() => {
+    for (let i = 0; i < ops; i++) c.set(next++, i);
+  }, ops);
+  if (sink === -1) out('');
+  out(JSON.stringify(result));
+}
+
+function bytesChild(): void {
+  const subject = SUBJECTS[option('subject', '', '')]!;
+  const entries = Number(option('entries', '', '1000000'));
+  gc!();
+  gc!();
+  const m0 = process.memoryUsage();
+  const c = subject.make(entries);
+  for (let k = 0; k < entries; k++) c.set(k, k);
+  gc!();
+  gc!();
+  const m1 = process.memoryUsage();
+  if (c.get(0) === -1) out('');
+  out(
+    JSON.stringify({
+      bytesPerEntry: (m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers) / entries,
+    }),
+  );
+}
+
+// --- driver ---
+
+function run(args: string[]): Record<string, number> {
+  const text = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), ...args],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(text.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+function driver(): void {
+  const runs = Number(option('runs', 'BENCH_RUNS', '5'));
+  const sizes = option('entries', 'BENCH_ENTRIES', '100000,1000000').split(',').map(Number);
+  const dists = option('keys', 'BENCH_KEYS', 'uniform,zipf').split(',');
+  const ops = Number(option('ops', 'BENCH_OPS', '4000000'));
+  const names = option('subjects', 'BENCH_SUBJECTS', 'lru-cache,w-tinylfu,lru').split(',');
+  const before = cpuSnapshot();
+  const rows: {
+    subject: string;
+    entries: number;
+    keys: string;
+    getHit: number[];
+    getMiss: number[];
+    set: number[];
+  }[] = [];
+  for (const entries of sizes) {
+    for (const keys of dists) {
+      const mine = names.map((name) => ({ subject: name, entries, keys, getHit: [], getMiss: [], set: [] }));
+      rows.push(...mine);
+      for (let r = 0; r < runs; r++) {
+        // Rotated order: each subject runs first, second, … in turn.
+        for (let i = 0; i < names.length; i++) {
+          const row = mine[(i + r) % names.length]!;
+          const res = run([
+            '--child',
+            `--subject=${row.subject}`,
+            `--entries=${entries}`,
+            `--keys=${keys}`,
+            `--ops=${ops}`,
+          ]);
+          (row.getHit as number[]).push(res.getHit!);
+          (row.getMiss as number[]).push(res.getMiss!);
+          (row.set as number[]).push(res.set!);
+        }
+      }
+    }
   }
-}
-const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
-for (const sub of subjects) {
-  const r = perRound[sub.name]!;
-  rows.push({ subject: sub.name, getHit: median(r.getHit), getMiss: median(r.getMiss), set: median(r.set) });
-}
-const busy = otherCores(before, cpuSnapshot());
+  const memoryNames = ['lru-cache', 'w-tinylfu', 'cache'];
+  const memory = memoryNames.map((name) => {
+    const v: number[] = [];
+    for (let r = 0; r < Math.min(runs, 3); r++) v.push(run(['--bytes', `--subject=${name}`]).bytesPerEntry!);
+    return { subject: name, bytesPerEntry: v };
+  });
+  const busy = otherCores(before, cpuSnapshot());
 
-function bytesPerEntry(s: Subject, n: number): number {
-  gc!();
-  gc!();
-  const h0 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
-  const c = s.make(n);
-  for (let k = 0; k < n; k++) c.set(k, k);
-  gc!();
-  gc!();
-  const h1 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
-  if (!c.get(0) && !c.get(1)) out('');
-  return (h1 - h0) / n;
+  const sorted = (v: number[]) => [...v].sort((a, b) => a - b);
+  const med = (v: number[]) => sorted(v)[Math.floor(v.length / 2)]!;
+  const f = (v: number) => `${(v / 1e6).toFixed(2)}`;
+  const mmm = (v: number[]) => `${f(sorted(v)[0]!)} / ${f(med(v))} / ${f(sorted(v).at(-1)!)}`;
+  out(
+    `# Memory cache throughput (commit ${gitCommit()}; one process per subject and run, ${runs} runs in rotated order, ${ops.toLocaleString('en-US')} ops per measure; M ops/s min / median / max)`,
+  );
+  out();
+  out('| entries | keys | subject | get hit | get miss | set (evicting) | get hit / lru-cache (median) |');
+  out('| ---: | --- | --- | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const base = rows.find((x) => x.entries === r.entries && x.keys === r.keys && x.subject === 'lru-cache');
+    const ratio = base ? (med(r.getHit) / med(base.getHit)).toFixed(2) : '–';
+    out(
+      `| ${r.entries.toLocaleString('en-US')} | ${r.keys} | ${SUBJECTS[r.subject]!.label} | ${mmm(r.getHit)} | ${mmm(r.getMiss)} | ${mmm(r.set)} | ${ratio}× |`,
+    );
+  }
+  out();
+  out('| subject | bytes/entry at 1 M entries (min / median / max) |');
+  out('| --- | ---: |');
+  for (const m of memory) {
+    const s = sorted(m.bytesPerEntry);
+    out(
+      `| ${SUBJECTS[m.subject]!.label} | ${s[0]!.toFixed(1)} / ${med(s).toFixed(1)} / ${s.at(-1)!.toFixed(1)} |`,
+    );
+  }
+  out();
+  out(
+    'Targets: W-TinyLFU get hit ≥ 0.8× lru-cache at 1 M uniform, ≥ 1× at 1 M Zipfian; createCache ≤ 90 B/entry.',
+  );
+  if (busy) out(`other processes used ${busy.otherCores.toFixed(2)} cores during the run`);
+  writeResults('cache-throughput.json', { commit: gitCommit(), runs, ops, rows, memory, busy });
 }
-const memory = subjects.map((s) => ({ subject: s.name, bytesPerEntry: bytesPerEntry(s, 1_000_000) }));
 
-out(
-  `# Memory cache throughput (commit ${gitCommit()}, ${ENTRIES} entries, ${OPS} ops per measure, median of 4 rounds after a warm-up round)`,
-);
-out();
-out('| subject | get hit ops/s | get miss ops/s | set (evicting) ops/s | bytes/entry (1 M entries) |');
-out('| --- | ---: | ---: | ---: | ---: |');
-const f = (v: number) => Math.round(v).toLocaleString('en-US');
-for (const r of rows) {
-  const m = memory.find((x) => x.subject === r.subject)!;
-  out(
-    `| ${r.subject} | ${f(r.getHit as number)} | ${f(r.getMiss as number)} | ${f(r.set as number)} | ${m.bytesPerEntry.toFixed(1)} |`,
-  );
-}
-const base = rows[0]!;
-out();
-for (const r of rows.slice(1)) {
-  out(
-    `${r.subject} / lru-cache: get hit ${((r.getHit as number) / (base.getHit as number)).toFixed(2)}×, get miss ${((r.getMiss as number) / (base.getMiss as number)).toFixed(2)}×, set ${((r.set as number) / (base.set as number)).toFixed(2)}× (target ≥ 0.8× for gets)`,
-  );
-}
-if (busy) out(`other processes used ${busy.otherCores.toFixed(2)} cores during the run`);
-writeResults('cache-throughput.json', {
-  commit: gitCommit(),
-  entries: ENTRIES,
-  ops: OPS,
-  rows,
-  memory,
-  busy,
-});
+if (process.argv.includes('--child')) child();
+else if (process.argv.includes('--bytes')) bytesChild();
+else if (!gc) {
+  out('run with node --expose-gc (npm run bench:cache-throughput does)');
+  process.exit(1);
+} else driver();

@@ -172,3 +172,157 @@ test('Redis stops: the tiered cache serves memory and loaders, reports the outag
     await reap(server, 10_000);
   }
 });
+
+test('a set() or delete() during a load wins locally, in Redis and across the tier', async () => {
+  const name = unique('lost-writes');
+  const opts = { backend: 'tiered' as const, maxEntries: 100, exportMetrics: false };
+  const a = createCache<string>(name, opts);
+  const b = createCache<string>(name, opts);
+  const raw = new Redis('redis://127.0.0.1:6379');
+  const stored = async (k: string) => raw.get(`siperf:cache:${name}:${k}`);
+  /** A loader that says when it started and finishes when the test opens it. */
+  const slowLoad = () => {
+    let open!: (v: string) => void;
+    let started!: () => void;
+    const begun = new Promise<void>((r) => {
+      started = r;
+    });
+    const loader = () => {
+      started();
+      return new Promise<string>((r) => {
+        open = r;
+      });
+    };
+    return { loader, begun, open: (v: string) => open(v) };
+  };
+  try {
+    await Promise.all([a.whenReady(), b.whenReady()]);
+    // Locally: the same process writes while its own load runs.
+    const l1 = slowLoad();
+    const p1 = a.getOrLoad('one', l1.loader);
+    await l1.begun;
+    await a.set('one', 'written');
+    l1.open('loaded');
+    assert.equal(await p1, 'loaded');
+    assert.match((await stored('one'))!, /:"written"$/, 'Redis keeps the write');
+    assert.equal(await a.get('one'), 'written');
+
+    // Across the tier: another process writes while this one loads.
+    const l2 = slowLoad();
+    const p2 = a.getOrLoad('two', l2.loader);
+    await l2.begun;
+    await b.set('two', 'from b');
+    l2.open('loaded by a');
+    assert.equal(await p2, 'loaded by a');
+    assert.match((await stored('two'))!, /:"from b"$/, 'the older load did not overwrite Redis');
+    await until(async () => (await a.get('two')) === 'from b', 'a agrees with b');
+    assert.equal(await b.get('two'), 'from b');
+
+    // A delete in another process while this one loads: nothing is stored anywhere.
+    const l3 = slowLoad();
+    const p3 = a.getOrLoad('three', l3.loader);
+    await l3.begun;
+    await b.delete('three');
+    l3.open('loaded before the delete');
+    await p3;
+    assert.equal(await stored('three'), '~', 'a tombstone, not the loaded value');
+    assert.equal(await a.get('three'), undefined);
+    assert.equal(await b.get('three'), undefined);
+    // After the delete, a new load stores normally (the tombstone is what it read).
+    assert.equal(await a.getOrLoad('three', () => 'reloaded'), 'reloaded');
+    assert.equal(await b.get('three'), 'reloaded');
+  } finally {
+    await a.invalidatePrefix('');
+    await Promise.all([a.close(), b.close()]);
+    raw.disconnect();
+  }
+});
+
+test('Redis keys with lone surrogates and U+FFFD stay distinct', async () => {
+  const name = unique('surrogates');
+  const cache = createCache<string>(name, { backend: 'redis', exportMetrics: false });
+  const raw = new Redis('redis://127.0.0.1:6379');
+  try {
+    await cache.whenReady();
+    const keys = ['\uD800', '\uFFFD', '\uDC00', 'a\uD800b', 'a\uFFFDb', '\uD83D\uDE00', '\uFFFDD800'];
+    for (const [i, k] of keys.entries()) await cache.set(k, `v${i}`, { tags: [k] });
+    for (const [i, k] of keys.entries()) assert.equal(await cache.get(k), `v${i}`, JSON.stringify(k));
+    assert.equal((await raw.keys(`siperf:cache:${name}:*`)).length, keys.length);
+    // A well-formed key without U+FFFD is stored as it is.
+    assert.equal(await raw.exists(`siperf:cache:${name}:\uD83D\uDE00`), 1);
+    assert.equal(await cache.invalidateTag('\uD800'), 1);
+    assert.equal(await cache.get('\uD800'), undefined);
+    assert.equal(await cache.get('\uFFFD'), 'v1');
+  } finally {
+    await cache.invalidatePrefix('');
+    await cache.close();
+    raw.disconnect();
+  }
+});
+
+test('a hanging Redis (SIGSTOP) trips the breaker: calls are served from memory or the loader without waiting', async () => {
+  const port = await freePort();
+  const server: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50 });
+  probe.on('error', () => {});
+  let cache: Cache<number> | undefined;
+  let stopped = false;
+  let now = 1_000_000;
+  try {
+    await until(
+      () =>
+        probe.connect().then(
+          () => true,
+          () => false,
+        ),
+      'the private redis-server answers',
+    );
+    probe.disconnect();
+    cache = createCache<number>('hanging', {
+      backend: 'tiered',
+      redis: `redis://127.0.0.1:${port}`,
+      maxEntries: 100,
+      redisBreaker: { timeoutMs: 100, failures: 2, cooldownMs: 10_000 },
+      now: () => now,
+      exportMetrics: false,
+    });
+    await cache.whenReady();
+    await cache.set('kept', 1);
+    server.kill('SIGSTOP');
+    stopped = true;
+    assert.equal(await cache.get('kept'), 1, 'a memory hit does not touch Redis');
+    // The miss reads Redis (times out), the load reads its token (times out): two failures open the breaker.
+    assert.equal(await cache.getOrLoad('new', () => 7), 7);
+    assert.equal(cache.redisBreaker()!.state, 'open');
+    const { skipped } = cache.redisBreaker()!;
+    // Each failure is a command timeout (ioredis's or the breaker's own, whichever fires first).
+    const errors = cache.stats().remote!.errors;
+    assert.equal(errors, 2);
+    // While open, nothing is sent: no call waits on Redis (the errors stay 2), each is skipped instead.
+    assert.equal(await cache.getOrLoad('other', () => 8), 8);
+    assert.equal(await cache.get('new'), 7, 'the loaded value is in memory');
+    await cache.set('written', 9);
+    assert.equal(await cache.get('written'), 9);
+    const open = cache.redisBreaker()!;
+    assert.equal(cache.stats().remote!.errors, errors);
+    assert.ok(open.skipped > skipped, `skipped ${open.skipped}`);
+    assert.equal(cache.stats().remote!.up, false);
+    // Redis answers again; after the cool-down (the injected clock) one call probes and closes the breaker.
+    server.kill('SIGCONT');
+    stopped = false;
+    now += 10_001;
+    assert.equal(await cache.getOrLoad('after', () => 10), 10);
+    await until(() => cache!.redisBreaker()!.state === 'closed', 'the probe closed the breaker');
+    assert.equal(cache.stats().remote!.up, true);
+  } finally {
+    if (stopped) server.kill('SIGCONT');
+    probe.disconnect();
+    await cache?.close();
+    server.kill('SIGKILL');
+    await reap(server, 10_000);
+  }
+});

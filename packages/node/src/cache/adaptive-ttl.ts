@@ -11,8 +11,16 @@
  *
  * The TTL: a read at a uniform time within a TTL T sees a stale value with probability
  * s(T) = 1 − (1 − e^(−λT)) / (λT); the TTL is the largest T with s(T) ≤ target, found by bisection, then
- * clamped to [minTtlMs, maxTtlMs], and it may at most double per update (so a few unchanged reloads do
- * not jump to the maximum). This is the staleness side of the TTL trade-off studied by Basu et al.,
+ * clamped to [minTtlMs, maxTtlMs].
+ *
+ * The estimate must not outrun its evidence: the TTL is set from an upper confidence bound on λ, not from
+ * λ̂ — the Wilson score upper bound (z = 1.96) on the share of intervals that saw a change, q⁺, gives
+ * λ⁺ = −ln(1 − q⁺) / ā — so eleven unchanged reloads (q⁺ ≈ 0.26) justify a TTL of about a fifth of
+ * their mean age, not the maximum. Further: while no change has been seen the TTL never drops below its
+ * starting value (no evidence either way), it grows at most ×2 per update, and only up to the observed
+ * time divided by `minObservedTtls` (the evidence must span several TTLs). A periodic source is
+ * estimated at least as fast as a Poisson one of the same period (P(change in a) = a/P ≥ 1 − e^(−a/P)),
+ * so the bound holds for it too; the tests check both. This is the staleness side of the TTL trade-off studied by Basu et al.,
  * "Adaptive TTL-Based Caching for Content Delivery" (d-TTL/f-TTL, IEEE/ACM ToN 2018), who tune a TTL
  * towards a hit-ratio target; here the target is freshness, and a longer TTL only raises the hit ratio.
  * @module
@@ -30,6 +38,8 @@ export interface AdaptiveTtlOptions {
   minObservations?: number;
   /** Weight kept by older observations at each new one (default 0.98: about the last 50). */
   decay?: number;
+  /** The TTL grows only while the observed time (summed interval ages, decayed) is at least this many TTLs (default 3). */
+  minObservedTtls?: number;
 }
 
 /** What a group has learned. */
@@ -38,11 +48,16 @@ export interface TtlEstimate {
   ttlMs: number;
   /** Estimated changes per hour of one key's source (λ̂), or null before enough observations. */
   changesPerHour: number | null;
+  /** Upper confidence bound (z = 1.96) on the changes per hour, from which the TTL is set, or null. */
+  changesPerHourUpper: number | null;
   /** Expected share of reads that are stale at this TTL (0..1), or null when unknown. */
   expectedStaleness: number | null;
   /** Reloads and invalidations observed (decayed count). */
   observations: number;
 }
+
+/** z of the one-sided 97.5% upper confidence bound on the change rate. */
+const Z = 1.96;
 
 /** s(T) for x = λT. */
 export function staleShare(x: number): number {
@@ -74,6 +89,7 @@ export class AdaptiveTtl {
   private readonly target: number;
   private readonly minObs: number;
   private readonly decay: number;
+  private readonly minObserved: number;
 
   /**
    * @param startTtlMs - the TTL until enough is observed (the cache's default TTL).
@@ -85,6 +101,10 @@ export class AdaptiveTtl {
     this.target = o.maxStaleness ?? 0.05;
     this.minObs = o.minObservations ?? 5;
     this.decay = o.decay ?? 0.98;
+    this.minObserved = o.minObservedTtls ?? 3;
+    if (!(this.minObserved >= 0 && this.minObserved <= 1000)) {
+      throw new RangeError(`adaptiveTtl.minObservedTtls: expected 0..1000, got ${this.minObserved}`);
+    }
     if (!(this.min > 0)) throw new RangeError(`adaptiveTtl.minTtlMs: must be > 0, got ${this.min}`);
     if (!(this.max >= this.min)) {
       throw new RangeError(`adaptiveTtl.maxTtlMs: must be ≥ minTtlMs (${this.min}), got ${this.max}`);
@@ -119,23 +139,40 @@ export class AdaptiveTtl {
   private rate(): number | undefined {
     if (this.n < this.minObs || this.ageSum <= 0) return undefined;
     const meanAge = this.ageSum / this.n;
-    return -Math.log((this.n - this.changed + 0.5) / (this.n + 0.5)) / meanAge;
+    return Math.max(0, -Math.log((this.n - this.changed + 0.5) / (this.n + 0.5)) / meanAge);
+  }
+
+  /** λ⁺: the upper confidence bound on the rate, per ms, or undefined before enough observations. */
+  private upperRate(): number | undefined {
+    if (this.n < this.minObs || this.ageSum <= 0) return undefined;
+    const n = this.n;
+    const q = Math.min(1, Math.max(0, this.changed / n));
+    const z2 = Z * Z;
+    // Wilson score interval, upper end.
+    const upper = (q + z2 / (2 * n) + Z * Math.sqrt((q * (1 - q)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+    const meanAge = this.ageSum / n;
+    return -Math.log(Math.max(1e-12, 1 - Math.min(upper, 1 - 1e-12))) / meanAge;
   }
 
   private update(): void {
-    const lambda = this.rate();
-    if (lambda === undefined) return;
-    const ideal = lambda > 0 ? solveStaleShare(this.target) / lambda : Number.POSITIVE_INFINITY;
-    const next = Math.min(this.max, Math.max(this.min, Math.min(ideal, 2 * this.ttl)));
-    this.ttl = Math.round(next);
+    const upper = this.upperRate();
+    if (upper === undefined) return;
+    let next = solveStaleShare(this.target) / upper;
+    // No change seen yet: no evidence that the starting TTL is too long.
+    if (next < this.ttl && this.changed < 0.5) return;
+    if (next > this.ttl)
+      next = Math.min(next, 2 * this.ttl, Math.max(this.ttl, this.ageSum / this.minObserved));
+    this.ttl = Math.round(Math.min(this.max, Math.max(this.min, next)));
   }
 
   /** What has been learned. */
   estimate(): TtlEstimate {
     const lambda = this.rate();
+    const upper = this.upperRate();
     return {
       ttlMs: this.ttl,
       changesPerHour: lambda === undefined ? null : lambda * 3_600_000,
+      changesPerHourUpper: upper === undefined ? null : upper * 3_600_000,
       expectedStaleness: lambda === undefined ? null : staleShare(lambda * this.ttl),
       observations: this.n,
     };

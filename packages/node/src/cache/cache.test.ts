@@ -62,9 +62,64 @@ test('stale-while-revalidate: a failing loader serves the stale value within the
   };
   assert.equal(await cache.getOrLoad('k', failing), 1);
   assert.equal(cache.stats().staleServed, 1);
-  assert.equal(cache.stats().loadFailures, 1);
+  await until(() => cache.stats().loadFailures === 1, 'the background reload failed and was counted');
   now = 6001; // past the grace: nothing to fall back on
   await assert.rejects(cache.getOrLoad('k', failing), /db down/);
+});
+
+test('stale-while-revalidate with staleGraceMs alone answers the stale value at once and reloads behind', async () => {
+  let now = 0;
+  const cache = createCache<number>('swr-now', {
+    now: () => now,
+    defaultTtlMs: 1000,
+    staleGraceMs: 60_000,
+    ttlJitter: 0,
+    earlyRefreshBeta: 0,
+    exportMetrics: false,
+  });
+  await cache.getOrLoad('k', () => 1);
+  now = 2000;
+  // The reload never finishes until the gate opens: the answer can only be the stale value.
+  const reload = gate<number>();
+  let calls = 0;
+  const loader = () => {
+    calls += 1;
+    return reload.promise;
+  };
+  assert.equal(await cache.getOrLoad('k', loader), 1);
+  assert.equal(await cache.getOrLoad('k', loader), 1, 'a second caller too, joining the same reload');
+  assert.equal(calls, 1);
+  assert.equal(cache.stats().staleServed, 2);
+  reload.open(2);
+  await until(async () => (await cache.get('k')) === 2, 'the reload landed');
+});
+
+test('a set() or delete() made while a load of the key runs wins over the older load', async () => {
+  const cache = createCache<string>('lost-writes', { exportMetrics: false });
+  const slow = gate<string>();
+  const loading = cache.getOrLoad('k', () => slow.promise);
+  await cache.set('k', 'written');
+  slow.open('loaded before the write');
+  assert.equal(await loading, 'loaded before the write', 'the caller of the load gets what it loaded');
+  assert.equal(await cache.get('k'), 'written', 'the cache keeps the write');
+
+  const slow2 = gate<string>();
+  const loading2 = cache.getOrLoad('k', () => slow2.promise);
+  await cache.delete('k');
+  // A caller after the delete does not join the superseded load: it loads afresh.
+  const fresh = cache.getOrLoad('k', () => 'after the delete');
+  slow2.open('loaded before the delete');
+  await loading2;
+  assert.equal(await fresh, 'after the delete');
+  assert.equal(await cache.get('k'), 'after the delete');
+
+  const slow3 = gate<string>();
+  const loading3 = cache.getOrLoad('gone', () => slow3.promise);
+  await cache.delete('gone');
+  slow3.open('stale');
+  await loading3;
+  assert.equal(await cache.get('gone'), undefined, 'the delete wins: nothing cached');
+  await cache.close();
 });
 
 test('soft timeout serves stale and the slow load still lands; hard timeout fails without stale', async () => {
@@ -337,11 +392,88 @@ test('adaptive TTL shrinks on a source that changes often and grows on one that 
     exportMetrics: false,
   });
   for (; now < 3_600_000; now += 1000) await steady.getOrLoad('config:site', () => 42);
+  const hour = steady.stats().groups.find((x) => x.name === 'config')!;
+  // One hour without a change bounds λ by ≈ 3.7 changes/h (97.5%): a TTL of ≈ 100 s at most, not 600 s.
+  assert.ok(hour.ttlMs > 10_000 && hour.ttlMs <= 100_000, `after 1 h: ${hour.ttlMs} ms`);
+  for (; now < 24 * 3_600_000; now += 1000) await steady.getOrLoad('config:site', () => 42);
   const s = steady.stats().groups.find((x) => x.name === 'config')!;
-  assert.equal(s.ttlMs, 600_000, 'no change ever seen: the TTL doubles up to its maximum');
+  assert.equal(s.ttlMs, 600_000, 'no change in a day: the TTL reaches its maximum');
   assert.ok(s.hitRatio > 0.99);
   assert.throws(() => new AdaptiveTtl(1000, { maxStaleness: 1.5 }), /maxStaleness: expected 0 < x < 1/);
 });
+
+test('adaptive TTL does not outrun its evidence: eleven unchanged reloads in four minutes keep the start TTL', () => {
+  const ttl = new AdaptiveTtl(60_000);
+  for (let i = 0; i < 11; i++) ttl.observe(22_000, false);
+  assert.equal(ttl.ttlMs, 60_000);
+  const e = ttl.estimate();
+  assert.equal(e.changesPerHour, 0);
+  // Wilson upper bound with none changed: q⁺ = z² / (n + z²), n = 11 observations decayed by 0.98 (≈ 9.96),
+  // ≈ 0.28; λ⁺ = −ln(1 − q⁺) / 22 s ≈ 53 changes/h, so the TTL for 5% stale is ≈ 7 s: no reason to grow.
+  const n = e.observations;
+  assert.ok(Math.abs(n - (1 - 0.98 ** 11) / (1 - 0.98)) < 1e-9, String(n));
+  const q = 1.96 ** 2 / (n + 1.96 ** 2);
+  const expected = (-Math.log(1 - q) / 22_000) * 3_600_000;
+  assert.ok(Math.abs(e.changesPerHourUpper! - expected) < 1e-6, `${e.changesPerHourUpper} vs ${expected}`);
+  // Growth also needs observed time: 50 unchanged 1 s intervals do not lift a 60 s TTL.
+  const short = new AdaptiveTtl(60_000);
+  for (let i = 0; i < 50; i++) short.observe(1000, false);
+  assert.equal(short.ttlMs, 60_000);
+});
+
+/** mulberry32: a seeded generator, so the simulated sources and reads are the same on every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+for (const kind of ['periodic', 'Poisson'] as const) {
+  test(`adaptive TTL keeps the stale share under maxStaleness for ${kind} sources changing every 30 s, 5 min and 30 min`, async () => {
+    for (const meanMs of [30_000, 300_000, 1_800_000]) {
+      const random = seeded(meanMs);
+      let now = 0;
+      const cache = createCache<number>(`sim-${kind}`, {
+        now: () => now,
+        random,
+        adaptiveTtl: { minTtlMs: 1000, maxTtlMs: 3_600_000, maxStaleness: 0.05 },
+        earlyRefreshBeta: 0,
+        exportMetrics: false,
+      });
+      // A 5-key group read once a second on average (Poisson reads), each key's source changing on its own.
+      const keys = 5;
+      const gap = () => (kind === 'periodic' ? meanMs : -Math.log(1 - random()) * meanMs);
+      const version = new Array<number>(keys).fill(0);
+      const nextChange = Array.from({ length: keys }, () => random() * gap());
+      let reads = 0;
+      let stale = 0;
+      while (now < 24 * 3_600_000) {
+        now += -Math.log(1 - random()) * 1000;
+        for (let i = 0; i < keys; i++) {
+          while (nextChange[i]! <= now) {
+            version[i]! += 1;
+            nextChange[i]! += gap();
+          }
+        }
+        const k = Math.floor(random() * keys);
+        const v = await cache.getOrLoad(`src:${k}`, () => version[k]!);
+        reads += 1;
+        if (v !== version[k]) stale += 1;
+      }
+      const g = cache.stats().groups.find((x) => x.name === 'src')!;
+      assert.ok(
+        stale / reads < 0.05,
+        `${kind} every ${meanMs} ms: stale share ${stale / reads}, TTL ${g.ttlMs} ms`,
+      );
+      await cache.close();
+    }
+  });
+}
 
 test('SHARDS at rate 1 is the exact LRU curve: a b c a b c has reuse distance 2 three times', () => {
   const m = new ShardsMrc({ rate: 1 });

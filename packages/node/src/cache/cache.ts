@@ -14,7 +14,13 @@ import { type Codec, jsonCodec } from './codec.ts';
 import { type CacheKey, hashKey } from './hash.ts';
 import { type EvictionPolicy, estimateBytes, MemoryStore } from './memory-store.ts';
 import { exportCacheMetrics } from './otel-metrics.ts';
-import { type InvalidationMessage, RedisTier } from './redis-tier.ts';
+import {
+  type BreakerOptions,
+  type BreakerStatus,
+  type InvalidationMessage,
+  RedisTier,
+  type RemoteToken,
+} from './redis-tier.ts';
 import { ShardsMrc } from './shards.ts';
 
 export type { CacheBackend, CacheStats, GroupStats } from './cache-stats.ts';
@@ -41,11 +47,20 @@ export interface CacheOptions<V> {
   defaultTtlMs?: number;
   /** Expiry is shortened by a random share up to this (0..0.5, default 0.1) so keys set together do not expire together. */
   ttlJitter?: number;
-  /** How long an expired value is kept to be served while it reloads or when its loader fails, ms (default 0; with `adaptiveTtl` the TTL). */
+  /**
+   * How long an expired value is kept, ms (default 0): within it, `getOrLoad` answers with the stale value
+   * at once and reloads in the background (stale-while-revalidate), and a failing loader serves it. Give
+   * `softTimeoutMs` to wait that long for the reload first. With `adaptiveTtl` and no `staleGraceMs`, the
+   * values are kept for the largest TTL but only to serve when the loader fails (a reload is waited for,
+   * so the stale share stays what the learned TTL promises).
+   */
   staleGraceMs?: number;
   /** XFetch β (Vattani, Chierichetti & Lowenstein, VLDB 2015): > 0 refreshes early with a probability that rises towards the expiry; 0 turns it off (default 1). */
   earlyRefreshBeta?: number;
-  /** With a stale value at hand, serve it when the loader takes longer than this, ms (the load goes on). */
+  /**
+   * With a stale value at hand, wait this long for the reload before serving the stale value, ms (the load
+   * goes on). Unset: the stale value is served at once.
+   */
   softTimeoutMs?: number;
   /** Give up on a loader after this, ms (default 60,000): the stale value is served, or the call fails with `CacheLoadTimeoutError`. */
   hardTimeoutMs?: number;
@@ -57,6 +72,12 @@ export interface CacheOptions<V> {
   redis?: Redis | string;
   /** Key prefix in Redis (default `siperf:cache:<name>:`). */
   redisKeyPrefix?: string;
+  /**
+   * Redis command timeout and circuit breaker (defaults: 250 ms, open after 3 failures in a row, probe
+   * again after 5 s): a hanging Redis costs at most the timeout per call until the breaker opens, then
+   * nothing (memory or the loader answer).
+   */
+  redisBreaker?: BreakerOptions;
   /** Value codec for Redis (default JSON). */
   codec?: Codec<V>;
   /** Miss-ratio curve estimation: `false` to turn it off; `rate` the starting SHARDS sampling rate (default 1, bounded to 8,192 keys). */
@@ -97,6 +118,12 @@ interface Held<V> {
   storedAt: number;
   loadMs: number;
   tags: readonly string[] | undefined;
+}
+
+/** A load running for one key. `superseded`: a write or delete of the key came after it started. */
+interface Flight<V> {
+  promise: Promise<V>;
+  superseded: boolean;
 }
 
 interface GroupState {
@@ -161,13 +188,17 @@ export class Cache<V = unknown> {
   private readonly defaultTtl: number;
   private readonly jitter: number;
   private readonly grace: number;
+  /** Stale-while-revalidate: serve a stale value at once (staleGraceMs given), else only on failure. */
+  private readonly revalidateBehind: boolean;
   private readonly beta: number;
   private readonly soft: number | undefined;
   private readonly hard: number | undefined;
   private readonly adaptive: AdaptiveTtlOptions | undefined;
   private readonly declared: KeyGroup[];
   private readonly groups = new Map<string, GroupState>();
-  private readonly inflight = new Map<string, Promise<V>>();
+  private readonly inflight = new Map<string, Flight<V>>();
+  /** Keys whose getOrLoad lookup is running, with a version bumped by each write of the key. */
+  private readonly watched = new Map<string, { refs: number; version: number }>();
   private readonly tagIndex = new Map<string, Set<string>>();
   private readonly loadTimes = new LatencyHistogram();
   private readonly mrc: ShardsMrc | undefined;
@@ -236,7 +267,8 @@ export class Cache<V = unknown> {
     }
     this.defaultTtl = o.defaultTtlMs ?? (this.adaptive ? 60_000 : 0);
     this.grace =
-      o.staleGraceMs ?? (this.adaptive ? Math.max(this.defaultTtl, this.adaptive.maxTtlMs ?? 0) : 0);
+      o.staleGraceMs ?? (this.adaptive ? Math.max(this.defaultTtl, this.adaptive.maxTtlMs ?? 3_600_000) : 0);
+    this.revalidateBehind = o.staleGraceMs !== undefined;
     this.jitter = o.ttlJitter ?? 0.1;
     if (!(this.jitter >= 0 && this.jitter <= 0.5))
       throw new RangeError(`ttlJitter: expected 0..0.5, got ${this.jitter}`);
@@ -283,14 +315,24 @@ export class Cache<V = unknown> {
           lazyConnect: true,
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,
-          commandTimeout: 1000,
+          commandTimeout: o.redisBreaker?.timeoutMs ?? 250,
           connectTimeout: 2000,
           retryStrategy: (times) => Math.min(times * 200, 2000),
         });
         client.on('error', () => {});
         this.ownClient = client;
       }
-      this.remote = new RedisTier<V>(client, name, this.codec, o.redisKeyPrefix);
+      const b = o.redisBreaker ?? {};
+      checkMs('redisBreaker.timeoutMs', b.timeoutMs);
+      checkMs('redisBreaker.cooldownMs', b.cooldownMs);
+      if (b.timeoutMs === 0) throw new RangeError('redisBreaker.timeoutMs: expected 1..2147483647 ms, got 0');
+      if (
+        b.failures !== undefined &&
+        !(Number.isInteger(b.failures) && b.failures >= 1 && b.failures <= 1000)
+      ) {
+        throw new RangeError(`redisBreaker.failures: expected an integer 1..1000, got ${b.failures}`);
+      }
+      this.remote = new RedisTier<V>(client, name, this.codec, o.redisKeyPrefix, b, this.now);
     }
     this.ready = this.start();
     if (o.exportMetrics !== false) this.stopMetrics = exportCacheMetrics(this);
@@ -375,7 +417,22 @@ export class Cache<V = unknown> {
     if (typeof loader !== 'function') throw new TypeError('loader: expected a function');
     checkEntryOptions(o);
     this.checkOpen();
-    const found = await this.lookup(k);
+    const seen: { token?: RemoteToken | undefined } = {};
+    // A write of the key while the lookup runs (a Redis round trip, or a microtask) is seen by its version.
+    let w = this.watched.get(k);
+    if (!w) {
+      w = { refs: 0, version: 0 };
+      this.watched.set(k, w);
+    }
+    w.refs += 1;
+    const version = w.version;
+    let found: Awaited<ReturnType<Cache<V>['lookup']>>;
+    try {
+      found = await this.lookup(k, true, seen);
+    } finally {
+      if (--w.refs === 0) this.watched.delete(k);
+    }
+    const written = w.version !== version;
     const g = this.group(k);
     if (found?.fresh) {
       this.hit(g);
@@ -391,7 +448,9 @@ export class Cache<V = unknown> {
     }
     this.miss(g);
     const stale = found?.held;
-    const loading = this.load(k, loader, o, stale);
+    // What Redis held when this miss read it: the load stores only if that is still so.
+    const token = seen.token;
+    const loading = this.load(k, loader, o, stale, token, written);
     if (!stale) return loading;
     const softMs = o.softTimeoutMs ?? this.soft;
     const serveStale = () => {
@@ -399,7 +458,14 @@ export class Cache<V = unknown> {
       g.staleServed += 1;
       return stale.v;
     };
-    if (softMs === undefined) return loading.catch(serveStale);
+    if (softMs === undefined && !this.revalidateBehind && o.staleGraceMs === undefined) {
+      return loading.catch(serveStale); // a grace kept for failures only (adaptiveTtl's default)
+    }
+    if (softMs === undefined) {
+      // Stale-while-revalidate: answer now, let the load land (or fail, counted) in the background.
+      loading.catch(() => {});
+      return serveStale();
+    }
     let timer: NodeJS.Timeout | undefined;
     const slow = new Promise<V>((resolve) => {
       timer = setTimeout(() => resolve(serveStale()), softMs);
@@ -436,6 +502,7 @@ export class Cache<V = unknown> {
     const k = checkKey(key);
     checkEntryOptions(o);
     this.checkOpen();
+    this.supersede(k);
     const prev = this.memory?.getStale(k);
     if (prev) this.observe(k, prev.value.storedAt, !this.same(prev.value.v, value));
     const stored = await this.put(k, value, o, 0);
@@ -446,10 +513,14 @@ export class Cache<V = unknown> {
   /** Removes a key everywhere (and from the other processes' memory tiers). @returns whether it was held. */
   async delete(key: string): Promise<boolean> {
     const k = checkKey(key);
+    this.supersede(k);
     const prev = this.memory?.getStale(k);
     if (prev) this.observe(k, prev.value.storedAt, true);
     const inMemory = this.memory?.delete(k) ?? false;
-    const inRemote = this.remote ? (await this.remote.delete([k])) > 0 : false;
+    // A tombstone as long as a load may run, so that a load of the old value started before cannot store it.
+    const inRemote = this.remote
+      ? await this.remote.deleteWithTombstone(k, this.hard ?? DEFAULT_HARD_TIMEOUT_MS)
+      : false;
     if (this.backend === 'tiered') await this.remote!.publish({ keys: [k] });
     return inMemory || inRemote;
   }
@@ -472,6 +543,7 @@ export class Cache<V = unknown> {
   /** Removes every key that starts with `prefix`. @returns how many (memory, or Redis when larger). */
   async invalidatePrefix(prefix: string): Promise<number> {
     if (typeof prefix !== 'string') throw new TypeError('prefix: expected a string');
+    this.supersedeWhere((k) => k.startsWith(prefix));
     const local = this.memory?.deleteWhere((k) => String(k).startsWith(prefix)) ?? 0;
     const remote = this.remote ? await this.remote.deletePrefix(prefix) : 0;
     if (this.backend === 'tiered') await this.remote!.publish({ prefix });
@@ -645,6 +717,11 @@ export class Cache<V = unknown> {
     };
   }
 
+  /** The Redis circuit breaker's state and counts (null for the memory backend). */
+  redisBreaker(): BreakerStatus | null {
+    return this.remote ? { ...this.remote.breaker } : null;
+  }
+
   /** Stops listening for invalidations and closes the Redis connection the cache opened. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -683,6 +760,7 @@ export class Cache<V = unknown> {
   private async lookup(
     k: string,
     read = true,
+    seen?: { token?: RemoteToken | undefined },
   ): Promise<{ held: Held<V>; fresh: boolean; expiresAt: number } | undefined> {
     if (read) this.mrc?.record(hashKey(k));
     if (this.memory) {
@@ -697,7 +775,8 @@ export class Cache<V = unknown> {
     }
     if (!this.remote) return undefined;
     if (!this.started) await this.ready;
-    const e = await this.remote.get(k);
+    const { entry: e, token } = await this.remote.read(k);
+    if (seen) seen.token = token;
     if (!e) {
       const s = this.memory?.getStale(k);
       return s ? { held: s.value, fresh: false, expiresAt: s.expiresAt } : undefined;
@@ -717,15 +796,35 @@ export class Cache<V = unknown> {
     loader: (key: string) => V | Promise<V>,
     o: EntryOptions,
     previous: Held<V> | undefined,
+    token?: RemoteToken,
+    written = false,
   ): Promise<V> {
     const running = this.inflight.get(k);
-    if (running) {
+    // A superseded load is not joined: its value is older than the write that came after it.
+    if (running && !running.superseded) {
       this.counts.coalescedLoads += 1;
-      return running;
+      return running.promise;
     }
-    const p = this.runLoad(k, loader, o, previous).finally(() => this.inflight.delete(k));
-    this.inflight.set(k, p);
-    return p;
+    // `written`: the key was written after this caller's miss; what it loads is returned, not stored.
+    const flight: Flight<V> = { promise: undefined as unknown as Promise<V>, superseded: written };
+    flight.promise = this.runLoad(k, loader, o, previous, flight, token).finally(() => {
+      if (this.inflight.get(k) === flight) this.inflight.delete(k);
+    });
+    this.inflight.set(k, flight);
+    return flight.promise;
+  }
+
+  /** A write, delete or invalidation of `k` (here or in another process): a running load must not store. */
+  private supersede(k: string): void {
+    const f = this.inflight.get(k);
+    if (f) f.superseded = true;
+    const w = this.watched.get(k);
+    if (w) w.version += 1;
+  }
+
+  private supersedeWhere(match: (k: string) => boolean): void {
+    for (const [k, f] of this.inflight) if (match(k)) f.superseded = true;
+    for (const [k, w] of this.watched) if (match(k)) w.version += 1;
   }
 
   private async runLoad(
@@ -733,8 +832,15 @@ export class Cache<V = unknown> {
     loader: (key: string) => V | Promise<V>,
     o: EntryOptions,
     previous: Held<V> | undefined,
+    flight: Flight<V>,
+    knownToken: RemoteToken | undefined,
   ): Promise<V> {
     const g = this.group(k);
+    // Read Redis's token now, before the loader reads the source, when the caller did not read it.
+    const token: Promise<RemoteToken | undefined> =
+      this.remote && knownToken === undefined
+        ? (this.started ? Promise.resolve() : this.ready).then(() => this.remote!.token(k))
+        : Promise.resolve(knownToken);
     const hardMs = o.hardTimeoutMs ?? this.hard ?? DEFAULT_HARD_TIMEOUT_MS;
     const t0 = performance.now();
     this.counts.loads += 1;
@@ -762,9 +868,12 @@ export class Cache<V = unknown> {
     const loadMs = performance.now() - t0;
     this.loadTimes.record(loadMs);
     if (value === undefined) return value; // not cacheable: nothing stored
+    // A set() or delete() of the key during the load wins: the caller gets the loaded value, the cache
+    // keeps the write.
+    if (flight.superseded) return value;
     if (previous) this.observe(k, previous.storedAt, !this.same(previous.v, value));
     try {
-      await this.put(k, value, o, loadMs);
+      await this.put(k, value, o, loadMs, { flight, token: await token });
     } catch {
       // Not encodable for Redis: the caller still gets the value; the cache keeps nothing.
       this.counts.uncacheable += 1;
@@ -772,8 +881,19 @@ export class Cache<V = unknown> {
     return value;
   }
 
-  /** Stores in memory and Redis. @returns whether the value was kept. @throws TypeError when it cannot be encoded. */
-  private async put(k: string, value: V, o: EntryOptions, loadMs: number): Promise<boolean> {
+  /**
+   * Stores in memory and Redis. `load`: the value comes from a load, stored in Redis only if the key still
+   * holds what it held when the load began (`token`), and in memory only then (or when Redis did not
+   * answer) and when no write superseded the load meanwhile.
+   * @returns whether the value was kept. @throws TypeError when it cannot be encoded.
+   */
+  private async put(
+    k: string,
+    value: V,
+    o: EntryOptions,
+    loadMs: number,
+    load?: { flight: Flight<V>; token: RemoteToken | undefined },
+  ): Promise<boolean> {
     if (this.remote) {
       // Encode first: a value Redis cannot hold is not put in memory either.
       try {
@@ -787,6 +907,13 @@ export class Cache<V = unknown> {
     const grace = o.staleGraceMs ?? this.grace;
     const expiresAt = ttl > 0 ? now + Math.max(1, Math.round(ttl * (1 - this.jitter * this.random()))) : 0;
     const held: Held<V> = { v: value, storedAt: now, loadMs, tags: o.tags };
+    if (this.remote && load?.token !== undefined) {
+      if (!this.started) await this.ready;
+      const meta = { expiresAt, storedAt: now, loadMs, graceMs: grace, tags: o.tags };
+      const stored = await this.remote.setIfUnchanged(k, value, meta, load.token);
+      if (stored === false || load.flight.superseded) return false;
+      return this.memory ? this.putMemory(k, held, expiresAt, grace, o.tags) : stored === true;
+    }
     if (this.memory) {
       const old = this.memory.getStale(k);
       if (old) this.untag(k, old.value);
@@ -806,6 +933,30 @@ export class Cache<V = unknown> {
     return this.remote
       ? (await this.putRemote(k, value, o, expiresAt, now, loadMs, grace)) || this.memory !== undefined
       : true;
+  }
+
+  /** Stores in the memory tier and indexes the tags. @returns whether it was kept. */
+  private putMemory(
+    k: string,
+    held: Held<V>,
+    expiresAt: number,
+    grace: number,
+    tags: readonly string[] | undefined,
+  ): boolean {
+    const m = this.memory!;
+    const old = m.getStale(k);
+    if (old) this.untag(k, old.value);
+    m.set(k, held, expiresAt, grace);
+    if (m.getStale(k)?.value !== held) return false;
+    for (const t of tags ?? []) {
+      let set = this.tagIndex.get(t);
+      if (!set) {
+        set = new Set();
+        this.tagIndex.set(t, set);
+      }
+      set.add(k);
+    }
+    return true;
   }
 
   private async putRemote(
@@ -830,6 +981,7 @@ export class Cache<V = unknown> {
   }
 
   private dropLocal(k: string, observe: boolean): void {
+    this.supersede(k);
     const prev = this.memory?.getStale(k);
     if (prev && observe) this.observe(k, prev.value.storedAt, true);
     this.memory?.delete(k);
@@ -839,8 +991,14 @@ export class Cache<V = unknown> {
     for (const k of m.keys ?? []) if (typeof k === 'string') this.dropLocal(k, false);
     if (typeof m.tag === 'string')
       for (const k of [...(this.tagIndex.get(m.tag) ?? [])]) this.dropLocal(k, false);
-    if (typeof m.prefix === 'string') this.memory?.deleteWhere((k) => String(k).startsWith(m.prefix!));
-    if (m.clear) this.memory?.clear();
+    if (typeof m.prefix === 'string') {
+      this.supersedeWhere((k) => k.startsWith(m.prefix!));
+      this.memory?.deleteWhere((k) => String(k).startsWith(m.prefix!));
+    }
+    if (m.clear) {
+      this.supersedeWhere(() => true);
+      this.memory?.clear();
+    }
   }
 
   private same(a: V, b: V): boolean {
