@@ -224,6 +224,50 @@ test('stats after an expiry count only what is held', async () => {
   assert.equal(s.expirations, 1);
 });
 
+test('maxBytes sizes values nested deep and held in Maps and Sets; a value too large to walk is refused', async () => {
+  const cache = createCache<unknown>('bytes', { maxBytes: 100_000, exportMetrics: false });
+  const mb = 'x'.repeat(500_000); // 1 MB of UTF-16
+  const nested = (i: number) => ({ a: { b: { c: { d: { e: `${mb}${i}` } } } } });
+  for (let i = 0; i < 10; i++) assert.equal(await cache.set(`deep:${i}`, nested(i)), false);
+  for (let i = 0; i < 5; i++) assert.equal(await cache.set(`map:${i}`, new Map([['v', `${mb}${i}`]])), false);
+  for (let i = 0; i < 5; i++) assert.equal(await cache.set(`set:${i}`, new Set([`${mb}${i}`])), false);
+  const s = cache.stats();
+  assert.equal(s.entries, 0, 'twenty 1 MB values under a 100 kB bound: none kept');
+  assert.ok(s.bytes <= 100_000, String(s.bytes));
+  // Small values fit, and the bound holds with them.
+  for (let i = 0; i < 100; i++) await cache.set(`small:${i}`, new Map([['n', { deep: [i, [i, [i]]] }]]));
+  assert.ok(cache.stats().entries > 0);
+  assert.ok(cache.stats().bytes <= 100_000, String(cache.stats().bytes));
+  // More than 100,000 objects: not walked to the end, refused instead of under-counted.
+  const wide = Array.from({ length: 100_001 }, () => ({}));
+  assert.equal(await cache.set('wide', wide), false);
+  // A cycle is sized once.
+  const cyclic: { self?: unknown; n: number } = { n: 1 };
+  cyclic.self = cyclic;
+  assert.equal(await cache.set('cyclic', cyclic), true);
+  await cache.close();
+});
+
+test('stats() checks a bounded number of slots for expired entries per call (incremental at any size)', async () => {
+  let now = 0;
+  const cache = createCache<number>('stats-cost', {
+    now: () => now,
+    maxEntries: 20_000,
+    ttlJitter: 0,
+    missRatioCurve: false,
+    exportMetrics: false,
+  });
+  for (let i = 0; i < 10_000; i++) await cache.set(`k${i}`, i, { ttlMs: 1_000_000 });
+  await cache.set('short', 0, { ttlMs: 10 }); // the last slot
+  now = 100;
+  // 10,001 entries, 4,096 slots checked per call: the expired entry is reached on the third call.
+  assert.equal(cache.stats().entries, 10_001);
+  assert.equal(cache.stats().entries, 10_001);
+  assert.equal(cache.stats().entries, 10_000);
+  assert.equal(cache.stats().expirations, 1);
+  await cache.close();
+});
+
 test('tags and prefixes invalidate exactly their keys; wrap caches by arguments', async () => {
   const cache = createCache<number>('tags', { exportMetrics: false });
   await cache.set('product:1', 1, { tags: ['catalog'] });

@@ -37,7 +37,13 @@ export interface CacheOptions<V> {
   backend?: CacheBackend;
   /** Capacity of the memory tier in entries (default 10,000 when neither bound is given). */
   maxEntries?: number;
-  /** Capacity of the memory tier in bytes (estimated sizes, or `sizeOf`). */
+  /**
+   * Capacity of the memory tier in bytes: each entry weighs its key, 96 bytes of bookkeeping and its
+   * value — `sizeOf(value)` when given, else an estimate of the value's heap size walking plain objects,
+   * arrays, `Map` and `Set` to any depth (strings 2 bytes a character, numbers 8, binary data its
+   * length). A value with more than 100,000 objects and entries is not sized but refused (not cached;
+   * `set` returns false): give `sizeOf` for such values.
+   */
   maxBytes?: number;
   /** Bytes of a value for `maxBytes`. */
   sizeOf?: (value: V) => number;
@@ -140,6 +146,8 @@ const MAX_KEY_LENGTH = 1024;
 /** A loader that has not answered in this long fails (with the stale value served when there is one). */
 const DEFAULT_HARD_TIMEOUT_MS = 60_000;
 const MAX_AUTO_GROUPS = 100;
+/** Slots a stats() call checks for expired entries (see MemoryStore.purgeExpired). */
+const STATS_PURGE_SLOTS = 4096;
 
 function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
@@ -674,7 +682,9 @@ export class Cache<V = unknown> {
   stats(): CacheStats {
     const c = this.counts;
     const m = this.memory;
-    m?.purgeExpired(); // entries and bytes count only what is still held
+    // Entries and bytes count only what is held: expired entries are dropped when touched, and here up to
+    // 4,096 slots per call from a cursor — exact for small caches, O(1) per call at any size.
+    m?.purgeExpired(STATS_PURGE_SLOTS);
     const sizes =
       m && !m.weighted ? [0.25, 0.5, 1, 2, 4, 8].map((f) => Math.max(1, Math.round(f * m.maximum))) : [];
     if (m?.weighted && m.size > 0)

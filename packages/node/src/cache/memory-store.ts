@@ -59,27 +59,62 @@ const PROTECTED = 2;
 const FIRST_SLOT = 3;
 const NONE = 0xffffffff;
 
-/** Rough bytes of a value held in memory (strings 2 bytes a character, objects walked to depth 4). */
-export function estimateBytes(value: unknown, depth = 0): number {
-  switch (typeof value) {
-    case 'string':
-      return 16 + 2 * value.length;
-    case 'number':
-    case 'bigint':
-    case 'boolean':
-      return 8;
-    case 'object': {
-      if (value === null) return 8;
-      if (ArrayBuffer.isView(value)) return 64 + value.byteLength;
-      if (depth >= 4) return 64;
-      let n = 32;
-      if (Array.isArray(value)) for (const v of value) n += 8 + estimateBytes(v, depth + 1);
-      else for (const [k, v] of Object.entries(value)) n += 16 + 2 * k.length + estimateBytes(v, depth + 1);
-      return n;
+/** Most objects, arrays, Map and Set entries one {@link estimateBytes} call walks. */
+export const MAX_SIZED_NODES = 100_000;
+
+/** What {@link estimateBytes} returns for a value it cannot size: more than any bound, so it is refused. */
+export const UNSIZABLE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Rough bytes of a value held in memory: strings 2 bytes a character, numbers 8, binary data its length,
+ * plain objects, arrays, `Map` and `Set` walked to any depth (each object counted once, so shared and
+ * cyclic references are fine). A value with more than {@link MAX_SIZED_NODES} objects and entries is not
+ * walked to the end: it is {@link UNSIZABLE}, so a byte-bounded cache refuses it rather than under-count
+ * it (give `sizeOf` for such values).
+ */
+export function estimateBytes(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return primitiveBytes(value);
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  let n = 0;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null) {
+      n += primitiveBytes(v);
+      continue;
     }
-    default:
-      return 8;
+    if (seen.has(v)) {
+      n += 8;
+      continue;
+    }
+    seen.add(v);
+    if (seen.size > MAX_SIZED_NODES) return UNSIZABLE;
+    if (ArrayBuffer.isView(v)) n += 64 + v.byteLength;
+    else if (v instanceof ArrayBuffer) n += 64 + v.byteLength;
+    else if (v instanceof Date) n += 32;
+    else if (Array.isArray(v)) {
+      n += 32 + 8 * v.length;
+      for (const x of v) stack.push(x);
+    } else if (v instanceof Map) {
+      n += 64 + 24 * v.size;
+      for (const [k, x] of v) stack.push(k, x);
+    } else if (v instanceof Set) {
+      n += 64 + 16 * v.size;
+      for (const x of v) stack.push(x);
+    } else {
+      n += 32;
+      for (const k of Object.keys(v)) {
+        n += 16 + 2 * k.length;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+    if (stack.length > MAX_SIZED_NODES) return UNSIZABLE;
   }
+  return n;
+}
+
+function primitiveBytes(value: unknown): number {
+  return typeof value === 'string' ? 16 + 2 * value.length : 8;
 }
 
 /** A bounded in-memory key-value store. Expiry times are absolute ms; 0 means never. */
@@ -124,6 +159,8 @@ export class MemoryStore<V> {
   private protectedWeight = 0;
   private totalWeight = 0;
   private seed = 0x2545f491;
+  /** Where the next bounded {@link MemoryStore.purgeExpired} starts. */
+  private cursor = FIRST_SLOT;
 
   /** @throws RangeError when neither or both of `maxEntries`/`maxBytes` is a positive integer. */
   constructor(o: MemoryStoreOptions<V>) {
@@ -320,14 +357,22 @@ export class MemoryStore<V> {
     for (const s of [...this.map.values()]) this.removeSlot(s, 'explicit');
   }
 
-  /** Removes entries past their grace; at most `limit` checked. @returns how many were removed. */
+  /**
+   * Removes entries past their grace, checking at most `limit` slots from where the previous call
+   * stopped (a cursor that wraps around), so a bounded call costs O(limit) however large the store.
+   * @returns how many were removed.
+   */
   purgeExpired(limit = Number.POSITIVE_INFINITY): number {
+    if (this.expires === undefined || this.map.size === 0) return 0;
     const now = this.now();
+    const slots = this.top - FIRST_SLOT;
+    const checks = Math.min(limit, slots);
     let n = 0;
-    let checked = 0;
-    for (const s of [...this.map.values()]) {
-      if (checked++ >= limit) break;
-      const exp = this.exp(s);
+    for (let i = 0; i < checks; i++) {
+      if (this.cursor < FIRST_SLOT || this.cursor >= this.top) this.cursor = FIRST_SLOT;
+      const s = this.cursor++;
+      if (this.keys[s] === undefined) continue;
+      const exp = this.expires[s]!;
       if (exp !== 0 && exp + this.grace(s) <= now) {
         this.removeSlot(s, 'expired');
         n += 1;
