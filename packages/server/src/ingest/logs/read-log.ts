@@ -21,8 +21,12 @@ import { DigestBuilder, type LogImportDigest } from './digest.ts';
 import { MysqlSlowLogParser } from './mysql-slow.ts';
 import { type PgLogFormat, PgLogParser } from './pg-log.ts';
 
-/** Bytes read at a time, and the longest line accepted (a statement of 64 MiB is already absurd). */
-const CHUNK = 1024 * 1024;
+/**
+ * Bytes read at a time, and the longest line accepted (a statement of 64 MiB is already absurd). 64 KiB
+ * chunks decode to strings V8 keeps in the young generation, freed at the next scavenge; 1 MiB ones went
+ * to the large-object space and waited for a full collection (peak RSS 288 MB instead of 220 MB on 200 MB).
+ */
+const CHUNK = 64 * 1024;
 const MAX_LINE = 64 * 1024 * 1024;
 
 /** Every log format. */
