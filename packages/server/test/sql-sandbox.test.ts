@@ -33,7 +33,7 @@ interface AttackCase {
   class: string;
   sql: string;
   params?: unknown[];
-  expect: 'refused' | 'ok' | 'too-large' | 'db-error' | 'bounded';
+  expect: 'refused' | 'ok' | 'too-large' | 'stopped' | 'db-error' | 'bounded';
 }
 const corpus = JSON.parse(readFileSync(new URL('./fixtures/sql-attacks.json', import.meta.url), 'utf8')) as {
   cases: AttackCase[];
@@ -51,6 +51,9 @@ const CODES: Record<AttackCase['expect'], string[]> = {
   refused: ['ERR_QUERY_NOT_ALLOWED'],
   ok: [],
   'too-large': ['ERR_QUERY_RESULT_TOO_LARGE'],
+  // A byte bomb is stopped by the byte cap, or, on a machine too busy to build 100 MB in time, by the
+  // statement timeout first: either way nothing large is sent.
+  stopped: ['ERR_QUERY_RESULT_TOO_LARGE', 'ERR_DB_STATEMENT'],
   'db-error': ['ERR_DB_STATEMENT'],
   bounded: ['ERR_QUERY_NOT_ALLOWED', 'ERR_QUERY_RESULT_TOO_LARGE', 'ERR_DB_STATEMENT'],
 };

@@ -53,6 +53,13 @@ export type CreatedCache = Static<typeof CreatedCache>;
 export const TtlEstimate = Closed({
   ttlMs: Ms('the TTL now used'),
   changesPerHour: Nullable(Type.Number({ description: 'estimated changes per hour of one key’s source' })),
+  changesPerHourUpper: Type.Optional(
+    Nullable(
+      Type.Number({
+        description: 'upper confidence bound (Wilson, 95%) of the change rate: the TTL is set from it',
+      }),
+    ),
+  ),
   expectedStaleness: Nullable(Type.Number({ description: 'expected share of stale reads at this TTL' })),
   observations: Type.Number({ description: 'reloads and invalidations observed (decayed count)' }),
 });
