@@ -21,6 +21,7 @@ import {
   parseInstant,
   tablesOf,
 } from './index.ts';
+import { splitCsvRecord } from './pg-log.ts';
 
 before(() => loadSqlParser());
 const dir = mkdtempSync(join(tmpdir(), 'siperf-logs-'));
@@ -192,6 +193,11 @@ test('PostgreSQL: statement rows without a duration are calls with no duration (
     '"2024-03-01 10:00:00.000 UTC","app","shop",301,"10.0.0.1:5000",65e1.c9,1,"SELECT","2024-03-01 09:00:00 UTC",3/4,0,LOG,00000,"statement: SELECT * FROM c",,,,,,,,,"psql"',
     '"2024-03-01 10:00:00.500 UTC","app","shop",301,"10.0.0.1:5000",65e1.c9,2,"SELECT","2024-03-01 09:00:00 UTC",3/5,0,LOG,00000,"duration: 4.000 ms  statement: SELECT * FROM d",,,,,,,,,"psql"',
   ];
+  // The record reader: quotes, doubled quotes, commas and newlines inside, empty fields, malformed rows.
+  assert.deepEqual(splitCsvRecord('a,"b,""c""\nd",,e'), ['a', 'b,"c"\nd', '', 'e']);
+  assert.deepEqual(splitCsvRecord('x,'), ['x', '']);
+  assert.equal(splitCsvRecord('"open'), null);
+  assert.equal(splitCsvRecord('"a"b'), null);
   // csvlog found by its content, the timestamp quoted.
   assert.equal(detectLogFormat(csv), 'pg-csv');
   const c = digestLogText(csv.join('\n'), { format: 'pg-csv' });
