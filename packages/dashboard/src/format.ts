@@ -33,9 +33,8 @@ export function count(v: number | null | undefined): string {
   return Math.round(v).toLocaleString('en');
 }
 
-/** Bytes: `512 B`, `1.5 KiB`, `2.0 GiB`. */
-export function bytes(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+/** A byte count scaled to its binary unit: `{ x: 1.5, unit: 'KiB', sign: '' }` (x < 1024 but for PiB). */
+export function scaleBytes(v: number): { x: number; unit: string; sign: string } {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let x = Math.abs(v);
   let i = 0;
@@ -43,7 +42,14 @@ export function bytes(v: number | null | undefined): string {
     x /= 1024;
     i++;
   }
-  return `${v < 0 ? '-' : ''}${i === 0 ? x : x.toFixed(1)} ${units[i]}`;
+  return { x, unit: units[i]!, sign: v < 0 ? '-' : '' };
+}
+
+/** Bytes: `512 B`, `1.5 KiB`, `2.0 GiB` (whole bytes below 1 KiB, one decimal above). */
+export function bytes(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  const { x, unit, sign } = scaleBytes(v);
+  return `${sign}${unit === 'B' ? Math.round(x) : x.toFixed(1)} ${unit}`;
 }
 
 /** A plain number with up to `digits` decimals. */

@@ -3,20 +3,14 @@
  * `format.ts`): rates of bytes, money, CPU cores, percentage points, and times relative to now.
  * @module
  */
-import { ms, num, pct } from './format.ts';
+import { ms, num, pct, scaleBytes } from './format.ts';
 
 /** Bytes with three significant digits: `178 B`, `1.52 MiB`, `878 KiB` (short enough for an axis). */
 export function bytes3(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let x = Math.abs(v);
-  let i = 0;
-  while (x >= 1024 && i < units.length - 1) {
-    x /= 1024;
-    i++;
-  }
-  const digits = i === 0 || x >= 100 ? 0 : x >= 10 ? 1 : 2;
-  return `${v < 0 ? '-' : ''}${x.toFixed(digits)} ${units[i]}`;
+  const { x, unit, sign } = scaleBytes(v);
+  const digits = unit === 'B' || x >= 100 ? 0 : x >= 10 ? 1 : 2;
+  return `${sign}${x.toFixed(digits)} ${unit}`;
 }
 
 /** Bytes per second: `178 B/s`, `1.52 MiB/s`. */
