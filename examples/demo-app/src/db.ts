@@ -36,6 +36,9 @@ const tracer = trace.getTracer('siperf-demo-db');
 export async function openDatabase(url: string | undefined): Promise<Database> {
   if (url) {
     const pool = new pg.Pool({ connectionString: url, max: 10, statement_timeout: 10_000 });
+    // An idle connection the server closes (a restart, a failover) is dropped from the pool; without a
+    // listener its 'error' would end the process.
+    pool.on('error', (err) => process.stderr.write(`demo database pool: ${err.message}\n`));
     return {
       kind: 'postgres',
       async query(sql, params = []) {

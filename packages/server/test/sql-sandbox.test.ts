@@ -108,11 +108,15 @@ describe('SQL sandbox: the attack corpus on real PostgreSQL and MariaDB', () => 
     await pgAdmin.query(`CREATE DATABASE ${DB}`);
     await pgAdmin.query(`CREATE ROLE ${RO} LOGIN PASSWORD 'pw'`);
     pgDb = new pg.Pool({ connectionString: `${PG_HOST}/${DB}`, max: 2 });
+    // pg-pool's end() resolves before its sockets have closed, so DROP DATABASE … WITH (FORCE) in after()
+    // can terminate a backend that has not read its Terminate message yet: an 'error' on an ended pool.
+    pgDb.on('error', () => {});
     await pgDb.query(`CREATE TABLE canary (id int PRIMARY KEY, v text NOT NULL);
       INSERT INTO canary VALUES (1, 'one'), (2, 'two'), (3, 'three');
       CREATE SEQUENCE canary_seq;
       GRANT SELECT ON canary TO ${RO};`);
     pgBystander = new pg.Client({ connectionString: `${PG_HOST}/${DB}` });
+    pgBystander.on('error', () => {});
     await pgBystander.connect();
     myAdmin = await mysql.createConnection({ uri: `${MY_HOST}/test`, multipleStatements: false });
     await myAdmin.query(`CREATE DATABASE ${DB}`);

@@ -45,6 +45,20 @@ export class InstrumentedPgPool {
     const recorder = this.recorder;
     // Times each new connection (pg-pool calls connect(callback) on the clients it creates).
     class TimedClient extends pg.Client {
+      constructor(config?: string | pg.ClientConfig) {
+        super(config);
+        // Every error a connection raises is counted here, idle or checked out: a backend terminated
+        // between two queries of a checked-out client (a failover, `pg_terminate_backend`,
+        // `DROP DATABASE … WITH (FORCE)`) would otherwise be an 'error' event without a listener, which
+        // Node turns into an uncaught exception; the client's next query fails instead.
+        // One termination raises two events (the backend's FATAL message, then the closed socket): counted
+        // once per connection.
+        let failed = false;
+        this.on('error', () => {
+          if (!failed) recorder.errors += 1;
+          failed = true;
+        });
+      }
       override connect(callback?: (err: Error) => void): Promise<void> {
         const t0 = performance.now();
         const done = (err?: Error) => {
@@ -74,9 +88,8 @@ export class InstrumentedPgPool {
       ...(this.statementTimeoutMs > 0 ? { statement_timeout: this.statementTimeoutMs } : {}),
       Client: TimedClient as unknown as typeof pg.Client,
     });
-    this.pool.on('error', () => {
-      recorder.errors += 1;
-    });
+    // pg-pool re-emits an idle client's error on the pool; the client's own listener above counted it.
+    this.pool.on('error', () => {});
   }
 
   /**

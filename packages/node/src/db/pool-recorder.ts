@@ -29,7 +29,7 @@ export interface PoolStats {
   acquired: number;
   /** Acquisitions that gave up after `acquireTimeoutMs`. */
   timeouts: number;
-  /** Connections that failed to open, and errors on idle connections. */
+  /** Connections that failed to open, and errors on open connections (idle or checked out). */
   errors: number;
   acquireWait: DurationSummary;
   hold: DurationSummary;

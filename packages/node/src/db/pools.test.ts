@@ -154,3 +154,30 @@ test('pool metrics: db.client.connection.* with the semantic-convention names', 
     await provider.shutdown();
   }
 });
+
+test('pg pool: a backend terminated between two queries of a checked-out client is an error counted, not a crash', async () => {
+  const pool = createPgPool('pg-terminated', { connectionString: PG, max: 1 });
+  const admin = createPgPool('pg-admin', { connectionString: PG, max: 1 });
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const client = await pool.connect();
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    // The client is checked out and idle: no query is waiting for the backend's FATAL message. (Waiting
+    // on 'end', not 'error': a listener of ours on 'error' would hide the crash this test looks for.)
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    await ended;
+    await assert.rejects(client.query('SELECT 1'), /not queryable|terminated/i);
+    client.release(new Error('terminated'));
+    assert.deepEqual(uncaught, [], 'no uncaught exception');
+    assert.equal(pool.stats().errors, 1, 'the termination is one error of the pool');
+    // The pool replaces the dead connection.
+    assert.equal((await pool.query<{ x: number }>('SELECT 1 AS x')).rows[0]!.x, 1);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await pool.end();
+    await admin.end();
+  }
+});
