@@ -80,3 +80,76 @@ test('a file written before the tiers kept their first and last minute gets them
     await store.close();
   }
 });
+
+test('a backlog is committed in groups of at most 8,192 spans, each caller answered with its own counts, the rollups complete', async () => {
+  const path = join(dir, 'group-cap.duckdb');
+  const T0 = 1_790_000_000_000_000_000n;
+  const store = await createDuckDbStore({ path, now: () => T0 });
+  const span = (id: number): Span => ({
+    traceId: (id >> 3).toString(16).padStart(32, '0'),
+    spanId: id.toString(16).padStart(16, '0'),
+    parentSpanId: '',
+    service: 'api',
+    name: 'GET /a',
+    endpoint: 'GET /a',
+    kind: SpanKind.SERVER,
+    startTimeUnixNano: T0,
+    endTimeUnixNano: T0 + 1_000_000n,
+    durationNano: 1_000_000n,
+    statusCode: StatusCode.UNSET,
+    statusMessage: '',
+    httpStatusCode: 200,
+    isError: false,
+    db: undefined,
+    transaction: undefined,
+    clockFlagged: false,
+    resourceAttributes: { 'service.name': 'api' },
+    attributes: {},
+    events: [],
+    links: [],
+    scope: '',
+  });
+  try {
+    // 20 batches of 1,000 queued in one turn of the loop; batch 7 repeats batch 6's first 10 spans.
+    const batches = Array.from({ length: 20 }, (_, b) =>
+      Array.from({ length: 1000 }, (_, i) => span(b * 1000 + i)),
+    );
+    batches[7]!.splice(0, 10, ...batches[6]!.slice(0, 10));
+    const counts = await Promise.all(batches.map((b) => store.writeSpans(b)));
+    assert.deepEqual(counts[7], { written: 990, duplicates: 10 });
+    assert.equal(
+      counts.reduce((a, c) => a + c.written, 0),
+      19_990,
+    );
+    await store.close();
+    const raw = await DuckDBInstance.create(path);
+    const conn = await raw.connect();
+    const groups = (
+      await conn.runAndReadAll(
+        'SELECT batch_id::INTEGER AS batch_id, count(*)::INTEGER AS n FROM spans GROUP BY batch_id ORDER BY batch_id',
+      )
+    ).getRowObjects();
+    conn.closeSync();
+    raw.closeSync();
+    assert.equal(
+      groups.reduce((a, g) => a + (g.n as number), 0),
+      19_990,
+    );
+    assert.ok(
+      groups.every((g) => (g.n as number) <= 8192),
+      JSON.stringify(groups),
+    );
+    // Still a group commit: the 20 batches take at most 1 + ceil(19 × 1000 / 8192) + 1 commits.
+    assert.ok(groups.length >= 3 && groups.length <= 5, JSON.stringify(groups));
+    const reopened = await createDuckDbStore({ path, now: () => T0 });
+    try {
+      const [api] = await reopened.services({ fromNs: T0 - 60_000_000_000n, toNs: T0 + 60_000_000_000n });
+      assert.equal(api?.requests, 19_990, 'every span in the rollups, once');
+    } finally {
+      await reopened.close();
+    }
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+});

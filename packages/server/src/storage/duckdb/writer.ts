@@ -2,9 +2,9 @@
  * The writer of the DuckDB store: appends spans (with their new resources), metric points and web-vitals
  * events through the one writer connection, and deletes metric points on request.
  *
- * Spans go through a group commit: every batch that queued up while the previous write ran goes into one
- * appender and one transaction (one WAL sync), and each caller gets its own counts once that commit is
- * durable. A span whose (traceId, spanId) was written recently is skipped (`RecentSpanKeys`: the last
+ * Spans go through a group commit: the batches that queued up while the previous write ran (up to 8,192
+ * spans) go into one appender and one transaction (one WAL sync), filled in slices that let the event loop
+ * turn, and each caller gets its own counts once that commit is durable. A span whose (traceId, spanId) was written recently is skipped (`RecentSpanKeys`: the last
  * 10 minutes of ingest and at least the last million spans). Each commit
  * gets the next `batch_id`, and its spans are handed to the rollups with it.
  * @module
@@ -18,6 +18,20 @@ import type { RollupUpkeep } from './rollup-upkeep.ts';
 import { appendVitals } from './vitals-table.ts';
 
 type SpanCounts = { written: number; duplicates: number };
+
+/**
+ * Spans one group commit takes at most (more batches wait for the next commit): bounds the time and
+ * memory of one commit whatever the backlog.
+ */
+const MAX_GROUP_SPANS = 8192;
+/**
+ * Spans appended (and handed to the rollups) between two turns of the event loop: the appender's calls
+ * are synchronous (about 12 µs a span), so a group is filled in slices of a few milliseconds and
+ * `/healthz` and the reads are answered in between. Nothing else uses the writer connection meanwhile:
+ * the group runs as one task of the write queue.
+ */
+const SLICE_SPANS = 512;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const resourceCache = new WeakMap<Attributes, { id: number; json: string }>();
 /**
@@ -107,10 +121,19 @@ export class DuckDbWriter {
   /** Writes every queued batch in one commit; each caller gets its own counts when it is durable. */
   private async drainSpans(): Promise<void> {
     this.drainScheduled = false;
-    const group = this.spanQueue;
-    this.spanQueue = [];
+    // The oldest batches up to MAX_GROUP_SPANS (at least one); the others go to the next commit.
+    let take = 0;
     let total = 0;
-    for (const g of group) total += g.spans.length;
+    while (
+      take < this.spanQueue.length &&
+      (take === 0 || total + this.spanQueue[take]!.spans.length <= MAX_GROUP_SPANS)
+    )
+      total += this.spanQueue[take++]!.spans.length;
+    const group = this.spanQueue.splice(0, take);
+    if (this.spanQueue.length > 0) {
+      this.drainScheduled = true;
+      this.conn.serial(() => this.drainSpans()).catch(() => undefined);
+    }
     try {
       const results = await this.appendSpans(group.map((g) => g.spans));
       group.forEach((g, i) => {
@@ -172,7 +195,11 @@ export class DuckDbWriter {
     }
     for (const id of newResources.keys()) this.knownResources.add(id);
     for (const k of keys) this.recentKeys.add(k, ingestNs);
-    this.rollups.record(fresh, ingestNs, batchId);
+    // No rollup flush can run between the slices (flushes are tasks of the same write queue).
+    for (let i = 0; i < fresh.length; i += SLICE_SPANS) {
+      if (i > 0) await nextTurn();
+      this.rollups.record(fresh.slice(i, i + SLICE_SPANS), ingestNs, batchId);
+    }
     return results;
   }
 
@@ -200,7 +227,9 @@ export class DuckDbWriter {
     // Column order of `SPAN_COLUMNS` in schema.ts.
     const appender = await writer.createAppender('spans');
     try {
-      for (const s of fresh) {
+      for (let i = 0; i < fresh.length; i++) {
+        if (i > 0 && i % SLICE_SPANS === 0) await nextTurn();
+        const s = fresh[i]!;
         appender.appendVarchar(s.traceId);
         appender.appendVarchar(s.spanId);
         appender.appendVarchar(s.parentSpanId);
