@@ -48,6 +48,13 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A breaker that does not open on a busy machine: the tests that count hits, misses and invalidations
+ * exactly would see a Redis call slowed past the default 250 ms as a miss. The breaker's own tests below
+ * set theirs.
+ */
+const PATIENT = { timeoutMs: 30_000 };
+
 test('redis backend: values, TTL and tags live in Redis; getMany is one MGET', async () => {
   const name = unique('redis-backend');
   const cache = createCache<{ n: number }>(name, {
@@ -55,6 +62,7 @@ test('redis backend: values, TTL and tags live in Redis; getMany is one MGET', a
     defaultTtlMs: 60_000,
     ttlJitter: 0,
     exportMetrics: false,
+    redisBreaker: PATIENT,
   });
   const raw = new Redis('redis://127.0.0.1:6379');
   try {
@@ -101,7 +109,12 @@ test('tiered: a write in one process evicts the stale copy in another (Redis pub
     peer.stdin!.write(`${cmd}\n`);
     return JSON.parse(String((await lines.next()).value));
   };
-  const cache = createCache<string>(name, { backend: 'tiered', maxEntries: 100, exportMetrics: false });
+  const cache = createCache<string>(name, {
+    backend: 'tiered',
+    maxEntries: 100,
+    exportMetrics: false,
+    redisBreaker: PATIENT,
+  });
   try {
     assert.equal((await lines.next()).value, 'ready');
     await cache.whenReady();
@@ -175,7 +188,7 @@ test('Redis stops: the tiered cache serves memory and loaders, reports the outag
 
 test('a set() or delete() during a load wins locally, in Redis and across the tier', async () => {
   const name = unique('lost-writes');
-  const opts = { backend: 'tiered' as const, maxEntries: 100, exportMetrics: false };
+  const opts = { backend: 'tiered' as const, maxEntries: 100, exportMetrics: false, redisBreaker: PATIENT };
   const a = createCache<string>(name, opts);
   const b = createCache<string>(name, opts);
   const raw = new Redis('redis://127.0.0.1:6379');
@@ -240,7 +253,7 @@ test('a set() or delete() during a load wins locally, in Redis and across the ti
 
 test('Redis keys with lone surrogates and U+FFFD stay distinct', async () => {
   const name = unique('surrogates');
-  const cache = createCache<string>(name, { backend: 'redis', exportMetrics: false });
+  const cache = createCache<string>(name, { backend: 'redis', exportMetrics: false, redisBreaker: PATIENT });
   const raw = new Redis('redis://127.0.0.1:6379');
   try {
     await cache.whenReady();

@@ -182,14 +182,20 @@ test('a tiered cache of @siperf/node on Redis, over OTLP: the split of hits reac
   const t = await startTestApp();
   const name = `loop-${randomBytes(4).toString('hex')}`;
   let provider: MeterProvider | undefined;
-  const cache = createCache<number>(name, {
-    backend: 'tiered',
-    maxEntries: 100,
-    policy: 'lru',
-    exportMetrics: false,
-  });
+  let cache: ReturnType<typeof createCache<number>> | undefined;
   try {
     const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    // Created after listen(), which compiles every route's schemas (1.2 s on an idle machine): a loop blocked longer than the
+    // connect timeout (2 s) while the connection opens leaves the cache without Redis.
+    cache = createCache<number>(name, {
+      backend: 'tiered',
+      maxEntries: 100,
+      policy: 'lru',
+      exportMetrics: false,
+      // The counts below are exact: a Redis call slowed past the default 250 ms by a busy machine would
+      // open the breaker and turn Redis hits into loads.
+      redisBreaker: { timeoutMs: 30_000 },
+    });
     provider = new MeterProvider({
       resource: resourceFromAttributes({ 'service.name': 'catalog' }),
       readers: [
@@ -243,8 +249,8 @@ test('a tiered cache of @siperf/node on Redis, over OTLP: the split of hits reac
     );
   } finally {
     await provider?.shutdown();
-    await cache.invalidatePrefix('');
-    await cache.close();
+    await cache?.invalidatePrefix('');
+    await cache?.close();
     await t.close();
   }
 });
