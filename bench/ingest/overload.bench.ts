@@ -73,15 +73,35 @@ function nextLine(p: ChildProcess, key: string): Promise<any> {
   });
 }
 
+/** A child's peak resident set so far (VmHWM), MiB: which phase raised the peak. */
+function peakRssOf(p: ChildProcess): number {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 // ------------------------------------------------------------------------------------------- server
 
 async function runServer(): Promise<void> {
   const { startServer } = await import('../../packages/server/src/app.ts');
   const { loadConfig } = await import('../../packages/server/src/config.ts');
   const dataDir = option('data-dir', 'BENCH_DATA_DIR', '');
-  const config = loadConfig({ flags: { port: 0, dataDir, logLevel: 'error' } });
+  // SIPERF_* settings in the environment apply, as they do to `npm start`.
+  const config = loadConfig({ flags: { port: 0, dataDir, logLevel: 'error' }, env: process.env });
   const server = await startServer(config);
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
+  // --memory-log=1: where the server's memory is, every 5 s, on stderr (V8 heap, buffers, the rest native).
+  if (option('memory-log', 'BENCH_MEMORY_LOG', '') === '1') {
+    const mb = (n: number): string => (n / 1048576).toFixed(0);
+    setInterval(() => {
+      const m = process.memoryUsage();
+      process.stderr.write(
+        `memory: rss ${mb(m.rss)} MiB, heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})\n`,
+      );
+    }, 5000).unref();
+  }
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
   await server.stop();
   const status = readFileSync('/proc/self/status', 'utf8');
@@ -239,7 +259,10 @@ function post(
 async function main(): Promise<void> {
   const benchStart = performance.now();
   const dataDir = mkdtempSync(join(tmpdir(), 'siperf-bench-overload-'));
-  const server = child('server', [`--data-dir=${dataDir}`]);
+  const server = child('server', [
+    `--data-dir=${dataDir}`,
+    `--memory-log=${option('memory-log', 'BENCH_MEMORY_LOG', '')}`,
+  ]);
   const { url } = await nextLine(server, 'url');
   const base = new URL(url);
   const probe = child('probe', [`--url=${url}`]);
@@ -289,7 +312,9 @@ async function main(): Promise<void> {
   );
   const capacity = capSpans / ((performance.now() - capStart) / 1000);
   capAgent.destroy();
-  out(`capacity: ${fmt(capacity)} spans/s acknowledged (${CONCURRENCY} clients, ${CAPACITY_S} s)`);
+  out(
+    `capacity: ${fmt(capacity)} spans/s acknowledged (${CONCURRENCY} clients, ${CAPACITY_S} s); server peak RSS so far ${fmt(peakRssOf(server))} MiB`,
+  );
 
   // 2. Overload: open loop at 3× capacity.
   const rate = (OVERLOAD_FACTOR * capacity) / SPANS_PER_BODY; // requests/s
@@ -332,7 +357,7 @@ async function main(): Promise<void> {
   out(
     `overload: ${fmt(rate, 1)} requests/s offered (${OVERLOAD_FACTOR}× capacity) for ${DURATION_S} s, ` +
       `${fmt(sent)} sent, ${fmt(notSent)} not sent (${MAX_IN_FLIGHT} in flight), peak in flight ${maxInFlight}; ` +
-      `statuses ${JSON.stringify(overloadStatuses)}; goodput ${fmt(goodput)} spans/s`,
+      `statuses ${JSON.stringify(overloadStatuses)}; goodput ${fmt(goodput)} spans/s; server peak RSS so far ${fmt(peakRssOf(server))} MiB`,
   );
 
   // 3. Fuzz.

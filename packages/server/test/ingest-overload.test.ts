@@ -183,3 +183,44 @@ describe('ingest: the event loop and overload', () => {
     assert.equal((await getHealth(base)).status, 200);
   });
 });
+
+test('a body declared over maxBodyBytes gets its 413 while it is still being sent; far over, the connection closes after the answer', async () => {
+  const t = await startTestApp({ maxBodyBytes: 64 * 1024, validateResponses: 0 });
+  try {
+    const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    // 200 KB declared (over the 64 KiB limit, under 4×): written in 10 pieces, one per turn, after the
+    // headers. Fastify's own limit closed the connection here, and the client wrote into a broken pipe.
+    const body = Buffer.alloc(200_000, 0x20);
+    const near = openRequest(base, '/api/v2/spans', {
+      'content-type': 'application/json',
+      'content-length': body.length,
+    });
+    for (let i = 0; i < 10; i++) {
+      await new Promise<void>((resolve) =>
+        near.req.write(body.subarray(i * 20_000, (i + 1) * 20_000), () => resolve()),
+      );
+    }
+    near.req.end();
+    const a = await near.answer;
+    assert.equal(a.status, 413, a.body);
+    const problem = JSON.parse(a.body);
+    assert.equal(problem.code, 'ERR_INGEST_BODY_TOO_LARGE');
+    assert.equal(problem.limit, 65_536);
+    assert.match(
+      problem.detail,
+      /200000 bytes \(Content-Length\) exceeds the limit of 65536 bytes \(maxBodyBytes\)/,
+    );
+    // 1 MB declared (over 4× the limit), no body sent: 413 at once, and the connection is not kept.
+    const far = openRequest(base, '/v1/traces', {
+      'content-type': 'application/x-protobuf',
+      'content-length': 1_000_000,
+    });
+    const b = await far.answer;
+    far.req.destroy();
+    assert.equal(b.status, 413);
+    assert.equal(b.headers.connection, 'close');
+    assert.equal((await getHealth(base)).status, 200);
+  } finally {
+    await t.close();
+  }
+});

@@ -127,6 +127,18 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   app.addHook('onRequest', async (request, reply) => {
     const declared = Number(request.headers['content-length'] ?? Number.NaN);
     const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : 0;
+    if (bytes > config.maxBodyBytes) {
+      // Answered here rather than by Fastify's body limit, which closes the connection at once: a client
+      // still writing its body then sees a broken pipe instead of the 413 and (an OTLP exporter) retries
+      // the same batch. Up to 4× the limit the rest of the body is read and dropped on a kept-alive
+      // connection, so the 413 arrives; past that the connection closes after the answer.
+      if (bytes > 4 * config.maxBodyBytes) reply.header('connection', 'close');
+      throw new SiperfError(
+        'ERR_INGEST_BODY_TOO_LARGE',
+        `request body of ${bytes} bytes (Content-Length) exceeds the limit of ${config.maxBodyBytes} bytes (maxBodyBytes)`,
+        { limit: config.maxBodyBytes },
+      );
+    }
     const pending = store.pendingSpans();
     if (pending >= config.maxPendingSpans) {
       throw new SiperfError(
