@@ -55,7 +55,7 @@ export async function optimizationRoutes(app: FastifyInstance, deps: Optimizatio
   // The seed's advice, from the recommendation engine (the dismissed left out).
   const advice = async (query: AdviceQuery) => {
     const w = parseWindow(query, now());
-    const r = await engine.compute({ window: w, service: query.service, hosts: false });
+    const r = await engine.compute({ window: w, service: query.service, hosts: false, traces: false });
     return { w, caches: r.caches, recommendations: r.advice, notes: r.notes, statements: r.statements };
   };
 

@@ -61,6 +61,10 @@ export const RECOMMENDATION_KINDS = [
   'cache-load-failures',
   /** A host or container over- or under-sized, with its money per month. */
   'right-size',
+  /** An endpoint whose p95 or error rate regressed after its service's `service.version` changed. */
+  'regression',
+  /** The span that fails first in failing traces, with the failing requests it explains. */
+  'error-origin',
 ] as const;
 /** One of {@link RECOMMENDATION_KINDS}. */
 export type RecommendationKind = (typeof RECOMMENDATION_KINDS)[number];
@@ -187,7 +191,8 @@ export interface Recommendation {
   /** The readable key the id is drawn from (the seed's id for the advice it answered). */
   key: string;
   kind: RecommendationKind;
-  area: 'query' | 'database' | 'cache' | 'host';
+  /** `endpoint`: an endpoint's latency or errors as its traces show them (regressions, error origins). */
+  area: 'query' | 'database' | 'cache' | 'host' | 'endpoint';
   severity: 'info' | 'warning' | 'critical';
   title: string;
   target: RecommendationTarget;

@@ -2,15 +2,20 @@
  * The recommendation engine: reads the findings of the analysis folders over a window — the query findings
  * and statement metrics of `apm/`, the plan advisor of `db/`, the cache advice of `cache/`, the right-sizing
  * and cost of `resources/` — joins them (`index-join.ts`, `n-plus-one.ts`, `cache-join.ts`,
- * `host-join.ts`), stamps each with its state (`states.ts`) and ranks the one list (`rank.ts`).
+ * `host-join.ts`), reads sampled traces for version regressions (`regression.ts`) and the spans where
+ * failing requests start to fail (`error-origin.ts`), stamps each with its state (`states.ts`) and ranks
+ * the one list (`rank.ts`).
  *
  * The seed's `GET /api/v1/cache-db/optimization/recommendations` is answered from the same computation: its
  * advice unchanged, in the seed's order, less what the user dismissed.
  *
  * Costs, per computation: the statement metrics and query findings (at most 300 candidate traces), EXPLAIN
  * of at most 10 statements per pool, and for join (a) at most {@link EngineSettings.tracesPerEndpoint}
- * recent traces of at most {@link EngineSettings.maxSampledEndpoints} endpoints. Nothing is cached between
- * calls yet.
+ * recent traces of at most {@link EngineSettings.maxSampledEndpoints} endpoints; for regressions at most
+ * {@link EngineSettings.regressionTracesPerEndpoint} recent traces (pages of 100, back until an older
+ * version has enough requests) of at most {@link EngineSettings.maxRegressionEndpoints} endpoints; for
+ * error origins the {@link EngineSettings.errorTraces} most recent failing traces. Each sampled trace is
+ * one `traceSpans` read. Nothing is cached between calls yet.
  * @module
  */
 import { databaseMetrics, endpointMetrics, type QueryMetrics, queryFindings } from '../apm/index.ts';
@@ -22,10 +27,18 @@ import { costReport, type PriceTable, scalingRecommendations } from '../resource
 import type { MetricReader, RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
 import { cacheOfAdvice, cacheRecommendation } from './cache-join.ts';
 import { type RequestSample, requestSamples, sampledEffect } from './endpoint-samples.ts';
+import { errorOriginRecommendation, errorOrigins, type FailureChain, failureChains } from './error-origin.ts';
 import { hostRecommendations } from './host-join.ts';
 import { type EndpointEvidence, type EndpointFigures, indexRecommendation } from './index-join.ts';
 import { cachesOf, queryAdvice, queryRecommendation } from './n-plus-one.ts';
 import { rankAdvice, rankRecommendations } from './rank.ts';
+import {
+  findRegression,
+  REGRESSION_RULE,
+  regressionRecommendation,
+  type VersionedRequest,
+  versionedRequests,
+} from './regression.ts';
 import { type Draft, fromAdvice, kindOfAdvice, type WindowMs } from './shape.ts';
 import type { RecommendationStates } from './states.ts';
 
@@ -42,6 +55,12 @@ export interface EngineSettings {
   maxSampledEndpoints?: number;
   /** Hosts judged per computation (most recent first). Default 10. */
   maxHosts?: number;
+  /** Most recent traces read per endpoint to find a version regression. Default 400. */
+  regressionTracesPerEndpoint?: number;
+  /** Endpoints checked for a version regression per computation, busiest first. Default 10. */
+  maxRegressionEndpoints?: number;
+  /** Most recent failing traces read to find where failures start. Default 200. */
+  errorTraces?: number;
 }
 
 /** What the engine reads. */
@@ -66,6 +85,11 @@ export interface ComputeOptions {
    * no place for them, passes false.
    */
   hosts?: boolean;
+  /**
+   * Look for version regressions and error origins in sampled traces. Default true; the seed's advice
+   * route, which shows neither, passes false.
+   */
+  traces?: boolean;
 }
 
 /** One computation's answer. */
@@ -199,6 +223,12 @@ export class RecommendationEngine {
     // (d) Hosts over- or under-sized, over the week ending at the window's end.
     const notes = [...db.notes];
     if (o.service === undefined && o.hosts !== false) drafts.push(...(await this.hostDrafts(w, notes)));
+
+    // (e) Endpoints that regressed after a version change; (f) where failing requests start to fail.
+    if (o.traces !== false) {
+      drafts.push(...(await this.regressionDrafts(o.window, endpoints, w)));
+      drafts.push(...(await this.errorOriginDrafts(o.window, o.service, w)));
+    }
 
     // Related: an N+1 and the recommendations about the cache it would go through; an index and the
     // query findings of the endpoints it speeds up.
@@ -338,6 +368,83 @@ export class RecommendationEngine {
       }
       return p;
     };
+  }
+
+  /**
+   * Version regressions of the busiest endpoints with at least twice {@link REGRESSION_RULE}'s requests in
+   * the window: their most recent traces, read back a page of 100 at a time until a version older than the
+   * newest has enough requests or the budget is spent.
+   */
+  private async regressionDrafts(
+    window: TimeWindow,
+    endpoints: readonly EndpointFigures[],
+    w: WindowMs,
+  ): Promise<Draft[]> {
+    const { store, settings } = this.deps;
+    const budget = settings.regressionTracesPerEndpoint ?? 400;
+    const hours = (w.toMs - w.fromMs) / 3_600_000;
+    const candidates = endpoints
+      .filter((e) => e.requests >= 2 * REGRESSION_RULE.minRequests)
+      .sort(
+        (a, b) =>
+          b.requests - a.requests ||
+          a.service.localeCompare(b.service) ||
+          a.endpoint.localeCompare(b.endpoint),
+      )
+      .slice(0, settings.maxRegressionEndpoints ?? 10);
+    const out: Draft[] = [];
+    for (const e of candidates) {
+      const requests: VersionedRequest[] = [];
+      const seen = new Set<string>();
+      let toNs = window.toNs;
+      while (seen.size < budget) {
+        const limit = Math.min(100, budget - seen.size);
+        const page = await store.recentTraces({
+          window: { fromNs: window.fromNs, toNs },
+          service: e.service,
+          endpoint: e.endpoint,
+          limit,
+        });
+        for (const t of page) {
+          if (seen.has(t.traceId)) continue;
+          seen.add(t.traceId);
+          requests.push(...versionedRequests(await store.traceSpans(t.traceId), e.service, e.endpoint));
+        }
+        if (page.length < limit || requests.length === 0) break;
+        const newest = requests.reduce((a, b) => (b.startMs > a.startMs ? b : a)).version;
+        const older = new Map<string, number>();
+        for (const r of requests)
+          if (r.version !== newest) older.set(r.version, (older.get(r.version) ?? 0) + 1);
+        if ([...older.values()].some((n) => n >= REGRESSION_RULE.minRequests)) break;
+        const oldest = page.reduce((a, b) => (b.startNs < a ? b.startNs : a), page[0]!.startNs);
+        if (oldest >= toNs) break;
+        toNs = oldest;
+      }
+      const r = findRegression(requests, e.service, e.endpoint);
+      if (r) out.push(regressionRecommendation(r, w, e.requests / hours));
+    }
+    return out;
+  }
+
+  /**
+   * Where the {@link EngineSettings.errorTraces} most recent failing traces start to fail. The rate is over
+   * the window, or, when the sample is cut at its limit, from its oldest trace to the window's end.
+   */
+  private async errorOriginDrafts(
+    window: TimeWindow,
+    service: string | undefined,
+    w: WindowMs,
+  ): Promise<Draft[]> {
+    const { store, settings } = this.deps;
+    const limit = settings.errorTraces ?? 200;
+    const traces = await store.recentTraces({ window, service, error: true, limit });
+    const chains: FailureChain[] = [];
+    for (const t of traces) chains.push(...failureChains(await store.traceSpans(t.traceId)));
+    const limited = traces.length >= limit;
+    const oldestMs = traces.length > 0 ? Number(traces.at(-1)!.startNs / 1_000_000n) : w.fromMs;
+    const fromMs = limited ? Math.max(w.fromMs, oldestMs) : w.fromMs;
+    const hours = Math.max(1 / 60, (w.toMs - fromMs) / 3_600_000);
+    return errorOrigins(chains).map((o) => errorOriginRecommendation(o, w, hours, limited));
   }
 
   /** Right-sizing of the hosts that reported, over the 7 days ending at the window's end. */

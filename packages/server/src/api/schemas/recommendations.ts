@@ -86,7 +86,9 @@ export const JoinedRecommendation = Closed({
   id: Type.String({ pattern: ID_PATTERN, description: 'stable: <kind>.<16 hex> of the finding’s key' }),
   key: text('the readable key the id is drawn from (the id of the cache-db advice it answers)'),
   kind: StringEnum(RECOMMENDATION_KINDS),
-  area: StringEnum(['query', 'database', 'cache', 'host'] as const),
+  area: StringEnum(['query', 'database', 'cache', 'host', 'endpoint'] as const, {
+    description: 'endpoint: latency or errors of endpoints as their traces show them',
+  }),
   severity: StringEnum(['info', 'warning', 'critical'] as const),
   title: Type.String(),
   target: RecommendationTarget,
