@@ -48,8 +48,8 @@ export const ConfigSchema = Type.Object(
     maxPendingSpans: int(
       1,
       100_000_000,
-      200_000,
-      'Spans waiting to be written above which ingest answers 503 with Retry-After.',
+      65_536,
+      "Spans waiting to be written, with those admitted trace requests are expected to bring (declared body bytes × the spans per byte seen so far), above which ingest answers 503 with Retry-After before the body is read. Bounds the memory the queue holds (~3 KiB a span).",
     ),
     maxEventLoopDelayMs: int(
       0,
@@ -120,7 +120,7 @@ export const ConfigSchema = Type.Object(
     storeCheckpointMb: int(
       1,
       65_536,
-      256,
+      64,
       "Write-ahead-log size that triggers a checkpoint of the store, MiB (DuckDB's own 16 costs ~20% of ingest throughput); a crash replays at most this much at the next start.",
     ),
     rollupFlushIntervalMs: int(

@@ -224,3 +224,43 @@ test('a body declared over maxBodyBytes gets its 413 while it is still being sen
     await t.close();
   }
 });
+
+test('the spans an admitted trace request is expected to bring count against maxPendingSpans before a second body is read', async () => {
+  // The estimate starts at 1 span per 128 body bytes: 70,000 declared bytes are 547 spans expected.
+  const t = await startTestApp({ maxPendingSpans: 1000, validateResponses: 0 });
+  try {
+    const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const padded = Buffer.alloc(70_000, 0x20);
+    bigTraceRequest(1).copy(padded);
+    const a = openRequest(base, '/v1/traces', {
+      'content-type': 'application/json',
+      'content-length': padded.length,
+    });
+    a.req.write(padded.subarray(0, 1000));
+    assert.equal((await getHealth(base)).status, 200, 'A is taken in');
+    // B: 547 more expected, 547 + 547 > 1000 with nothing written yet → 503 before its body is read.
+    const b = openRequest(base, '/v1/traces', {
+      'content-type': 'application/json',
+      'content-length': padded.length,
+    });
+    const bAnswer = await b.answer;
+    b.req.destroy();
+    assert.equal(bAnswer.status, 503, bAnswer.body);
+    assert.match(
+      JSON.parse(bAnswer.body).detail,
+      /0 spans are waiting to be written and 547 more are on their way in \(maxPendingSpans 1000\)/,
+    );
+    // A's decode replaces its reservation by its one span: a body of 4,000 bytes (31 expected) is admitted.
+    a.req.end(padded.subarray(1000));
+    assert.equal((await a.answer).status, 200);
+    const small = bigTraceRequest(1);
+    const c = openRequest(base, '/v1/traces', {
+      'content-type': 'application/json',
+      'content-length': small.length,
+    });
+    c.req.end(small);
+    assert.equal((await c.answer).status, 200);
+  } finally {
+    await t.close();
+  }
+});

@@ -118,7 +118,17 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   // without (chunked) holds the bytes as they arrive, and is turned away when they go over the budget.
   let inflightBytes = 0;
   let inflightRequests = 0;
-  const held = new WeakMap<FastifyRequest, { bytes: number }>();
+  const held = new WeakMap<FastifyRequest, { bytes: number; spans: number }>();
+  // Spans that admitted trace requests are expected to bring (their bodies being read or decoded): they
+  // count against maxPendingSpans with the queue, so a request that would only be turned away after its
+  // decode (spent CPU, held memory) is turned away before. The estimate is the body's declared bytes ×
+  // the spans per body byte seen so far (an exponential moving average over decoded trace bodies).
+  let reservedSpans = 0;
+  let spansPerByte = 1 / 128;
+  const learnSpansPerByte = (spans: number, bytes: number): void => {
+    if (bytes > 0) spansPerByte += 0.1 * (spans / bytes - spansPerByte);
+  };
+  const isTraceRoute = (url: string): boolean => url.startsWith('/v1/traces') || url.startsWith('/api/v2/spans');
   const overloaded = (detail: string): SiperfError =>
     new SiperfError('ERR_INGEST_OVERLOADED', `${detail}; retry after 1 s`, {
       limit: config.maxInflightBodyBytes,
@@ -140,10 +150,15 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       );
     }
     const pending = store.pendingSpans();
-    if (pending >= config.maxPendingSpans) {
+    const expected = isTraceRoute(request.url) ? Math.ceil(bytes * spansPerByte) : 0;
+    // An empty queue with nothing reserved always takes a request, however large.
+    if (
+      pending >= config.maxPendingSpans ||
+      (pending + reservedSpans > 0 && pending + reservedSpans + expected > config.maxPendingSpans)
+    ) {
       throw new SiperfError(
         'ERR_INGEST_OVERLOADED',
-        `${pending} spans are waiting to be written (maxPendingSpans ${config.maxPendingSpans}); retry after 1 s`,
+        `${pending} spans are waiting to be written and ${reservedSpans} more are on their way in (maxPendingSpans ${config.maxPendingSpans}); retry after 1 s`,
         { limit: config.maxPendingSpans, retryAfterSeconds: 1 },
       );
     }
@@ -152,14 +167,16 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         `${inflightRequests} ingest requests hold ${inflightBytes} bytes of body and this one declares ${bytes} more (maxInflightBodyBytes ${config.maxInflightBodyBytes})`,
       );
     }
-    const hold = { bytes };
+    const hold = { bytes, spans: expected };
     held.set(request, hold);
     inflightBytes += bytes;
     inflightRequests++;
+    reservedSpans += expected;
     // 'close' comes once the answer is sent or the connection is gone, whichever happens first.
     reply.raw.once('close', () => {
       inflightBytes -= hold.bytes;
       inflightRequests--;
+      reservedSpans -= hold.spans;
     });
   });
   app.addHook('preParsing', async (request, _reply, payload) => {
@@ -206,8 +223,17 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     });
   }
 
-  /** 503 when the spans of this request would push the write queue above `maxPendingSpans` (an empty queue always takes a batch). */
-  const checkLoad = (incoming: number): void => {
+  /**
+   * 503 when the spans of this request would push the write queue above `maxPendingSpans` (an empty queue
+   * always takes a batch). The decoded count replaces the request's reservation, and teaches the estimate.
+   */
+  const checkLoad = (request: FastifyRequest, incoming: number): void => {
+    const hold = held.get(request);
+    if (hold) {
+      learnSpansPerByte(incoming, hold.bytes);
+      reservedSpans -= hold.spans;
+      hold.spans = 0;
+    }
     const pending = store.pendingSpans();
     if (pending > 0 && pending + incoming > config.maxPendingSpans) {
       throw new SiperfError(
@@ -298,7 +324,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       const protobuf = isProtobuf(request);
       const { batch } = (await decodeBody(request, 'otlp-traces')) as { batch: SpanBatch };
-      checkLoad(batch.spans.length);
+      checkLoad(request, batch.spans.length);
       await storeBatch(request, batch);
       return sendOtlpResponse(reply, protobuf, otlpTypes().traceResponse, 'rejectedSpans', batch.rejected);
     },
@@ -342,7 +368,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         );
       }
       const { batch } = (await decodeBody(request, 'zipkin')) as { batch: SpanBatch };
-      checkLoad(batch.spans.length);
+      checkLoad(request, batch.spans.length);
       await storeBatch(request, batch);
       if (batch.rejected.length > 0) {
         return reply.code(202).send({ accepted: batch.spans.length, rejected: batch.rejected });
