@@ -106,7 +106,8 @@ async function runServer(): Promise<void> {
   await server.stop();
   const status = readFileSync('/proc/self/status', 'utf8');
   const hwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  process.stdout.write(`${JSON.stringify({ peakRssMb: hwmKb / 1024 })}\n`);
+  // stdin stays open and would keep the process (and so the driver) alive: leave once the line is out.
+  process.stdout.write(`${JSON.stringify({ peakRssMb: hwmKb / 1024 })}\n`, () => process.exit(0));
 }
 
 // ------------------------------------------------------------------------------------------- prober
@@ -114,11 +115,17 @@ async function runServer(): Promise<void> {
 async function runProbe(): Promise<void> {
   const url = option('url', 'BENCH_URL', '');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const latencies: number[] = [];
+  // Latencies by phase: the driver writes `phase <name>` lines, then `stop`.
+  const byPhase = new Map<string, number[]>([['start', []]]);
+  let phase = 'start';
   let failures = 0;
   let stop = false;
-  process.stdin.once('data', () => {
-    stop = true;
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line === 'stop') stop = true;
+    else if (line.startsWith('phase ')) {
+      phase = line.slice(6);
+      if (!byPhase.has(phase)) byPhase.set(phase, []);
+    }
   });
   process.stdout.write('{"ready":true}\n');
   while (!stop) {
@@ -131,15 +138,19 @@ async function runProbe(): Promise<void> {
         })
         .on('error', () => resolve(false));
     });
-    latencies.push(performance.now() - t0);
+    byPhase.get(phase)!.push(performance.now() - t0);
     if (!ok) failures++;
     await sleep(20);
   }
-  latencies.sort((a, b) => a - b);
-  const p = (q: number): number =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  const summary = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const p = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    return { n: sorted.length, p50: p(0.5), p99: p(0.99), max: sorted.at(-1) ?? 0 };
+  };
+  const phases = Object.fromEntries([...byPhase].map(([name, xs]) => [name, summary(xs)]));
   process.stdout.write(
-    `${JSON.stringify({ n: latencies.length, failures, p50: p(0.5), p99: p(0.99), max: latencies.at(-1) ?? 0 })}\n`,
+    `${JSON.stringify({ ...summary([...byPhase.values()].flat()), failures, phases })}\n`,
+    () => process.exit(0),
   );
   agent.destroy();
 }
@@ -285,6 +296,7 @@ async function main(): Promise<void> {
   };
   const headers = { 'content-type': 'application/x-protobuf' };
 
+  probe.stdin!.write('phase capacity\n');
   // 1. Capacity, after a warm-up (workers started, JIT, DuckDB's first appends).
   const capAgent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const warmEnd = performance.now() + 5000;
@@ -316,6 +328,7 @@ async function main(): Promise<void> {
     `capacity: ${fmt(capacity)} spans/s acknowledged (${CONCURRENCY} clients, ${CAPACITY_S} s); server peak RSS so far ${fmt(peakRssOf(server))} MiB`,
   );
 
+  probe.stdin!.write('phase overload\n');
   // 2. Overload: open loop at 3× capacity.
   const rate = (OVERLOAD_FACTOR * capacity) / SPANS_PER_BODY; // requests/s
   const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
@@ -360,6 +373,7 @@ async function main(): Promise<void> {
       `statuses ${JSON.stringify(overloadStatuses)}; goodput ${fmt(goodput)} spans/s; server peak RSS so far ${fmt(peakRssOf(server))} MiB`,
   );
 
+  probe.stdin!.write('phase fuzz\n');
   // 3. Fuzz.
   const fuzzAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const fuzzStatuses: Record<string, number> = {};
@@ -393,6 +407,12 @@ async function main(): Promise<void> {
   const health = await nextLine(probe, 'p99');
   server.stdin!.write('stop\n');
   const { peakRssMb } = await nextLine(server, 'peakRssMb');
+  for (const [name, ph] of Object.entries(
+    health.phases as Record<string, { n: number; p50: number; p99: number; max: number }>,
+  ))
+    out(
+      `/healthz during ${name}: ${ph.n} probes, p50 ${fmt(ph.p50, 1)} ms, p99 ${fmt(ph.p99, 1)} ms, max ${fmt(ph.max, 1)} ms`,
+    );
   const instance = await DuckDBInstance.create(join(dataDir, 'siperf.duckdb'), { access_mode: 'READ_ONLY' });
   const conn = await instance.connect();
   const stored = Number(
