@@ -75,6 +75,11 @@ export interface AppOptions {
   alerts?: AlertEngine;
   /** A pino logger, or `false` for none (tests). Default: pino at `config.logLevel`. */
   logger?: boolean | Logger;
+  /**
+   * The clock of the recommendations (their windows, when they are applied and judged), ms since the epoch.
+   * Default `Date.now`; tests pass their own.
+   */
+  now?: () => number;
 }
 
 /** Builds the HTTP app (ingest, API, OpenAPI at /docs). Does not listen. */
@@ -164,12 +169,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(async (child) => cacheRoutes(child, { config, store, caches }));
   const logs = new LogDigests();
-  const advisor = await createRecommendationEngine(config, { store, caches, pools, logs }, app.log);
+  const advisor = await createRecommendationEngine(
+    config,
+    { store, caches, pools, logs },
+    app.log,
+    options.now,
+  );
   app.addHook('onClose', async () => advisor.flush());
   await app.register(async (child) =>
     optimizationRoutes(child, { config, store, caches, pools, logs, engine: advisor }),
   );
-  await app.register(async (child) => recommendationRoutes(child, { config, engine: advisor }));
+  await app.register(async (child) =>
+    recommendationRoutes(child, { config, engine: advisor, nowMs: options.now }),
+  );
   return app;
 }
 
@@ -181,6 +193,7 @@ export async function createRecommendationEngine(
   config: Config,
   sources: { store: Store; caches: CacheRegistry; pools: DbPools; logs: LogDigests },
   log: FastifyInstance['log'],
+  now?: () => number,
 ): Promise<RecommendationEngine> {
   const states = await RecommendationStates.open({
     file: config.dataDir === ':memory:' ? undefined : join(config.dataDir, 'recommendations.json'),
@@ -189,6 +202,7 @@ export async function createRecommendationEngine(
   return new RecommendationEngine({
     ...sources,
     states,
+    now,
     settings: {
       slowQueryThresholdMs: config.slowQueryThresholdMs,
       apdexThresholdMs: config.apdexThresholdMs,

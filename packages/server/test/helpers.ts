@@ -43,13 +43,19 @@ export const TEST_SERVER_FLAGS = {
   maxEventLoopDelayMs: 0,
 } as const;
 
-/** An app over a new `:memory:` store, without the overload guard unless `flags` sets one. */
-export async function startTestApp(flags: Record<string, unknown> = {}): Promise<TestApp> {
+/**
+ * An app over a new `:memory:` store, without the overload guard unless `flags` sets one; `options.now` is
+ * the recommendations' clock (default `Date.now`).
+ */
+export async function startTestApp(
+  flags: Record<string, unknown> = {},
+  options: { now?: () => number } = {},
+): Promise<TestApp> {
   const config = loadConfig({ flags: { ...TEST_SERVER_FLAGS, ...flags } });
   const store = await createDuckDbStore({ path: ':memory:' });
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, store, logger: false });
+    app = await buildApp({ config, store, logger: false, now: options.now });
   } catch (err) {
     await store.close();
     throw err;

@@ -1,6 +1,8 @@
 /**
  * Recommendation routes: `GET /api/v1/recommendations` (the one ranked list, filtered by kind, service and
- * state), `GET /api/v1/recommendations/{id}` and `POST /api/v1/recommendations/{id}/dismiss`. Schemas in
+ * state), `GET /api/v1/recommendations/{id}`, `POST /api/v1/recommendations/{id}/dismiss` and
+ * `POST /api/v1/recommendations/{id}/applied` (its figure measured before, and judged after a like window:
+ * recommendations/outcome.ts). Schemas in
  * schemas/recommendations.ts (unknown parameters and malformed ids are refused by name before a handler
  * runs); an id never computed by this server nor saved with a state is a 404 naming `id`. The API key is
  * required.
@@ -13,6 +15,7 @@ import type { RecommendationEngine } from '../recommendations/index.ts';
 import { requireKey } from './auth.ts';
 import { parseWindow } from './query-params.ts';
 import {
+  type AppliedBody,
   type DismissBody,
   type RecommendationListQuery,
   type RecommendationParams,
@@ -111,6 +114,26 @@ export async function recommendationRoutes(app: FastifyInstance, deps: Recommend
       const reason = request.body?.reason ?? null;
       const found = await engine.dismiss(id, reason, { window: w, service: request.query.service });
       // Answered once the state is on disk (written off the event loop).
+      await engine.flush();
+      return answer(w, id, found);
+    },
+  );
+
+  app.post(
+    '/api/v1/recommendations/:id/applied',
+    { config: { accepts: 'application/json' } as FastifyContextConfig, schema: S.applied },
+    async (
+      request: FastifyRequest<{
+        Params: RecommendationParams;
+        Querystring: RecommendationQuery;
+        Body: AppliedBody | undefined;
+      }>,
+    ) => {
+      const w = parseWindow(request.query, now());
+      const id = request.params.id;
+      const note = request.body?.note ?? null;
+      const found = await engine.applied(id, note, { window: w, service: request.query.service });
+      // Answered once the state and its before figure are on disk.
       await engine.flush();
       return answer(w, id, found);
     },

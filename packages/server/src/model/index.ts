@@ -14,16 +14,18 @@ export type {
   Advice,
   EndpointEffect,
   EvidenceSeries,
+  OutcomeMetric,
   Recommendation,
   RecommendationAlternative,
   RecommendationApply,
   RecommendationEvidence,
   RecommendationGain,
   RecommendationKind,
+  RecommendationOutcome,
   RecommendationState,
   RecommendationTarget,
 } from './recommendation.ts';
-export { RECOMMENDATION_KINDS, RECOMMENDATION_STATES } from './recommendation.ts';
+export { OUTCOME_METRICS, RECOMMENDATION_KINDS, RECOMMENDATION_STATES } from './recommendation.ts';
 export { isSharedServerHalf, sharedSpanId } from './shared-span.ts';
 export type {
   Attributes,

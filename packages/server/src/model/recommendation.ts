@@ -77,6 +77,50 @@ export const RECOMMENDATION_STATES = ['open', 'applied', 'confirmed', 'not-confi
 /** One of {@link RECOMMENDATION_STATES}. */
 export type RecommendationState = (typeof RECOMMENDATION_STATES)[number];
 
+/** The figure an outcome is measured by; see `recommendations/outcome.ts` for which kind gets which. */
+export const OUTCOME_METRICS = [
+  'endpoint-p95',
+  'endpoint-error-rate',
+  'statement-mean',
+  'cache-hit-ratio',
+] as const;
+/** One of {@link OUTCOME_METRICS}. */
+export type OutcomeMetric = (typeof OUTCOME_METRICS)[number];
+
+/**
+ * What became of an applied recommendation: one figure measured over its evidence window (before) and over a
+ * window of the same length after it was applied (after), and the verdict's rule, e.g. `p95 of GET /results
+ * (shop)` 180 → 12 ms.
+ */
+export interface RecommendationOutcome {
+  metric: OutcomeMetric;
+  /** What the figure is, in words: `p95 of GET /results (shop)`. */
+  figure: string;
+  /** `ms`, or `%` for error rates and hit ratios (0..100). */
+  unit: 'ms' | '%';
+  /** Which way is an improvement. */
+  better: 'lower' | 'higher';
+  /** When it was marked applied, ISO-8601. */
+  appliedAt: string;
+  /** The figure over `beforeWindow` (null when nothing was measured there). */
+  before: number | null;
+  /** The figure over `afterWindow`, null until it can be judged. */
+  after: number | null;
+  beforeWindow: { from: string; to: string };
+  afterWindow: { from: string; to: string } | null;
+  /** Requests (endpoint figures), calls (statements) or lookups (caches) the figure is over. */
+  samplesBefore: number;
+  samplesAfter: number | null;
+  /** The improvement the gain promised in `unit` (null when the gain has no number for this figure). */
+  expectedImprovement: number | null;
+  /** The rule the verdict follows, in words. */
+  rule: string;
+  /** The verdict with its figures once judged, else what it waits for. */
+  verdict: string;
+  /** When a like window after applying will have passed, ISO-8601. */
+  judgeableAt: string;
+}
+
 /** What a recommendation is about; `null` where it does not apply. */
 export interface RecommendationTarget {
   service: string | null;
@@ -206,6 +250,11 @@ export interface Recommendation {
   /** When the state last changed, ISO-8601 (null while open and never changed). */
   stateChangedAt: string | null;
   stateReason: string | null;
+  /**
+   * Once applied: the figure before and after (null when never applied, or when its kind has no figure
+   * to judge it by: it then stays `applied`).
+   */
+  outcome: RecommendationOutcome | null;
   /** When this server first and last computed it, ISO-8601. */
   firstSeen: string;
   lastSeen: string;

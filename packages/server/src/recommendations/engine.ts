@@ -4,7 +4,10 @@
  * and cost of `resources/` — joins them (`index-join.ts`, `n-plus-one.ts`, `cache-join.ts`,
  * `host-join.ts`), reads sampled traces for version regressions (`regression.ts`) and the spans where
  * failing requests start to fail (`error-origin.ts`), stamps each with its state (`states.ts`) and ranks
- * the one list (`rank.ts`).
+ * the one list (`rank.ts`). Applied recommendations are judged as they are read (`outcome.ts`): once a like
+ * window has passed since they were applied, their figure is measured again and they become `confirmed` or
+ * `not-confirmed`; applied, confirmed and not-confirmed ones whose evidence left the window are listed
+ * after the ranked ones, so that their outcome stays in view.
  *
  * The seed's `GET /api/v1/cache-db/optimization/recommendations` is answered from the same computation: its
  * advice unchanged, in the seed's order, less what the user dismissed.
@@ -15,14 +18,15 @@
  * {@link EngineSettings.regressionTracesPerEndpoint} recent traces (pages of 100, back until an older
  * version has enough requests) of at most {@link EngineSettings.maxRegressionEndpoints} endpoints; for
  * error origins the {@link EngineSettings.errorTraces} most recent failing traces. Each sampled trace is
- * one `traceSpans` read. Nothing is cached between calls yet.
+ * one `traceSpans` read; each applied recommendation due for judgement, one or two reads of its figure.
+ * Nothing is cached between calls yet.
  * @module
  */
 import { databaseMetrics, endpointMetrics, type QueryMetrics, queryFindings } from '../apm/index.ts';
 import { type CacheRegistry, type CacheSummary, cacheSummaries, rankCacheAdvice } from '../cache/index.ts';
 import { type DatabaseAdviceOptions, type LogDigests, type PlanAdvice, planAdvice } from '../db/index.ts';
 import type { DbPools } from '../db/pools.ts';
-import type { Advice, Recommendation } from '../model/index.ts';
+import type { Advice, Recommendation, RecommendationOutcome } from '../model/index.ts';
 import { costReport, type PriceTable, scalingRecommendations } from '../resources/index.ts';
 import type { MetricReader, RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
 import { cacheOfAdvice, cacheRecommendation } from './cache-join.ts';
@@ -31,6 +35,16 @@ import { errorOriginRecommendation, errorOrigins, type FailureChain, failureChai
 import { hostRecommendations } from './host-join.ts';
 import { type EndpointEvidence, type EndpointFigures, indexRecommendation } from './index-join.ts';
 import { cachesOf, queryAdvice, queryRecommendation } from './n-plus-one.ts';
+import {
+  afterWindows,
+  beforeWindowMs,
+  type FigureSpec,
+  figureOf,
+  judgeOutcome,
+  type Measured,
+  startOutcome,
+  waitingVerdict,
+} from './outcome.ts';
 import { rankAdvice, rankRecommendations } from './rank.ts';
 import {
   findRegression,
@@ -40,7 +54,7 @@ import {
   versionedRequests,
 } from './regression.ts';
 import { type Draft, fromAdvice, kindOfAdvice, type WindowMs } from './shape.ts';
-import type { RecommendationStates } from './states.ts';
+import type { RecommendationStates, StateRecord } from './states.ts';
 
 /** The settings the engine runs with (a slice of the configuration). */
 export interface EngineSettings {
@@ -95,8 +109,12 @@ export interface ComputeOptions {
 /** One computation's answer. */
 export interface Computed {
   window: WindowMs;
-  /** Every recommendation, ranked by gain, with its state. */
+  /**
+   * Every recommendation, ranked by gain, with its state; then the applied, confirmed and not-confirmed
+   * ones not found over this window, as last computed (their ids in `outOfWindow`).
+   */
   recommendations: Recommendation[];
+  outOfWindow: string[];
   /** The seed's advice (cache, database and query areas), in the seed's order, less the dismissed. */
   advice: Advice[];
   /** What could not be checked (a pool down, a statement that does not prepare). */
@@ -112,6 +130,8 @@ export interface Found {
 }
 
 const HOST_WINDOW_MS = 7 * 86_400_000;
+/** The states whose recommendations stay listed after their evidence left the window. */
+const TRACKED = new Set(['applied', 'confirmed', 'not-confirmed']);
 /** Most recommendations remembered after they leave the list (for `GET …/{id}`). */
 const MAX_REMEMBERED = 5000;
 
@@ -258,12 +278,29 @@ export class RecommendationEngine {
       }
     }
 
-    const recs = rankRecommendations(drafts.map((d) => this.stamp(d, nowMs)));
+    const ranked = rankRecommendations(drafts.map((d) => this.stamp(d, nowMs)));
+    const here = new Set(ranked.map((r) => r.id));
+    const outOfWindow: Recommendation[] = [];
+    for (const s of this.deps.states.list()) {
+      if (here.has(s.id) || !TRACKED.has(s.state)) continue;
+      const last = this.lastKnown(s);
+      if (o.service === undefined || last.target.service === o.service) outOfWindow.push(last);
+    }
+    const recs: Recommendation[] = [];
+    for (const r of [...ranked, ...outOfWindow]) recs.push(await this.judged(r, nowMs));
     const dismissed = new Set(recs.filter((r) => r.state === 'dismissed').map((r) => r.key));
     const advice = rankAdvice([...cacheAdvice, ...queries.map((q) => q.advice), ...db.recommendations])
       .filter((a) => !dismissed.has(a.id))
       .map(plainAdvice);
-    return { window: w, recommendations: recs, advice, notes, caches, statements };
+    return {
+      window: w,
+      recommendations: recs,
+      outOfWindow: outOfWindow.map((r) => r.id),
+      advice,
+      notes,
+      caches,
+      statements,
+    };
   }
 
   /**
@@ -273,18 +310,34 @@ export class RecommendationEngine {
   async find(id: string, o: ComputeOptions): Promise<Found | undefined> {
     const computed = await this.compute(o);
     const here = computed.recommendations.find((r) => r.id === id);
-    if (here) return { recommendation: here, inWindow: true };
+    if (here) return { recommendation: here, inWindow: !computed.outOfWindow.includes(id) };
     const saved = this.deps.states.get(id);
     const last = this.remembered.get(id);
-    if (last) {
-      return {
-        recommendation: saved
-          ? { ...last, state: saved.state, stateChangedAt: saved.changedAt, stateReason: saved.reason }
-          : last,
-        inWindow: false,
-      };
+    if (saved) return { recommendation: this.lastKnown(saved), inWindow: false };
+    return last ? { recommendation: last, inWindow: false } : undefined;
+  }
+
+  /**
+   * Marks a recommendation applied now and measures its figure over its evidence window (the "before"; see
+   * outcome.ts). Idempotent while it is `applied`: the first before figure and time are kept. From any other
+   * state (open, dismissed, confirmed, not-confirmed) it starts a new measurement.
+   * @returns it with its outcome (null when its kind has no figure), or `undefined` when never seen.
+   */
+  async applied(id: string, note: string | null, o: ComputeOptions): Promise<Found | undefined> {
+    const found = await this.find(id, o);
+    if (!found) return undefined;
+    const rec = found.recommendation;
+    if (rec.state === 'applied') return found;
+    const nowMs = this.now();
+    const spec = figureOf(rec);
+    let outcome: RecommendationOutcome | null = null;
+    if (spec) {
+      const before = await this.measure(spec, beforeWindowMs({ beforeWindow: rec.evidence.window }), nowMs);
+      outcome = startOutcome(spec, rec, nowMs, before);
     }
-    return saved ? { recommendation: saved.snapshot, inWindow: false } : undefined;
+    const record = this.deps.states.set(rec, 'applied', note, nowMs, outcome);
+    if (this.remembered.has(id)) this.remember(record.snapshot);
+    return { recommendation: record.snapshot, inWindow: found.inWindow };
   }
 
   /** Marks a recommendation dismissed (idempotent). @returns it, or `undefined` when never seen. */
@@ -312,6 +365,7 @@ export class RecommendationEngine {
       state: saved?.state ?? 'open',
       stateChangedAt: saved?.changedAt ?? null,
       stateReason: saved?.reason ?? null,
+      outcome: saved?.outcome ?? null,
       firstSeen: new Date(
         Math.min(first, saved ? Date.parse(saved.snapshot.firstSeen) : first),
       ).toISOString(),
@@ -319,6 +373,86 @@ export class RecommendationEngine {
     };
     this.remember(rec);
     return rec;
+  }
+
+  /** A saved recommendation as last computed by this server (else as saved), with its saved state. */
+  private lastKnown(saved: StateRecord): Recommendation {
+    const last = this.remembered.get(saved.id);
+    if (!last) return saved.snapshot;
+    return {
+      ...last,
+      state: saved.state,
+      stateChangedAt: saved.changedAt,
+      stateReason: saved.reason,
+      outcome: saved.outcome ?? null,
+    };
+  }
+
+  /**
+   * An applied recommendation judged at `nowMs` when a like window has passed since it was applied and has
+   * enough requests (its new state saved), else with what it waits for; any other as it is.
+   */
+  private async judged(rec: Recommendation, nowMs: number): Promise<Recommendation> {
+    const saved = this.deps.states.get(rec.id);
+    if (saved?.state !== 'applied' || !saved.outcome) return rec;
+    const o = saved.outcome;
+    const spec = figureOf(saved.snapshot);
+    const windows = afterWindows(o, nowMs);
+    if (!spec || windows.length === 0)
+      return { ...rec, outcome: { ...o, verdict: waitingVerdict(o, nowMs, null) } };
+    let most = 0;
+    for (const w of windows) {
+      const after = await this.measure(spec, w, nowMs);
+      const j = judgeOutcome(o, w, after, nowMs);
+      if (j.state !== 'applied') {
+        const record = this.deps.states.set(rec, j.state, saved.reason, nowMs, j.outcome);
+        this.remember(record.snapshot);
+        return record.snapshot;
+      }
+      most = Math.max(most, after.samples);
+    }
+    return { ...rec, outcome: { ...o, verdict: waitingVerdict(o, nowMs, most) } };
+  }
+
+  /** The figure of `spec` over `w`, and the requests (calls, lookups) it rests on. */
+  private async measure(spec: FigureSpec, w: WindowMs, nowMs: number): Promise<Measured> {
+    const { store, settings } = this.deps;
+    const window = { fromNs: BigInt(w.fromMs) * 1_000_000n, toNs: BigInt(w.toMs) * 1_000_000n };
+    const service = spec.service ?? undefined;
+    switch (spec.metric) {
+      case 'endpoint-p95':
+      case 'endpoint-error-rate': {
+        const rows = await endpointMetrics(store, {
+          window,
+          service,
+          kind: 'server',
+          apdexThresholdMs: settings.apdexThresholdMs,
+        });
+        const e = rows.find((r) => r.endpoint === spec.endpoint && r.service === spec.service);
+        if (!e || e.requests === 0) return { value: null, samples: 0 };
+        return { value: spec.metric === 'endpoint-p95' ? e.p95Ms : 100 * e.errorRate, samples: e.requests };
+      }
+      case 'statement-mean': {
+        const rows = await databaseMetrics(store, {
+          window,
+          service,
+          slowQueryThresholdMs: settings.slowQueryThresholdMs,
+        });
+        const calls = rows.filter((r) => r.fingerprint === spec.fingerprint);
+        const n = calls.reduce((a, r) => a + r.calls, 0);
+        return n === 0
+          ? { value: null, samples: 0 }
+          : { value: calls.reduce((a, r) => a + r.totalMs, 0) / n, samples: n };
+      }
+      case 'cache-hit-ratio': {
+        const all = await cacheSummaries(this.deps.caches, store, window, nowMs);
+        const c = all.find(
+          (x) => x.name === spec.cache && (spec.service === null || x.service === spec.service),
+        );
+        const n = c ? c.hits + c.misses : 0;
+        return c && n > 0 ? { value: 100 * c.hitRatio, samples: n } : { value: null, samples: 0 };
+      }
+    }
   }
 
   private remember(rec: Recommendation): void {

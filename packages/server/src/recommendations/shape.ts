@@ -132,7 +132,7 @@ export function applyOfAdvice(a: Advice): RecommendationApply {
 /** Fields of a new recommendation before the engine stamps its state and times. */
 export type Draft = Omit<
   Recommendation,
-  'state' | 'stateChangedAt' | 'stateReason' | 'firstSeen' | 'lastSeen'
+  'state' | 'stateChangedAt' | 'stateReason' | 'outcome' | 'firstSeen' | 'lastSeen'
 >;
 
 /** A draft with its id drawn from `kind` and `key` (fields in the order the API shows them). */

@@ -24,6 +24,7 @@ function rec(key: string): Recommendation {
     state: 'open',
     stateChangedAt: null,
     stateReason: null,
+    outcome: null,
     firstSeen: '1970-01-01T00:00:00.000Z',
     lastSeen: '1970-01-01T00:00:00.000Z',
   };

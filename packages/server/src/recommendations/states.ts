@@ -8,7 +8,9 @@
  * aside to `recommendations.json.unreadable` and the server starts with no states, saying so in its log.
  *
  * Each record keeps the recommendation as it was when its state changed, so that it can still be shown
- * once its evidence has left the window or the retention.
+ * once its evidence has left the window or the retention, and, once applied, its outcome (the figure before
+ * and after: see outcome.ts). Files written before outcomes existed have records without one: they read as
+ * `outcome: null`.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -18,6 +20,7 @@ import {
   RECOMMENDATION_STATES,
   type Recommendation,
   type RecommendationKind,
+  type RecommendationOutcome,
   type RecommendationState,
 } from '../model/index.ts';
 
@@ -30,6 +33,8 @@ export interface StateRecord {
   /** When the state was set, ISO-8601. */
   changedAt: string;
   reason: string | null;
+  /** Once applied: the figure before and after (absent in files written before outcomes existed). */
+  outcome?: RecommendationOutcome | null;
   /** The recommendation when its state was set. */
   snapshot: Recommendation;
 }
@@ -62,7 +67,8 @@ export class RecommendationStates {
         for (const r of data.records as StateRecord[]) {
           if (typeof r?.id !== 'string' || !RECOMMENDATION_STATES.includes(r.state) || !r.snapshot)
             throw new Error(`a record is malformed: ${JSON.stringify(r).slice(0, 200)}`);
-          states.records.set(r.id, r);
+          const outcome = r.outcome ?? r.snapshot.outcome ?? null;
+          states.records.set(r.id, { ...r, outcome, snapshot: { ...r.snapshot, outcome } });
         }
       } catch (err) {
         states.records.clear();
@@ -86,8 +92,15 @@ export class RecommendationStates {
   /**
    * Sets the state of a recommendation and schedules the write.
    * @param atMs - when, ms since the epoch.
+   * @param outcome - the figure before and after, for `applied`, `confirmed` and `not-confirmed`.
    */
-  set(rec: Recommendation, state: RecommendationState, reason: string | null, atMs: number): StateRecord {
+  set(
+    rec: Recommendation,
+    state: RecommendationState,
+    reason: string | null,
+    atMs: number,
+    outcome: RecommendationOutcome | null = null,
+  ): StateRecord {
     const changedAt = new Date(atMs).toISOString();
     const record: StateRecord = {
       id: rec.id,
@@ -96,7 +109,8 @@ export class RecommendationStates {
       state,
       changedAt,
       reason,
-      snapshot: { ...rec, state, stateChangedAt: changedAt, stateReason: reason },
+      outcome,
+      snapshot: { ...rec, state, stateChangedAt: changedAt, stateReason: reason, outcome },
     };
     this.records.set(rec.id, record);
     this.schedule();

@@ -7,7 +7,7 @@
  * @module
  */
 import { type Static, Type } from 'typebox';
-import { RECOMMENDATION_KINDS, RECOMMENDATION_STATES } from '../../model/recommendation.ts';
+import { OUTCOME_METRICS, RECOMMENDATION_KINDS, RECOMMENDATION_STATES } from '../../model/recommendation.ts';
 import { Closed, Ms, Nullable, problems, StringEnum, WindowAnswer, WindowQuery } from './common.ts';
 
 /** The pattern of a recommendation id: `<kind>.<16 hex>`. */
@@ -81,6 +81,30 @@ export const RecommendationApply = Closed({
   change: nullableText('the exact statement, setting or code'),
 });
 
+const IsoWindow = Closed({ from: text('ISO-8601'), to: text('ISO-8601') });
+
+/** What became of an applied recommendation: its figure before and after (see recommendations/outcome.ts). */
+export const RecommendationOutcome = Closed({
+  metric: StringEnum(OUTCOME_METRICS, {
+    description:
+      'endpoint-p95 (ms), endpoint-error-rate (%), statement-mean (ms, mean per call), cache-hit-ratio (%)',
+  }),
+  figure: text('what the figure is, e.g. p95 of GET /results (shop)'),
+  unit: StringEnum(['ms', '%'] as const),
+  better: StringEnum(['lower', 'higher'] as const, { description: 'which way is an improvement' }),
+  appliedAt: text('when it was marked applied, ISO-8601'),
+  before: nullableNumber('the figure over beforeWindow (null when nothing was measured there)'),
+  after: nullableNumber('the figure over afterWindow, null until judged'),
+  beforeWindow: IsoWindow,
+  afterWindow: Nullable(IsoWindow),
+  samplesBefore: Type.Integer({ description: 'requests, calls or lookups in beforeWindow' }),
+  samplesAfter: Nullable(Type.Integer({ description: 'requests, calls or lookups in afterWindow' })),
+  expectedImprovement: nullableNumber('the improvement the gain expects, in unit (null: it has no number)'),
+  rule: text('the rule of the verdict'),
+  verdict: text('the verdict with its figures, or what it waits for'),
+  judgeableAt: text('when a window as long as the before window will have passed since applying, ISO-8601'),
+});
+
 /** One recommendation of the one list (the shape of `model/recommendation.ts`). */
 export const JoinedRecommendation = Closed({
   id: Type.String({ pattern: ID_PATTERN, description: 'stable: <kind>.<16 hex> of the finding’s key' }),
@@ -102,7 +126,9 @@ export const JoinedRecommendation = Closed({
   related: Type.Array(Type.String(), { description: 'ids of recommendations about the same thing' }),
   state: StringEnum(RECOMMENDATION_STATES),
   stateChangedAt: nullableText('when the state last changed, ISO-8601'),
-  stateReason: nullableText('why, as the user said'),
+  stateReason: nullableText('why, as the user said (the note when applied)'),
+  /** Once applied: the figure before and after; null when never applied or its kind has no figure. */
+  outcome: Nullable(RecommendationOutcome),
   firstSeen: text('when this server first computed it, ISO-8601'),
   lastSeen: text('when this server last computed it, ISO-8601'),
 });
@@ -119,7 +145,7 @@ export const RecommendationListAnswer = Closed({
   ...WindowAnswer,
   recommendations: Type.Array(JoinedRecommendation, {
     description:
-      'by time saved per hour, then money per month, then hit-ratio points (known gains first), then severity',
+      'by time saved per hour, then money per month, then hit-ratio points (known gains first), then severity; then the applied, confirmed and not-confirmed ones whose evidence left the window, as last computed',
   }),
   totals: Closed({
     timeSavedSecondsPerHour: Type.Number({ description: 'summed over the list (open ones only)' }),
@@ -157,6 +183,13 @@ export const DismissBody = Closed({
 });
 export type DismissBody = Static<typeof DismissBody>;
 
+export const AppliedBody = Closed({
+  note: Type.Optional(
+    Type.String({ maxLength: 1000, description: 'what was changed (kept with the state)' }),
+  ),
+});
+export type AppliedBody = Static<typeof AppliedBody>;
+
 const tags = ['recommendations'];
 
 /** Route schemas of the recommendation routes. */
@@ -180,6 +213,15 @@ export const recommendationRouteSchemas = {
     params: RecommendationParams,
     querystring: RecommendationQuery,
     body: DismissBody,
+    response: { 200: RecommendationAnswer, ...problems(404, 415) },
+  },
+  applied: {
+    summary:
+      'Mark a recommendation applied: its figure is measured before and, once a like window has passed, after (confirmed or not-confirmed)',
+    tags,
+    params: RecommendationParams,
+    querystring: RecommendationQuery,
+    body: AppliedBody,
     response: { 200: RecommendationAnswer, ...problems(404, 415) },
   },
 } as const;
