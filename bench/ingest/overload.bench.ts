@@ -484,10 +484,18 @@ async function main(): Promise<void> {
     pass,
   });
   out(`results written to ${file}`);
+  // The children have reported; nothing of theirs is needed any more.
+  server.kill();
+  probe.kill();
 }
 
 const run = ROLE === 'server' ? runServer : ROLE === 'probe' ? runProbe : main;
-run().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+run().then(
+  () => {
+    if (ROLE === 'driver') process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
