@@ -37,7 +37,11 @@ let seq = 0;
 const hexId = (len: number) => (++seq).toString(16).padStart(len, '0');
 
 /** A root SERVER span of service `api`, endpoint `GET /a`, no database call, starting at `startNs`. */
-function span(startNs: bigint, durationMs: number, over: Partial<Span> = {}): Span {
+/**
+ * A SERVER span of service `api`, endpoint `GET /a`, starting at `startNs` and lasting `durationMs`, with
+ * fresh random ids; `over` replaces any field (the end time follows the start and duration).
+ */
+export function span(startNs: bigint, durationMs: number, over: Partial<Span> = {}): Span {
   const dur = ms(durationMs);
   const s: Span = {
     traceId: hexId(32),

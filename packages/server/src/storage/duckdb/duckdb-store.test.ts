@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { type Span, SpanKind, StatusCode } from '../../model/index.ts';
-import { runStoreContract } from '../store.contract.ts';
+import type { Span } from '../../model/index.ts';
+import { span as contractSpan, runStoreContract } from '../store.contract.ts';
 import { createDuckDbStore } from './duckdb-store.ts';
 
 runStoreContract('DuckDB (:memory:)', (now) => createDuckDbStore({ path: ':memory:', now }), {
@@ -27,30 +27,12 @@ test('a file written before the tiers kept their first and last minute gets them
   const H0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % HOUR);
   const path = join(dir, 'before-first-minute.duckdb');
   const now = () => H0 + 3n * HOUR;
-  const span = (startNs: bigint, id: number): Span => ({
-    traceId: id.toString(16).padStart(32, '0'),
-    spanId: id.toString(16).padStart(16, '0'),
-    parentSpanId: '',
-    service: 'api',
-    name: 'GET /a',
-    endpoint: 'GET /a',
-    kind: SpanKind.SERVER,
-    startTimeUnixNano: startNs,
-    endTimeUnixNano: startNs + 1_000_000n,
-    durationNano: 1_000_000n,
-    statusCode: StatusCode.UNSET,
-    statusMessage: '',
-    httpStatusCode: 200,
-    isError: false,
-    db: undefined,
-    transaction: undefined,
-    clockFlagged: false,
-    resourceAttributes: { 'service.name': 'api' },
-    attributes: {},
-    events: [],
-    links: [],
-    scope: '',
-  });
+  const span = (startNs: bigint, id: number): Span =>
+    contractSpan(startNs, 1, {
+      traceId: id.toString(16).padStart(32, '0'),
+      spanId: id.toString(16).padStart(16, '0'),
+      resourceAttributes: { 'service.name': 'api' },
+    });
   // Minutes 13 and 47 of hour 0, compacted into the hourly and 10-minute tiers.
   const first = await createDuckDbStore({ path, now });
   await first.writeSpans([span(H0 + 13n * MIN + 5_000_000_000n, 1), span(H0 + 47n * MIN, 2)]);
@@ -85,30 +67,11 @@ test('a backlog is committed in groups of at most 8,192 spans, each caller answe
   const path = join(dir, 'group-cap.duckdb');
   const T0 = 1_790_000_000_000_000_000n;
   const store = await createDuckDbStore({ path, now: () => T0 });
-  const span = (id: number): Span => ({
-    traceId: (id >> 3).toString(16).padStart(32, '0'),
-    spanId: id.toString(16).padStart(16, '0'),
-    parentSpanId: '',
-    service: 'api',
-    name: 'GET /a',
-    endpoint: 'GET /a',
-    kind: SpanKind.SERVER,
-    startTimeUnixNano: T0,
-    endTimeUnixNano: T0 + 1_000_000n,
-    durationNano: 1_000_000n,
-    statusCode: StatusCode.UNSET,
-    statusMessage: '',
-    httpStatusCode: 200,
-    isError: false,
-    db: undefined,
-    transaction: undefined,
-    clockFlagged: false,
-    resourceAttributes: { 'service.name': 'api' },
-    attributes: {},
-    events: [],
-    links: [],
-    scope: '',
-  });
+  const span = (id: number): Span =>
+    contractSpan(T0, 1, {
+      traceId: (id >> 3).toString(16).padStart(32, '0'),
+      spanId: id.toString(16).padStart(16, '0'),
+    });
   try {
     // 20 batches of 1,000 queued in one turn of the loop; batch 7 repeats batch 6's first 10 spans.
     const batches = Array.from({ length: 20 }, (_, b) =>
