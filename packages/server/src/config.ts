@@ -49,7 +49,7 @@ export const ConfigSchema = Type.Object(
       1,
       100_000_000,
       65_536,
-      "Spans waiting to be written, with those admitted trace requests are expected to bring (declared body bytes × the spans per byte seen so far), above which ingest answers 503 with Retry-After before the body is read. Bounds the memory the queue holds (~3 KiB a span).",
+      'Spans waiting to be written, with those admitted trace requests are expected to bring (declared body bytes × the spans per byte seen so far), above which ingest answers 503 with Retry-After before the body is read. Bounds the memory the queue holds (~3 KiB a span).',
     ),
     maxEventLoopDelayMs: int(
       0,

@@ -128,7 +128,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   const learnSpansPerByte = (spans: number, bytes: number): void => {
     if (bytes > 0) spansPerByte += 0.1 * (spans / bytes - spansPerByte);
   };
-  const isTraceRoute = (url: string): boolean => url.startsWith('/v1/traces') || url.startsWith('/api/v2/spans');
+  const isTraceRoute = (url: string): boolean =>
+    url.startsWith('/v1/traces') || url.startsWith('/api/v2/spans');
   const overloaded = (detail: string): SiperfError =>
     new SiperfError('ERR_INGEST_OVERLOADED', `${detail}; retry after 1 s`, {
       limit: config.maxInflightBodyBytes,
