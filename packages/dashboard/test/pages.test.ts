@@ -138,6 +138,9 @@ test('Services: the list, a service (figures, endpoints) and an endpoint (its N+
     assertShows(stat(figures, 'Error rate'), g.errorRate, 'checkout error rate', hand.errorRate);
     assertShows(stat(figures, 'p95'), g.p95Ms, 'checkout p95', hand.p95Ms, 0.01);
     assertShows(stat(figures, 'Apdex'), g.apdex, 'checkout Apdex', hand.apdex);
+    // The per-endpoint sparklines come from a request of their own; until it answers a cell shows '–'
+    // before its figure. Read the table once the first line is drawn.
+    await panel(page, 'Endpoints').locator('table svg').first().waitFor();
     const endpoints = await readTable(panel(page, 'Endpoints').locator('table'));
     const epApi = (await endpointsAnswer).endpoints;
     for (const name of ['POST /api/checkout', 'GET /api/cart'] as const) {

@@ -10,21 +10,29 @@ import { hrTimeAt, hrTimeMinusMs } from '../src/util/precise-clock.ts';
 
 const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
 
-test('the anchored clock stays within 1.5 ms of Date.now(), never goes back, and has sub-ms digits', () => {
+test('the anchored clock stays within 1.5 ms of Date.now(), goes back only when it re-anchors and by less than 2 ms, and has sub-ms digits', () => {
   let last = hrTimeAt();
   let subMs = 0;
+  let backSteps = 0;
   for (let i = 0; i < 20_000; i++) {
     const before = Date.now();
     const t = hrTimeAt();
     const after = Date.now();
     // Date.now() truncates: the true time is in [before, after + 1); the anchor adds at most 0.5 ms of error.
     assert.ok(ms(t) >= before - 1 && ms(t) <= after + 1.5, `${ms(t)} vs Date.now() ${before}..${after}`);
-    assert.ok(ms(t) >= ms(last), 'monotonic between re-anchors');
+    // Between re-anchors the readings follow performance.now(); a re-anchor (the estimate left Date.now()'s
+    // window, as when the process was descheduled between the two reads) may step back, by less than the
+    // ~1.5 ms the readings may be off Date.now() (2 ms allowed). Re-anchors are rare.
+    if (ms(t) < ms(last)) {
+      backSteps++;
+      assert.ok(ms(last) - ms(t) < 2, `stepped back ${ms(last) - ms(t)} ms`);
+    }
     assert.ok(t[1] >= 0 && t[1] < 1e9 && Number.isInteger(t[1]));
     if (t[1] % 1_000_000 !== 0) subMs++;
     last = t;
   }
   assert.ok(subMs > 19_900, `${subMs} of 20,000 readings have sub-ms digits`);
+  assert.ok(backSteps <= 100, `${backSteps} of 20,000 readings went back`);
   assert.deepEqual(hrTimeMinusMs([10, 100_000], 0.25), [9, 999_850_000], 'borrows a second');
   assert.deepEqual(hrTimeMinusMs([10, 500_000_000], 0.25), [10, 499_750_000]);
 });
