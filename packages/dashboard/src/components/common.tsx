@@ -56,7 +56,8 @@ export function ErrorView(props: { error: ApiError }) {
 
 /**
  * Renders `children(data)` once loaded; a loading line before, the error after a failure (data loaded
- * earlier stays shown under a failed refresh).
+ * earlier stays shown under a failed refresh). While a reload runs, the shown answer is marked
+ * `aria-busy="true"` and dimmed.
  */
 export function Async<T>(props: { state: Loaded<T>; children: (data: T) => ComponentChildren }) {
   const { data, error, loading } = props.state;
@@ -68,11 +69,13 @@ export function Async<T>(props: { state: Loaded<T>; children: (data: T) => Compo
       </p>
     );
   }
+  // A reload (a new filter, a refresh) keeps the old answer on screen, marked busy and dimmed until the new
+  // one replaces it, so nobody reads the previous filter's figures as this one's.
   return (
-    <>
+    <div class="async" aria-busy={loading ? 'true' : undefined}>
       {error ? <ErrorView error={error} /> : null}
       {props.children(data)}
-    </>
+    </div>
   );
 }
 
