@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local servers the tests use when they are not answering, with Debian's packages (installed
 # with apt-get when missing; needs root): Redis on 127.0.0.1:6379, PostgreSQL on 127.0.0.1:5432 (with the
-# HypoPG extension package and a `test` database) and MariaDB on 127.0.0.1:3306 (with a `test` database).
+# HypoPG extension package and a `test` database), MariaDB on 127.0.0.1:3306 (with a `test` database) and a
+# private ClickHouse on 127.0.0.1:8123 (scripts/clickhouse.sh: scratch data folder, loopback only).
 # Idempotent; run by `npm test` (pretest) and .ci/run.
 set -euo pipefail
 wait_for() { for _ in $(seq 1 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
@@ -44,4 +45,11 @@ if command -v mariadbd >/dev/null || command -v mysqld >/dev/null; then
   fi
   mysql -h 127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS test' || true
   echo "mariadb: $(mysqladmin -h 127.0.0.1 -uroot ping 2>&1 || true)"
+fi
+
+# ClickHouse (Debian's 18.16): a private server on 127.0.0.1:8123 with a scratch data folder
+command -v clickhouse-server >/dev/null || apt_install clickhouse-server clickhouse-client \
+  || echo "clickhouse: could not install clickhouse-server; the ClickHouse store tests will be skipped"
+if command -v clickhouse-server >/dev/null; then
+  bash "$(dirname "$0")/clickhouse.sh" start 8123 || echo "clickhouse: not answering on 127.0.0.1:8123"
 fi
