@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -318,6 +318,56 @@ describe('recommendations API on PostgreSQL', () => {
     assert.equal(old.json.inWindow, false);
     assert.match(old.json.note, /left the window or the retention/);
     assert.equal(old.json.recommendation.state, 'dismissed');
+  });
+  test('join (d) corrected: the database host (the pool is on loopback: this machine) needs fewer cores once the index saves its scans', async () => {
+    // Two days of this machine's samples, every 10 minutes up to now: 4 cores, one busy.
+    const T1 = Date.now();
+    const points: MetricPoint[] = [];
+    for (let i = 48 * 6; i >= 0; i--) {
+      const at = T1 - i * 600_000;
+      const p = (name: string, value: number, attributes: Record<string, string> = {}) =>
+        scalarPoint({
+          name,
+          service: 'siperf-host-sampler',
+          unit: '1',
+          type: 'gauge',
+          value,
+          timeUnixNano: BigInt(at) * 1_000_000n,
+          attributes,
+          resourceAttributes: { 'host.name': hostname() },
+        });
+      points.push(p('system.cpu.utilization', 0.25, { 'cpu.mode': 'user' }));
+      points.push(p('system.cpu.utilization', 0.75, { 'cpu.mode': 'idle' }));
+      points.push(p('system.cpu.logical.count', 4));
+    }
+    await t.store.writeMetricPoints(points);
+    const { status, json } = await get(t.app, '/api/v1/recommendations?window=1h');
+    assert.equal(status, 200, JSON.stringify(json));
+    const cpu = json.recommendations.find(
+      (r: any) =>
+        r.kind === 'right-size' && r.target.host === hostname() && r.evidence.measured.resource === 'cpu',
+    );
+    assert.ok(cpu, JSON.stringify(json.recommendations.map((r: any) => r.title)));
+    const index = json.recommendations.find((r: any) => r.kind === 'index' && r.target.table === ORDERS);
+    const counted: string[] = cpu.evidence.measured.savingsCounted;
+    assert.ok(counted.includes(index.id), JSON.stringify(cpu.evidence.measured));
+    assert.deepEqual(cpu.related, counted);
+    // Every counted one is about the pool on loopback and saves database time; their sum is the saving.
+    const saved = counted
+      .map((id) => json.recommendations.find((r: any) => r.id === id))
+      .reduce((sum: number, r: any) => {
+        assert.equal(r.target.pool, 'main');
+        return sum + r.gain.databaseSecondsPerHour;
+      }, 0);
+    // Uncorrected: p90 1 core + 15% = 1.15; corrected: 1.15 − 1.15 × saved ÷ 3600 cores.
+    const after = 1.15 - 1.15 * (saved / 3600);
+    assert.ok(close(cpu.evidence.measured.recommendedBeforeCorrection, 1.15));
+    assert.ok(close(cpu.evidence.measured.recommended, after), JSON.stringify(cpu.evidence.measured));
+    assert.ok(close(cpu.gain.cpuSecondsPerHour, (4 - after) * 3600));
+    assert.ok(
+      cpu.gain.arithmetic.some((l: string) => l.startsWith('other recommendations on ')),
+      JSON.stringify(cpu.gain.arithmetic),
+    );
   });
 });
 

@@ -12,6 +12,9 @@ import {
 import type { PoolSetting } from '../config.ts';
 import { SiperfError } from '../errors.ts';
 
+/** What {@link DbPools.hostOf} answers for a database on this machine. */
+export const LOOPBACK = 'loopback';
+
 /** An open pool and its setting. */
 export type NamedPool =
   | { setting: PoolSetting & { driver: 'postgresql' }; pool: InstrumentedPgPool }
@@ -29,6 +32,25 @@ export class DbPools {
   /** Names and drivers (never URLs: they hold credentials). */
   list(): { name: string; driver: PoolSetting['driver'] }[] {
     return this.settings.map((s) => ({ name: s.name, driver: s.driver }));
+  }
+
+  /**
+   * The host the pool's database runs on, as its URL names it (never the credentials): `undefined` for an
+   * unknown pool or a URL without a host (a Unix socket). Loopback names (`localhost`, `127.0.0.0/8`, `::1`)
+   * are answered as `loopback`, for the caller to map to this machine's host name.
+   */
+  hostOf(name: string): string | undefined {
+    const setting = this.settings.find((s) => s.name === name);
+    if (!setting) return undefined;
+    let host: string;
+    try {
+      host = new URL(setting.url).hostname.replace(/^\[|\]$/g, '');
+    } catch {
+      return undefined;
+    }
+    if (!host) return undefined;
+    if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return LOOPBACK;
+    return host;
   }
 
   /** The pool of that name, opened now if needed. @throws SiperfError `ERR_POOL_NOT_FOUND`. */

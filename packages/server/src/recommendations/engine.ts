@@ -22,17 +22,18 @@
  * Nothing is cached between calls yet.
  * @module
  */
+import { hostname } from 'node:os';
 import { databaseMetrics, endpointMetrics, type QueryMetrics, queryFindings } from '../apm/index.ts';
 import { type CacheRegistry, type CacheSummary, cacheSummaries, rankCacheAdvice } from '../cache/index.ts';
 import { type DatabaseAdviceOptions, type LogDigests, type PlanAdvice, planAdvice } from '../db/index.ts';
-import type { DbPools } from '../db/pools.ts';
+import { type DbPools, LOOPBACK } from '../db/pools.ts';
 import type { Advice, Recommendation, RecommendationOutcome } from '../model/index.ts';
 import { costReport, type PriceTable, scalingRecommendations } from '../resources/index.ts';
 import type { MetricReader, RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
 import { cacheOfAdvice, cacheRecommendation } from './cache-join.ts';
 import { type RequestSample, requestSamples, sampledEffect } from './endpoint-samples.ts';
 import { errorOriginRecommendation, errorOrigins, type FailureChain, failureChains } from './error-origin.ts';
-import { hostRecommendations } from './host-join.ts';
+import { type HostSaving, hostRecommendations } from './host-join.ts';
 import { type EndpointEvidence, type EndpointFigures, indexRecommendation } from './index-join.ts';
 import { cachesOf, queryAdvice, queryRecommendation } from './n-plus-one.ts';
 import {
@@ -87,6 +88,8 @@ export interface EngineDeps {
   settings: EngineSettings;
   /** The clock, ms since the epoch (default `Date.now`). */
   now?: () => number;
+  /** The host name this machine's samples carry, for pools on loopback (default `os.hostname()`). */
+  localHost?: string;
 }
 
 /** What one computation is over. */
@@ -240,9 +243,11 @@ export class RecommendationEngine {
     for (const a of cacheAdvice)
       drafts.push(cacheRecommendation(a, cacheOfAdvice(a, caches), w, settings.prices));
 
-    // (d) Hosts over- or under-sized, over the week ending at the window's end.
+    // (d) Hosts over- or under-sized, over the week ending at the window's end, corrected for the database
+    // time the recommendations above save on a database that runs on the host.
     const notes = [...db.notes];
-    if (o.service === undefined && o.hosts !== false) drafts.push(...(await this.hostDrafts(w, notes)));
+    if (o.service === undefined && o.hosts !== false)
+      drafts.push(...(await this.hostDrafts(w, notes, this.savingsByHost(drafts))));
 
     // (e) Endpoints that regressed after a version change; (f) where failing requests start to fail.
     if (o.traces !== false) {
@@ -581,8 +586,31 @@ export class RecommendationEngine {
     return errorOrigins(chains).map((o) => errorOriginRecommendation(o, w, hours, limited));
   }
 
+  /**
+   * Database time saved per hour by the drafts about a pool, by the host its database runs on (the pool
+   * URL's host; a loopback one is this machine, `localHost`).
+   */
+  private savingsByHost(drafts: readonly Draft[]): Map<string, HostSaving[]> {
+    const out = new Map<string, HostSaving[]>();
+    for (const d of drafts) {
+      const seconds = d.gain.databaseSecondsPerHour;
+      if (!d.target.pool || seconds === null || !(seconds > 0)) continue;
+      const named = this.deps.pools.hostOf(d.target.pool);
+      if (named === undefined) continue;
+      const host = named === LOOPBACK ? (this.deps.localHost ?? hostname()) : named;
+      const list = out.get(host) ?? [];
+      list.push({ id: d.id, title: d.title, databaseSecondsPerHour: seconds });
+      out.set(host, list);
+    }
+    return out;
+  }
+
   /** Right-sizing of the hosts that reported, over the 7 days ending at the window's end. */
-  private async hostDrafts(w: WindowMs, notes: string[]): Promise<Draft[]> {
+  private async hostDrafts(
+    w: WindowMs,
+    notes: string[],
+    savings: ReadonlyMap<string, HostSaving[]>,
+  ): Promise<Draft[]> {
     const { store, settings } = this.deps;
     const fromMs = Math.min(w.fromMs, w.toMs - HOST_WINDOW_MS);
     const hw = {
@@ -597,7 +625,7 @@ export class RecommendationEngine {
       try {
         const scaling = await scalingRecommendations(store, host, hw);
         const cost = await costReport(store, host, hw, scaling, settings.prices);
-        out.push(...hostRecommendations(host, scaling, cost, hw));
+        out.push(...hostRecommendations(host, scaling, cost, hw, savings.get(host)));
       } catch (err) {
         notes.push(`host ${host}: ${(err as Error).message}`);
       }

@@ -88,3 +88,50 @@ test('join (d) by hand: an 8-core host that needs 2.3 frees 20,520 CPU-seconds a
   assert.equal(m!.gain.confidence, 'medium');
   assert.equal(m!.apply.change, 'resources.limits.memory: 6144Mi');
 });
+
+test('join (d) corrected by the other recommendations’ savings on the host, by hand', () => {
+  const cost = (items: CostReport['items']): CostReport => ({
+    currency: 'USD',
+    prices: PRICES,
+    monthlyCost: { cpu: 0, memory: 0, disk: 0, total: 0 },
+    items,
+    potentialMonthlySavings: 0,
+  });
+  const saving = (id: string, databaseSecondsPerHour: number) => ({ id, title: id, databaseSecondsPerHour });
+  // 8 cores, 2.3 recommended; two indexes save 1,200 + 600 s an hour = 0.5 cores.
+  const [c] = hostRecommendations('db-1', [scaling({})], cost([]), W, [
+    saving('index.aaaaaaaaaaaaaaaa', 1200),
+    saving('index.bbbbbbbbbbbbbbbb', 600),
+  ]);
+  // 2.3 − 1.15 × 0.5 = 1.725 cores; (8 − 1.725) × 3600 = 22,590 CPU-seconds; 6.275 × 0.0316 × 730 = 144.75.
+  assert.ok(near(c!.evidence.measured.recommended as number, 1.725));
+  assert.equal(c!.evidence.measured.recommendedBeforeCorrection, 2.3);
+  assert.ok(near(c!.gain.cpuSecondsPerHour!, 22_590));
+  assert.ok(near(c!.gain.moneyPerMonth!, 6.275 * 0.0316 * 730));
+  assert.deepEqual(c!.related, ['index.aaaaaaaaaaaaaaaa', 'index.bbbbbbbbbbbbbbbb']);
+  assert.ok(
+    c!.gain.arithmetic.includes('2.3 − 1.15 × 0.5 = 1.72 cores once they are applied'),
+    c!.gain.arithmetic.join('\n'),
+  );
+  assert.equal(c!.title, 'Shrink host db-1 CPU 8 cores → 1.72 cores: 145 USD per month saved');
+
+  // A 4-core host that fits (3.5 recommended, 0.875: keep) shrinks once an index saves a core: 3.5 − 1.15 = 2.35.
+  const keep = scaling({ current: 4, recommended: 3.5, lowerBound: 3, upperBound: 4, action: 'keep' });
+  assert.deepEqual(hostRecommendations('db-1', [keep], cost([]), W), [], 'keep asks nothing');
+  const [k] = hostRecommendations('db-1', [keep], cost([]), W, [saving('index.cccccccccccccccc', 3600)]);
+  assert.ok(near(k!.evidence.measured.recommended as number, 2.35));
+  assert.ok(near(k!.gain.cpuSecondsPerHour!, (4 - 2.35) * 3600));
+
+  // A 2-core host asking for 2.5 needs no more once a core is saved: 2.5 − 1.15 = 1.35, a scale-down.
+  const up = scaling({ current: 2, recommended: 2.5, action: 'scale-up', risk: 0.3 });
+  const [u] = hostRecommendations('db-1', [up], cost([]), W, [saving('index.dddddddddddddddd', 3600)]);
+  assert.ok(near(u!.evidence.measured.recommended as number, 1.35));
+  assert.match(u!.title, /^Shrink host db-1 CPU 2 cores → 1\.35 cores/);
+
+  // Not enough history (`wait`) stays unjudged, and memory is not corrected.
+  const wait = scaling({ action: 'wait', historyDays: 0.5 });
+  assert.deepEqual(
+    hostRecommendations('db-1', [wait], cost([]), W, [saving('index.eeeeeeeeeeeeeeee', 3600)]),
+    [],
+  );
+});

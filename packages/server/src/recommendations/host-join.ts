@@ -6,8 +6,13 @@
  * report's saving for the same change (capacity × unit price × 730 h). Only `scale-up` and `scale-down`
  * become recommendations (`keep` asks nothing; `wait` has under a day of history).
  *
- * Not done yet: correcting a host's forecast for the savings of the other recommendations on the same host
- * (an index that removes a sequential scan lowers the database host's CPU).
+ * Corrected for the other recommendations on the same host: an index (or plan advice) on a database that
+ * runs on this host saves `databaseSecondsPerHour` of its busy time, taken as CPU time (an upper bound:
+ * time a scan spends waiting on the disk is not CPU). The p90 use falls by at most those cores, so the
+ * recommended size becomes `recommended − (1 + 15% margin) × saved cores` (never below 0.01 core), and the
+ * action, CPU-seconds and money follow from the corrected size with the same rule as `resources/scaling.ts`
+ * (scale down under 0.8 of the current size, up over 1). Both sizes, and the ids of the recommendations
+ * whose savings were counted, are in the evidence and the arithmetic.
  * @module
  */
 import type { CostReport, ScalingRecommendation } from '../resources/index.ts';
@@ -15,6 +20,23 @@ import { type Draft, draft, evidence, figure, gain, target, type WindowMs } from
 
 const GIB = 2 ** 30;
 const r2 = figure;
+/** The safety margin of `resources/scaling.ts`, applied to the cores the other recommendations free. */
+const MARGIN = 0.15;
+const HOURS_PER_MONTH = 730;
+
+/** Database busy time another recommendation saves on a host (an index on a database the host serves). */
+export interface HostSaving {
+  /** The recommendation's id. */
+  id: string;
+  title: string;
+  /** Seconds of database time saved per hour (its `gain.databaseSecondsPerHour`). */
+  databaseSecondsPerHour: number;
+}
+
+/** The scaling action for a size factor (corrected / current), as `resources/scaling.ts` decides it. */
+function actionOf(factor: number): ScalingRecommendation['action'] {
+  return factor > 1 ? 'scale-up' : factor < 0.8 ? 'scale-down' : 'keep';
+}
 
 /**
  * The right-sizing recommendations of one host.
@@ -26,16 +48,28 @@ export function hostRecommendations(
   scaling: readonly ScalingRecommendation[],
   cost: CostReport,
   w: WindowMs,
+  savings: readonly HostSaving[] = [],
 ): Draft[] {
   const out: Draft[] = [];
-  for (const s of scaling) {
+  const savedSeconds = savings.reduce((sum, x) => sum + Math.max(0, x.databaseSecondsPerHour), 0);
+  for (const given of scaling) {
+    const cpu = given.resource === 'cpu';
+    const s = cpu && savedSeconds > 0 && given.action !== 'wait' ? corrected(given, savedSeconds) : given;
     if (s.action !== 'scale-up' && s.action !== 'scale-down') continue;
     const item = cost.items.find((i) => i.resource === s.resource);
-    const money = item?.monthlySavings ?? null;
-    const cpu = s.resource === 'cpu';
+    const money =
+      s === given
+        ? (item?.monthlySavings ?? null)
+        : (s.current - s.recommended) * cost.prices.vcpuHour * HOURS_PER_MONTH;
     const unit = (v: number) => (cpu ? `${r2(v)} cores` : `${r2(v / GIB)} GiB`);
     const lines = [
-      s.why,
+      given.why,
+      ...(s === given
+        ? []
+        : [
+            `other recommendations on ${host} save ${r2(savedSeconds)} s of database time per hour (${savings.map((x) => x.id).join(', ')}), at most ${r2(savedSeconds)} / 3600 = ${r2(savedSeconds / 3600)} cores`,
+            `${r2(given.recommended)} − ${1 + MARGIN} × ${r2(savedSeconds / 3600)} = ${r2(s.recommended)} cores once they are applied`,
+          ]),
       `${unit(s.current)} → ${unit(s.recommended)} (bounds ${unit(s.lowerBound)} … ${unit(s.upperBound)}); utilisation ${(100 * s.performance.utilizationNow).toFixed(1)}% → ${(100 * s.performance.utilizationAfter).toFixed(1)}%`,
     ];
     if (cpu)
@@ -52,6 +86,7 @@ export function hostRecommendations(
     out.push(
       draft({
         key: `right-size:${host}:${s.resource}:${s.scope}`,
+        related: s === given ? [] : savings.map((x) => x.id),
         kind: 'right-size',
         area: 'host',
         severity: risky ? 'warning' : 'info',
@@ -65,6 +100,13 @@ export function hostRecommendations(
             },
           ],
           measured: {
+            ...(s === given
+              ? {}
+              : {
+                  recommendedBeforeCorrection: given.recommended,
+                  savedCores: savedSeconds / 3600,
+                  savingsCounted: savings.map((x) => x.id),
+                }),
             resource: s.resource,
             scope: s.scope,
             current: s.current,
@@ -107,4 +149,21 @@ export function hostRecommendations(
     );
   }
   return out;
+}
+
+/** The CPU recommendation once `savedSeconds` of database time per hour no longer runs on the host. */
+function corrected(s: ScalingRecommendation, savedSeconds: number): ScalingRecommendation {
+  const savedCores = savedSeconds / 3600;
+  const recommended = Math.max(0.01, s.recommended - (1 + MARGIN) * savedCores);
+  const meanNow = s.performance.utilizationNow * s.current;
+  const meanAfter = Math.max(0, meanNow - savedCores);
+  return {
+    ...s,
+    recommended,
+    lowerBound: Math.max(0.01, s.lowerBound - (1 + MARGIN) * savedCores),
+    upperBound: Math.max(0.01, s.upperBound - (1 + MARGIN) * savedCores),
+    scalingFactor: recommended / s.current,
+    action: actionOf(recommended / s.current),
+    performance: { ...s.performance, utilizationAfter: meanAfter / recommended },
+  };
 }
