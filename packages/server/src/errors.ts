@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   ERR_ALERT_RULES_LIMIT: { status: 409, title: 'Too many alert rules' },
   ERR_STORE_CLOSED: { status: 503, title: 'Store is closed' },
   ERR_STORE_DISK_FULL: { status: 503, title: 'Disk full, retry later' },
+  ERR_STORE_UNAVAILABLE: { status: 503, title: 'Store unreachable, retry later' },
   ERR_SERVER_BUSY: { status: 503, title: 'Server busy, retry later' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
