@@ -29,6 +29,7 @@ import {
   docsRoutes,
   ingestRoutes,
   installProblemHandlers,
+  OtlpGrpcServer,
   optimizationRoutes,
   type PageFallback,
   recommendationRoutes,
@@ -47,7 +48,7 @@ import { alertReceiverList, type Config, poolList } from './config.ts';
 import { LogDigests } from './db/log-digests.ts';
 import { DbPools } from './db/pools.ts';
 import { SiperfError } from './errors.ts';
-import { loadSqlParser } from './ingest/index.ts';
+import { IngestPipeline, loadSqlParser } from './ingest/index.ts';
 import { RecommendationEngine, RecommendationStates } from './recommendations/index.ts';
 import {
   HostSampler,
@@ -82,7 +83,10 @@ export interface AppOptions {
   now?: () => number;
 }
 
-/** Builds the HTTP app (ingest, API, OpenAPI at /docs). Does not listen. */
+/**
+ * Builds the HTTP app (ingest, API, OpenAPI at /docs) and the OTLP/gRPC server over the same ingest
+ * pipeline ({@link otlpGrpcOf}). Listens on neither; closing the app stops both.
+ */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options;
   await loadSqlParser();
@@ -149,7 +153,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       status: 'ok',
     }),
   );
-  await app.register(async (child) => ingestRoutes(child, { config, store }));
+  const pipeline = new IngestPipeline({ config, store });
+  app.decorate('ingestPipeline', pipeline);
+  app.addHook('onClose', async () => pipeline.close());
+  await app.register(async (child) => ingestRoutes(child, { config, pipeline }));
+  // OTLP/gRPC: the same pipeline on its own port, listening once startServer (or a test) starts it.
+  const grpc = new OtlpGrpcServer({
+    config,
+    pipeline,
+    log: (message, err) => app.log.error({ err, component: 'otlp-grpc' }, message),
+  });
+  app.decorate('otlpGrpc', grpc);
+  app.addHook('preClose', async () => grpc.close());
   await app.register(async (child) => apmRoutes(child, { config, store }));
   await app.register(async (child) => transactionRoutes(child, { config, store }));
   await app.register(async (child) => vitalsRoutes(child, { config, store }));
@@ -386,12 +401,19 @@ function startNodeExporterScrape(
   return { stop: () => clearInterval(timer) };
 }
 
+/** The OTLP/gRPC server of an app built by {@link buildApp} (not listening until its `start()`). */
+export function otlpGrpcOf(app: FastifyInstance): OtlpGrpcServer {
+  return (app as unknown as { otlpGrpc: OtlpGrpcServer }).otlpGrpc;
+}
+
 /** A running server and how to stop it. */
 export interface RunningServer {
   app: FastifyInstance;
   store: Store;
   /** Actual address, e.g. `http://127.0.0.1:4318`. */
   url: string;
+  /** OTLP/gRPC port listened on; undefined when `grpcPort` is 0 or the port could not be bound. */
+  grpcPort: number | undefined;
   /** Stops accepting, lets in-flight requests finish, flushes rollups and closes the store. */
   stop(): Promise<void>;
 }
@@ -450,7 +472,20 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
       : undefined;
   alertTimer?.unref();
   const address = await app.listen({ host: config.host, port: config.port });
-  log.info({ url: address, dataDir: config.dataDir }, 'siperf listening');
+  const grpc = otlpGrpcOf(app);
+  let grpcPort: number | undefined;
+  if (grpc.enabled) {
+    try {
+      grpcPort = await grpc.start();
+    } catch (err) {
+      // Not fatal: OTLP/HTTP works, and a second server on one machine (tests, benchmarks) needs no gRPC.
+      log.error(
+        { err, component: 'otlp-grpc', grpcPort: config.grpcPort },
+        `OTLP/gRPC is off: port ${config.grpcPort} could not be bound (grpcPort; 0 turns it off)`,
+      );
+    }
+  }
+  log.info({ url: address, grpcPort, dataDir: config.dataDir }, 'siperf listening');
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -468,5 +503,5 @@ export async function startServer(config: Config, logger?: Logger): Promise<Runn
     })();
     return stopping;
   };
-  return { app, store, url: address, stop };
+  return { app, store, url: address, grpcPort, stop };
 }

@@ -27,6 +27,12 @@ export const ConfigSchema = Type.Object(
   {
     host: text('127.0.0.1', 'Address to listen on; any other than loopback requires ingestKey and apiKey.'),
     port: int(0, 65535, 4318, 'TCP port (4318 is the OTLP/HTTP port; 0 picks a free one).'),
+    grpcPort: int(
+      0,
+      65535,
+      4317,
+      'TCP port of OTLP/gRPC ingest (traces and metrics; same host, keys and limits as OTLP/HTTP; a message may be up to maxDecompressedBytes once decompressed); 0 turns it off. A port in use is logged and the server runs without it.',
+    ),
     dataDir: text('./data', 'Folder holding siperf.duckdb; `:memory:` keeps nothing on disk.'),
     ingestKey: optionalText('Bearer key for /v1/* and /api/v2/spans; unset: no key needed (loopback only).'),
     apiKey: optionalText('Bearer key for /api/* reads; unset: no key needed (loopback only).'),

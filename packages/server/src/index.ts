@@ -4,6 +4,6 @@
  * @module
  */
 export type { AppOptions, RunningServer } from './app.ts';
-export { buildApp, startServer } from './app.ts';
+export { buildApp, otlpGrpcOf, startServer } from './app.ts';
 export type { Config, ConfigSources } from './config.ts';
 export { DEFAULT_CONFIG, loadConfig } from './config.ts';

@@ -11,12 +11,16 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { SiperfError } from '../errors.ts';
 
+/** The key of an `Authorization: Bearer <key>` value, else undefined. */
+export function bearerKey(authorization: unknown): string | undefined {
+  if (typeof authorization !== 'string') return undefined;
+  const m = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+  return m ? m[1] : undefined;
+}
+
 function presentedKey(request: FastifyRequest, queryKey: boolean): string | undefined {
-  const auth = request.headers.authorization;
-  if (typeof auth === 'string') {
-    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    if (m) return m[1];
-  }
+  const bearer = bearerKey(request.headers.authorization);
+  if (bearer !== undefined) return bearer;
   const x = request.headers['x-api-key'];
   if (typeof x === 'string') return x;
   const q = queryKey ? (request.query as Record<string, unknown> | undefined)?.key : undefined;
@@ -40,9 +44,22 @@ export function requireKey(
   what: string,
   queryKey = false,
 ): void {
+  checkKey(() => presentedKey(request, queryKey), allowed, what);
+}
+
+/**
+ * Checks a presented key (read only when a key is configured) against the allowed keys (undefined
+ * entries are ignored); for transports other than HTTP (OTLP/gRPC metadata).
+ * @throws SiperfError `ERR_AUTH_MISSING` without a key, `ERR_AUTH_FORBIDDEN` with a wrong one.
+ */
+export function checkKey(
+  presented: () => string | undefined,
+  allowed: readonly (string | undefined)[],
+  what: string,
+): void {
   const keys = allowed.filter((k): k is string => k !== undefined);
   if (keys.length === 0) return;
-  const key = presentedKey(request, queryKey);
+  const key = presented();
   if (key === undefined) {
     throw new SiperfError('ERR_AUTH_MISSING', `${what} requires a key: send Authorization: Bearer <key>`);
   }

@@ -10,6 +10,14 @@ export type { IngestDeps } from './ingest-routes.ts';
 export { ingestRoutes } from './ingest-routes.ts';
 export type { OptimizationDeps } from './optimization-routes.ts';
 export { optimizationRoutes, rankRecommendations } from './optimization-routes.ts';
+export type { OtlpGrpcDeps } from './otlp-grpc.ts';
+export {
+  grpcStatusOf,
+  METRICS_SERVICE,
+  OtlpGrpcServer,
+  retryDelaySeconds,
+  TRACE_SERVICE,
+} from './otlp-grpc.ts';
 export { installProblemHandlers, type PageFallback, sendProblem } from './problem.ts';
 export type { RecommendationDeps } from './recommendation-routes.ts';
 export { recommendationRoutes } from './recommendation-routes.ts';

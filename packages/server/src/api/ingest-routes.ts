@@ -20,40 +20,27 @@ import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyReques
 import type protobuf from 'protobufjs';
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
-import { DecodePool } from '../ingest/decode-pool.ts';
 import {
-  convertBody,
-  type DecodeResult,
-  type DecodeTask,
-  decompressSync,
-  type IngestSignal,
-  runDecodeTask,
-} from '../ingest/decode-task.ts';
-import {
-  type ClockPolicy,
+  type Admission,
   encodeProtobufResponse,
+  type IngestPipeline,
+  type IngestSignal,
   type MetricBatch,
   otlpTypes,
   rejectionMessage,
   type SpanBatch,
   type SpanRejection,
 } from '../ingest/index.ts';
-import type { MetricWriter, SpanWriter } from '../storage/index.ts';
-import { nowNs } from '../util/time.ts';
 import { requireKey } from './auth.ts';
 import { sendProblem } from './problem.ts';
 import { ingestRouteSchemas as S } from './schemas/ingest.ts';
 import { bodyDecodedByHandler } from './validation.ts';
 
-/** Bodies up to this size (before and after decompression) are decoded on the event loop: a few ms at most. */
-const INLINE_DECODE_BYTES = 64 * 1024;
-/** Spans or points per store write: a bigger batch is written in slices, the event loop free between them. */
-const WRITE_SLICE = 2000;
-
 /** What the ingest routes need. */
 export interface IngestDeps {
   config: Config;
-  store: SpanWriter & MetricWriter;
+  /** Admission, decode and storage, shared with the OTLP/gRPC transport. */
+  pipeline: IngestPipeline;
 }
 
 function isProtobuf(request: FastifyRequest): boolean {
@@ -91,50 +78,23 @@ function sendOtlpResponse(
 
 /** Registers the ingest routes (in their own encapsulated context with raw-body parsers). */
 export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Promise<void> {
-  const { config, store } = deps;
+  const { config, pipeline } = deps;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     ['application/json', 'application/x-protobuf'],
     { parseAs: 'buffer', bodyLimit: config.maxBodyBytes },
     (_req, body, done) => done(null, body),
   );
-  const clock = (): ClockPolicy => ({
-    nowNs: nowNs(),
-    maxFutureSkewNs: BigInt(config.maxFutureSkewMs) * 1_000_000n,
-    maxPastSkewNs: BigInt(config.maxPastSkewMs) * 1_000_000n,
-    maxSpanDurationNs: BigInt(config.maxSpanDurationMs) * 1_000_000n,
-  });
   app.addHook('onRequest', async (request) =>
     requireKey(request, [config.ingestKey, config.apiKey], 'ingest'),
   );
-  const pool =
-    config.ingestWorkers > 0
-      ? new DecodePool({ size: config.ingestWorkers, maxHeapMb: config.decodeWorkerHeapMb })
-      : undefined;
-  if (pool) app.addHook('onClose', async () => pool.close());
 
   // Admission, before the body is read: a request turned away costs neither its upload nor its decode.
   // A request that declares its length holds that many bytes of the budget until it is answered; one
   // without (chunked) holds the bytes as they arrive, and is turned away when they go over the budget.
-  let inflightBytes = 0;
-  let inflightRequests = 0;
-  const held = new WeakMap<FastifyRequest, { bytes: number; spans: number }>();
-  // Spans that admitted trace requests are expected to bring (their bodies being read or decoded): they
-  // count against maxPendingSpans with the queue, so a request that would only be turned away after its
-  // decode (spent CPU, held memory) is turned away before. The estimate is the body's declared bytes ×
-  // the spans per body byte seen so far (an exponential moving average over decoded trace bodies).
-  let reservedSpans = 0;
-  let spansPerByte = 1 / 128;
-  const learnSpansPerByte = (spans: number, bytes: number): void => {
-    if (bytes > 0) spansPerByte += 0.1 * (spans / bytes - spansPerByte);
-  };
+  const held = new WeakMap<FastifyRequest, Admission>();
   const isTraceRoute = (url: string): boolean =>
     url.startsWith('/v1/traces') || url.startsWith('/api/v2/spans');
-  const overloaded = (detail: string): SiperfError =>
-    new SiperfError('ERR_INGEST_OVERLOADED', `${detail}; retry after 1 s`, {
-      limit: config.maxInflightBodyBytes,
-      retryAfterSeconds: 1,
-    });
   app.addHook('onRequest', async (request, reply) => {
     const declared = Number(request.headers['content-length'] ?? Number.NaN);
     const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : 0;
@@ -150,49 +110,20 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         { limit: config.maxBodyBytes },
       );
     }
-    const pending = store.pendingSpans();
-    const expected = isTraceRoute(request.url) ? Math.ceil(bytes * spansPerByte) : 0;
-    // An empty queue with nothing reserved always takes a request, however large.
-    if (
-      pending >= config.maxPendingSpans ||
-      (pending + reservedSpans > 0 && pending + reservedSpans + expected > config.maxPendingSpans)
-    ) {
-      throw new SiperfError(
-        'ERR_INGEST_OVERLOADED',
-        `${pending} spans are waiting to be written and ${reservedSpans} more are on their way in (maxPendingSpans ${config.maxPendingSpans}); retry after 1 s`,
-        { limit: config.maxPendingSpans, retryAfterSeconds: 1 },
-      );
-    }
-    if (inflightRequests > 0 && inflightBytes + bytes > config.maxInflightBodyBytes) {
-      throw overloaded(
-        `${inflightRequests} ingest requests hold ${inflightBytes} bytes of body and this one declares ${bytes} more (maxInflightBodyBytes ${config.maxInflightBodyBytes})`,
-      );
-    }
-    const hold = { bytes, spans: expected };
-    held.set(request, hold);
-    inflightBytes += bytes;
-    inflightRequests++;
-    reservedSpans += expected;
+    const admission = pipeline.admit(bytes, isTraceRoute(request.url));
+    held.set(request, admission);
     // 'close' comes once the answer is sent or the connection is gone, whichever happens first.
-    reply.raw.once('close', () => {
-      inflightBytes -= hold.bytes;
-      inflightRequests--;
-      reservedSpans -= hold.spans;
-    });
+    reply.raw.once('close', admission.release);
   });
   app.addHook('preParsing', async (request, _reply, payload) => {
-    const hold = held.get(request);
-    if (!hold || request.headers['content-length'] !== undefined) return payload;
+    const admission = held.get(request);
+    if (!admission || request.headers['content-length'] !== undefined) return payload;
     const counted = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
-        hold.bytes += chunk.length;
-        inflightBytes += chunk.length;
-        if (inflightRequests > 1 && inflightBytes > config.maxInflightBodyBytes) {
-          callback(
-            overloaded(
-              `${inflightRequests} ingest requests hold ${inflightBytes} bytes of body (maxInflightBodyBytes ${config.maxInflightBodyBytes})`,
-            ),
-          );
+        try {
+          pipeline.grow(admission, chunk.length);
+        } catch (err) {
+          callback(err as Error);
           return;
         }
         callback(null, chunk);
@@ -201,112 +132,54 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     payload.on('error', (err) => counted.destroy(err));
     return payload.pipe(counted);
   });
+  app.addHook('onError', async (_request, _reply, err) => pipeline.countFailure(err));
 
   if (config.maxEventLoopDelayMs > 0) {
     // A saturated event loop is what overload looks like here (decoding and DuckDB appends run on it):
     // turn ingest away with 503 + Retry-After, which OTLP exporters retry.
+    const saturated = (type: string, value: unknown): SiperfError =>
+      new SiperfError(
+        'ERR_INGEST_OVERLOADED',
+        `the server is overloaded (${type} ${Math.round(Number(value))} ms > ${config.maxEventLoopDelayMs} ms); retry after 1 s`,
+        { limit: config.maxEventLoopDelayMs, retryAfterSeconds: 1 },
+      );
     await app.register(underPressure, {
       maxEventLoopDelay: config.maxEventLoopDelayMs,
       sampleInterval: config.overloadSampleIntervalMs,
       pressureHandler: (request, reply, type, value) => {
-        const delayMs = Math.round(Number(value));
-        sendProblem(
-          reply,
-          request,
-          new SiperfError(
-            'ERR_INGEST_OVERLOADED',
-            `the server is overloaded (${type} ${delayMs} ms > ${config.maxEventLoopDelayMs} ms); retry after 1 s`,
-            { limit: config.maxEventLoopDelayMs, retryAfterSeconds: 1 },
-          ),
-        );
+        const err = saturated(type, value);
+        pipeline.countFailure(err);
+        sendProblem(reply, request, err);
         // Nothing returned: under-pressure then calls next(), and Fastify stops since the reply is sent.
       },
+    });
+    // The other transports (OTLP/gRPC) ask the same guard.
+    pipeline.pressure = () =>
+      app.isUnderPressure() ? saturated('eventLoopDelay', app.memoryUsage().eventLoopDelay) : undefined;
+    app.addHook('onClose', async () => {
+      pipeline.pressure = undefined;
     });
   }
 
   /**
-   * 503 when the spans of this request would push the write queue above `maxPendingSpans` (an empty queue
-   * always takes a batch). The decoded count replaces the request's reservation, and teaches the estimate.
-   */
-  const checkLoad = (request: FastifyRequest, incoming: number): void => {
-    const hold = held.get(request);
-    if (hold) {
-      learnSpansPerByte(incoming, hold.bytes);
-      reservedSpans -= hold.spans;
-      hold.spans = 0;
-    }
-    const pending = store.pendingSpans();
-    if (pending > 0 && pending + incoming > config.maxPendingSpans) {
-      throw new SiperfError(
-        'ERR_INGEST_OVERLOADED',
-        `more than ${config.maxPendingSpans} spans are waiting to be written; retry after 1 s`,
-        {
-          limit: config.maxPendingSpans,
-          retryAfterSeconds: 1,
-        },
-      );
-    }
-  };
-
-  /**
-   * Decompresses, decodes and converts a body: on the event loop when it is small, else on a worker.
+   * Decodes the body of a request with the pipeline (its `content-encoding` and `content-type`).
    * @throws SiperfError `ERR_INGEST_DECODE`, `ERR_INGEST_BODY_TOO_LARGE`, `ERR_INGEST_CONTENT_TYPE`.
    */
-  const decodeBody = async (
-    request: FastifyRequest<{ Body: Buffer }>,
-    signal: IngestSignal,
-  ): Promise<DecodeResult> => {
-    const task: DecodeTask = {
+  const decodeBody = (request: FastifyRequest<{ Body: Buffer }>, signal: IngestSignal) =>
+    pipeline.decode(
       signal,
-      body: request.body,
-      encoding: String(request.headers['content-encoding'] ?? 'identity').toLowerCase(),
-      protobuf: signal !== 'zipkin' && isProtobuf(request),
-      maxDecompressedBytes: config.maxDecompressedBytes,
-      clock: clock(),
-    };
-    if (!pool) return runDecodeTask(task);
-    if (task.body.byteLength <= INLINE_DECODE_BYTES) {
-      let bytes: Uint8Array | undefined;
-      try {
-        bytes = decompressSync(
-          task.body,
-          task.encoding,
-          Math.min(INLINE_DECODE_BYTES, config.maxDecompressedBytes),
-        );
-      } catch (err) {
-        // Bigger once inflated: that is the worker's job (with the full limit).
-        const bigger =
-          err instanceof SiperfError &&
-          err.code === 'ERR_INGEST_BODY_TOO_LARGE' &&
-          config.maxDecompressedBytes > INLINE_DECODE_BYTES;
-        if (!bigger) throw err;
-      }
-      if (bytes) return convertBody(task, bytes);
-    }
-    return pool.run(task);
-  };
+      request.body,
+      String(request.headers['content-encoding'] ?? 'identity').toLowerCase(),
+      isProtobuf(request),
+    );
 
-  /** Writes spans in slices of {@link WRITE_SLICE}, each durable before the next starts. */
-  const writeSpans = async (spans: SpanBatch['spans']): Promise<{ written: number; duplicates: number }> => {
-    if (spans.length <= WRITE_SLICE) return store.writeSpans(spans);
-    const total = { written: 0, duplicates: 0 };
-    for (let i = 0; i < spans.length; i += WRITE_SLICE) {
-      const r = await store.writeSpans(spans.slice(i, i + WRITE_SLICE));
-      total.written += r.written;
-      total.duplicates += r.duplicates;
-    }
-    return total;
-  };
-
-  const writePoints = async (points: MetricBatch['points']): Promise<void> => {
-    for (let i = 0; i < points.length; i += WRITE_SLICE) {
-      await store.writeMetricPoints(points.length <= WRITE_SLICE ? points : points.slice(i, i + WRITE_SLICE));
-    }
-  };
-
-  const storeBatch = async (request: FastifyRequest, batch: SpanBatch): Promise<void> => {
+  const storeBatch = async (request: FastifyRequest, batch: SpanBatch, zipkin: boolean): Promise<void> => {
+    const { written, duplicates } = await pipeline.storeSpans(
+      zipkin ? 'zipkin' : 'otlp-http',
+      held.get(request),
+      batch,
+    );
     if (batch.spans.length > 0) {
-      const { written, duplicates } = await writeSpans(batch.spans);
       request.log.debug({ written, duplicates, rejected: batch.rejected.length }, 'spans ingested');
     }
     if (batch.rejected.length > 0) {
@@ -325,8 +198,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       const protobuf = isProtobuf(request);
       const { batch } = (await decodeBody(request, 'otlp-traces')) as { batch: SpanBatch };
-      checkLoad(request, batch.spans.length);
-      await storeBatch(request, batch);
+      await storeBatch(request, batch, false);
       return sendOtlpResponse(reply, protobuf, otlpTypes().traceResponse, 'rejectedSpans', batch.rejected);
     },
   );
@@ -342,7 +214,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       const protobuf = isProtobuf(request);
       const { batch } = (await decodeBody(request, 'otlp-metrics')) as { batch: MetricBatch };
-      await writePoints(batch.points);
+      await pipeline.storePoints(batch);
       return sendOtlpResponse(
         reply,
         protobuf,
@@ -369,8 +241,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         );
       }
       const { batch } = (await decodeBody(request, 'zipkin')) as { batch: SpanBatch };
-      checkLoad(request, batch.spans.length);
-      await storeBatch(request, batch);
+      await storeBatch(request, batch, true);
       if (batch.rejected.length > 0) {
         return reply.code(202).send({ accepted: batch.spans.length, rejected: batch.rejected });
       }

@@ -1,3 +1,4 @@
+export type { DecodeResult, IngestSignal } from './decode-task.ts';
 export type { CsvSample, CsvSeries } from './metrics-csv.ts';
 export { CSV_LIMITS, parseMetricsCsv } from './metrics-csv.ts';
 export { parseOtlpJson } from './otlp-json.ts';
@@ -5,6 +6,8 @@ export type { MetricBatch } from './otlp-metrics.ts';
 export { otlpMetricsToPoints } from './otlp-metrics.ts';
 export { decodeProtobuf, encodeProtobufResponse, otlpTypes } from './otlp-protobuf.ts';
 export { otlpTracesToSpans } from './otlp-traces.ts';
+export type { Admission, IngestCounters, IngestPipelineOptions, IngestTransport } from './pipeline.ts';
+export { IngestPipeline } from './pipeline.ts';
 export { TRANSACTION_ATTRIBUTES, transactionOf } from './semconv.ts';
 export type { ClockPolicy, SpanBatch, SpanRejection } from './span-batch.ts';
 export { isClockFlagged, rejectionMessage } from './span-batch.ts';
