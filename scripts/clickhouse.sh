@@ -5,6 +5,7 @@
 #
 #   bash scripts/clickhouse.sh start [HTTP_PORT] [DIR]   # default 8123, /tmp/siperf-clickhouse-<port>
 #   bash scripts/clickhouse.sh stop  [HTTP_PORT] [DIR]   # stops the server this script started there
+#   bash scripts/clickhouse.sh kill  [HTTP_PORT] [DIR]   # the same with SIGKILL (a crash; tests)
 #   bash scripts/clickhouse.sh status [HTTP_PORT]
 #
 # The native TCP port is HTTP_PORT + 877 (9000 for 8123); no HTTPS, no interserver port. `start` does
@@ -57,16 +58,16 @@ start)
   echo "clickhouse: did not answer on 127.0.0.1:${port} within 30 s; see ${dir}/log/" >&2
   exit 1
   ;;
-stop)
+stop | kill)
   if [ -f "$dir/clickhouse.pid" ]; then
     pid="$(cat "$dir/clickhouse.pid")"
-    kill "$pid" 2>/dev/null || true
+    if [ "$cmd" = kill ]; then kill -9 "$pid" 2>/dev/null || true; else kill "$pid" 2>/dev/null || true; fi
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -f "$dir/clickhouse.pid"
   fi
   ;;
 *)
-  echo "usage: $0 start|stop|status [HTTP_PORT] [DIR]" >&2
+  echo "usage: $0 start|stop|kill|status [HTTP_PORT] [DIR]" >&2
   exit 2
   ;;
 esac

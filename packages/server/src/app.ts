@@ -32,6 +32,7 @@ import {
   OtlpGrpcServer,
   optimizationRoutes,
   type PageFallback,
+  prometheusRoutes,
   recommendationRoutes,
   refuseMissingBody,
   resourceRoutes,
@@ -57,7 +58,7 @@ import {
   resourceSeries,
   scrapeNodeExporter,
 } from './resources/index.ts';
-import { createDuckDbStore, type Store } from './storage/index.ts';
+import { createClickHouseStore, createDuckDbStore, type Store } from './storage/index.ts';
 import { AtomicFileWriter } from './util/atomic-file.ts';
 import { nowNs } from './util/time.ts';
 
@@ -172,6 +173,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const engine = options.alerts ?? createAlertEngine(config, store, app.log);
   app.decorate('alertEngine', engine);
   await app.register(async (child) => alertRoutes(child, { config, engine }));
+  await app.register(async (child) => prometheusRoutes(child, { config, store, pipeline, alerts: engine }));
   const caches = new CacheRegistry({
     redisUrl: config.redisUrl,
     file: config.dataDir === ':memory:' ? undefined : join(config.dataDir, 'caches.json'),
@@ -419,18 +421,30 @@ export interface RunningServer {
 }
 
 /**
- * Opens the store under `config.dataDir`, starts the app and its timers, and listens.
- * @throws when the port is taken or the database file is locked by another process.
+ * Opens the store of the configuration: ClickHouse when `store` is a `clickhouse://` URL, else the DuckDB
+ * file under `dataDir` (created when missing).
+ * @throws SiperfError `ERR_STORE_UNAVAILABLE` (one line naming the URL without its password, and the
+ *   cause) when ClickHouse does not answer; DuckDB's error when its file is locked.
  */
-export async function startServer(config: Config, logger?: Logger): Promise<RunningServer> {
+export async function openStore(config: Config, logger?: Logger): Promise<Store> {
+  const log = logger ? { log: logger.child({ component: 'storage' }) } : {};
+  if (config.store !== undefined) return createClickHouseStore({ url: config.store, ...log });
   const path = config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'siperf.duckdb');
   if (path !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
-  const store = await createDuckDbStore({
+  return createDuckDbStore({
     path,
     memoryLimitMb: config.storeMemoryLimitMb,
     checkpointThresholdMb: config.storeCheckpointMb,
-    ...(logger ? { log: logger.child({ component: 'storage' }) } : {}),
+    ...log,
   });
+}
+
+/**
+ * Opens the store (`store`, or the DuckDB file under `config.dataDir`), starts the app and its timers, and listens.
+ * @throws when the port is taken or the database file is locked by another process.
+ */
+export async function startServer(config: Config, logger?: Logger): Promise<RunningServer> {
+  const store = await openStore(config, logger);
   const app = await buildApp({ config, store, ...(logger ? { logger } : {}) });
   const log = app.log;
   const flushTimer = setInterval(() => {

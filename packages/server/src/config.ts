@@ -34,6 +34,9 @@ export const ConfigSchema = Type.Object(
       'TCP port of OTLP/gRPC ingest (traces and metrics; same host, keys and limits as OTLP/HTTP; a message may be up to maxDecompressedBytes once decompressed); 0 turns it off. A port in use is logged and the server runs without it.',
     ),
     dataDir: text('./data', 'Folder holding siperf.duckdb; `:memory:` keeps nothing on disk.'),
+    store: optionalText(
+      'Where spans, rollups, metric points and web vitals are kept. Unset: the embedded DuckDB file under dataDir. `clickhouse://user:password@host:8123/database`: a ClickHouse server (18.16 or newer, over HTTP; the database and tables are created when missing), which several siperf nodes may share. The password never appears in logs, answers or errors.',
+    ),
     ingestKey: optionalText('Bearer key for /v1/* and /api/v2/spans; unset: no key needed (loopback only).'),
     apiKey: optionalText('Bearer key for /api/* reads; unset: no key needed (loopback only).'),
     corsOrigins: optionalText(
@@ -330,6 +333,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     alertReceiverList(config.alertReceivers);
   } catch (err) {
     errors.push((err as SiperfError).detail);
+  }
+  // The URL may hold a password: the message names the expected shape, never the value.
+  if (
+    config.store !== undefined &&
+    !/^clickhouses?:\/\/[^\s/?#]+(\/[A-Za-z_][A-Za-z0-9_]*)?$/.test(config.store)
+  ) {
+    errors.push(
+      'store: expected clickhouse://user:password@host:8123/database (database: letters, digits, _)',
+    );
   }
   if (config.publicUrl !== undefined && !/^https?:\/\/[^\s?#]+$/.test(config.publicUrl)) {
     errors.push(

@@ -23,6 +23,10 @@ program
   .option('-p, --port <port>', 'TCP port (default 4318; env SIPERF_PORT)')
   .option('-H, --host <host>', 'address to listen on (default 127.0.0.1; env SIPERF_HOST)')
   .option('-d, --data-dir <dir>', 'folder of the embedded store (default ./data; env SIPERF_DATA_DIR)')
+  .option(
+    '--store <url>',
+    'clickhouse://user:password@host:8123/database to keep the data in ClickHouse (default: DuckDB under --data-dir; env SIPERF_STORE)',
+  )
   .option('-c, --config <file>', 'JSON config file (env SIPERF_CONFIG)')
   .action((flags) => serve(flags));
 const importCmd = program

@@ -13,6 +13,7 @@ export interface ServeFlags {
   port?: string;
   host?: string;
   dataDir?: string;
+  store?: string;
   config?: string;
 }
 
@@ -23,7 +24,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     config = loadConfig({
       file: flags.config ?? process.env.SIPERF_CONFIG,
       env: process.env,
-      flags: { port: flags.port, host: flags.host, dataDir: flags.dataDir },
+      flags: { port: flags.port, host: flags.host, dataDir: flags.dataDir, store: flags.store },
     });
   } catch (err) {
     if (isSiperfError(err)) {

@@ -1,3 +1,5 @@
+export type { ClickHouseStoreOptions } from './clickhouse/clickhouse-store.ts';
+export { createClickHouseStore } from './clickhouse/clickhouse-store.ts';
 export type { DuckDbStoreOptions } from './duckdb/duckdb-store.ts';
 export { createDuckDbStore } from './duckdb/duckdb-store.ts';
 export type {
