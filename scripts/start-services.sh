@@ -3,6 +3,7 @@
 # with apt-get when missing; needs root): Redis on 127.0.0.1:6379, PostgreSQL on 127.0.0.1:5432 (with the
 # HypoPG extension package and a `test` database), MariaDB on 127.0.0.1:3306 (with a `test` database) and a
 # private ClickHouse on 127.0.0.1:8123 (scripts/clickhouse.sh: scratch data folder, loopback only).
+# Also installs Debian's `prometheus` (not started: the /metrics test starts its own on loopback).
 # Idempotent; run by `npm test` (pretest) and .ci/run.
 set -euo pipefail
 wait_for() { for _ in $(seq 1 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
@@ -53,3 +54,8 @@ command -v clickhouse-server >/dev/null || apt_install clickhouse-server clickho
 if command -v clickhouse-server >/dev/null; then
   bash "$(dirname "$0")/clickhouse.sh" start 8123 || echo "clickhouse: not answering on 127.0.0.1:8123"
 fi
+
+# Prometheus (Debian's 2.42): only installed; packages/server/test/prometheus.test.ts starts a private one
+command -v prometheus >/dev/null || apt_install prometheus \
+  || echo "prometheus: could not install it; the /metrics scrape test will be skipped"
+echo "prometheus: $(command -v prometheus || echo 'not installed')"

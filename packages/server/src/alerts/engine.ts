@@ -71,6 +71,7 @@ export class AlertEngine {
   /** The evaluation in progress, if any (what {@link stop} waits for). */
   private current: Promise<void> | undefined;
   private stopped = false;
+  private failedDeliveries = 0;
   private readonly removedBuiltIns = new Set<string>();
   /** What the change listener returned for the last change. */
   private saving: Promise<void> = Promise.resolve();
@@ -162,6 +163,11 @@ export class AlertEngine {
   /** Whether a rule of that id exists. */
   has(id: string): boolean {
     return this.rules.has(id);
+  }
+
+  /** Notifications a receiver refused or could not be reached for (after the retries), since start. */
+  get deliveryFailures(): number {
+    return this.failedDeliveries;
   }
 
   /** Rules held (built-in, from the rules file and made through the API). */
@@ -321,6 +327,7 @@ export class AlertEngine {
     const send = this.options.deliver ?? deliver;
     const results = await Promise.all(receivers.map((r) => send(r, [notice])));
     const flat = results.flat();
+    for (const d of flat) if (!d.ok) this.failedDeliveries++;
     for (const d of flat)
       if (!d.ok)
         this.options.log?.(

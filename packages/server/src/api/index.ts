@@ -19,6 +19,8 @@ export {
   TRACE_SERVICE,
 } from './otlp-grpc.ts';
 export { installProblemHandlers, type PageFallback, sendProblem } from './problem.ts';
+export type { PrometheusDeps } from './prometheus-routes.ts';
+export { DURATION_BUCKETS_SECONDS, MAX_RED_SERIES, prometheusRoutes } from './prometheus-routes.ts';
 export type { RecommendationDeps } from './recommendation-routes.ts';
 export { recommendationRoutes } from './recommendation-routes.ts';
 export type { ResourceDeps } from './resource-routes.ts';

@@ -12,6 +12,7 @@
  */
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
+import type { Span } from '../model/index.ts';
 import type { MetricWriter, SpanWriter } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
 import { DecodePool } from './decode-pool.ts';
@@ -86,6 +87,7 @@ export class IngestPipeline {
    * error to answer with while the process is saturated, else undefined. Other transports consult it.
    */
   pressure: (() => SiperfError | undefined) | undefined;
+  private readonly observers: ((spans: readonly Span[]) => void)[] = [];
 
   constructor(options: IngestPipelineOptions) {
     this.config = options.config;
@@ -94,6 +96,16 @@ export class IngestPipeline {
       this.config.ingestWorkers > 0
         ? new DecodePool({ size: this.config.ingestWorkers, maxHeapMb: this.config.decodeWorkerHeapMb })
         : undefined;
+  }
+
+  /**
+   * Calls `listener` with each slice of spans once it is durable (`/metrics` derives its RED metrics
+   * from them). A slice the store found wholly duplicate (a retried batch) is not passed on; a slice
+   * partly duplicate is passed whole (the store does not say which spans it skipped). A listener that
+   * throws is not the request's failure: the error is dropped.
+   */
+  onStored(listener: (spans: readonly Span[]) => void): void {
+    this.observers.push(listener);
   }
 
   /** Spans waiting to be written by the store. */
@@ -287,11 +299,19 @@ export class IngestPipeline {
     const { spans } = batch;
     const total = { written: 0, duplicates: 0 };
     for (let i = 0; i < spans.length; i += WRITE_SLICE) {
-      const r = await this.store.writeSpans(
-        spans.length <= WRITE_SLICE ? spans : spans.slice(i, i + WRITE_SLICE),
-      );
+      const slice = spans.length <= WRITE_SLICE ? spans : spans.slice(i, i + WRITE_SLICE);
+      const r = await this.store.writeSpans(slice);
       total.written += r.written;
       total.duplicates += r.duplicates;
+      if (r.written > 0) {
+        for (const observe of this.observers) {
+          try {
+            observe(slice);
+          } catch {
+            // A metrics listener must not fail an ingest that is already durable.
+          }
+        }
+      }
     }
     this.counters.spansAccepted[transport] += total.written;
     this.counters.spansRejected += batch.rejected.length;

@@ -90,6 +90,7 @@ export {
   Recommendation,
   RecommendationsAnswer,
 } from './optimization.ts';
+export { prometheusRouteSchemas } from './prometheus.ts';
 export {
   DismissBody,
   EndpointEffect,
