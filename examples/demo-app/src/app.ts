@@ -1,7 +1,8 @@
 /**
  * The demo service: an annotation workflow (log in, load a task, save an annotation, list results) over
  * HTTP and PostgreSQL, with the flaws a performance tool should find:
- * - `GET /tasks/:id` loads each annotation's author with its own query (an N+1 loop);
+ * - `GET /tasks/:id` loads each annotation's author with its own query (an N+1 loop; `fixes.batchAuthors`
+ *   batches them);
  * - `GET /results` filters annotations by `created_by`, which has no index (a sequential scan);
  * - `GET /tasks/:id/summary` is served from a small TTL cache (hits are fast, misses run a GROUP BY);
  * - one business transaction, `annotate`, spans the four requests of a session: its id travels in W3C
@@ -20,6 +21,14 @@ export interface DemoAppOptions {
   siperfEndpoint: string;
   /** TTL of the task-summary cache, ms. Default 5,000. */
   summaryTtlMs?: number;
+  /** The fixes applied so far (`npm run demo -- --fix` turns them on while the service runs). */
+  fixes?: DemoFixes;
+}
+
+/** What `--fix` changes in the code while the service runs (the index is a change to the database). */
+export interface DemoFixes {
+  /** Load a task's authors with one `WHERE id = ANY($1)` query instead of one query each (the N+1's fix). */
+  batchAuthors: boolean;
 }
 
 /** A bounded map with a time to live per entry; the demo's stand-in for `@siperf/node`'s caches. */
@@ -74,6 +83,7 @@ function page(siperf: string): string {
 export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance> {
   const { db } = options;
   const summaries = new TtlCache<unknown>(options.summaryTtlMs ?? 5000, 1000);
+  const fixes = options.fixes ?? { batchAuthors: false };
   const app = Fastify({ logger: false });
   // Name the server span by its route, whether or not the Fastify instrumentation is active (ESM apps
   // without the loader hook): the endpoint is then `GET /tasks/:id`, not one per task id.
@@ -116,10 +126,18 @@ export async function buildApp(options: DemoAppOptions): Promise<FastifyInstance
         'SELECT id, label, created_by FROM annotations WHERE task_id = $1 ORDER BY id LIMIT 12',
         [id],
       );
-      // The N+1: one query per annotation for its author, instead of a JOIN or `WHERE id = ANY($1)`.
-      for (const a of annotations) {
-        const [author] = await db.query('SELECT name FROM users WHERE id = $1', [a.created_by]);
-        a.author = author?.name;
+      if (fixes.batchAuthors) {
+        // The N+1's fix: every author in one query.
+        const ids = [...new Set(annotations.map((a) => a.created_by))];
+        const authors = await db.query('SELECT id, name FROM users WHERE id = ANY($1)', [ids]);
+        const names = new Map(authors.map((u) => [u.id, u.name]));
+        for (const a of annotations) a.author = names.get(a.created_by);
+      } else {
+        // The N+1: one query per annotation for its author, instead of a JOIN or `WHERE id = ANY($1)`.
+        for (const a of annotations) {
+          const [author] = await db.query('SELECT name FROM users WHERE id = $1', [a.created_by]);
+          a.author = author?.name;
+        }
       }
       return { ...task, annotations };
     };

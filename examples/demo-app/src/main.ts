@@ -9,9 +9,14 @@
  *
  * Run by `npm run demo` (with an IPC channel), the message `drain` stops the HTTP service and flushes the
  * SDK's spans and metrics, then answers `drained`; the database stays open, so the advisor can still read
- * its plans while the report is made. SIGTERM, SIGINT or the parent's going away stop everything.
+ * its plans while the report is made. `flush` flushes the SDK and answers `flushed` (the service keeps
+ * serving); `{ fix: { sql?, batchAuthors? } }` runs the statement on the database (untraced) and/or turns
+ * on the batched author query, then answers `{ fixed: true }` or `{ fixed: false, error }` (`--fix`).
+ * SIGTERM, SIGINT or the parent's going away stop everything.
  * @module
  */
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { init } from '@siperf/node';
 
 const endpoint = process.env.SIPERF_ENDPOINT ?? 'http://127.0.0.1:4318';
@@ -29,13 +34,15 @@ const siperf = init({
 
 const { openDatabase, seed } = await import('./db.ts');
 const { buildApp } = await import('./app.ts');
+type DemoFixes = import('./app.ts').DemoFixes;
 const db = await openDatabase(process.env.DATABASE_URL);
 await seed(db, Number(process.env.DEMO_ANNOTATIONS ?? 100_000));
 const postgresUrl =
   db.serveWire && process.env.PGLITE_PORT !== undefined
     ? await db.serveWire(Number(process.env.PGLITE_PORT))
     : undefined;
-const app = await buildApp({ db, siperfEndpoint: endpoint });
+const fixes: DemoFixes = { batchAuthors: false };
+const app = await buildApp({ db, siperfEndpoint: endpoint, fixes });
 const url = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 3000) });
 process.stdout.write(`${JSON.stringify({ listening: url, database: db.kind, postgresUrl })}\n`);
 
@@ -59,6 +66,20 @@ const stop = async (): Promise<void> => {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 process.on('disconnect', stop);
+/** `--fix`: runs the index's statement (an operator's change, kept out of the traces) and batches the N+1. */
+async function applyFix(fix: { sql?: string; batchAuthors?: boolean }): Promise<void> {
+  if (fix.sql) {
+    const sql = fix.sql;
+    await context.with(suppressTracing(context.active()), () => db.query(sql));
+  }
+  if (fix.batchAuthors) fixes.batchAuthors = true;
+}
 process.on('message', (m) => {
   if (m === 'drain') drain().then(() => process.send?.('drained'));
+  else if (m === 'flush') siperf.forceFlush().then(() => process.send?.('flushed'));
+  else if (typeof m === 'object' && m !== null && 'fix' in m)
+    applyFix((m as { fix: { sql?: string; batchAuthors?: boolean } }).fix).then(
+      () => process.send?.({ fixed: true }),
+      (err: unknown) => process.send?.({ fixed: false, error: (err as Error).message }),
+    );
 });

@@ -8,6 +8,65 @@
  * @module
  */
 
+/** A recommendation as the report shows it (from `GET /api/v1/recommendations`). */
+export interface DemoRecommendation {
+  /** Stable id, `<kind>.<16 hex>`. */
+  id: string;
+  /** The readable key the id is drawn from (`n-plus-one:<service>/<endpoint>:<fingerprint>`, …). */
+  key: string;
+  kind: string;
+  title: string;
+  /** The exact statement, setting or code (`apply.change`). */
+  change: string | null;
+  /** What to do, in words (`apply.how`). */
+  action: string;
+  timeSavedSecondsPerHour: number | null;
+  /** The API's own account of the gain (an estimate says so). */
+  gain: string;
+  state: string;
+  /** Once applied: its figure before and after, and the verdict. */
+  outcome: RecommendationOutcomeJson | null;
+}
+
+/** `outcome` of a recommendation, as the API answers it (the fields the demo prints). */
+export interface RecommendationOutcomeJson {
+  figure: string;
+  unit: string;
+  before: number | null;
+  after: number | null;
+  verdict: string;
+  judgeableAt: string;
+}
+
+/** An item of `GET /api/v1/recommendations` (the fields the demo reads). */
+export interface RecommendationJson {
+  id: string;
+  key: string;
+  kind: string;
+  title: string;
+  target: { endpoint: string | null; table: string | null };
+  apply: { how: string; change: string | null };
+  gain: { timeSavedSecondsPerHour: number | null; description: string };
+  state: string;
+  outcome: RecommendationOutcomeJson | null;
+}
+
+/** The report's shape of an item of the list. */
+export function demoRecommendation(x: RecommendationJson): DemoRecommendation {
+  return {
+    id: x.id,
+    key: x.key,
+    kind: x.kind,
+    title: x.title,
+    change: x.apply.change,
+    action: x.apply.how,
+    timeSavedSecondsPerHour: x.gain.timeSavedSecondsPerHour,
+    gain: x.gain.description,
+    state: x.state,
+    outcome: x.outcome,
+  };
+}
+
 /** What the report holds (all durations in ms). */
 export interface DemoReport {
   siperfUrl: string;
@@ -37,16 +96,8 @@ export interface DemoReport {
   /** The endpoint with the most database calls per request when it is ≥ 5 (an N+1 suspect). */
   nPlusOneSuspect: string | null;
   queries: { statement: string; calls: number; totalMs: number; p95Ms: number; endpoints: string[] }[];
-  /** The server's advice, ranked by time saved per hour (the first five). */
-  recommendations: {
-    id: string;
-    title: string;
-    change: string | null;
-    action: string;
-    timeSavedMsPerHour: number | null;
-    /** The API's own account of the gain (an estimate says so). */
-    gain: string;
-  }[];
+  /** The server's one list of recommendations, ranked by time saved per hour (the first five). */
+  recommendations: DemoRecommendation[];
   /** What the advisor could not check (e.g. no database pool configured for plans). */
   adviceNotes: string[];
   transaction: {
@@ -139,7 +190,7 @@ export async function buildReport(base: string, service: string, from: Date, to:
     endpoints: `/api/v1/apm/metrics/api?${svc}&kind=server&${w}`,
     dbCalls: `/api/v1/apm/traces/recent?${svc}&endpoint=<endpoint>&limit=5&${w}, then /api/v1/apm/traces/<traceId>`,
     queries: `/api/v1/apm/metrics/database?${svc}&${w}`,
-    recommendations: `/api/v1/cache-db/optimization/recommendations?${svc}&${w}`,
+    recommendations: `/api/v1/recommendations?${svc}&${w}`,
     transactions: `/api/v1/apm/transactions?${svc}&${w}`,
     customMetrics: `/api/v1/apm/metrics/custom?${w}`,
     webVitals: `/api/v1/apm/metrics/user-experience?${w}`,
@@ -184,16 +235,10 @@ export async function buildReport(base: string, service: string, from: Date, to:
       p95Ms: q.p95Ms,
       endpoints: q.endpoints,
     }));
-  const advice = await getJson<{
-    recommendations: {
-      id: string;
-      title: string;
-      change: string | null;
-      action: string;
-      expectedGain: { timeSavedMsPerHour: number | null; description: string };
-    }[];
-    notes: string[];
-  }>(base, sources.recommendations);
+  const advice = await getJson<{ recommendations: RecommendationJson[]; notes: string[] }>(
+    base,
+    sources.recommendations,
+  );
   const txs = await getJson<{ transactions: TransactionJson[] }>(base, sources.transactions);
   const tx = txs.transactions.find((t) => t.name === 'annotate');
   const custom = await getJson<{ metrics: { name: string; points: number }[] }>(base, sources.customMetrics);
@@ -211,14 +256,7 @@ export async function buildReport(base: string, service: string, from: Date, to:
     endpoints,
     nPlusOneSuspect: worst && (worst.dbCallsPerRequest ?? 0) >= 5 ? worst.endpoint : null,
     queries,
-    recommendations: advice.recommendations.slice(0, 5).map((x) => ({
-      id: x.id,
-      title: x.title,
-      change: x.change,
-      action: x.action,
-      timeSavedMsPerHour: x.expectedGain.timeSavedMsPerHour,
-      gain: x.expectedGain.description,
-    })),
+    recommendations: advice.recommendations.slice(0, 5).map(demoRecommendation),
     adviceNotes: advice.notes,
     transaction: tx
       ? {
@@ -271,6 +309,12 @@ export const formatMs = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFi
 /** A ratio 0..1 as the report prints it: a percentage with one decimal. */
 export const formatPct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 
+/** A recommendation's time saved per hour, in words: `saves 1.23 s per hour`. */
+export const savedText = (secondsPerHour: number | null): string =>
+  secondsPerHour === null
+    ? 'time saved: not estimated'
+    : `saves ${secondsPerHour >= 100 ? secondsPerHour.toFixed(0) : secondsPerHour.toPrecision(3)} s per hour`;
+
 /** The section title line: what it shows, and the request it comes from. */
 const from = (title: string, path: string): string => `${title} — GET ${path}`;
 
@@ -311,9 +355,7 @@ export function formatReport(r: DemoReport): string {
   out.push('  (per hour: the rate of this window, as the API gives it — not an hour that was measured)');
   r.recommendations.forEach((x, i) => {
     out.push(`  ${i + 1}. ${x.title}`);
-    out.push(
-      `     ${x.timeSavedMsPerHour === null ? 'time saved: not estimated' : `saves ${ms(x.timeSavedMsPerHour)} ms per hour`} — ${x.gain}`,
-    );
+    out.push(`     ${savedText(x.timeSavedSecondsPerHour)} — ${x.gain}`);
     out.push(`     → ${x.change ?? x.action}`);
   });
   for (const n of r.adviceNotes.slice(0, 3)) out.push(`  note: ${n}`);
@@ -370,5 +412,33 @@ export function formatReport(r: DemoReport): string {
       `${from('Web vitals', r.sources.webVitals)}: no browser reported (Chromium not found, or --no-browser)`,
     );
   }
+  return out.join('\n');
+}
+
+/** What `--fix` applied, and what became of it (each item read again by id after a like window). */
+export interface DemoFixReport {
+  /** When the recommendations were marked applied, ISO-8601. */
+  appliedAt: string;
+  /** The window their "before" figure was measured over (the report's). */
+  window: { from: string; to: string };
+  items: {
+    /** The request that answers it: `GET /api/v1/recommendations/<id>?from=…&to=…`. */
+    source: string;
+    /** What the demo changed. */
+    did: string;
+    recommendation: DemoRecommendation;
+  }[];
+}
+
+/** The `--fix` section of the report, as text. */
+export function formatFixes(f: DemoFixReport): string {
+  const out = [`After --fix (applied at ${f.appliedAt}; before = ${f.window.from} to ${f.window.to})`];
+  f.items.forEach((x, i) => {
+    const r = x.recommendation;
+    const o = r.outcome;
+    out.push(`  ${i + 1}. ${r.title} — GET ${x.source}`);
+    out.push(`     did: ${x.did}`);
+    out.push(`     ${r.state}: ${o ? o.verdict : 'no figure judges this kind'}`);
+  });
   return out.join('\n');
 }

@@ -21,7 +21,14 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@siperf/browser/chromium';
 import { loadConfig, startServer } from '@siperf/server';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { buildReport, formatReport } from './report.ts';
+import {
+  buildReport,
+  type DemoFixReport,
+  demoRecommendation,
+  formatFixes,
+  formatReport,
+  type RecommendationJson,
+} from './report.ts';
 
 const SERVICE = 'annotate-api';
 
@@ -118,6 +125,43 @@ function drainApp(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Sends `message` to the service and resolves with its first answer that `accept` takes (or after 120 s). */
+function ask<T>(child: ChildProcess, message: unknown, accept: (m: unknown) => T | undefined): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      reject(new Error(`the demo service did not answer ${JSON.stringify(message)} within 120 s`));
+    }, 120_000);
+    const onMessage = (m: unknown) => {
+      const answer = accept(m);
+      if (answer === undefined) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(answer);
+    };
+    child.on('message', onMessage);
+    child.send(message as string);
+  });
+}
+
+/** Flushes the service's SDK (spans and metrics exported now); the service keeps serving. */
+function flushApp(child: ChildProcess): Promise<true> {
+  return ask(child, 'flush', (m) => (m === 'flushed' ? true : undefined));
+}
+
+/**
+ * Applies fixes in the running service: `sql` on its database, and/or the batched author query.
+ * @throws Error with the database's message when the statement fails.
+ */
+async function fixApp(child: ChildProcess, fix: { sql?: string; batchAuthors?: boolean }): Promise<void> {
+  const answer = await ask(child, { fix }, (m) =>
+    typeof m === 'object' && m !== null && 'fixed' in m
+      ? (m as { fixed: boolean; error?: string })
+      : undefined,
+  );
+  if (!answer.fixed) throw new Error(`the fix failed: ${answer.error}`);
+}
+
 /** Stops the service (SIGTERM) and resolves once it has exited. */
 function stopApp(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -199,6 +243,130 @@ async function browse(app: string, visits: number, chromiumPath: string): Promis
   return done;
 }
 
+/** What the load phases need of the options. */
+interface DriveOptions {
+  concurrency: number;
+  json: boolean;
+}
+
+/** Drives `concurrency` sessions in a loop for `durationMs`, with a progress bar unless `json`. */
+async function drive(
+  appUrl: string,
+  load: Load,
+  durationMs: number,
+  label: string,
+  opts: DriveOptions,
+): Promise<void> {
+  const seconds = Math.round(durationMs / 1000);
+  const bar = new SingleBar({
+    format: `${label} |{bar}| {value}/{total} s | {requests} requests | {rps} req/s | {failures} failed`,
+    noTTYOutput: !opts.json,
+    notTTYSchedule: 10_000,
+    stream: opts.json ? process.stderr : process.stdout,
+    hideCursor: true,
+  });
+  const first = { requests: load.requests, failures: load.failures };
+  if (!opts.json) bar.start(seconds, 0, { requests: 0, rps: 0, failures: 0 });
+  const t0 = Date.now();
+  const deadline = t0 + durationMs;
+  const figures = (elapsedS: number) => ({
+    requests: load.requests - first.requests,
+    rps: Math.round((load.requests - first.requests) / Math.max(elapsedS, 0.001)),
+    failures: load.failures - first.failures,
+  });
+  const tick = setInterval(() => {
+    const elapsed = (Date.now() - t0) / 1000;
+    if (!opts.json) bar.update(Math.min(seconds, Math.floor(elapsed)), figures(elapsed));
+  }, 250);
+  const workers = Array.from({ length: opts.concurrency }, async () => {
+    while (Date.now() < deadline) await session(appUrl, load).catch(() => undefined);
+  });
+  await Promise.all(workers);
+  clearInterval(tick);
+  if (!opts.json) {
+    bar.update(seconds, figures(durationMs / 1000));
+    bar.stop();
+  }
+}
+
+/** JSON of `path` on the server, or an Error naming the path and the answer. */
+async function call<T>(base: string, path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(`${base}${path}`, init);
+  const body = await res.json().catch(() => undefined);
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body as T;
+}
+
+/**
+ * `--fix`: takes the N+1 of `GET /tasks/:id` and the index of the list over `window`, applies both in the
+ * running service (the index's own statement on its database; the batched author query in its code), marks
+ * them applied (`POST /api/v1/recommendations/{id}/applied`: the server measures each one's figure over
+ * `window`), drives load until a like window has passed (the server's `judgeableAt`), then reads each by id:
+ * confirmed or not, with its figure before and after.
+ * @throws Error when either recommendation is missing or a fix fails.
+ */
+async function applyFixes(
+  server: { url: string; store: { flushRollups(): Promise<void> } },
+  app: { url: string; child: ChildProcess },
+  window: { from: Date; to: Date },
+  opts: DriveOptions,
+  say: (line: string) => void,
+): Promise<DemoFixReport> {
+  const w = `from=${window.from.toISOString()}&to=${window.to.toISOString()}`;
+  const list = await call<{ recommendations: RecommendationJson[] }>(
+    server.url,
+    `/api/v1/recommendations?service=${SERVICE}&${w}`,
+  );
+  const nPlusOne = list.recommendations.find(
+    (r) => r.kind === 'n-plus-one' && r.target.endpoint === 'GET /tasks/:id',
+  );
+  const index = list.recommendations.find((r) => r.kind === 'index' && r.apply.change);
+  if (!nPlusOne || !index)
+    throw new Error(
+      `--fix: the list has ${nPlusOne ? '' : 'no N+1 on GET /tasks/:id'}${!nPlusOne && !index ? ' and ' : ''}${index ? '' : 'no index'} (${list.recommendations.map((r) => r.kind).join(', ')})`,
+    );
+  const did = new Map<string, string>([
+    [index.id, `ran ${index.apply.change} on the demo's database`],
+    [nPlusOne.id, "changed GET /tasks/:id to load a task's authors with one WHERE id = ANY($1) query"],
+  ]);
+  say('');
+  say(`--fix: ${did.get(index.id)}; ${did.get(nPlusOne.id)}`);
+  await fixApp(app.child, { sql: index.apply.change!, batchAuthors: true });
+  const appliedAt = new Date();
+  let judgeableAt = 0;
+  for (const r of [index, nPlusOne]) {
+    const a = await call<{ recommendation: RecommendationJson }>(
+      server.url,
+      `/api/v1/recommendations/${r.id}/applied?service=${SERVICE}&${w}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ note: `npm run demo -- --fix: ${did.get(r.id)}` }),
+      },
+    );
+    const at = a.recommendation.outcome ? Date.parse(a.recommendation.outcome.judgeableAt) : 0;
+    judgeableAt = Math.max(judgeableAt, at);
+  }
+  // The like window: as long as the report's, from the first whole minute after applying (the rollups are
+  // per minute); a few seconds more so its last minute is exported and written.
+  const waitMs = Math.max(1000, judgeableAt - Date.now() + 3000);
+  say(`marked applied; load until ${new Date(judgeableAt).toISOString()}, when a like window has passed`);
+  await drive(app.url, { requests: 0, failures: 0, sessions: 0 }, waitMs, 'after --fix', opts);
+  await drainApp(app.child);
+  await server.store.flushRollups();
+  const items: DemoFixReport['items'] = [];
+  for (const r of [nPlusOne, index]) {
+    const source = `/api/v1/recommendations/${r.id}?service=${SERVICE}&${w}`;
+    const one = await call<{ recommendation: RecommendationJson }>(server.url, source);
+    items.push({ source, did: did.get(r.id)!, recommendation: demoRecommendation(one.recommendation) });
+  }
+  return {
+    appliedAt: appliedAt.toISOString(),
+    window: { from: window.from.toISOString(), to: window.to.toISOString() },
+    items,
+  };
+}
+
 async function main(): Promise<void> {
   const program = new Command('demo')
     .description('Run the siperf demo: a server, an instrumented service, load, and a report')
@@ -214,6 +382,11 @@ async function main(): Promise<void> {
     .option('--no-browser', 'skip the headless-Chromium page loads')
     .option('--json', 'print the report as JSON (implies no progress bar)', false)
     .option(
+      '--fix',
+      'after the report, apply the first index and N+1 recommendations (create the index, batch the author lookups), mark them applied, drive load for a like window, and show whether each is confirmed',
+      false,
+    )
+    .option(
       '--max-event-loop-delay-ms <ms>',
       "the server's overload guard: ingest answers 503 past this event-loop delay; 0 turns it off (default 1000)",
       parseMs,
@@ -227,6 +400,7 @@ async function main(): Promise<void> {
     concurrency: number;
     browser: boolean;
     json: boolean;
+    fix: boolean;
     maxEventLoopDelayMs?: number;
   }>();
   const say = (line: string): void => {
@@ -282,29 +456,6 @@ async function main(): Promise<void> {
   const load: Load = { requests: 0, failures: 0, sessions: 0 };
   // The report covers the load only (not the seeding), so rates per hour are rates of the load.
   const loadStarted = new Date();
-  const seconds = Math.round(opts.duration / 1000);
-  const bar = new SingleBar({
-    format: 'load |{bar}| {value}/{total} s | {requests} requests | {rps} req/s | {failures} failed',
-    noTTYOutput: !opts.json,
-    notTTYSchedule: 10_000,
-    stream: opts.json ? process.stderr : process.stdout,
-    hideCursor: true,
-  });
-  if (!opts.json) bar.start(seconds, 0, { requests: 0, rps: 0, failures: 0 });
-  const t0 = Date.now();
-  const deadline = t0 + opts.duration;
-  const tick = setInterval(() => {
-    const elapsed = (Date.now() - t0) / 1000;
-    if (!opts.json)
-      bar.update(Math.min(seconds, Math.floor(elapsed)), {
-        requests: load.requests,
-        rps: Math.round(load.requests / Math.max(elapsed, 0.001)),
-        failures: load.failures,
-      });
-  }, 250);
-  const workers = Array.from({ length: opts.concurrency }, async () => {
-    while (Date.now() < deadline) await session(app.url, load).catch(() => undefined);
-  });
   const chromiumPath = CHROMIUM_PATH;
   const browsing =
     opts.browser && existsSync(chromiumPath)
@@ -315,28 +466,25 @@ async function main(): Promise<void> {
           },
         )
       : Promise.resolve(0);
-  await Promise.all(workers);
+  await drive(app.url, load, opts.duration, 'load', opts);
   const pageLoads = await browsing;
-  clearInterval(tick);
-  if (!opts.json) {
-    bar.update(seconds, {
-      requests: load.requests,
-      rps: Math.round((load.requests * 1000) / opts.duration),
-      failures: load.failures,
-    });
-    bar.stop();
-  }
   say(
     `${load.sessions} sessions, ${load.requests} requests, ${load.failures} failed${pageLoads ? `, ${pageLoads} page loads in Chromium` : ''}`,
   );
 
   // Drain the service so its SDK exports its last spans and metrics (its database stays open for the
-  // advisor), then write the rollups.
-  await drainApp(app.child);
+  // advisor), then write the rollups. With --fix it keeps serving: its SDK is flushed instead.
+  if (opts.fix) await flushApp(app.child);
+  else await drainApp(app.child);
   await server.store.flushRollups();
-  const report = await buildReport(server.url, SERVICE, new Date(loadStarted.getTime() - 1000), new Date());
-  if (opts.json) process.stdout.write(`${JSON.stringify({ load, pageLoads, report })}\n`);
-  else process.stdout.write(`${formatReport(report)}\n`);
+  const window = { from: new Date(loadStarted.getTime() - 1000), to: new Date() };
+  const report = await buildReport(server.url, SERVICE, window.from, window.to);
+  const fixes = opts.fix ? await applyFixes(server, app, window, opts, say) : undefined;
+  if (opts.json) process.stdout.write(`${JSON.stringify({ load, pageLoads, report, fixes })}\n`);
+  else {
+    process.stdout.write(`${formatReport(report)}\n`);
+    if (fixes) process.stdout.write(`${formatFixes(fixes)}\n`);
+  }
   if (opts.exit) {
     await server.stop();
     await stopApp(app.child);

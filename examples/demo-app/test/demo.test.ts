@@ -13,7 +13,14 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { buildReport, type DemoReport, formatMs, formatPct, SESSION_ENDPOINTS } from '../src/report.ts';
+import {
+  buildReport,
+  type DemoFixReport,
+  type DemoReport,
+  formatMs,
+  formatPct,
+  SESSION_ENDPOINTS,
+} from '../src/report.ts';
 
 const run = promisify(execFile);
 const DEMO = fileURLToPath(new URL('../src/run-demo.ts', import.meta.url));
@@ -86,7 +93,7 @@ function checkKnownBehaviour(load: Load, report: DemoReport): void {
   // The advice names the N+1 with its fix (batch the author lookups), and the missing index with its
   // statement: these two come first, in either order.
   const n1 = report.recommendations.findIndex((r) =>
-    r.id.startsWith('n-plus-one:annotate-api/GET /tasks/:id:'),
+    r.key.startsWith('n-plus-one:annotate-api/GET /tasks/:id:'),
   );
   const index = report.recommendations.findIndex((r) => r.change === INDEX);
   const ids = JSON.stringify(report.recommendations.map((r) => r.id));
@@ -98,16 +105,19 @@ function checkKnownBehaviour(load: Load, report: DemoReport): void {
   assert.match(report.recommendations[n1]!.action, /= ANY\(\$1\)/);
 }
 
-/** `npm run demo -- --exit --json`: the load and the report. */
-async function runJson(databaseUrl: string): Promise<{ load: Load; report: DemoReport }> {
+/** `npm run demo -- --exit --json [flags]`: the load, the report, and what `--fix` did. */
+async function runJson(
+  databaseUrl: string,
+  flags: string[] = [],
+): Promise<{ load: Load; report: DemoReport; fixes?: DemoFixReport }> {
   const { stdout } = await run(
     process.execPath,
-    ['--import', 'tsx', DEMO, ...DEMO_FLAGS, '--exit', '--json'],
+    ['--import', 'tsx', DEMO, ...DEMO_FLAGS, '--exit', '--json', ...flags],
     {
       env: { ...process.env, ...DEMO_ENV, DATABASE_URL: databaseUrl },
       maxBuffer: 16 * 1024 * 1024,
       // Killed before the test's own timeout, so a stuck demo fails the test instead of outliving it.
-      timeout: 170_000,
+      timeout: flags.includes('--fix') ? 330_000 : 170_000,
     },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
@@ -240,7 +250,7 @@ test('PGlite: every figure the report prints is the answer of the request it nam
 
     // Recommendations: titles, time saved per hour and the API's account of it, in the API's order.
     const rec = section(lines, 'Recommendations, by time saved per hour');
-    assert.equal(rec.path, `/api/v1/cache-db/optimization/recommendations?service=${SERVICE}&${w}`);
+    assert.equal(rec.path, `/api/v1/recommendations?service=${SERVICE}&${w}`);
     const advice = await api(rec.path);
     const items = rec.body.filter((l) => /^ {2}\d+\. /.test(l));
     assert.ok(items.length >= 2);
@@ -248,20 +258,20 @@ test('PGlite: every figure the report prints is the answer of the request it nam
       const a = advice.recommendations[i];
       const at = rec.body.indexOf(title);
       assert.equal(title, `  ${i + 1}. ${a.title}`);
-      const gain = a.expectedGain.timeSavedMsPerHour;
+      const gain = a.gain.timeSavedSecondsPerHour;
       assert.equal(
         rec.body[at + 1],
-        `     ${gain === null ? 'time saved: not estimated' : `saves ${formatMs(gain)} ms per hour`} — ${a.expectedGain.description}`,
+        `     ${gain === null ? 'time saved: not estimated' : `saves ${gain >= 100 ? gain.toFixed(0) : gain.toPrecision(3)} s per hour`} — ${a.gain.description}`,
       );
-      assert.equal(rec.body[at + 2], `     → ${a.change ?? a.action}`);
+      assert.equal(rec.body[at + 2], `     → ${a.apply.change ?? a.apply.how}`);
     });
     const notes = rec.body.filter((l) => l.startsWith('  note: ')).map((l) => l.slice(8));
     assert.deepEqual(notes, advice.notes.slice(0, 3));
     // On PGlite: the index, from its plan over the wire, with an unverified estimate (PGlite has no HypoPG).
-    const index = advice.recommendations.find((r: any) => r.change === INDEX);
+    const index = advice.recommendations.find((r: any) => r.apply.change === INDEX);
     assert.ok(index, JSON.stringify(advice.recommendations.map((r: any) => r.id)));
-    assert.equal(index.evidence.verifiedWith, 'estimate');
-    assert.match(index.expectedGain.description, /^an estimate \(no hypothetical-index check\)/);
+    assert.equal(index.evidence.measured.verifiedWith, 'estimate');
+    assert.match(index.gain.description, /^an estimate \(no hypothetical-index check\)/);
     assert.ok(
       advice.notes.some((n: string) => /^pool demo: PGlite has no HypoPG/.test(n)),
       advice.notes,
@@ -339,8 +349,8 @@ test('PGlite: every figure the report prints is the answer of the request it nam
 
 const ADMIN_URL = process.env.SIPERF_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-test('PostgreSQL (pg, traced by the pg instrumentation): the same report', {
-  timeout: 180_000,
+test('PostgreSQL (pg, traced by the pg instrumentation): the same report; --fix applies the index and the batched query, and both are confirmed', {
+  timeout: 360_000,
 }, async (t) => {
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   try {
@@ -354,8 +364,28 @@ test('PostgreSQL (pg, traced by the pg instrumentation): the same report', {
     await admin.query(`CREATE DATABASE ${db}`);
     const url = new URL(ADMIN_URL);
     url.pathname = `/${db}`;
-    const { load, report } = await runJson(url.toString());
+    const { load, report, fixes } = await runJson(url.toString(), ['--fix']);
     checkKnownBehaviour(load, report);
+    // --fix: the index created and the author lookups batched, both marked applied; after a like window
+    // each is confirmed, its "before" the p95 the report shows for the same window, its "after" lower.
+    assert.ok(fixes, 'no --fix section');
+    const p95 = new Map(report.endpoints.map((e) => [e.endpoint, e.p95Ms]));
+    const byEndpoint = new Map<string, DemoFixReport['items'][number]>();
+    for (const item of fixes.items) {
+      const r = item.recommendation;
+      assert.equal(r.state, 'confirmed', `${r.title}: ${r.outcome?.verdict}`);
+      const m = /^p95 of (GET \S+) \(annotate-api\)$/.exec(r.outcome!.figure);
+      assert.ok(m, r.outcome!.figure);
+      byEndpoint.set(m[1]!, item);
+      assert.ok(
+        Math.abs(r.outcome!.before! - p95.get(m[1]!)!) <= 1e-6 * p95.get(m[1]!)!,
+        `${m[1]}: before ${r.outcome!.before} against the report's p95 ${p95.get(m[1]!)}`,
+      );
+      assert.ok(r.outcome!.after! < r.outcome!.before!, r.outcome!.verdict);
+    }
+    assert.equal(byEndpoint.get('GET /results')?.recommendation.kind, 'index');
+    assert.equal(byEndpoint.get('GET /results')?.recommendation.change, INDEX);
+    assert.equal(byEndpoint.get('GET /tasks/:id')?.recommendation.kind, 'n-plus-one');
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     await admin.end();
