@@ -2,7 +2,13 @@
  * The `siperf` command line. One file per subcommand; this file only parses.
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+
+/** The version of the `@siperf/server` package this command belongs to. */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 // Each subcommand's module is loaded when it runs: `siperf report` does not load the server (about 170 MB
 // of RSS and seconds of start-up).
@@ -16,12 +22,14 @@ const importLogs = async (...a: Parameters<typeof import('./import-log.ts').impo
 const program = new Command();
 program
   .name('siperf')
-  .description('SuperInsight Perf: self-hosted APM, resource and cache/database optimization');
+  .description('SuperInsight Perf: self-hosted APM, resource and cache/database optimization')
+  .version(VERSION, '-V, --version', 'print the version of siperf (@siperf/server)');
 program
   .command('serve')
   .description('run the server: OTLP ingest (/v1/traces, /v1/metrics), Zipkin (/api/v2/spans) and the API')
   .option('-p, --port <port>', 'TCP port (default 4318; env SIPERF_PORT)')
   .option('-H, --host <host>', 'address to listen on (default 127.0.0.1; env SIPERF_HOST)')
+  .option('--grpc-port <port>', 'OTLP/gRPC port, 0 for none (default 4317; env SIPERF_GRPC_PORT)')
   .option('-d, --data-dir <dir>', 'folder of the embedded store (default ./data; env SIPERF_DATA_DIR)')
   .option(
     '--store <url>',

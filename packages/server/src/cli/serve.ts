@@ -11,6 +11,7 @@ import { isSiperfError } from '../errors.ts';
 /** Flags of `siperf serve` (strings as commander gives them). */
 export interface ServeFlags {
   port?: string;
+  grpcPort?: string;
   host?: string;
   dataDir?: string;
   store?: string;
@@ -24,7 +25,13 @@ export async function serve(flags: ServeFlags): Promise<void> {
     config = loadConfig({
       file: flags.config ?? process.env.SIPERF_CONFIG,
       env: process.env,
-      flags: { port: flags.port, host: flags.host, dataDir: flags.dataDir, store: flags.store },
+      flags: {
+        port: flags.port,
+        grpcPort: flags.grpcPort,
+        host: flags.host,
+        dataDir: flags.dataDir,
+        store: flags.store,
+      },
     });
   } catch (err) {
     if (isSiperfError(err)) {
