@@ -15,10 +15,12 @@
  * ReplacingMergeTree on (trace_id, span_id), and span reads count distinct span ids, but that span's
  * rollups would count it twice (a window of a few milliseconds; not closed here).
  *
- * Upkeep (compaction, retention) is idempotent but meant to run on one node at a time.
+ * Upkeep (compaction, retention) runs on one node at a time: the node holding a lease in `store_meta`
+ * (taken when free or expired, renewed by each run); on the others `compactRollups` and `applyRetention`
+ * do nothing and answer zero counts.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SiperfError } from '../../errors.ts';
 import {
@@ -68,6 +70,13 @@ export interface ClickHouseStoreOptions {
 }
 
 const NS_PER_DAY = 86_400_000_000_000n;
+/**
+ * How long a node keeps the upkeep (compaction, retention) once it took it, ns, by its clock: the other
+ * nodes skip upkeep while the holder renews it (each run renews it).
+ */
+const UPKEEP_LEASE_NS = 300_000_000_000n;
+/** Wait between claiming a lease held by nobody (or expired) and reading who holds it, ms. */
+const LEASE_SETTLE_MS = 250;
 const NS_PER_MINUTE = 60_000_000_000n;
 
 /**
@@ -237,6 +246,8 @@ class ClickHouseStore implements Store {
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
   #pointSeq = 0n;
+  /** This store's id in the upkeep lease (random, positive Int64). */
+  readonly #nodeId = randomBytes(8).readBigUInt64BE() >> 1n;
 
   constructor(
     conn: ClickHouseConnection,
@@ -842,7 +853,39 @@ class ClickHouseStore implements Store {
         removed: 0,
         rebuilt: Object.fromEntries(CH_TIERS.map((t) => [t.suffix, 0])),
       });
-    return this.#serial(() => this.#rollups.compact(beforeNs));
+    return this.#serial(async () =>
+      (await this.#holdsUpkeepLease())
+        ? this.#rollups.compact(beforeNs)
+        : { merged: 0, removed: 0, rebuilt: Object.fromEntries(CH_TIERS.map((t) => [t.suffix, 0])) },
+    );
+  }
+
+  /**
+   * Whether this node may run the upkeep now: the lease in `store_meta` is free, expired or its own; it
+   * then (re)claims it and reads it back. Two nodes claiming an expired lease within the same few
+   * milliseconds settle on the newest claim ({@link LEASE_SETTLE_MS}); the claims are ordered by the
+   * nodes' clocks, so nodes that share a database should have roughly synchronised clocks.
+   */
+  async #holdsUpkeepLease(): Promise<boolean> {
+    const lease = async () => {
+      const [r] = await this.#conn.rows<{ holder: string; at: string }>(
+        `SELECT toString(argMax(value, version)) AS holder, toString(max(version)) AS at
+         FROM store_meta WHERE key = 'upkeep_lease'`,
+      );
+      return { holder: BigInt(r?.holder ?? '0'), at: BigInt(r?.at ?? '0') };
+    };
+    const now = this.#now();
+    const current = await lease();
+    if (current.holder !== 0n && current.holder !== this.#nodeId && current.at + UPKEEP_LEASE_NS >= now)
+      return false;
+    const version = now > current.at ? now : current.at + 1n;
+    await this.#conn.insert('store_meta', [
+      { key: 'upkeep_lease', value: this.#nodeId.toString(), version: version.toString() },
+    ]);
+    // Taking the lease over: let the claims of nodes that saw it free at the same moment land first,
+    // then the newest claim wins for all of them.
+    if (current.holder !== this.#nodeId) await new Promise((resolve) => setTimeout(resolve, LEASE_SETTLE_MS));
+    return (await lease()).holder === this.#nodeId;
   }
 
   /**
@@ -852,6 +895,7 @@ class ClickHouseStore implements Store {
   applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>> {
     return this.#serial(async () => {
       const deleted: Record<string, number> = {};
+      if (!(await this.#holdsUpkeepLease())) return deleted;
       const plan: [string, string, bigint][] = [
         ['spans', 'ingest_ns', policy.rawSpansNs],
         ...[CH_ENDPOINT_ROLLUP, CH_DB_ROLLUP].flatMap((spec): [string, string, bigint][] => [

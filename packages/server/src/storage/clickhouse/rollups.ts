@@ -307,22 +307,22 @@ export class ChRollups {
         [CH_ENDPOINT_ROLLUP, cells.endpoints.map(endpointRow)],
         [CH_DB_ROLLUP, cells.dbs.map(dbRow)],
       ];
-      let written = 0;
-      try {
-        for (const [spec, rows] of families) {
-          await this.conn.insert(
+      // Both families at once; a family whose INSERT failed goes back (the other one is in).
+      const results = await Promise.allSettled(
+        families.map(([spec, rows]) =>
+          this.conn.insert(
             spec.table,
             rows.map((r) => insertRow(spec, { ...r, writtenNs }, randomSlot(), 1n, false)),
-          );
-          written++;
-        }
-      } catch (err) {
-        // The families not written go back (the endpoint rows may be in while the db rows are not).
+          ),
+        ),
+      );
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) {
         this.aggregator.restore({
-          endpoints: written === 0 ? cells.endpoints : [],
-          dbs: cells.dbs,
+          endpoints: results[0]!.status === 'rejected' ? cells.endpoints : [],
+          dbs: results[1]!.status === 'rejected' ? cells.dbs : [],
         });
-        throw err;
+        throw failed.reason;
       }
     } finally {
       this.flushing = undefined;
