@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
@@ -177,5 +177,87 @@ test('ClickHouse down while ingesting: 503 with Retry-After, queries 503 at once
       url: `/api/v1/apm/traces/${trace(n)}`,
     });
     assert.equal(res.statusCode, 200, res.body);
+  }
+});
+
+/**
+ * A TCP proxy to ClickHouse that can hang: while frozen it swallows what either side sends, as a server
+ * that stopped answering (or a network that drops packets) does.
+ */
+async function hangingProxy(
+  targetPort: number,
+): Promise<{ port: number; frozen: boolean; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const state = {
+    port: 0,
+    frozen: false,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.on('data', (d) => {
+      if (!state.frozen) upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      if (!state.frozen) client.write(d);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const a = server.address();
+  state.port = typeof a === 'object' && a ? a.port : 0;
+  return state;
+}
+
+test('a ClickHouse that stops answering: ingest and queries answer 503 once the call times out, not hang', {
+  skip: SKIP,
+}, async () => {
+  const t0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+  const proxy = await hangingProxy(ch!.port);
+  const url = ch!.newDatabaseUrl().replace(`:${ch!.port}/`, `:${proxy.port}/`);
+  const hung = await createClickHouseStore({ url, timeoutMs: 3000 });
+  const config = loadConfig({ flags: { ...TEST_SERVER_FLAGS, alertEvaluationIntervalMs: 0 } });
+  const node = await buildApp({ config, store: hung, logger: false, now: () => t0 + 120_000 });
+  try {
+    const ingest = (body: string) =>
+      node.inject({
+        method: 'POST',
+        url: '/v1/traces',
+        headers: { 'content-type': 'application/json' },
+        payload: body,
+      });
+    assert.equal((await ingest(otlp('a'.repeat(32), '1'.repeat(16), t0 + 1000, 10))).statusCode, 200);
+    proxy.frozen = true;
+    const refused = await ingest(otlp('b'.repeat(32), '2'.repeat(16), t0 + 2000, 20));
+    assert.equal(refused.statusCode, 503, refused.body);
+    assert.equal(refused.headers['retry-after'], '5');
+    const read = await node.inject({
+      method: 'GET',
+      url: `/api/v1/apm/traces/recent?from=${t0}&to=${t0 + 60_000}`,
+    });
+    assert.equal(read.statusCode, 503, read.body);
+    assert.equal(read.json().code, 'ERR_STORE_UNAVAILABLE');
+    proxy.frozen = false;
+    assert.equal((await ingest(otlp('b'.repeat(32), '2'.repeat(16), t0 + 2000, 20))).statusCode, 200);
+    const recent = await node.inject({
+      method: 'GET',
+      url: `/api/v1/apm/traces/recent?from=${t0}&to=${t0 + 60_000}`,
+    });
+    assert.equal(recent.statusCode, 200, recent.body);
+    assert.equal(recent.json().traces.length, 2);
+  } finally {
+    await node.close();
+    await hung.close();
+    await proxy.close();
   }
 });
