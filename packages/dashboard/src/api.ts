@@ -25,6 +25,8 @@ import type {
   PredictionAnswer,
   Problem,
   RecentTracesAnswer,
+  RecommendationAnswer,
+  RecommendationListAnswer,
   RecommendationsAnswer,
   ResourceBottlenecksAnswer,
   ScalingAnswer,
@@ -65,6 +67,8 @@ export interface GetRoutes {
   '/api/v1/cache-db/optimization/recommendations': RecommendationsAnswer;
   '/api/v1/cache-db/statistics/comprehensive': ComprehensiveAnswer;
   '/api/v1/cache-db/pools': PoolsAnswer;
+  '/api/v1/recommendations': RecommendationListAnswer;
+  '/api/v1/recommendations/{id}': RecommendationAnswer;
 }
 
 /** Query values: undefined members are left out. */

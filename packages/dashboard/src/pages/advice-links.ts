@@ -10,9 +10,12 @@
  * statements' text; this module reads them from there (a fingerprint by the statement's text among those
  * of GET /api/v1/apm/metrics/database). Members `fingerprint`, `endpoint` and `endpointService` in the
  * evidence are used first when the server sends them.
+ *
+ * A recommendation of the one list (`GET /api/v1/recommendations`) names what it is about in its `target`
+ * and its evidence's `traceIds` and `fingerprint`: {@link targetLinks} reads them from there.
  * @module
  */
-import type { Recommendation } from '@siperf/server/schemas';
+import type { JoinedRecommendation, Recommendation } from '@siperf/server/schemas';
 import { href } from '../router.ts';
 
 /** One link to evidence. */
@@ -107,5 +110,43 @@ export function evidenceLinks(r: Recommendation, fingerprints: ReadonlyMap<strin
   const host = r.evidence.host;
   if (typeof host === 'string' && host)
     links.push({ label: `Host ${host}`, href: href('/resources', { host }) });
+  return links;
+}
+
+/** Most example traces linked from one recommendation (the list sends up to 5). */
+const MAX_TRACE_LINKS = 3;
+
+/**
+ * The links to the evidence of a recommendation of the one list: its cache (`service/name` for an
+ * application's cache, as the Caches page names it), its endpoint and the other endpoints whose p95 it
+ * changes, its statement (by the target's or the evidence's fingerprint), up to three example traces, and
+ * its host.
+ */
+export function targetLinks(r: JoinedRecommendation): EvidenceLink[] {
+  const links: EvidenceLink[] = [];
+  const t = r.target;
+  if (t.cache) {
+    const cache = t.service && !t.cache.includes('/') ? `${t.service}/${t.cache}` : t.cache;
+    links.push({ label: `Cache ${cache}`, href: href('/caches', { cache }) });
+  }
+  const endpoints: { service: string; endpoint: string }[] = [];
+  if (t.service && t.endpoint) endpoints.push({ service: t.service, endpoint: t.endpoint });
+  for (const e of r.gain.endpoints)
+    if (!endpoints.some((x) => x.service === e.service && x.endpoint === e.endpoint))
+      endpoints.push({ service: e.service, endpoint: e.endpoint });
+  for (const e of endpoints)
+    links.push({
+      label: `Endpoint ${e.endpoint} (${e.service})`,
+      href: href(`/services/${encodeURIComponent(e.service)}/endpoints`, { endpoint: e.endpoint }),
+    });
+  const fp = t.fingerprint ?? r.evidence.fingerprint;
+  if (fp) links.push({ label: 'Statement', href: href('/database/statements', { fingerprint: fp }) });
+  const traces = r.evidence.traceIds.slice(0, MAX_TRACE_LINKS);
+  for (const [i, id] of traces.entries())
+    links.push({
+      label: traces.length > 1 ? `Trace ${i + 1}` : 'Example trace',
+      href: href(`/traces/${encodeURIComponent(id)}`),
+    });
+  if (t.host) links.push({ label: `Host ${t.host}`, href: href('/resources', { host: t.host }) });
   return links;
 }

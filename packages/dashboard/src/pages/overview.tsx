@@ -19,7 +19,7 @@ export default function Overview() {
   const series = useApi(() => get('/api/v1/apm/metrics/series', { ...w, service, groupBy: 'service' }), key);
   const alerts = useApi(() => get('/api/v1/alerts'), []);
   const hosts = useApi(() => get('/api/v1/resources/hosts', { window: '1h' }), []);
-  const advice = useApi(() => get('/api/v1/cache-db/optimization/recommendations', { ...w, service }), key);
+  const advice = useApi(() => get('/api/v1/recommendations', { ...w, service, state: 'open' }), key);
   return (
     <>
       <h1>Overview</h1>
@@ -148,7 +148,7 @@ export default function Overview() {
               <ol>
                 {a.recommendations.slice(0, 5).map((r) => (
                   <li key={r.id}>
-                    <strong>{r.title}</strong> — {r.expectedGain.description}
+                    <strong>{r.title}</strong> — {r.gain.description}
                   </li>
                 ))}
               </ol>
