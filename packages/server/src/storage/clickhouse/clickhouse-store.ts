@@ -70,6 +70,11 @@ export interface ClickHouseStoreOptions {
 }
 
 const NS_PER_DAY = 86_400_000_000_000n;
+/** Spans one group commit takes at most (more batches wait for the next one). */
+const MAX_GROUP_SPANS = 8192;
+/** Trace ids per duplicate lookup query (~35 bytes each in the query text). */
+const LOOKUP_TRACES = 2000;
+type SpanCounts = { written: number; duplicates: number };
 /**
  * How long a node keeps the upkeep (compaction, retention) once it took it, ns, by its clock: the other
  * nodes skip upkeep while the holder renews it (each run renews it).
@@ -242,6 +247,9 @@ class ClickHouseStore implements Store {
   readonly #log: Logger | undefined;
   /** Writes run one after another (so concurrent callers get counts in call order). */
   #writes: Promise<unknown> = Promise.resolve();
+  #spanQueue: { spans: readonly Span[]; resolve: (c: SpanCounts) => void; reject: (e: unknown) => void }[] =
+    [];
+  #drainScheduled = false;
   #pending = 0;
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -275,44 +283,94 @@ class ClickHouseStore implements Store {
     return p;
   }
 
-  /** Runs a write after the writes queued before it. */
+  /** Runs a write after the writes queued before it (tracked: refused once the store is closing). */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#track(() => {
-      const run = this.#writes.then(fn, fn);
-      this.#writes = run.catch(() => undefined);
-      return run;
-    });
+    return this.#track(() => this.#chain(fn));
+  }
+
+  /** Chains a task after the writes queued before it. */
+  #chain<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#writes.then(fn, fn);
+    this.#writes = run.catch(() => undefined);
+    return run;
   }
 
   writeSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
     if (this.#closing) return Promise.reject(closedError());
     this.#pending += spans.length;
-    return this.#serial(() => this.#writeSpans(spans)).finally(() => {
+    return this.#track(
+      () =>
+        new Promise<SpanCounts>((resolve, reject) => {
+          this.#spanQueue.push({ spans, resolve, reject });
+          if (!this.#drainScheduled) {
+            this.#drainScheduled = true;
+            this.#chain(() => this.#drainSpans()).catch(() => undefined);
+          }
+        }),
+    ).finally(() => {
       this.#pending -= spans.length;
     });
   }
 
-  async #writeSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
-    const candidates: Span[] = [];
-    const inBatch = new Set<number>();
-    for (const s of spans) {
-      const k = spanKeyHash(s.traceId, s.spanId);
-      if (this.#recentKeys.has(k) || inBatch.has(k)) continue;
-      inBatch.add(k);
-      candidates.push(s);
+  /**
+   * Group commit: the batches queued while the previous commit ran (up to {@link MAX_GROUP_SPANS}) go
+   * into one lookup and one INSERT per table; each caller gets its own counts, in call order.
+   */
+  async #drainSpans(): Promise<void> {
+    this.#drainScheduled = false;
+    let take = 0;
+    let total = 0;
+    while (
+      take < this.#spanQueue.length &&
+      (take === 0 || total + this.#spanQueue[take]!.spans.length <= MAX_GROUP_SPANS)
+    )
+      total += this.#spanQueue[take++]!.spans.length;
+    const group = this.#spanQueue.splice(0, take);
+    if (this.#spanQueue.length > 0) {
+      this.#drainScheduled = true;
+      this.#chain(() => this.#drainSpans()).catch(() => undefined);
     }
-    if (candidates.length === 0) return { written: 0, duplicates: spans.length };
-    // Spans another node (or an earlier life of this one) already stored: a primary-key lookup.
-    const stored = new Set(
-      (
-        await this.#conn.rows<{ t: string; s: string }>(
-          `SELECT trace_id AS t, span_id AS s FROM spans
-           WHERE trace_id IN ${litList([...new Set(candidates.map((s) => s.traceId))])}
-             AND span_id IN ${litList([...new Set(candidates.map((s) => s.spanId))])}`,
-        )
-      ).map((r) => `${r.t}/${r.s}`),
-    );
-    const fresh = candidates.filter((s) => !stored.has(`${s.traceId}/${s.spanId}`));
+    try {
+      const counts = await this.#commitSpans(group.map((g) => g.spans));
+      group.forEach((g, i) => {
+        g.resolve(counts[i]!);
+      });
+    } catch (err) {
+      for (const g of group) g.reject(err);
+    }
+  }
+
+  async #commitSpans(batches: readonly (readonly Span[])[]): Promise<SpanCounts[]> {
+    const candidates: Span[] = [];
+    const owner: number[] = [];
+    const inGroup = new Set<number>();
+    batches.forEach((spans, b) => {
+      for (const s of spans) {
+        const k = spanKeyHash(s.traceId, s.spanId);
+        if (this.#recentKeys.has(k) || inGroup.has(k)) continue;
+        inGroup.add(k);
+        candidates.push(s);
+        owner.push(b);
+      }
+    });
+    const written = batches.map(() => 0);
+    if (candidates.length === 0) return batches.map((spans) => ({ written: 0, duplicates: spans.length }));
+    // Spans another node (or an earlier life of this one) already stored: a primary-key lookup by trace,
+    // in pieces that keep each query well under ClickHouse's 256 KiB query size.
+    const traceIds = [...new Set(candidates.map((s) => s.traceId))];
+    const stored = new Set<string>();
+    for (let i = 0; i < traceIds.length; i += LOOKUP_TRACES) {
+      const rows = await this.#conn.rows<{ t: string; s: string }>(
+        `SELECT trace_id AS t, span_id AS s FROM spans WHERE trace_id IN ${litList(traceIds.slice(i, i + LOOKUP_TRACES))}`,
+      );
+      for (const r of rows) stored.add(`${r.t}/${r.s}`);
+    }
+    const fresh: Span[] = [];
+    candidates.forEach((s, i) => {
+      if (stored.has(`${s.traceId}/${s.spanId}`)) return;
+      fresh.push(s);
+      written[owner[i]!]!++;
+    });
     const ingestNs = this.#now();
     if (fresh.length > 0) {
       const newResources = new Map<number, string>();
@@ -336,7 +394,7 @@ class ClickHouseStore implements Store {
       await this.#rollups.record(fresh, ingestNs);
     }
     for (const s of candidates) this.#recentKeys.add(spanKeyHash(s.traceId, s.spanId), ingestNs);
-    return { written: fresh.length, duplicates: spans.length - fresh.length };
+    return batches.map((spans, b) => ({ written: written[b]!, duplicates: spans.length - written[b]! }));
   }
 
   pendingSpans(): number {
