@@ -10,7 +10,8 @@
  *   what is left from the 10-minute tier, the rest from the minute tier.
  *
  * Rows are never updated in place: each has a (key, bucket, slot) identity and a `version`; a read takes
- * the newest version of each slot (`argMax`) and skips deletion marks. Compaction writes, in one INSERT
+ * the newest version of each slot (`argMax`) and skips deletion marks. Unlike the DuckDB store, a minute
+ * row written after a compaction is merged only with rows also written after it (see `compactFamily`). Compaction writes, in one INSERT
  * (one block, which ClickHouse writes atomically), the merged row under a new slot derived from the old
  * slots and a deletion mark for each old slot, so a concurrent read sees either the old rows or the new
  * one. Tier rows are versioned with the `compacted_at` of the compaction that built them, and a read takes
@@ -452,9 +453,16 @@ export class ChRollups {
     beforeNs: bigint,
   ): Promise<{ merged: number; removed: number; rebuilt: number[] }> {
     const keys = spec.keys.join(', ');
-    const live = liveRowsSql(spec, spec.table, `bucket_ns < ${beforeNs}`);
-    const dupes = `SELECT ${keys}, bucket_ns FROM (${live}) GROUP BY ${keys}, bucket_ns
-                   HAVING count() > 1 AND max(written_ns) > ${previous.compactedAtNs}`;
+    // Only rows written since the last compaction are merged (with each other): the rows it already put
+    // into the coarser tiers stay as they are, so a read between this INSERT and the new tier state
+    // (ClickHouse has no transaction around both) counts each row once, from the tier or the minute table.
+    const live = liveRowsSql(
+      spec,
+      spec.table,
+      `bucket_ns < ${beforeNs}`,
+      `written_ns > ${previous.compactedAtNs}`,
+    );
+    const dupes = `SELECT ${keys}, bucket_ns FROM (${live}) GROUP BY ${keys}, bucket_ns HAVING count() > 1`;
     const rows = (await this.conn.rows(`${live} AND (${keys}, bucket_ns) IN (${dupes})`)).map((r) =>
       storedRow(spec, r),
     );
