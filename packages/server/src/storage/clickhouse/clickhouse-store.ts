@@ -10,8 +10,10 @@
  *
  * Counting once: a span whose (traceId, spanId) is already stored is skipped — checked against the spans
  * this process wrote recently (`RecentSpanKeys`) and then against ClickHouse itself (a primary-key lookup
- * on `spans`, ordered by trace and span id), so an exporter's retry that lands on another node is skipped
- * there too. Two nodes taking the same span at the same instant could both write it: the spans table is a
+ * on `spans`, ordered by trace and span id, in the partitions of the last day of ingest), so an
+ * exporter's retry that lands on another node is skipped there too. The lookup reads about one index
+ * granule per distinct trace id of a commit: its cost grows with the day's spans, which bounds ingest
+ * on large stores (see the bench). Two nodes taking the same span at the same instant could both write it: the spans table is a
  * ReplacingMergeTree on (trace_id, span_id), and span reads count distinct span ids, but that span's
  * rollups would count it twice (a window of a few milliseconds; not closed here).
  *
@@ -72,6 +74,11 @@ export interface ClickHouseStoreOptions {
 const NS_PER_DAY = 86_400_000_000_000n;
 /** Spans one group commit takes at most (more batches wait for the next one). */
 const MAX_GROUP_SPANS = 8192;
+/**
+ * How far back the duplicate lookup in ClickHouse reaches, by ingest time, ns (one day: exporters retry
+ * within minutes; older partitions are not read).
+ */
+const DEDUP_LOOKBACK_NS = 86_400_000_000_000n;
 /** Trace ids per duplicate lookup query (~35 bytes each in the query text). */
 const LOOKUP_TRACES = 2000;
 type SpanCounts = { written: number; duplicates: number };
@@ -358,10 +365,13 @@ class ClickHouseStore implements Store {
     // Spans another node (or an earlier life of this one) already stored: a primary-key lookup by trace,
     // in pieces that keep each query well under ClickHouse's 256 KiB query size.
     const traceIds = [...new Set(candidates.map((s) => s.traceId))];
+    // Only the ingest days a retry can fall in are read (the partitions of the last DEDUP_LOOKBACK_NS).
+    const since = this.#now() - DEDUP_LOOKBACK_NS;
     const stored = new Set<string>();
     for (let i = 0; i < traceIds.length; i += LOOKUP_TRACES) {
       const rows = await this.#conn.rows<{ t: string; s: string }>(
-        `SELECT trace_id AS t, span_id AS s FROM spans WHERE trace_id IN ${litList(traceIds.slice(i, i + LOOKUP_TRACES))}`,
+        `SELECT trace_id AS t, span_id AS s FROM spans
+         WHERE trace_id IN ${litList(traceIds.slice(i, i + LOOKUP_TRACES))} AND ingest_ns >= ${since}`,
       );
       for (const r of rows) stored.add(`${r.t}/${r.s}`);
     }
