@@ -526,8 +526,8 @@ test('Recommendations: the one list ranks the N+1 of GET /api/products/{id} firs
     );
     assert.ok(hrefs.includes(`/database/statements?fingerprint=${n1.target.fingerprint}`), hrefs.join(' '));
     assert.ok(hrefs.includes(`/traces/${n1.evidence.traceIds[0]}`), hrefs.join(' '));
-    assert.equal(await card.first().getByRole('button', { name: 'Mark applied' }).count(), 1);
-    assert.equal(await card.first().getByRole('button', { name: 'Dismiss' }).count(), 1);
+    assert.equal(await card.first().getByRole('button', { name: 'Mark applied', exact: true }).count(), 1);
+    assert.equal(await card.first().getByRole('button', { name: 'Dismiss', exact: true }).count(), 1);
 
     // The kind filter: the error origin alone, kept in the URL (and reopened from it).
     const origin = api.recommendations.find((r: any) => r.kind === 'error-origin');
@@ -557,14 +557,28 @@ test('Recommendations: "Mark applied" with a note POSTs it; the API then answers
     const n1 = nPlusOneOf((await answer).recommendations);
     assert.equal(n1.state, 'open');
     const card = panel(page, 'Ranked by gain').locator('ol.cards > li').filter({ hasText: n1.title }).first();
-    await card.getByRole('button', { name: 'Mark applied' }).click();
+    const activeId = () => page.evaluate(() => document.activeElement?.id ?? '');
+    const problems: string[] = [];
+    // Keyboard: Enter on "Dismiss" opens its form with the focus in the reason; Escape closes it and gives
+    // the focus back to the button.
+    const dismiss = card.getByRole('button', { name: 'Dismiss', exact: true });
+    await dismiss.focus();
+    await page.keyboard.press('Enter');
+    await card.getByLabel('Why (optional)').waitFor();
+    assert.equal(await activeId(), `rec-${n1.id}-note`);
+    assert.equal(await dismiss.getAttribute('aria-expanded'), 'true');
+    await page.keyboard.press('Escape');
+    await card.locator('form').waitFor({ state: 'detached' });
+    assert.equal(await dismiss.evaluate((b) => b === document.activeElement), true, 'focus back on Dismiss');
+    await card.getByRole('button', { name: 'Mark applied', exact: true }).click();
+    // The open form and the disclosures pass axe in both themes.
+    for (const summary of await card.locator('details > summary').all()) await summary.click();
+    await card.getByLabel('What was changed (optional)').focus();
+    await auditView(page, 'recommendations-form', problems);
     const note = 'batched the author lookups (WHERE id = ANY($1))';
     // The note field takes the focus.
     await card.getByLabel('What was changed (optional)').waitFor();
-    assert.equal(
-      await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.id),
-      `rec-${n1.id}-note`,
-    );
+    assert.equal(await activeId(), `rec-${n1.id}-note`);
     await page.keyboard.type(note);
     const posted = page.waitForResponse(
       (r) =>
@@ -607,13 +621,16 @@ test('Recommendations: "Mark applied" with a note POSTs it; the API then answers
     assert.ok(text.includes(`judged after ${judged}`), `"judged after ${judged}" not in "${text}"`);
     // The verdict as the API words it (but for the time left, which it words on each read).
     assert.ok(text.includes(r.outcome.verdict.split(' (in ')[0]), text);
-    assert.equal(await card.getByRole('button', { name: 'Mark applied' }).count(), 0);
+    assert.equal(await card.getByRole('button', { name: 'Mark applied', exact: true }).count(), 0);
     // The state filter: applied ones alone.
     await page.getByLabel('State').selectOption('applied');
     await page.waitForURL((u) => u.searchParams.get('state') === 'applied');
     const cards = panel(page, 'Ranked by gain').locator('ol.cards > li');
     await page.waitForFunction(() => document.querySelectorAll('ol.cards > li').length === 1);
     assert.ok((await textOf(cards.first())).includes(n1.title));
+    // The applied card (state, outcome) passes axe in both themes.
+    await auditView(page, 'recommendations-applied', problems);
+    assert.deepEqual(problems, []);
     assert.deepEqual(tab.errors, []);
   } finally {
     await tab.close();

@@ -258,11 +258,13 @@ function Summary(props: { list: Rec[] }) {
     <div class="stats">
       <Stat label="shown" value={count(props.list.length)} />
       <Stat label="open" value={count(open.length)} />
-      <Stat
-        label={`saved per hour by the ${timed.length} open with a time estimate`}
-        value={ms(saved * 1000)}
-        tone={saved > 0 ? 'good' : undefined}
-      />
+      {timed.length > 0 ? (
+        <Stat
+          label={`saved per hour by the ${timed.length} open with a time estimate`}
+          value={ms(saved * 1000)}
+          tone={saved > 0 ? 'good' : undefined}
+        />
+      ) : null}
       {priced.length > 0 ? (
         <Stat
           label={`per month by the ${priced.length} open with a price`}
