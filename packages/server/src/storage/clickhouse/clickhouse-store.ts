@@ -108,7 +108,7 @@ export async function createClickHouseStore(options: ClickHouseStoreOptions): Pr
   }
   const conn = new ClickHouseConnection(target, timeoutMs);
   try {
-    for (const sql of CH_SCHEMA_SQL) await conn.command(sql);
+    await Promise.all(CH_SCHEMA_SQL.map((sql) => conn.command(sql)));
     const now = options.now ?? wallNowNs;
     const rollups = new ChRollups(conn, now);
     await rollups.open();
