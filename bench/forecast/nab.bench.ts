@@ -14,7 +14,8 @@
  *   augurs AutoETS — each refitted on the whole history before every origin, as it would run live.
  * It prints per horizon the mean MASE (all series and the long ones), MAE relative to seasonal naive
  * (geometric mean over series), interval coverage, who wins how many series, the per-series table, CPU
- * seconds per fit (min / median / max) and a 60-day, 5-minute fit of siperf as the API would run it.
+ * seconds per fit (min / median / max) and a 60-day, 5-minute fit of siperf as the API would run it
+ * (target: at most 2 CPU seconds, the median of three).
  *
  * Usage: npm run bench:forecast -- [--data=../shared/data/nab/data] [--only=substring] [--origins=48]
  *   [--no-augurs]
@@ -122,6 +123,8 @@ function load(file: string): { values: number[]; startMs: number; step: number; 
 }
 
 const cpu: Record<string, number[]> = {};
+/** The API's fit of 60 days of 5-minute data, 24 h ahead (target: at most 2 CPU seconds). */
+const FIT_60_DAYS = 'siperf forecastSeries, 60 days of 5 min, 24 h ahead';
 const timed = <T>(what: string, f: () => T): T => {
   const c = cpuSeconds();
   const r = f();
@@ -275,7 +278,7 @@ const spread = (xs: number[]) => {
   return `${f(s[0], 3)} / ${f(s[Math.floor((s.length - 1) / 2)], 3)} / ${f(s[s.length - 1], 3)}`;
 };
 
-function summarise(rows: Row[], methods: MethodName[]): Record<string, unknown> {
+function summarise(rows: Row[], methods: MethodName[], more: string[]): Record<string, unknown> {
   const summary: Record<string, unknown> = {};
   const checks: string[] = [];
   for (const [set, pick] of [
@@ -358,6 +361,7 @@ function summarise(rows: Row[], methods: MethodName[]): Record<string, unknown> 
     };
   }
   out();
+  checks.push(...more);
   out('## Targets');
   out();
   for (const c of checks) out(`- ${c}`);
@@ -401,7 +405,6 @@ async function main(): Promise<void> {
     );
   }
   out();
-  const summary = summarise(rows, methods);
   // A fit as the API runs it: 60 days of 5-minute data (the last 17,280 steps of the longest 5-minute
   // series), 24 h ahead, daily and weekly seasons: backtest + final fit, i.e. `forecastSeries`.
   const long = files().find((x) => x.includes('cpu_utilization_asg_misconfiguration'));
@@ -410,9 +413,20 @@ async function main(): Promise<void> {
     const y = values.slice(-17_280);
     const period = Math.round(DAY / step);
     const o = { startMs, stepMs: step, horizon: period, period, period2: 7 * period };
-    for (let i = 0; i < 3; i++)
-      timed('siperf forecastSeries, 60 days of 5 min, 24 h ahead', () => forecastSeries(y, o));
+    for (let i = 0; i < 3; i++) timed(FIT_60_DAYS, () => forecastSeries(y, o));
   }
+  const fits = cpu[FIT_60_DAYS] ?? [];
+  const fit60 = fits.length > 0 ? [...fits].sort((a, b) => a - b)[Math.floor((fits.length - 1) / 2)]! : NaN;
+  const summary = summarise(
+    rows,
+    methods,
+    fits.length > 0
+      ? [
+          `${fit60 <= 2 ? 'met' : 'MISSED'}: CPU seconds per fit of 60 days of 5 min (${FIT_60_DAYS}), median of ${fits.length}: ${f(fit60)} ≤ 2`,
+        ]
+      : [],
+  );
+  summary.fit60DaysCpuSeconds = fit60;
   out('## CPU seconds per fit (min / median / max, this process, one thread)');
   out();
   for (const [what, xs] of Object.entries(cpu)) out(`- ${what}: ${spread(xs)} (${xs.length} fits)`);

@@ -664,7 +664,8 @@ function ForecastFacts(props: { p: PredictionAnswer }) {
       <h3>Method</h3>
       <p>
         <strong>{p.method}</strong>
-        {p.period > 0 ? ` with a season of ${count(p.period)} steps (${dur(p.period * p.stepMs)})` : ''}, a
+        {p.period > 0 ? ` with a season of ${count(p.period)} steps (${dur(p.period * p.stepMs)})` : ''}
+        {p.period2 > 0 ? ` and a second of ${count(p.period2)} steps (${dur(p.period2 * p.stepMs)})` : ''}, a
         step of {dur(p.stepMs)}, fitted on {count(p.historyPoints)} points.
       </p>
       {p.note ? <p class="muted small">{p.note}</p> : null}

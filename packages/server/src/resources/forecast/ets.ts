@@ -78,6 +78,22 @@ export function dampedSum(phi: number, h: number): number {
   return (phi * (1 - phi ** h)) / (1 - phi);
 }
 
+/**
+ * φ + φ² + … + φʰ for h = 1..`horizon` (index h − 1), by running sums: the hot loops look these up
+ * instead of paying a power per forecast.
+ */
+export function dampedSums(phi: number, horizon: number): Float64Array {
+  const out = new Float64Array(horizon);
+  let power = 1;
+  let sum = 0;
+  for (let h = 1; h <= horizon; h++) {
+    power *= phi;
+    sum += power;
+    out[h - 1] = phi === 1 ? h : sum;
+  }
+  return out;
+}
+
 /** Initial state from the first one or two seasons (classical decomposition start, Hyndman et al. §2.6). */
 export function initialState(y: readonly number[], p: EtsParams): EtsState {
   const m = p.period;
@@ -142,6 +158,15 @@ export function forecastAt(state: EtsState, p: EtsParams, h: number): number {
   const m2 = state.season2.length;
   const w = m2 > 0 ? state.season2[(state.nextIndex + h - 1) % m2]! : 0;
   return state.level + dampedSum(p.phi, h) * state.trend + s + w;
+}
+
+/** {@link forecastAt} with the damped sums looked up: `sums` from {@link dampedSums} (at least `h` long). */
+export function forecastWith(state: EtsState, p: EtsParams, h: number, sums: Float64Array): number {
+  const i = state.nextIndex + h - 1;
+  const s = p.period > 1 ? state.season[i % p.period]! : 0;
+  const m2 = state.season2.length;
+  const w = m2 > 0 ? state.season2[i % m2]! : 0;
+  return state.level + sums[h - 1]! * state.trend + s + w;
 }
 
 /** Updates the state with one observation; returns the one-step error (before any clipping). */
@@ -267,6 +292,106 @@ export function rollingMae(
   horizons: readonly number[],
   stride = 1,
 ): number {
+  // The filter of `update` with its state in local variables and the seasons in typed arrays: this runs
+  // once per grid point over the whole history, the bulk of a fit's cost. `rollingMaeReference` is the
+  // same objective through `runFilter` (a test holds them equal).
+  let sum = 0;
+  let n = 0;
+  const count = horizons.length;
+  const sums = Float64Array.from(horizons, (h) => dampedSum(p.phi, h));
+  const init = initialState(y, p);
+  const m = p.period > 1 ? p.period : 0;
+  const season = Float64Array.from(init.season);
+  const season2 = Float64Array.from(init.season2);
+  const m2 = season2.length;
+  const { alpha, beta, gamma, phi } = p;
+  const omega = p.omega ?? 0;
+  const k = p.huber ?? 0;
+  const shiftSteps = p.shiftSteps ?? 3;
+  let level = init.level;
+  let trend = init.trend;
+  let mad = init.mad;
+  let clippedRun = 0;
+  let clipped = 0;
+  let si = 0;
+  let wi = 0;
+  const length = y.length;
+  // Season slot of each horizon's target: (t mod m) + ((h − 1) mod m), less m when past it — no division.
+  const slot = Int32Array.from(horizons, (h) => (m > 0 ? (h - 1) % m : 0));
+  const slot2 = Int32Array.from(horizons, (h) => (m2 > 0 ? (h - 1) % m2 : 0));
+  let next = warmup;
+  for (let t = 0; t < length; t++) {
+    if (t === next) {
+      next += stride;
+      for (let j = 0; j < count; j++) {
+        const target = t + horizons[j]! - 1;
+        if (target >= length) break;
+        let f = level + sums[j]! * trend;
+        if (m > 0) {
+          const i = si + slot[j]!;
+          f += season[i < m ? i : i - m]!;
+        }
+        if (m2 > 0) {
+          const i = wi + slot2[j]!;
+          f += season2[i < m2 ? i : i - m2]!;
+        }
+        const e = y[target]! - f;
+        sum += e < 0 ? -e : e;
+        n += 1;
+      }
+    }
+    // update(), inlined.
+    const s = m > 0 ? season[si]! : 0;
+    const w = m2 > 0 ? season2[wi]! : 0;
+    const damped = phi * trend;
+    const e = y[t]! - (level + damped + s + w);
+    let u = e;
+    let shift = 0;
+    if (k > 0) {
+      if (mad > 0) {
+        const limit = k * MAE_TO_SD * mad;
+        u = e > limit ? limit : e < -limit ? -limit : e;
+        const a = e < 0 ? -e : e;
+        mad = mad + SCALE_LAMBDA * ((a < 4 * mad ? a : 4 * mad) - mad);
+        if (u !== e && Math.sign(e) === Math.sign(clipped)) {
+          clippedRun += 1;
+          clipped += e - u;
+        } else if (u !== e) {
+          clippedRun = 1;
+          clipped = e - u;
+        } else {
+          clippedRun = 0;
+          clipped = 0;
+        }
+        if (clippedRun >= shiftSteps) {
+          shift = clipped / clippedRun;
+          clippedRun = 0;
+          clipped = 0;
+        }
+      } else mad = e < 0 ? -e : e;
+    }
+    level = level + damped + alpha * u + shift;
+    trend = damped + beta * u;
+    if (m > 0) {
+      season[si] = s + gamma * u;
+      si = si + 1 === m ? 0 : si + 1;
+    }
+    if (m2 > 0) {
+      season2[wi] = w + omega * u;
+      wi = wi + 1 === m2 ? 0 : wi + 1;
+    }
+  }
+  return n === 0 ? Number.POSITIVE_INFINITY : sum / n;
+}
+
+/** {@link rollingMae} through {@link runFilter} and {@link forecastAt}: the definition the fast one keeps. */
+export function rollingMaeReference(
+  y: readonly number[],
+  p: EtsParams,
+  warmup: number,
+  horizons: readonly number[],
+  stride = 1,
+): number {
   let sum = 0;
   let n = 0;
   runFilter(y, p, warmup, (t, state) => {
@@ -281,10 +406,29 @@ export function rollingMae(
   return n === 0 ? Number.POSITIVE_INFINITY : sum / n;
 }
 
+/** Whether `x` is within one grid step of `v` in `list` (always, when `v` is not on it). */
+function near(list: readonly number[], v: number | undefined, x: number | undefined): boolean {
+  const i = list.indexOf(v ?? 0);
+  return i < 0 || Math.abs(list.indexOf(x ?? 0) - i) <= 1;
+}
+
+/** Whether grid point `p` is within one step of `around` in every smoothing parameter. */
+function around(p: EtsParams, centre: EtsParams): boolean {
+  return (
+    near(ALPHAS, centre.alpha, p.alpha) &&
+    near(BETAS, centre.beta, p.beta) &&
+    near(PHIS, centre.phi, p.phi) &&
+    near(GAMMAS, centre.gamma, p.gamma) &&
+    near(OMEGAS, centre.omega, p.omega)
+  );
+}
+
 /**
  * The best parameters of a kind by {@link rollingMae}: the grid, then the robust variant of the winner
  * with each α, clipping constant and shift persistence (see the module comment), kept unless it
- * forecasts more than 1% worse.
+ * forecasts more than 1% worse. With `centre` (the winner on an earlier part of the same series), only
+ * the grid points within one step of it in every parameter are tried: a refit on more data moves the
+ * optimum little, and this costs a tenth of the whole grid.
  */
 export function fitEts(
   y: readonly number[],
@@ -295,13 +439,18 @@ export function fitEts(
   stride = 1,
   period2 = 0,
   base?: EtsParams,
+  centre?: EtsParams,
 ): { params: EtsParams; mae: number } {
   let best: { params: EtsParams; mae: number } | undefined;
   const consider = (params: EtsParams) => {
     const mae = rollingMae(y, params, warmup, horizons, stride);
     if (!best || mae < best.mae) best = { params, mae };
   };
-  for (const params of grid(kind, period, period2, base)) consider(params);
+  const all = grid(kind, period, period2, base);
+  // (The double seasonal grid takes β and φ from `base`: only α, γ and ω are searched around `centre`.)
+  const focus = centre && { ...centre, beta: base?.beta ?? centre.beta, phi: base?.phi ?? centre.phi };
+  const local = focus ? all.filter((p) => around(p, kind === 'double-seasonal' ? focus : centre!)) : all;
+  for (const params of local.length > 0 ? local : all) consider(params);
   const winner = best!.params;
   // The robust form is preferred unless it forecasts more than 1% worse on the history: the premium paid
   // on calm data for protection against outliers to come (Anscombe, "Rejection of outliers",
@@ -312,7 +461,11 @@ export function fitEts(
   for (const huber of HUBERS)
     for (const shiftSteps of shifts)
       for (const alpha of ALPHAS)
-        if (alpha + winner.gamma + (winner.omega ?? 0) <= 1 && alpha >= winner.beta)
+        if (
+          alpha + winner.gamma + (winner.omega ?? 0) <= 1 &&
+          alpha >= winner.beta &&
+          (!centre || near(ALPHAS, centre.alpha, alpha))
+        )
           consider({ ...winner, alpha, huber, shiftSteps });
   const robust = best as { params: EtsParams; mae: number } | undefined;
   return robust && robust.mae <= plain.mae * 1.01 ? robust : plain;

@@ -75,3 +75,23 @@ export function forecastInWorker(y: readonly number[], options: ForecastOptions)
     slot.worker.postMessage({ id, y, options });
   });
 }
+
+/** Requests owed by each worker of the pool, in the order they started (for tests and diagnostics). */
+export function forecastPoolLoad(): number[] {
+  return slots.map((s) => s.pending.size);
+}
+
+/**
+ * Stops every worker of the pool; requests they still owe are rejected. The pool starts workers again
+ * on the next request.
+ */
+export async function stopForecastWorkers(): Promise<void> {
+  const all = slots.splice(0);
+  await Promise.all(
+    all.map(async (slot) => {
+      for (const p of slot.pending.values()) p.reject(new Error('forecast workers stopped'));
+      slot.pending.clear();
+      await slot.worker.terminate();
+    }),
+  );
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type EtsParams, forecastAt, initialState, update } from './ets.ts';
+import { type EtsParams, forecastAt, initialState, rollingMae, rollingMaeReference, update } from './ets.ts';
 import { forecastSeries } from './forecaster.ts';
 import { medianStep, toRegularGrid } from './regular-grid.ts';
 
@@ -134,4 +134,34 @@ test('a level shift: the forecast is at the new level within half a day; an inci
     const truth = base(312 + i);
     assert.ok(Math.abs(p.value - truth) < 2, `incident, h=${i + 1} (${q.method}): ${p.value} vs ${truth}`);
   });
+});
+
+test('the fast rolling-origin objective equals its definition through runFilter, robust and double seasonal too', () => {
+  const z = normals(900, 5);
+  // A daily (24) and weekly (168) wave, noise, a level shift at 500 and a 4-step incident at 700.
+  const y = z.map(
+    (e, t) =>
+      10 +
+      3 * Math.sin((2 * Math.PI * t) / 24) +
+      (Math.floor(t / 24) % 7 >= 5 ? -2 : 0) +
+      (t >= 500 ? 6 : 0) +
+      (t >= 700 && t < 704 ? 25 : 0) +
+      e,
+  );
+  const cases: EtsParams[] = [
+    { alpha: 0.2, beta: 0, gamma: 0, phi: 0, period: 0 },
+    { alpha: 0.35, beta: 0.02, gamma: 0, phi: 0.9, period: 0, huber: 2, shiftSteps: 3 },
+    { alpha: 0.1, beta: 0.005, gamma: 0.2, phi: 0.98, period: 24 },
+    { alpha: 0.5, beta: 0.08, gamma: 0.1, phi: 1, period: 24, huber: 3, shiftSteps: 6 },
+    { alpha: 0.05, beta: 0, gamma: 0.1, phi: 0.8, period: 24, period2: 168, omega: 0.05, huber: 2 },
+  ];
+  for (const p of cases)
+    for (const stride of [1, 3]) {
+      const fast = rollingMae(y, p, 192, [1, 6, 12, 24], stride);
+      const reference = rollingMaeReference(y, p, 192, [1, 6, 12, 24], stride);
+      assert.ok(
+        Math.abs(fast - reference) <= 1e-9 * reference,
+        `${JSON.stringify(p)}: ${fast} vs ${reference}`,
+      );
+    }
 });

@@ -1,13 +1,16 @@
 /**
  * Forecasts of a regular series with prediction intervals calibrated on the series' own history.
  *
- * 1. Candidates: seasonal naive (or naive without a season), simple exponential smoothing, Holt with a
+ * 1. Candidates: naive rules — seasonal naive (naive without a season) and, a day ahead or more, the
+ *    mean of the last 7 or 28 days at the same time of day on the current level, and where two weeks
+ *    exist a week ago and the mean of the last 2 or 4 weeks (see {@link Rule}) —, simple exponential smoothing, Holt with a
  *    damped trend, additive Holt-Winters with a daily season, and double seasonal Holt-Winters with a
  *    day and a week (Taylor 2003) once two weeks exist, each also in its robust form that clips outlying
  *    errors (Gelper, Fried & Croux 2010) so incidents and level shifts do not linger in the seasons
  *    (`ets.ts`). Seasonal candidates once three seasons and the horizon exist (two to start, one to judge
  *    them); the weekly one once a week and a day to start, a day and the horizon to judge exist, and then
- *    every candidate is judged on the same origins. The one with the lowest rolling-origin MAE wins.
+ *    every candidate is judged on the same origins. The best ETS model is also averaged with each rule
+ *    (a combination). The one with the lowest rolling-origin MAE wins.
  * 2. Accuracy, honestly: the method and its parameters are chosen on the first 70% of the series; the
  *    model then runs over the rest as it would live, and the forecasts from those later origins give
  *    MASE (Hyndman & Koehler 2006: MAE over the in-sample MAE of the one-step seasonal naive forecast)
@@ -18,16 +21,21 @@
  *    would under-cover and follow the current regime; with fewer than 20 such errors,
  *    the ETS(A,Ad,A) variance σ²·(1 + Σⱼ cⱼ²), cⱼ = α + βΣφ + γ·[j ≡ 0 mod m] (Hyndman et al. 2008,
  *    Table 6.1) with normal quantiles.
+ * 4. Cost (a fit of 60 days of 5-minute steps, a day ahead, takes ~1.5 CPU s; `npm run bench:forecast`):
+ *    the grid's objective runs a specialised filter loop (`rollingMae`) on at most ~4,000 origins; the
+ *    final fit searches each kind's grid only around its winner in the backtest; a model's past errors
+ *    are computed once per fit at ~90 sampled horizons (quantiles interpolated between them) and every
+ *    recalibration reads them.
  * @module
  */
-import { quantileSorted } from '../../util/stats.ts';
-import { dampedSum, type EtsKind, type EtsParams, fitEts, forecastAt, runFilter } from './ets.ts';
+import { dampedSum, dampedSums, type EtsKind, type EtsParams, fitEts, forecastAt, runFilter } from './ets.ts';
 
 /**
- * The method that produced a forecast; `combination` is the mean of the best ETS and seasonal naive,
- * `double-seasonal` Holt-Winters with a day and a week.
+ * The method that produced a forecast; `seasonal-mean` a rule over several days or weeks (see
+ * {@link Rule}), `combination` the mean of the best ETS model and a rule, `double-seasonal` Holt-Winters
+ * with a day and a week.
  */
-export type ForecastMethod = EtsKind | 'seasonal-naive' | 'naive' | 'combination';
+export type ForecastMethod = EtsKind | 'seasonal-naive' | 'seasonal-mean' | 'naive' | 'combination';
 
 /** One forecast step. `timestamp` in ms since the epoch. */
 export interface ForecastPoint {
@@ -84,40 +92,119 @@ export interface ForecastOptions {
 const Z80 = 1.2815515655446004;
 const Z95 = 1.959963984540054;
 
-/** A forecaster: ETS parameters, or a naive rule. */
+/**
+ * A naive rule: the mean of the last `seasons` values `period` steps apart at the target's phase (the
+ * value a day ago with `seasons` 1 is seasonal naive; a week ago, `period` a week; 1 and 1 is naive).
+ * Several seasons average the noise out (the error variance falls from 2σ² towards σ²), which pays at
+ * long horizons; a week apart it holds a weekly cycle with no parameter to fit.
+ */
+interface Rule {
+  period: number;
+  seasons: number;
+}
+
+/**
+ * A forecaster: ETS parameters, a naive rule, or both (a combination: their mean, the M-competition
+ * lesson that simple combinations are more robust than either; Makridakis et al. 2020).
+ */
 interface Model {
   method: ForecastMethod;
   params: EtsParams | null;
+  rule?: Rule | undefined;
 }
 
-/** Forecast from each origin t ≥ warmup at horizons 1..H: calls `sink(t, h, forecast)`. */
+/** The rule of a model: its own, else seasonal naive (naive without a season). */
+function ruleOf(model: Model, period: number): Rule {
+  return model.rule ?? { period: period > 1 && model.method !== 'naive' ? period : 1, seasons: 1 };
+}
+
+/** The method name of a rule alone. */
+function ruleMethod(rule: Rule, period: number): ForecastMethod {
+  if (rule.period === 1) return 'naive';
+  return rule.period === period && rule.seasons === 1 ? 'seasonal-naive' : 'seasonal-mean';
+}
+
+/** The longer season a model uses (a week), 0 without one. */
+function period2Of(model: Model, period: number): number {
+  if (model.params?.period2) return model.params.period2;
+  return model.rule && model.rule.period > period ? model.rule.period : 0;
+}
+
+/**
+ * Forecasts of a rule on `y`: `at(t, h)` from origin t (values before t) h steps ahead. With several
+ * seasons, the mean of the values at the target's phase less the mean of those seasons (a seasonal
+ * profile), plus the mean of the last season (the level): a level shift moves the forecast after one
+ * season instead of lingering for `seasons` of them. Sums along each phase and over the series are
+ * kept as running sums, so a forecast is O(1) whatever the seasons.
+ */
+function ruleForecaster(y: readonly number[], rule: Rule): (t: number, h: number) => number {
+  const p = rule.period;
+  const k = rule.seasons;
+  if (k === 1) return (t, h) => y[t + h - 1 - p * Math.ceil(h / p)]!;
+  const run = new Float64Array(y.length);
+  const total = new Float64Array(y.length + 1);
+  for (let i = 0; i < y.length; i++) {
+    run[i] = y[i]! + (i >= p ? run[i - p]! : 0);
+    total[i + 1] = total[i]! + y[i]!;
+  }
+  const meanBefore = (t: number, w: number) => {
+    const from = Math.max(0, t - w);
+    return (total[t]! - total[from]!) / (t - from);
+  };
+  return (t, h) => {
+    const last = t + h - 1 - p * Math.ceil(h / p);
+    const first = last - k * p;
+    const seasons = first >= 0 ? k : Math.floor(last / p) + 1;
+    const phase = (run[last]! - (first >= 0 ? run[first]! : 0)) / seasons;
+    return phase - meanBefore(t, seasons * p) + meanBefore(t, p);
+  };
+}
+
+/** 1..horizon. */
+const upTo = (horizon: number): number[] => Array.from({ length: horizon }, (_, i) => i + 1);
+
+/**
+ * Forecast from each origin t ≥ warmup (every `stride`-th) at the horizons `hs` (ascending, in steps):
+ * calls `sink(t, h, forecast)` where the target t + h − 1 is inside `y`.
+ */
 function eachForecast(
   y: readonly number[],
   model: Model,
   period: number,
   warmup: number,
-  horizon: number,
+  hs: readonly number[],
   stride: number,
   sink: (t: number, h: number, f: number) => void,
 ): void {
+  const last = hs[hs.length - 1] ?? 0;
+  const rule = ruleOf(model, period);
+  const naive = ruleForecaster(y, rule);
   if (model.params) {
     const p = model.params;
-    // A combination averages the ETS forecast with the seasonal naive one (M-competition lesson:
-    // simple combinations are more robust than either; Makridakis et al. 2020).
-    const m = model.method === 'combination' ? period : 0;
-    runFilter(y, p, Math.max(warmup, m), (t, state) => {
+    const sums = dampedSums(p.phi, last);
+    const combine = model.method === 'combination';
+    const start = Math.max(warmup, combine ? rule.period : 0);
+    const m = p.period > 1 ? p.period : 0;
+    runFilter(y, p, start, (t, state) => {
       if ((t - warmup) % stride !== 0) return;
-      for (let h = 1; h <= horizon && t + h - 1 < y.length; h++) {
-        const f = forecastAt(state, p, h);
-        sink(t, h, m > 0 ? (f + y[t + h - 1 - m * Math.ceil(h / m)]!) / 2 : f);
+      // forecastWith(state, p, h, sums), inlined: this runs for every origin and horizon.
+      const { level, trend, season, season2 } = state;
+      const m2 = season2.length;
+      for (const h of hs) {
+        const i = t + h - 1;
+        if (i >= y.length) break;
+        let f = level + sums[h - 1]! * trend;
+        if (m > 0) f += season[i % m]!;
+        if (m2 > 0) f += season2[i % m2]!;
+        sink(t, h, combine ? (f + naive(t, h)) / 2 : f);
       }
     });
     return;
   }
-  const m = model.method === 'seasonal-naive' ? period : 1;
-  for (let t = Math.max(warmup, m); t < y.length; t += stride) {
-    for (let h = 1; h <= horizon && t + h - 1 < y.length; h++) {
-      sink(t, h, y[t + h - 1 - m * Math.ceil(h / m)]!);
+  for (let t = Math.max(warmup, rule.period); t < y.length; t += stride) {
+    for (const h of hs) {
+      if (t + h - 1 >= y.length) break;
+      sink(t, h, naive(t, h));
     }
   }
 }
@@ -145,22 +232,59 @@ function warmupFor(n: number, period: number, period2: number, horizon: number):
   return seasonal ? 2 * period : Math.min(20, Math.floor(n / 4));
 }
 
-/** Chooses the method and parameters on `y` by rolling-origin MAE. */
-function chooseModel(y: readonly number[], period: number, period2: number, horizon: number): Model {
+/** Each ETS kind's best parameters in one {@link chooseModel}. */
+type KindFits = ReadonlyMap<EtsKind, EtsParams>;
+
+/**
+ * Chooses the method and parameters on `y` by rolling-origin MAE. With `prior` (each kind's winner on the
+ * first part of the same series, from the backtest) each kind's grid is searched only around it.
+ */
+function chooseModel(
+  y: readonly number[],
+  period: number,
+  period2: number,
+  horizon: number,
+  prior?: KindFits,
+): { model: Model; fits: KindFits } {
+  const fits = new Map<EtsKind, EtsParams>();
   const horizons = [...new Set([1, Math.ceil(horizon / 4), Math.ceil(horizon / 2), horizon])];
   const seasonal = period > 1 && y.length >= 3 * period + horizon;
   const weekly = weeklyFits(y.length, period, period2, horizon);
   const warmup = warmupFor(y.length, period, period2, horizon);
-  // Keep a fit under ~2 M filter steps per combination: stride the origins of long series.
-  const stride = Math.max(1, Math.floor((y.length * horizons.length) / 400_000));
-  const naive: Model = { method: seasonal ? 'seasonal-naive' : 'naive', params: null };
-  let best = { model: naive, mae: naiveMae(y, naive, period, warmup, horizons, stride) };
+  // Judge parameters on at most ~4,000 origins (every stride-th): a long series' filter still runs over
+  // every step, but the forecasts, most of a grid point's cost, do not grow past that.
+  const stride = Math.max(1, Math.floor((y.length - warmup) / 4000));
+  // The rules: seasonal naive (naive without a season); a day ahead or more also the mean of the last 7
+  // and 28 days, and where two weeks exist a week ago and the mean of the last 2 and 4 weeks. (Closer
+  // ahead the current level matters more than averaging noise: on NAB they lost at 1 h and 6 h.)
+  const ahead = horizon >= period;
+  const rules: Rule[] = seasonal
+    ? (ahead ? [1, 7, 28] : [1]).map((seasons) => ({ period, seasons }))
+    : [{ period: 1, seasons: 1 }];
+  if (weekly && ahead) rules.push(...[1, 2, 4].map((seasons) => ({ period: period2, seasons })));
+  let best = { model: { method: 'naive', params: null } as Model, mae: Number.POSITIVE_INFINITY };
+  for (const rule of rules) {
+    const model: Model = { method: ruleMethod(rule, period), params: null, rule };
+    const mae = naiveMae(y, model, period, warmup, horizons, stride);
+    if (mae < best.mae) best = { model, mae };
+  }
   const kinds: EtsKind[] = seasonal ? ['ses', 'holt-damped', 'holt-winters'] : ['ses', 'holt-damped'];
   let bestEts: Model | undefined;
   let bestEtsMae = Number.POSITIVE_INFINITY;
   let winters: EtsParams | undefined;
   for (const kind of kinds) {
-    const fit = fitEts(y, kind, seasonal ? period : 0, horizons, warmup, stride);
+    const fit = fitEts(
+      y,
+      kind,
+      seasonal ? period : 0,
+      horizons,
+      warmup,
+      stride,
+      0,
+      undefined,
+      prior?.get(kind),
+    );
+    fits.set(kind, fit.params);
     if (kind === 'holt-winters') winters = fit.params;
     if (fit.mae < bestEtsMae) {
       bestEts = { method: kind, params: fit.params };
@@ -168,7 +292,9 @@ function chooseModel(y: readonly number[], period: number, period2: number, hori
     }
   }
   if (weekly) {
-    const fit = fitEts(y, 'double-seasonal', period, horizons, warmup, stride, period2, winters);
+    const centre = prior?.get('double-seasonal');
+    const fit = fitEts(y, 'double-seasonal', period, horizons, warmup, stride, period2, winters, centre);
+    fits.set('double-seasonal', fit.params);
     if (fit.mae < bestEtsMae) {
       bestEts = { method: 'double-seasonal', params: fit.params };
       bestEtsMae = fit.mae;
@@ -176,11 +302,13 @@ function chooseModel(y: readonly number[], period: number, period2: number, hori
   }
   if (bestEts && bestEtsMae < best.mae) best = { model: bestEts, mae: bestEtsMae };
   if (bestEts && seasonal) {
-    const combined: Model = { method: 'combination', params: bestEts.params };
-    const mae = naiveMae(y, combined, period, warmup, horizons, stride);
-    if (mae < best.mae) best = { model: combined, mae };
+    for (const rule of rules) {
+      const combined: Model = { method: 'combination', params: bestEts.params, rule };
+      const mae = naiveMae(y, combined, period, warmup, horizons, stride);
+      if (mae < best.mae) best = { model: combined, mae };
+    }
   }
-  return best.model;
+  return { model: best.model, fits };
 }
 
 function naiveMae(
@@ -193,31 +321,75 @@ function naiveMae(
 ): number {
   let s = 0;
   let n = 0;
-  const want = new Set(horizons);
-  eachForecast(y, model, period, warmup, Math.max(...horizons), stride, (t, h, f) => {
-    if (!want.has(h)) return;
+  eachForecast(y, model, period, warmup, horizons, stride, (t, h, f) => {
     s += Math.abs(y[t + h - 1]! - f);
     n += 1;
   });
   return n === 0 ? Number.POSITIVE_INFINITY : s / n;
 }
 
-/** Errors of past forecasts per horizon (index h − 1), from origins whose whole horizon is before `end`. */
-function errorsByHorizon(
+/**
+ * The horizons whose past errors are measured: every one up to 24 steps, then every k-th, k = ⌈H / 64⌉,
+ * and H itself (at most ~90 of them: the quantiles of the others are interpolated, and all are smoothed
+ * over ±10% of h anyway).
+ */
+function sampledHorizons(horizon: number): number[] {
+  const k = Math.max(1, Math.ceil(horizon / 64));
+  const hs: number[] = [];
+  for (let h = 1; h <= horizon; h++) if (h <= 24 || h % k === 0 || h === horizon) hs.push(h);
+  return hs;
+}
+
+/**
+ * The errors of a model's forecasts from every origin t ≥ `start` at the sampled horizons `hs`
+ * (`errors[(t − start)·hs.length + j]`, NaN where the target is past the series): computed once, then
+ * every calibration reads the origins it needs (the filter is causal: a forecast from t is the same
+ * whatever follows t).
+ */
+interface ErrorTable {
+  horizon: number;
+  hs: number[];
+  start: number;
+  errors: Float64Array;
+}
+
+function errorTable(
   y: readonly number[],
   model: Model,
   period: number,
   warmup: number,
   horizon: number,
-  end: number,
-  window: number,
-): number[][] {
-  const out: number[][] = Array.from({ length: horizon }, () => []);
-  const first = Math.max(warmup, end - horizon - window);
-  const stride = Math.max(1, Math.floor(((end - first) * horizon) / 2_000_000));
-  eachForecast(y.slice(0, end), model, period, first, horizon, stride, (t, h, f) => {
-    out[h - 1]!.push(y[t + h - 1]! - f);
+): ErrorTable {
+  const hs = sampledHorizons(horizon);
+  const width = hs.length;
+  const column = new Int32Array(horizon + 1);
+  hs.forEach((h, j) => {
+    column[h] = j;
   });
+  const errors = new Float64Array(Math.max(0, y.length - warmup) * width).fill(Number.NaN);
+  eachForecast(y, model, period, warmup, hs, 1, (t, h, f) => {
+    errors[(t - warmup) * width + column[h]!] = y[t + h - 1]! - f;
+  });
+  return { horizon, hs, start: warmup, errors };
+}
+
+/**
+ * Errors of past forecasts per horizon (index h − 1; `null` for a horizon not sampled, see
+ * {@link sampledHorizons}), from the origins of the last `window` steps whose target is before `end`.
+ */
+function errorsByHorizon(table: ErrorTable, end: number, window: number): (number[] | null)[] {
+  const { horizon, hs, start, errors } = table;
+  const width = hs.length;
+  const out: (number[] | null)[] = new Array(horizon).fill(null);
+  for (const h of hs) out[h - 1] = [];
+  for (let t = Math.max(start, end - horizon - window); t < end; t++) {
+    for (let j = 0; j < width; j++) {
+      const h = hs[j]!;
+      if (t + h - 1 >= end) break;
+      const e = errors[(t - start) * width + j]!;
+      if (!Number.isNaN(e)) out[h - 1]!.push(e);
+    }
+  }
   return out;
 }
 
@@ -230,20 +402,13 @@ type Quantiles = [number, number, number, number];
  * (The mean of the two under-covered on NAB: 75.5% / 89.6% at 24 h against 77.4% / 90.9% for this.)
  */
 function calibration(
-  y: readonly number[],
-  model: Model,
+  table: ErrorTable,
   period: number,
-  warmup: number,
-  horizon: number,
   end: number,
   longRun?: readonly (Quantiles | undefined)[],
 ): { bounds: (Quantiles | undefined)[]; longRun: (Quantiles | undefined)[] } {
-  const recent = quantilesByHorizon(
-    errorsByHorizon(y, model, period, warmup, horizon, end, Math.max(3 * period, 500)),
-  );
-  const all =
-    longRun ??
-    quantilesByHorizon(errorsByHorizon(y, model, period, warmup, horizon, end, Number.POSITIVE_INFINITY));
+  const recent = quantilesByHorizon(errorsByHorizon(table, end, Math.max(3 * period, 500)));
+  const all = longRun ?? quantilesByHorizon(errorsByHorizon(table, end, Number.POSITIVE_INFINITY));
   const bounds = recent.map((r, i): Quantiles | undefined => {
     const a = all[i];
     if (!r || !a) return r ?? a;
@@ -253,34 +418,70 @@ function calibration(
 }
 
 /**
- * Error quantiles (2.5%, 10%, 90%, 97.5%) per horizon (index h − 1): each horizon's own quantiles,
- * then averaged over neighbouring horizons (±10%) so the bounds are smooth in h. A horizon with fewer
- * than 20 errors has none (`undefined`).
+ * Error quantiles (2.5%, 10%, 90%, 97.5%) per horizon (index h − 1): each sampled horizon's own
+ * quantiles, linear between sampled horizons, then averaged over neighbouring horizons (±10%) so the
+ * bounds are smooth in h. A horizon with fewer than 20 errors (or between two such) has none
+ * (`undefined`).
  */
-function quantilesByHorizon(errors: number[][]): (Quantiles | undefined)[] {
-  const own = errors.map((e): Quantiles | undefined => {
+function quantilesByHorizon(errors: readonly (number[] | null)[]): (Quantiles | undefined)[] {
+  const own = errors.map((e): Quantiles | undefined | null => {
+    if (e === null) return null;
     if (e.length < 20) return undefined;
-    const sorted = [...e].sort((a, b) => a - b);
+    // A typed array sorts numerically without a comparator call per comparison.
+    const sorted = Float64Array.from(e).sort();
     return [
-      quantileSorted(sorted, 0.025),
-      quantileSorted(sorted, 0.1),
-      quantileSorted(sorted, 0.9),
-      quantileSorted(sorted, 0.975),
+      quantileOf(sorted, 0.025),
+      quantileOf(sorted, 0.1),
+      quantileOf(sorted, 0.9),
+      quantileOf(sorted, 0.975),
     ];
   });
+  // Horizons not sampled: linear between the sampled ones on either side, when both have quantiles.
+  let below = -1;
+  for (let i = 0; i < own.length; i++) {
+    if (own[i] !== null) {
+      below = i;
+      continue;
+    }
+    let above = i + 1;
+    while (above < own.length && own[above] === null) above++;
+    const lo = below >= 0 ? own[below] : undefined;
+    const hi = above < own.length ? own[above] : undefined;
+    for (let k = i; k < above; k++) {
+      if (!lo || !hi) {
+        own[k] = undefined;
+        continue;
+      }
+      const w = (k - below) / (above - below);
+      own[k] = lo.map((v, j) => v + w * (hi[j]! - v)) as Quantiles;
+    }
+    i = above - 1;
+  }
+  // ±10% moving average over the horizons that have quantiles, by prefix sums.
+  const n = own.length;
+  const count = new Float64Array(n + 1);
+  const sums = Array.from({ length: 4 }, () => new Float64Array(n + 1));
+  for (let i = 0; i < n; i++) {
+    const q = own[i];
+    count[i + 1] = count[i]! + (q ? 1 : 0);
+    for (let j = 0; j < 4; j++) sums[j]![i + 1] = sums[j]![i]! + (q ? q[j]! : 0);
+  }
   return own.map((q, i) => {
     if (!q) return undefined;
     const spread = Math.round((i + 1) / 10);
-    const acc: Quantiles = [0, 0, 0, 0];
-    let n = 0;
-    for (let k = Math.max(0, i - spread); k <= Math.min(own.length - 1, i + spread); k++) {
-      const o = own[k];
-      if (!o) continue;
-      for (let j = 0; j < 4; j++) acc[j] = acc[j]! + o[j]!;
-      n += 1;
-    }
-    return acc.map((v) => v / n) as Quantiles;
+    const from = Math.max(0, i - spread);
+    const to = Math.min(n - 1, i + spread) + 1;
+    const c = count[to]! - count[from]!;
+    return sums.map((x) => (x[to]! - x[from]!) / c) as Quantiles;
   });
+}
+
+/** Quantile `q` of sorted values, linear between order statistics (as `quantileSorted` in util/stats). */
+function quantileOf(sorted: Float64Array, q: number): number {
+  const r = q * (sorted.length - 1);
+  const lo = Math.floor(r);
+  const a = sorted[lo]!;
+  return lo + 1 < sorted.length ? a + (r - lo) * (sorted[lo + 1]! - a) : a;
 }
 
 /** Offsets of the 95% and 80% bounds per horizon: empirical quantiles, else the analytic ones. */
@@ -332,9 +533,10 @@ function seasonsOf(y: readonly number[], o: ForecastOptions, horizon: number): [
 }
 
 function warmupOf(model: Model, n: number, period: number, period2: number): number {
+  const rule = model.rule?.period ?? 0;
   if (model.params?.period2) return period2 + period;
-  if (model.params?.period) return 2 * period;
-  return period > 1 ? period : Math.min(20, Math.floor(n / 4));
+  if (model.params?.period) return Math.max(2 * period, rule);
+  return period > 1 ? Math.max(period, rule) : Math.min(20, Math.floor(n / 4));
 }
 
 /**
@@ -348,22 +550,32 @@ export function backtest(
   o: ForecastOptions,
   sink?: BacktestSink,
 ): { accuracy: ForecastAccuracy; method: ForecastMethod; period2: number } | null {
+  const r = runBacktest(y, o, sink);
+  return r && { accuracy: r.accuracy, method: r.method, period2: r.period2 };
+}
+
+/** {@link backtest}, also returning each ETS kind's parameters chosen on the first 70%. */
+function runBacktest(
+  y: readonly number[],
+  o: ForecastOptions,
+  sink?: BacktestSink,
+): { accuracy: ForecastAccuracy; method: ForecastMethod; period2: number; fits: KindFits } | null {
   const horizon = Math.max(1, Math.floor(o.horizon));
   const [period, period2] = seasonsOf(y, o, horizon);
   const split = Math.floor(y.length * 0.7);
   if (!(split - horizon >= 2 * Math.max(period, 10) && y.length - split >= Math.min(horizon, 10)))
     return null;
   const train = y.slice(0, split);
-  const model = chooseModel(train, period, period2, horizon);
+  const { model, fits } = chooseModel(train, period, period2, horizon);
   const warmup = warmupOf(model, train.length, period, period2);
   // Intervals as they would be live: recalibrated every day (or quarter horizon) on the errors known by
   // then (the recent part; the long-run part from before the split), so a new regime widens them.
-  const first = calibration(y, model, period, warmup, horizon, split);
+  const table = errorTable(y, model, period, warmup, horizon);
+  const first = calibration(table, period, split);
   const sigma = oneStepSigma(train, model, period, warmup);
   const recalEvery = Math.max(period, Math.ceil(horizon / 4), 12);
   let block = 0;
   let bounds = intervalOffsets(first.bounds, sigma, model.params, period, horizon);
-  const snModel: Model = { method: period > 1 ? 'seasonal-naive' : 'naive', params: null };
   const scale = maseScale(train, period > 1 ? period : 1);
   let absErr = 0;
   let absErrNaive = 0;
@@ -371,27 +583,24 @@ export function backtest(
   let in80 = 0;
   let in95 = 0;
   const stride = Math.max(1, Math.floor(((y.length - split) * horizon) / 2_000_000));
-  const naive = new Float64Array((y.length - split) * horizon).fill(Number.NaN);
-  const at = (t: number, h: number) => (t - split) * horizon + h - 1;
-  eachForecast(y, snModel, period, split, horizon, stride, (t, h, f) => {
-    naive[at(t, h)] = f;
-  });
+  // The seasonal naive forecast of the same target (split ≥ 2 seasons: its value a season back exists).
+  const m = period > 1 ? period : 1;
+  const hs = upTo(horizon);
   // Forecasts only from the held-out origins (the filter still runs from the start for its state).
-  eachForecast(y, model, period, split, horizon, stride, (t, h, f) => {
+  eachForecast(y, model, period, split, hs, stride, (t, h, f) => {
     const b = Math.floor((t - split) / recalEvery);
     if (b !== block) {
       block = b;
       const end = split + b * recalEvery;
-      const q = calibration(y, model, period, warmup, horizon, end, first.longRun).bounds;
+      const q = calibration(table, period, end, first.longRun).bounds;
       bounds = intervalOffsets(q, sigma, model.params, period, horizon);
     }
     const actual = y[t + h - 1]!;
     const offsets = bounds[h - 1]!;
     const [l95, l80, u80, u95] = offsets;
     const e = actual - f;
-    const sn = naive[at(t, h)]!;
     absErr += Math.abs(e);
-    absErrNaive += Math.abs(actual - (Number.isNaN(sn) ? f : sn));
+    absErrNaive += Math.abs(actual - y[t + h - 1 - m * Math.ceil(h / m)]!);
     if (e >= l80 && e <= u80) in80 += 1;
     if (e >= l95 && e <= u95) in95 += 1;
     n += 1;
@@ -407,7 +616,8 @@ export function backtest(
       origins: Math.ceil((y.length - split) / stride),
     },
     method: model.method,
-    period2: model.params?.period2 ?? 0,
+    period2: period2Of(model, period),
+    fits,
   };
 }
 
@@ -421,12 +631,14 @@ export function forecastSeries(y: readonly number[], o: ForecastOptions): Foreca
   const horizon = Math.max(1, Math.floor(o.horizon));
   const [period, period2] = seasonsOf(y, o, horizon);
   const clamp = (v: number) => (o.bounds ? Math.min(o.bounds[1], Math.max(o.bounds[0], v)) : v);
-  const accuracy = backtest(y, o)?.accuracy ?? null;
+  const tested = runBacktest(y, o);
+  const accuracy = tested?.accuracy ?? null;
 
-  // The forecast: choose on everything; intervals from all past errors.
-  const model = chooseModel(y, period, period2, horizon);
+  // The forecast: choose on everything (each kind's grid around its winner in the backtest); intervals
+  // from all past errors.
+  const { model } = chooseModel(y, period, period2, horizon, tested?.fits);
   const warmup = warmupOf(model, y.length, period, period2);
-  const quantiles = calibration(y, model, period, warmup, horizon, y.length).bounds;
+  const quantiles = calibration(errorTable(y, model, period, warmup, horizon), period, y.length).bounds;
   const sigma = oneStepSigma(y, model, period, warmup);
   const ahead = forecastsFromEnd(y, model, period, horizon);
   const bounds = intervalOffsets(quantiles, sigma, model.params, period, horizon);
@@ -447,7 +659,7 @@ export function forecastSeries(y: readonly number[], o: ForecastOptions): Foreca
     method: model.method,
     params: model.params,
     period,
-    period2: model.params?.period2 ?? 0,
+    period2: period2Of(model, period),
     points,
     accuracy,
   };
@@ -457,7 +669,7 @@ export function forecastSeries(y: readonly number[], o: ForecastOptions): Foreca
 function oneStepSigma(y: readonly number[], model: Model, period: number, warmup: number): number {
   let s = 0;
   let n = 0;
-  eachForecast(y, model, period, warmup, 1, 1, (t, _h, f) => {
+  eachForecast(y, model, period, warmup, [1], 1, (t, _h, f) => {
     s += (y[t]! - f) ** 2;
     n += 1;
   });
@@ -467,16 +679,15 @@ function oneStepSigma(y: readonly number[], model: Model, period: number, warmup
 /** Forecasts 1..horizon from the end of `y`. */
 function forecastsFromEnd(y: readonly number[], model: Model, period: number, horizon: number): number[] {
   const t = y.length;
-  const naive = (m: number, i: number) => y[t + i - m * Math.ceil((i + 1) / m)]!;
+  const naive = ruleForecaster(y, ruleOf(model, period));
   if (model.params) {
     const p = model.params;
     const state = runFilter(y, p, y.length);
     const combine = model.method === 'combination';
     return Array.from({ length: horizon }, (_, i) => {
       const f = forecastAt(state, p, i + 1);
-      return combine ? (f + naive(period, i)) / 2 : f;
+      return combine ? (f + naive(t, i + 1)) / 2 : f;
     });
   }
-  const m = model.method === 'seasonal-naive' ? period : 1;
-  return Array.from({ length: horizon }, (_, i) => naive(m, i));
+  return Array.from({ length: horizon }, (_, i) => naive(t, i + 1));
 }
