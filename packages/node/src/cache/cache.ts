@@ -118,12 +118,15 @@ export class CacheLoadTimeoutError extends Error {
   }
 }
 
-/** What the memory tier holds per key. */
+/**
+ * A value found by a lookup, with when it was stored and how long its load took (ms). The memory tier
+ * keeps no object per entry: the value itself, and these two numbers in its store's typed columns (see
+ * `Cache.stampFor` and `Cache.costFor`).
+ */
 interface Held<V> {
   v: V;
   storedAt: number;
   loadMs: number;
-  tags: readonly string[] | undefined;
 }
 
 /** A load running for one key. `superseded`: a write or delete of the key came after it started. */
@@ -187,7 +190,7 @@ function checkEntryOptions(o: EntryOptions): void {
 export class Cache<V = unknown> {
   readonly name: string;
   readonly backend: CacheBackend;
-  private readonly memory: MemoryStore<Held<V>> | undefined;
+  private readonly memory: MemoryStore<V> | undefined;
   private readonly remote: RedisTier<V> | undefined;
   private readonly ownClient: Redis | undefined;
   private readonly codec: Codec<V>;
@@ -208,6 +211,8 @@ export class Cache<V = unknown> {
   /** Keys whose getOrLoad lookup is running, with a version bumped by each write of the key. */
   private readonly watched = new Map<string, { refs: number; version: number }>();
   private readonly tagIndex = new Map<string, Set<string>>();
+  /** The tags of each key of the memory tier that was stored with tags (no entry for the others). */
+  private readonly entryTags = new Map<string, readonly string[]>();
   private readonly loadTimes = new LatencyHistogram();
   private readonly mrc: ShardsMrc | undefined;
   private readonly counts = {
@@ -290,13 +295,14 @@ export class Cache<V = unknown> {
     if (this.adaptive) new AdaptiveTtl(this.defaultTtl, this.adaptive); // validates the options now
     if (backend !== 'redis') {
       const sizeOf = o.sizeOf;
-      this.memory = new MemoryStore<Held<V>>({
+      this.memory = new MemoryStore<V>({
         maxEntries: o.maxBytes === undefined ? (o.maxEntries ?? 10_000) : undefined,
         maxBytes: o.maxBytes,
-        sizeOf: (k, h) => estimateBytes(k) + (sizeOf ? sizeOf(h.v) : estimateBytes(h.v)) + 96,
+        sizeOf: (k, v) => estimateBytes(k) + (sizeOf ? sizeOf(v) : estimateBytes(v)) + 96,
         policy: o.policy,
-        now: this.now,
-        onRemove: (key, held) => this.untag(String(key), held),
+        // The store's own coarse clock unless the caller gave one (its expiry checks are per hit).
+        now: o.now,
+        onRemove: (key) => this.untag(String(key)),
       });
     } else if (o.maxEntries !== undefined || o.maxBytes !== undefined) {
       throw new RangeError(
@@ -385,9 +391,9 @@ export class Cache<V = unknown> {
     const remoteIdx: number[] = [];
     for (let i = 0; i < ks.length; i++) {
       this.mrc?.record(hashKey(ks[i]!));
-      const h = this.memory?.get(ks[i]!);
-      if (h) {
-        out[i] = h.v;
+      const v = this.memory?.get(ks[i]!);
+      if (v !== undefined) {
+        out[i] = v;
         this.counts.memoryHits += 1;
         this.hit(this.group(ks[i]!));
       } else remoteIdx.push(i);
@@ -403,9 +409,11 @@ export class Cache<V = unknown> {
           this.hit(this.group(ks[i]!));
           this.memory?.set(
             ks[i]!,
-            { v: e.value, storedAt: e.storedAt, loadMs: e.loadMs, tags: undefined },
+            e.value,
             e.expiresAt,
             this.grace,
+            this.stampFor(e.storedAt),
+            this.costFor(e.loadMs, e.expiresAt),
           );
         } else this.miss(this.group(ks[i]!));
       });
@@ -512,7 +520,7 @@ export class Cache<V = unknown> {
     this.checkOpen();
     this.supersede(k);
     const prev = this.memory?.getStale(k);
-    if (prev) this.observe(k, prev.value.storedAt, !this.same(prev.value.v, value));
+    if (prev) this.observe(k, this.memory!.stampOf(k), !this.same(prev.value, value));
     const stored = await this.put(k, value, o, 0);
     if (this.backend === 'tiered') await this.remote!.publish({ keys: [k] });
     return stored;
@@ -523,7 +531,7 @@ export class Cache<V = unknown> {
     const k = checkKey(key);
     this.supersede(k);
     const prev = this.memory?.getStale(k);
-    if (prev) this.observe(k, prev.value.storedAt, true);
+    if (prev) this.observe(k, this.memory!.stampOf(k), true);
     const inMemory = this.memory?.delete(k) ?? false;
     // A tombstone as long as a load may run, so that a load of the old value started before cannot store it.
     const inRemote = this.remote
@@ -757,7 +765,7 @@ export class Cache<V = unknown> {
     let sum = 0;
     for (const k of m.keysByRecency()) {
       const h = m.getStale(k);
-      if (h) sum += estimateBytes(k) + estimateBytes(h.value.v) + 96;
+      if (h) sum += estimateBytes(k) + estimateBytes(h.value) + 96;
       if (++n >= 64) break;
     }
     return n === 0 ? 0 : Math.round((sum / n) * m.size);
@@ -775,13 +783,13 @@ export class Cache<V = unknown> {
     if (read) this.mrc?.record(hashKey(k));
     if (this.memory) {
       // get() feeds recency, frequency and the window's hill climber with the hit or the miss.
-      const held = this.memory.get(k);
-      if (held) {
+      const v = this.memory.get(k);
+      if (v !== undefined) {
         if (read) this.counts.memoryHits += 1;
-        return { held, fresh: true, expiresAt: this.memory.expiresAt(k) ?? 0 };
+        return { held: this.heldOf(k, v), fresh: true, expiresAt: this.memory.expiresAt(k) ?? 0 };
       }
       const s = this.memory.getStale(k);
-      if (s && !this.remote) return { held: s.value, fresh: false, expiresAt: s.expiresAt };
+      if (s && !this.remote) return { held: this.heldOf(k, s.value), fresh: false, expiresAt: s.expiresAt };
     }
     if (!this.remote) return undefined;
     if (!this.started) await this.ready;
@@ -789,13 +797,20 @@ export class Cache<V = unknown> {
     if (seen) seen.token = token;
     if (!e) {
       const s = this.memory?.getStale(k);
-      return s ? { held: s.value, fresh: false, expiresAt: s.expiresAt } : undefined;
+      return s ? { held: this.heldOf(k, s.value), fresh: false, expiresAt: s.expiresAt } : undefined;
     }
     const fresh = e.expiresAt === 0 || e.expiresAt > this.now();
-    const held: Held<V> = { v: e.value, storedAt: e.storedAt, loadMs: e.loadMs, tags: undefined };
+    const held: Held<V> = { v: e.value, storedAt: e.storedAt, loadMs: e.loadMs };
     if (fresh) {
       if (read) this.counts.remoteHits += 1;
-      this.memory?.set(k, held, e.expiresAt, this.grace);
+      this.memory?.set(
+        k,
+        e.value,
+        e.expiresAt,
+        this.grace,
+        this.stampFor(e.storedAt),
+        this.costFor(e.loadMs, e.expiresAt),
+      );
     }
     return { held, fresh, expiresAt: e.expiresAt };
   }
@@ -916,30 +931,16 @@ export class Cache<V = unknown> {
     const ttl = o.ttlMs ?? this.group(k).ttl?.ttlMs ?? this.defaultTtl;
     const grace = o.staleGraceMs ?? this.grace;
     const expiresAt = ttl > 0 ? now + Math.max(1, Math.round(ttl * (1 - this.jitter * this.random()))) : 0;
-    const held: Held<V> = { v: value, storedAt: now, loadMs, tags: o.tags };
     if (this.remote && load?.token !== undefined) {
       if (!this.started) await this.ready;
       const meta = { expiresAt, storedAt: now, loadMs, graceMs: grace, tags: o.tags };
       const stored = await this.remote.setIfUnchanged(k, value, meta, load.token);
       if (stored === false || load.flight.superseded) return false;
-      return this.memory ? this.putMemory(k, held, expiresAt, grace, o.tags) : stored === true;
+      return this.memory ? this.putMemory(k, value, expiresAt, grace, now, loadMs, o.tags) : stored === true;
     }
-    if (this.memory) {
-      const old = this.memory.getStale(k);
-      if (old) this.untag(k, old.value);
-      this.memory.set(k, held, expiresAt, grace);
-      // Refused (too heavy) or rejected at admission: nothing to index.
-      if (this.memory.getStale(k)?.value !== held)
-        return this.remote ? this.putRemote(k, value, o, expiresAt, now, loadMs, grace) : false;
-      for (const t of o.tags ?? []) {
-        let set = this.tagIndex.get(t);
-        if (!set) {
-          set = new Set();
-          this.tagIndex.set(t, set);
-        }
-        set.add(k);
-      }
-    }
+    // Refused (too heavy) or rejected at admission: not in memory, nothing to index.
+    if (this.memory && !this.putMemory(k, value, expiresAt, grace, now, loadMs, o.tags))
+      return this.remote ? this.putRemote(k, value, o, expiresAt, now, loadMs, grace) : false;
     return this.remote
       ? (await this.putRemote(k, value, o, expiresAt, now, loadMs, grace)) || this.memory !== undefined
       : true;
@@ -948,17 +949,21 @@ export class Cache<V = unknown> {
   /** Stores in the memory tier and indexes the tags. @returns whether it was kept. */
   private putMemory(
     k: string,
-    held: Held<V>,
+    value: V,
     expiresAt: number,
     grace: number,
+    storedAt: number,
+    loadMs: number,
     tags: readonly string[] | undefined,
   ): boolean {
     const m = this.memory!;
-    const old = m.getStale(k);
-    if (old) this.untag(k, old.value);
-    m.set(k, held, expiresAt, grace);
-    if (m.getStale(k)?.value !== held) return false;
-    for (const t of tags ?? []) {
+    this.untag(k);
+    m.set(k, value, expiresAt, grace, this.stampFor(storedAt), this.costFor(loadMs, expiresAt));
+    // Held after the set: it holds this value (a refused or rejected entry is gone).
+    if (!m.contains(k)) return false;
+    if (tags === undefined || tags.length === 0) return true;
+    this.entryTags.set(k, tags);
+    for (const t of tags) {
       let set = this.tagIndex.get(t);
       if (!set) {
         set = new Set();
@@ -982,8 +987,30 @@ export class Cache<V = unknown> {
     return this.remote!.set(k, value, { expiresAt, storedAt: now, loadMs, graceMs: grace, tags: o.tags });
   }
 
-  private untag(k: string, held: Held<V>): void {
-    for (const t of held.tags ?? []) {
+  /**
+   * The store time kept with a memory entry: only the adaptive TTL reads it (it observes how long a value
+   * lived), so without it no column is spent on it.
+   */
+  private stampFor(storedAt: number): number {
+    return this.adaptive ? storedAt : 0;
+  }
+
+  /** The load time kept with a memory entry: only XFetch reads it, for an entry that expires. */
+  private costFor(loadMs: number, expiresAt: number): number {
+    return this.beta > 0 && expiresAt > 0 ? loadMs : 0;
+  }
+
+  /** A memory entry's value with its two numbers. */
+  private heldOf(k: string, v: V): Held<V> {
+    const m = this.memory!;
+    return { v, storedAt: m.stampOf(k), loadMs: m.costOf(k) };
+  }
+
+  private untag(k: string): void {
+    const tags = this.entryTags.get(k);
+    if (tags === undefined) return;
+    this.entryTags.delete(k);
+    for (const t of tags) {
       const set = this.tagIndex.get(t);
       set?.delete(k);
       if (set?.size === 0) this.tagIndex.delete(t);
@@ -993,7 +1020,7 @@ export class Cache<V = unknown> {
   private dropLocal(k: string, observe: boolean): void {
     this.supersede(k);
     const prev = this.memory?.getStale(k);
-    if (prev && observe) this.observe(k, prev.value.storedAt, true);
+    if (prev && observe) this.observe(k, this.memory!.stampOf(k), true);
     this.memory?.delete(k);
   }
 

@@ -12,6 +12,17 @@
  */
 const BLOCK_COUNTERS = 128;
 
+/**
+ * Re-mixes the caller's hash (as Caffeine's sketch spreads `hashCode()` before indexing), so a hash
+ * with fewer than 32 significant bits — the memory store keeps 29 — still reaches every block and
+ * counter evenly.
+ */
+function spread(x: number): number {
+  let h = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return h ^ (h >>> 16);
+}
+
 /** Estimates how often a key (by its 32-bit hash) was seen recently, capped at 15. */
 export class FrequencySketch {
   private table!: Uint8Array;
@@ -49,7 +60,8 @@ export class FrequencySketch {
   }
 
   /** The estimated count (0..15): the smallest of the key's four counters. */
-  frequency(hash: number): number {
+  frequency(key: number): number {
+    const hash = spread(key);
     const base = (Math.imul(hash, 0x9e3779b1) >>> this.blockShift) * BLOCK_COUNTERS;
     const h2 = Math.imul(hash, 0x85ebca6b);
     const t = this.table;
@@ -64,7 +76,8 @@ export class FrequencySketch {
   }
 
   /** Counts one occurrence; halves all counters every `sampleSize` increments. */
-  increment(hash: number): void {
+  increment(key: number): void {
+    const hash = spread(key);
     const base = (Math.imul(hash, 0x9e3779b1) >>> this.blockShift) * BLOCK_COUNTERS;
     const h2 = Math.imul(hash, 0x85ebca6b);
     const t = this.table;

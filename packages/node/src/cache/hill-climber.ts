@@ -36,7 +36,19 @@ export class HillClimber {
     else this.misses += 1;
     const requests = this.hits + this.misses;
     if (requests < this.sampleSize) return 0;
-    const hitRatio = this.hits / requests;
+    const hits = this.hits;
+    this.hits = 0;
+    this.misses = 0;
+    return this.sample(hits, requests);
+  }
+
+  /**
+   * Closes a sample counted by the caller (`hits` of `requests`, requests > 0): the same decision as
+   * {@link HillClimber.record} makes at the end of a sample, without a call per request.
+   * @returns the window adjustment to apply now (capacity units).
+   */
+  sample(hits: number, requests: number): number {
+    const hitRatio = hits / requests;
     const change = hitRatio - this.previousHitRatio;
     const amount = change >= 0 ? this.stepSize : -this.stepSize;
     this.stepSize =
@@ -44,8 +56,6 @@ export class HillClimber {
         ? STEP_PERCENT * this.maximum * (amount >= 0 ? 1 : -1)
         : STEP_DECAY * amount;
     this.previousHitRatio = hitRatio;
-    this.hits = 0;
-    this.misses = 0;
     return amount;
   }
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HAS_CACHE_TRACES, readTrace, replay } from '../../../../bench/lib/cache-traces.ts';
+import { coarseNow } from './coarse-clock.ts';
 import { FrequencySketch } from './frequency-sketch.ts';
+import { HillClimber } from './hill-climber.ts';
 import { MemoryStore } from './memory-store.ts';
 
 test('LRU by hand: capacity 2, a b a c b a → hits on the second a only', () => {
@@ -87,4 +89,53 @@ test('real traces: LRU matches the exact replay; W-TinyLFU beats it on loops', {
   const gli = readTrace('lirs/gli.trace.gz');
   const g = replay(gli.keys, new MemoryStore<number>({ maxEntries: 1000 }));
   assert.ok(g > 0.4278, `gli at 1000: above Caffeine 2.6.2's 42.78%, got ${(100 * g).toFixed(2)}`);
+});
+
+test('W-TinyLFU hits: a protected hit only sets a reference bit, honoured when protected overflows', () => {
+  // 10 entries, static window: window 1, protected at most 7.
+  const s = new MemoryStore<number>({ maxEntries: 10, adaptiveWindow: false });
+  for (const k of 'abcdefghij') s.set(k, 1); // window j; probation a..i
+  for (const k of 'abcdefg') assert.equal(s.get(k), 1); // a probation hit is promoted at once: protected a..g
+  assert.equal(s.get('a'), 1); // protected: a's reference bit, no move
+  assert.equal(s.get('h'), 1); // promoted: protected holds 8 > 7, so its oldest goes back to probation —
+  // a, the oldest, was used since: it goes to protected's tail instead, and b (unused) is demoted.
+  assert.deepEqual([...s.keysByRecency()], ['a', 'h', 'g', 'f', 'e', 'd', 'c', 'b', 'i', 'j']);
+  assert.deepEqual(s.counters, { hits: 9, misses: 0, evictions: 0, expirations: 0 });
+});
+
+test('hill climber: a sample closed by sample() decides as one counted by record()', () => {
+  const a = new HillClimber(1000, 100);
+  const b = new HillClimber(1000, 100);
+  for (const hits of [30, 60, 55, 90, 10]) {
+    let ra = 0;
+    for (let i = 0; i < 100; i++) ra = a.record(i < hits);
+    assert.equal(b.sample(hits, 100), ra);
+  }
+});
+
+test('coarse clock: one Date.now() read serves 256 calls within a turn of the loop, and a new turn reads it again', async (t) => {
+  let now = 1_000;
+  let reads = 0;
+  t.mock.method(Date, 'now', () => {
+    reads += 1;
+    return now;
+  });
+  await new Promise((r) => setImmediate(r)); // a turn of its own: no cached time from before
+  assert.equal(coarseNow(), 1_000);
+  now = 2_000;
+  for (let i = 1; i < 256; i++) assert.equal(coarseNow(), 1_000);
+  assert.equal(reads, 1);
+  assert.equal(coarseNow(), 2_000, 'the 257th call reads the clock');
+  now = 3_000;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(coarseNow(), 3_000, 'a new turn of the loop reads the clock');
+  assert.equal(reads, 3);
+});
+
+test('entries that expire are seen expired once their time has passed (default clock)', async () => {
+  const s = new MemoryStore<string>({ maxEntries: 10 });
+  s.set('k', 'v', Date.now() + 20);
+  assert.equal(s.get('k'), 'v');
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(s.get('k'), undefined);
 });

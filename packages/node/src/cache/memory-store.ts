@@ -8,12 +8,23 @@
  * starting window, the adaptive window, and the admission of a warm candidate with probability 1/128
  * when it loses (so an attacker cannot pin the victim by colliding hashes).
  *
- * Layout: entries live in slots of parallel typed arrays (previous/next links, queue, hash, weight,
- * expiry) with a `Map` from key to slot, as `lru-cache` does, so a hit allocates nothing. Three circular
- * lists with sentinels 0, 1 and 2: the window, the probation and the protected segments; the head of each
- * list is its least recently used entry. Synchronous; not safe across worker threads.
+ * Layout: entries live in slots of parallel typed arrays (previous/next links, a word holding the hash,
+ * the segment and the reference bit, weight, expiry, and the two numbers `createCache` keeps per entry) with one `Map` from key to slot, as
+ * `lru-cache` does, so a hit allocates nothing. Three circular lists with sentinels 0, 1 and 2: the
+ * window, the probation and the protected segments; the head of each list is its oldest entry.
+ *
+ * The hit path does little list work under W-TinyLFU (after Caffeine's read buffer, single-threaded):
+ * a hit reads the entry's word, appends its hash to a read buffer that feeds the frequency sketch 64
+ * hits at a time, and — for an entry of the window or the protected segment, the common case — only
+ * sets its reference bit. Those two segments are ordered when they are used, second-chance (CLOCK)
+ * style: an entry found referenced at the head of its segment goes back to the tail with its bit
+ * cleared, as a move at the hit would have placed it (Corbató's CLOCK as an LRU approximation). A hit in
+ * probation is promoted to protected at once, as in TinyLFU's SLRU (deferring it cost up to a point of
+ * hit ratio on the LIRS traces). LRU (`policy: 'lru'`) stays exact: a hit moves the entry to the tail.
+ * Synchronous; not safe across worker threads.
  * @module
  */
+import { coarseNow } from './coarse-clock.ts';
 import { FrequencySketch } from './frequency-sketch.ts';
 import { type CacheKey, hashKey } from './hash.ts';
 import { HillClimber } from './hill-climber.ts';
@@ -40,7 +51,10 @@ export interface MemoryStoreOptions<V> {
   climberSampleSize?: number | undefined;
   /** Called after an entry leaves. */
   onRemove?: ((key: CacheKey, value: V, cause: RemovalCause) => void) | undefined;
-  /** Clock, ms (default `Date.now`). */
+  /**
+   * Clock, ms (default: `Date.now()` read at most once per 256 calls and per turn of the event loop,
+   * see `coarse-clock.ts`, so hits on expiring entries do not each read the clock).
+   */
   now?: (() => number) | undefined;
 }
 
@@ -58,6 +72,11 @@ const PROBATION = 1;
 const PROTECTED = 2;
 const FIRST_SLOT = 3;
 const NONE = 0xffffffff;
+/** A slot's word (an Int32Array element): the reference bit (sign bit), the segment, a 29-bit hash. */
+const REF = 0x80000000 | 0;
+const QUEUE_SHIFT = 29;
+const QUEUE_MASK = 3 << QUEUE_SHIFT;
+const HASH_MASK = 0x1fffffff;
 
 /** Most objects, arrays, Map and Set entries one {@link estimateBytes} call walks. */
 export const MAX_SIZED_NODES = 100_000;
@@ -123,20 +142,31 @@ export class MemoryStore<V> {
   readonly maximum: number;
   readonly policy: EvictionPolicy;
   readonly weighted: boolean;
-  /** Hit and miss counts, evictions and expirations. */
-  readonly counters: MemoryStoreCounters = { hits: 0, misses: 0, evictions: 0, expirations: 0 };
-
+  private hits = 0;
+  private misses = 0;
+  private evictions = 0;
+  private expirations = 0;
   private readonly map = new Map<CacheKey, number>();
   private keys: (CacheKey | undefined)[] = [];
   private values: (V | undefined)[] = [];
   private prev: Uint32Array;
   private next: Uint32Array;
-  private queue: Uint8Array;
-  private hashes: Uint32Array;
-  /** Per-slot weights (only with `maxBytes`), expiries and graces: allocated when first needed. */
+  /**
+   * Per slot: the reference bit (sign bit, set by a hit under W-TinyLFU), the segment (2 bits) and the
+   * key's 29-bit hash for the sketch, so a hit reads one word.
+   */
+  private words: Int32Array;
+  /**
+   * Per-slot weights (only with `maxBytes`), expiries, graces, and the caller's two numbers (see
+   * {@link MemoryStore.set}): allocated when first needed.
+   */
   private weights: Uint32Array | undefined;
   private expires: Float64Array | undefined;
   private graces: Uint32Array | undefined;
+  private stamps: Float64Array | undefined;
+  private costs: Float32Array | undefined;
+  /** Exact LRU: a hit moves the entry (no reference bits). */
+  private readonly exactLru: boolean;
   private free: number[] = [];
   private top = FIRST_SLOT;
   private capacity: number;
@@ -150,6 +180,10 @@ export class MemoryStore<V> {
   private readonly readBuffer = new Uint32Array(READ_BUFFER);
   private readCount = 0;
   private readonly climber: HillClimber | undefined;
+  /** Requests counted towards the climber's sample, and the hits at the sample's start. */
+  private sampled = 0;
+  private sampleEvery = Number.POSITIVE_INFINITY;
+  private sampleHits = 0;
   private readonly sizeOf: (key: CacheKey, value: V) => number;
   private readonly onRemove: MemoryStoreOptions<V>['onRemove'];
   private readonly now: () => number;
@@ -176,14 +210,14 @@ export class MemoryStore<V> {
     this.maximum = max;
     this.weighted = !byEntries;
     this.policy = o.policy ?? 'w-tinylfu';
+    this.exactLru = this.policy === 'lru';
     this.sizeOf = o.sizeOf ?? ((k, v) => estimateBytes(k) + estimateBytes(v) + 96);
     this.onRemove = o.onRemove;
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? coarseNow;
     this.capacity = FIRST_SLOT + (byEntries ? Math.min(max, 1024) : 1024);
     this.prev = new Uint32Array(this.capacity);
     this.next = new Uint32Array(this.capacity);
-    this.queue = new Uint8Array(this.capacity);
-    this.hashes = new Uint32Array(this.capacity);
+    this.words = new Int32Array(this.capacity);
     if (this.weighted) this.weights = new Uint32Array(this.capacity);
     for (let s = 0; s < FIRST_SLOT; s++) {
       this.prev[s] = s;
@@ -204,8 +238,19 @@ export class MemoryStore<V> {
       this.sketch = new FrequencySketch(Math.min(entries, 1024));
       if (o.adaptiveWindow !== false) {
         this.climber = new HillClimber(max, o.climberSampleSize ?? 10 * entries);
+        this.sampleEvery = this.climber.sampleSize;
       }
     }
+  }
+
+  /** Hit and miss counts, evictions and expirations (a copy). */
+  get counters(): MemoryStoreCounters {
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      expirations: this.expirations,
+    };
   }
 
   /** Entries held. */
@@ -240,25 +285,32 @@ export class MemoryStore<V> {
    */
   get(key: CacheKey): V | undefined {
     const s = this.map.get(key);
-    if (s === undefined) {
-      this.counters.misses += 1;
-      this.climb(false);
+    if (s === undefined || (this.expires !== undefined && this.expiredOnRead(s))) {
+      this.misses += 1;
+      if (++this.sampled >= this.sampleEvery) this.climb();
       return undefined;
     }
-    const exp = this.exp(s);
-    if (exp !== 0 && this.isExpired(s, this.now(), true)) {
-      this.counters.misses += 1;
-      this.climb(false);
-      return undefined;
+    this.hits += 1;
+    if (this.exactLru) this.moveLast(WINDOW, s);
+    else {
+      // W-TinyLFU: mark the entry referenced and buffer its hash for the sketch (no list work).
+      const word = this.words[s]!;
+      const q = word & QUEUE_MASK;
+      if (q === PROTECTED << QUEUE_SHIFT) {
+        if (word >= 0) this.words[s] = word | REF;
+      } else if (q === WINDOW << QUEUE_SHIFT) this.moveLast(WINDOW, s);
+      else this.promote(s);
+      this.readBuffer[this.readCount] = word & HASH_MASK;
+      if (++this.readCount === READ_BUFFER) this.drainReads();
+      if (++this.sampled >= this.sampleEvery) this.climb();
     }
-    this.counters.hits += 1;
-    if (this.sketch) {
-      this.readBuffer[this.readCount++] = this.hashes[s]!;
-      if (this.readCount === READ_BUFFER) this.drainReads();
-    }
-    this.onAccess(s);
-    this.climb(true);
     return this.values[s];
+  }
+
+  /** Whether a present entry reads as expired now (a miss); removes it when past its grace too. */
+  private expiredOnRead(s: number): boolean {
+    const exp = this.expires![s]!;
+    return exp !== 0 && this.isExpired(s, this.now(), true);
   }
 
   /**
@@ -282,13 +334,35 @@ export class MemoryStore<V> {
     return s === undefined ? undefined : this.exp(s);
   }
 
+  /** Whether `key` is held, fresh or stale (no side effects). */
+  contains(key: CacheKey): boolean {
+    return this.map.has(key);
+  }
+
+  /** The `stamp` given with the entry's last {@link MemoryStore.set} (0 when absent or none). */
+  stampOf(key: CacheKey): number {
+    const s = this.map.get(key);
+    return s === undefined || this.stamps === undefined ? 0 : this.stamps[s]!;
+  }
+
+  /** The `cost` given with the entry's last {@link MemoryStore.set}, as a float32 (0 when absent or none). */
+  costOf(key: CacheKey): number {
+    const s = this.map.get(key);
+    return s === undefined || this.costs === undefined ? 0 : this.costs[s]!;
+  }
+
   /**
    * Stores `value` under `key`.
    * @param expiresAt - absolute ms after which the value is stale (0: never).
    * @param graceMs - how long a stale value is kept for stale-while-revalidate, ms.
-   * @returns false when the entry alone weighs more than the capacity (nothing is stored).
+   * @param stamp - a number kept with the entry (`createCache`: when it was stored, ms), read by
+   *   {@link MemoryStore.stampOf}; its column is allocated on the first non-zero value.
+   * @param cost - a second number kept with the entry as a float32 (`createCache`: the load's duration,
+   *   ms), read by {@link MemoryStore.costOf}; allocated on the first non-zero value.
+   * @returns false when the entry alone weighs more than the capacity (nothing is stored). An entry that
+   *   loses admission at once is not held either: check {@link MemoryStore.contains}.
    */
-  set(key: CacheKey, value: V, expiresAt = 0, graceMs = 0): boolean {
+  set(key: CacheKey, value: V, expiresAt = 0, graceMs = 0, stamp = 0, cost = 0): boolean {
     let w = 1;
     if (this.weighted) {
       const size = this.sizeOf(key, value);
@@ -306,24 +380,26 @@ export class MemoryStore<V> {
       const before = this.values[old] as V;
       this.values[old] = value;
       this.setExpiry(old, expiresAt, graceMs);
+      this.setNumbers(old, stamp, cost);
       this.reweigh(old, w);
-      this.sketch?.increment(this.hashes[old]!);
-      this.onAccess(old);
+      this.sketch?.increment(this.words[old]! & HASH_MASK);
+      this.touch(old);
       this.onRemove?.(key, before, 'replaced');
       this.evict();
       return true;
     }
     const s = this.allocate();
-    const hash = this.sketch ? hashKey(key) : 0;
+    const hash = this.sketch ? hashKey(key) & HASH_MASK : 0;
     if (this.sketch && this.map.size >= this.sketch.capacity && this.sketch.capacity < this.sketchMax) {
       this.sketch.ensureCapacity(Math.min(this.sketchMax, 2 * this.sketch.capacity));
     }
     this.map.set(key, s);
     this.keys[s] = key;
     this.values[s] = value;
-    this.hashes[s] = hash;
+    this.words[s] = hash;
     if (this.weights) this.weights[s] = w;
     this.setExpiry(s, expiresAt, graceMs);
+    this.setNumbers(s, stamp, cost);
     this.sketch?.increment(hash);
     this.linkLast(WINDOW, s);
     this.windowWeight += w;
@@ -391,7 +467,7 @@ export class MemoryStore<V> {
   /** The frequency estimate (0..15) of a key; 0 under LRU. */
   frequency(key: CacheKey): number {
     if (this.readCount > 0) this.drainReads();
-    return this.sketch?.frequency(hashKey(key)) ?? 0;
+    return this.sketch?.frequency(hashKey(key) & HASH_MASK) ?? 0;
   }
 
   // --- internals ---
@@ -415,6 +491,13 @@ export class MemoryStore<V> {
     if (this.graces) this.graces[s] = Math.min(graceMs, 0xffffffff);
   }
 
+  private setNumbers(s: number, stamp: number, cost: number): void {
+    if (stamp !== 0 && !this.stamps) this.stamps = new Float64Array(this.capacity);
+    if (this.stamps) this.stamps[s] = stamp;
+    if (cost !== 0 && !this.costs) this.costs = new Float32Array(this.capacity);
+    if (this.costs) this.costs[s] = cost;
+  }
+
   private isExpired(s: number, now: number, remove: boolean): boolean {
     const exp = this.exp(s);
     if (exp === 0 || exp > now) return false;
@@ -423,9 +506,13 @@ export class MemoryStore<V> {
     return true;
   }
 
-  private climb(hit: boolean): void {
-    if (!this.climber) return;
-    const adjust = this.climber.record(hit);
+  /** A hill-climbing sample is complete: resize the window as the climber says. */
+  private climb(): void {
+    const hits = this.hits - this.sampleHits;
+    const requests = this.sampled;
+    this.sampled = 0;
+    this.sampleHits = this.hits;
+    const adjust = this.climber!.sample(hits, requests);
     if (adjust > 0) this.increaseWindow(adjust);
     else if (adjust < 0) this.decreaseWindow(-adjust);
   }
@@ -441,18 +528,22 @@ export class MemoryStore<V> {
     const cap = this.weighted
       ? this.capacity * 2
       : Math.min(FIRST_SLOT + this.maximum + 1, this.capacity * 2);
-    const g = <T extends Uint32Array | Uint8Array | Float64Array>(a: T, make: new (n: number) => T): T => {
+    const g = <T extends Uint32Array | Int32Array | Uint8Array | Float64Array | Float32Array>(
+      a: T,
+      make: new (n: number) => T,
+    ): T => {
       const b = new make(cap);
       b.set(a);
       return b;
     };
     this.prev = g(this.prev, Uint32Array);
     this.next = g(this.next, Uint32Array);
-    this.queue = g(this.queue, Uint8Array);
-    this.hashes = g(this.hashes, Uint32Array);
+    this.words = g(this.words, Int32Array);
     if (this.weights) this.weights = g(this.weights, Uint32Array);
     if (this.expires) this.expires = g(this.expires, Float64Array);
     if (this.graces) this.graces = g(this.graces, Uint32Array);
+    if (this.stamps) this.stamps = g(this.stamps, Float64Array);
+    if (this.costs) this.costs = g(this.costs, Float32Array);
     this.capacity = cap;
   }
 
@@ -462,7 +553,7 @@ export class MemoryStore<V> {
     this.prev[s] = last;
     this.next[s] = q;
     this.prev[q] = s;
-    this.queue[s] = q;
+    this.words[s] = (this.words[s]! & ~QUEUE_MASK) | (q << QUEUE_SHIFT);
   }
 
   private unlink(s: number): void {
@@ -483,22 +574,47 @@ export class MemoryStore<V> {
     return s === q ? NONE : s;
   }
 
-  private onAccess(s: number): void {
-    const q = this.queue[s]!;
-    if (q !== PROBATION) {
-      this.moveLast(q, s);
-      return;
+  /** An access other than a read hit (an update): move under LRU, mark referenced under W-TinyLFU. */
+  private touch(s: number): void {
+    if (this.exactLru) this.moveLast(WINDOW, s);
+    else {
+      const q = this.queueOf(s);
+      if (q === PROTECTED) this.words[s] = this.words[s]! | REF;
+      else if (q === WINDOW) this.moveLast(WINDOW, s);
+      else this.promote(s);
     }
-    // A second access in probation earns the protected segment; the protected overflow goes back.
+  }
+
+  private queueOf(s: number): number {
+    return (this.words[s]! & QUEUE_MASK) >>> QUEUE_SHIFT;
+  }
+
+  private referenced(s: number): boolean {
+    return this.words[s]! < 0;
+  }
+
+  private unreference(s: number): void {
+    this.words[s] = this.words[s]! & ~REF;
+  }
+
+  /** A probation entry used again earns the protected segment; the protected overflow goes back. */
+  private promote(s: number): void {
+    this.unreference(s);
     this.moveLast(PROTECTED, s);
     this.protectedWeight += this.w(s);
     this.demoteProtected();
   }
 
+  /** Protected overflow goes back to probation, oldest first; a referenced one gets a second chance. */
   private demoteProtected(): void {
     while (this.protectedWeight > this.protectedMax) {
       const d = this.head(PROTECTED);
       if (d === NONE) break;
+      if (this.referenced(d)) {
+        this.unreference(d);
+        this.moveLast(PROTECTED, d);
+        continue;
+      }
       this.moveLast(PROBATION, d);
       this.protectedWeight -= this.w(d);
     }
@@ -509,7 +625,7 @@ export class MemoryStore<V> {
     if (d === 0) return;
     if (this.weights) this.weights[s] = w;
     this.totalWeight += d;
-    const q = this.queue[s]!;
+    const q = this.queueOf(s);
     if (q === WINDOW) this.windowWeight += d;
     else if (q === PROTECTED) this.protectedWeight += d;
   }
@@ -518,7 +634,7 @@ export class MemoryStore<V> {
     const key = this.keys[s]!;
     const value = this.values[s] as V;
     const w = this.w(s);
-    const q = this.queue[s]!;
+    const q = this.queueOf(s);
     this.unlink(s);
     if (q === WINDOW) this.windowWeight -= w;
     else if (q === PROTECTED) this.protectedWeight -= w;
@@ -527,8 +643,8 @@ export class MemoryStore<V> {
     this.keys[s] = undefined;
     this.values[s] = undefined;
     this.free.push(s);
-    if (cause === 'size') this.counters.evictions += 1;
-    else if (cause === 'expired') this.counters.expirations += 1;
+    if (cause === 'size') this.evictions += 1;
+    else if (cause === 'expired') this.expirations += 1;
     this.onRemove?.(key, value, cause);
   }
 
@@ -545,6 +661,7 @@ export class MemoryStore<V> {
     while (this.windowWeight > this.windowMax) {
       const c = this.head(WINDOW);
       if (c === NONE) break;
+      this.unreference(c); // pulled into the window from protected by increaseWindow
       this.moveLast(PROBATION, c);
       this.windowWeight -= this.w(c);
       this.admitOrReject(c);
@@ -565,7 +682,7 @@ export class MemoryStore<V> {
         this.removeSlot(c, 'size');
         return;
       }
-      if (this.admit(this.hashes[c]!, this.hashes[v]!)) this.removeSlot(v, 'size');
+      if (this.admit(this.words[c]!, this.words[v]!)) this.removeSlot(v, 'size');
       else {
         this.removeSlot(c, 'size');
         return;
@@ -573,14 +690,25 @@ export class MemoryStore<V> {
     }
   }
 
-  /** The least recently used entry of probation, else of protected, that is not `except`. */
+  /**
+   * The oldest unreferenced entry of probation, else of protected, that is not `except`. Referenced
+   * probation entries met on the way are promoted, referenced protected ones go back to its tail.
+   */
   private mainVictim(except: number): number {
-    for (const q of [PROBATION, PROTECTED]) {
-      let s = this.head(q);
-      if (s === except) s = this.next[s]! === q ? NONE : this.next[s]!;
-      if (s !== NONE) return s;
+    for (;;) {
+      let s = this.head(PROBATION);
+      if (s === except) s = this.next[s]! === PROBATION ? NONE : this.next[s]!;
+      if (s !== NONE) {
+        if (!this.referenced(s)) return s;
+        this.promote(s);
+        continue;
+      }
+      s = this.head(PROTECTED);
+      if (s === NONE) return NONE;
+      if (!this.referenced(s)) return s;
+      this.unreference(s);
+      this.moveLast(PROTECTED, s);
     }
-    return NONE;
   }
 
   private drainReads(): void {
@@ -592,8 +720,8 @@ export class MemoryStore<V> {
 
   private admit(candidate: number, victim: number): boolean {
     if (this.readCount > 0) this.drainReads();
-    const fc = this.sketch!.frequency(candidate);
-    const fv = this.sketch!.frequency(victim);
+    const fc = this.sketch!.frequency(candidate & HASH_MASK);
+    const fv = this.sketch!.frequency(victim & HASH_MASK);
     if (fc > fv) return true;
     if (fc <= 5) return false;
     // xorshift32: a warm candidate wins 1 time in 128 (hash-flooding protection, as Caffeine).
@@ -617,6 +745,12 @@ export class MemoryStore<V> {
       if (s === NONE) {
         s = this.head(PROTECTED);
         if (s === NONE) break;
+        if (this.referenced(s)) {
+          // Used since it last reached the head: not among the coldest (a second chance).
+          this.unreference(s);
+          this.moveLast(PROTECTED, s);
+          continue;
+        }
         this.protectedWeight -= this.w(s);
       }
       this.moveLast(WINDOW, s);
@@ -633,6 +767,7 @@ export class MemoryStore<V> {
     while (this.windowWeight > this.windowMax) {
       const s = this.head(WINDOW);
       if (s === NONE) break;
+      this.unreference(s);
       this.moveLast(PROBATION, s);
       this.windowWeight -= this.w(s);
     }
