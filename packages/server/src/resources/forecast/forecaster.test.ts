@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type EtsParams, forecastAt, initialState, rollingMae, rollingMaeReference, update } from './ets.ts';
-import { forecastSeries } from './forecaster.ts';
+import { forecastSeries, ruleForecaster } from './forecaster.ts';
 import { medianStep, toRegularGrid } from './regular-grid.ts';
 
 /** Deterministic standard normal numbers (mulberry32 + Box–Muller). */
@@ -164,4 +164,21 @@ test('the fast rolling-origin objective equals its definition through runFilter,
         `${JSON.stringify(p)}: ${fast} vs ${reference}`,
       );
     }
+});
+
+test('a seasonal mean rule: the profile of the last seasons on the level of the last one', () => {
+  // Season of 4 steps, profile 1, 2, 3, 4; the third season is 10 higher (a level shift).
+  const y = [1, 2, 3, 4, 1, 2, 3, 4, 11, 12, 13, 14];
+  const mean3 = ruleForecaster(y, { period: 4, seasons: 3 });
+  // h = 1: the values at the phase (11, 1, 1) average 13/3; less the mean of the three seasons 70/12,
+  // plus the mean of the last 12.5: 11. h = 4: (14 + 4 + 4)/3 − 70/12 + 12.5 = 14. h = 5 repeats h = 1.
+  assert.ok(Math.abs(mean3(12, 1) - 11) < 1e-12, String(mean3(12, 1)));
+  assert.ok(Math.abs(mean3(12, 4) - 14) < 1e-12, String(mean3(12, 4)));
+  assert.ok(Math.abs(mean3(12, 5) - 11) < 1e-12, String(mean3(12, 5)));
+  // From origin 8 only two seasons exist: (1 + 1)/2 − 20/8 + 10/4 = 1 at h = 1.
+  assert.ok(Math.abs(mean3(8, 1) - 1) < 1e-12, String(mean3(8, 1)));
+  // One season is seasonal naive: the value a season before the target.
+  const naive = ruleForecaster(y, { period: 4, seasons: 1 });
+  assert.equal(naive(12, 2), 12);
+  assert.equal(naive(12, 6), 12);
 });

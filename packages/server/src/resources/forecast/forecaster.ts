@@ -98,7 +98,7 @@ const Z95 = 1.959963984540054;
  * Several seasons average the noise out (the error variance falls from 2σ² towards σ²), which pays at
  * long horizons; a week apart it holds a weekly cycle with no parameter to fit.
  */
-interface Rule {
+export interface Rule {
   period: number;
   seasons: number;
 }
@@ -137,7 +137,7 @@ function period2Of(model: Model, period: number): number {
  * season instead of lingering for `seasons` of them. Sums along each phase and over the series are
  * kept as running sums, so a forecast is O(1) whatever the seasons.
  */
-function ruleForecaster(y: readonly number[], rule: Rule): (t: number, h: number) => number {
+export function ruleForecaster(y: readonly number[], rule: Rule): (t: number, h: number) => number {
   const p = rule.period;
   const k = rule.seasons;
   if (k === 1) return (t, h) => y[t + h - 1 - p * Math.ceil(h / p)]!;
