@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import {
   dropRedisCache,
   EXPECTED,
+  hostMetrics,
   KNOWN_TRACE_ID,
   type Loaded,
   loadKnownData,
@@ -630,6 +631,81 @@ test('Recommendations: "Mark applied" with a note POSTs it; the API then answers
     assert.ok((await textOf(cards.first())).includes(n1.title));
     // The applied card (state, outcome) passes axe in both themes.
     await auditView(page, 'recommendations-applied', problems);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(tab.errors, []);
+  } finally {
+    await tab.close();
+  }
+});
+
+test("Recommendations: the hosts' right-sizing comes from the one list (kind right-size): web-1's CPU and memory with the CPU-seconds, memory and money by hand", {
+  skip: SKIP,
+  timeout: TIMEOUT,
+}, async (t) => {
+  const tab = await pageTab(t, '/recommendations', 'Recommendations');
+  if (!tab) return;
+  try {
+    const { page } = tab;
+    // Two days of web-1 at the known load, every 30 min: CPU 0.4 of 4 cores, memory 10 of 16 GiB used.
+    const now = Date.now();
+    const times = Array.from({ length: 97 }, (_, i) => now - 2 * 86_400_000 + i * 1_800_000);
+    const sent = await fetch(`${server!.url}/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: hostMetrics(times),
+    });
+    assert.equal(sent.status, 200, await sent.text());
+    const answer = apiAnswer(page, '/api/v1/recommendations');
+    await open(page, `${server!.url}/recommendations?area=host`);
+    const api = await answer;
+    const hosts = api.recommendations.filter((r: any) => r.kind === 'right-size');
+    const cpu = hosts.find((r: any) => r.evidence.measured.resource === 'cpu');
+    const mem = hosts.find((r: any) => r.evidence.measured.resource === 'memory');
+    assert.ok(cpu && mem, JSON.stringify(api.recommendations.map((r: any) => r.id)));
+    const GIB = 2 ** 30;
+    // By hand (the VPA rule: the p90 of a constant is the constant, +15%; 730 h a month, the default prices
+    // USD 0.0218 per vCPU-hour and 0.0029 per GiB-hour): CPU 0.4 × 4 = 1.6 cores → 1.84; (4 − 1.84) × 3600 =
+    // 7,776 CPU-seconds per hour freed; 2.16 × 0.0218 × 730 = USD 34.37 a month. Memory's daily peaks are
+    // 10 GiB → 11.5 GiB: 4.5 GiB freed; 4.5 × 0.0029 × 730 = USD 9.53 a month.
+    const close = (a: number, b: number, what: string) =>
+      assert.ok(Math.abs(a - b) <= Math.abs(b) * 1e-9, `${what}: ${a}, by hand ${b}`);
+    close(cpu.gain.cpuSecondsPerHour, (4 - 1.84) * 3600, 'CPU-seconds per hour');
+    close(cpu.gain.moneyPerMonth, (4 - 1.84) * 0.0218 * 730, 'CPU money per month');
+    close(mem.gain.memoryBytes, (11.5 - 16) * GIB, 'memory bytes');
+    close(mem.gain.moneyPerMonth, 4.5 * 0.0029 * 730, 'memory money per month');
+    assert.equal(cpu.target.host, EXPECTED.host.name);
+    // The page, Hosts area: the two cards alone, each with its rank in the whole list and its figures.
+    const cards = panel(page, 'Ranked by gain').locator('ol.cards > li');
+    await cards.filter({ hasText: cpu.title }).waitFor();
+    assert.equal(await cards.count(), 2);
+    for (const [r, figures] of [
+      [cpu, [['CPU per hour', `${(7776).toLocaleString('en')} CPU-seconds freed`]]],
+      [mem, [['Memory', '4.50 GiB freed']]],
+    ] as const) {
+      const card = cards.filter({ hasText: r.title }).first();
+      const text = await textOf(card);
+      assert.match(text, new RegExp(`^#${api.recommendations.indexOf(r) + 1}\\D`), 'its rank in the list');
+      for (const [label, value] of figures)
+        assert.ok(text.includes(`${label} ${value}`), `${value} in ${text}`);
+      const money = /Money per month USD ([\d.,]+) saved/.exec(text);
+      assert.ok(money, text);
+      assertShows(money[1]!, r.gain.moneyPerMonth, 'money per month');
+      assert.equal(
+        await card.getByRole('link', { name: `Host ${EXPECTED.host.name} →` }).getAttribute('href'),
+        `/resources?host=${EXPECTED.host.name}`,
+      );
+    }
+    // Both open: the summary adds their money.
+    assertShows(
+      stat(await stats(panel(page, 'Ranked by gain')), 'per month by the 2 open with a price'),
+      cpu.gain.moneyPerMonth + mem.gain.moneyPerMonth,
+      'money per month of the shown',
+      (4 - 1.84) * 0.0218 * 730 + 4.5 * 0.0029 * 730,
+      1e-3,
+    );
+    // The host cards pass axe in both themes.
+    const problems: string[] = [];
+    await auditView(page, 'recommendations-hosts', problems);
     assert.deepEqual(problems, []);
     assert.deepEqual(tab.errors, []);
   } finally {
