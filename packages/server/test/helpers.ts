@@ -4,10 +4,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { type Config, loadConfig } from '../src/config.ts';
-import { createDuckDbStore, type Store } from '../src/storage/index.ts';
+import { createClickHouseStore, createDuckDbStore, type Store } from '../src/storage/index.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const SHARED = fileURLToPath(new URL('../../../../shared/', import.meta.url));
@@ -44,20 +45,50 @@ export const TEST_SERVER_FLAGS = {
 } as const;
 
 /**
- * An app over a new `:memory:` store, without the overload guard unless `flags` sets one; `options.now` is
- * the recommendations' clock (default `Date.now`).
+ * `SIPERF_TEST_STORE=clickhouse://user@host:port` runs the suites built on {@link startTestApp} against
+ * ClickHouse (a new database per app, dropped by its `close`) instead of DuckDB `:memory:`.
+ */
+const TEST_STORE = process.env.SIPERF_TEST_STORE;
+let testDatabases = 0;
+
+/** A new empty store: DuckDB `:memory:`, or a new ClickHouse database under `SIPERF_TEST_STORE`. */
+async function openTestStore(): Promise<{ store: Store; drop: () => Promise<void> }> {
+  if (TEST_STORE === undefined || TEST_STORE === '')
+    return { store: await createDuckDbStore({ path: ':memory:' }), drop: async () => {} };
+  const database = `siperf_api_${process.pid}_${++testDatabases}`;
+  const store = await createClickHouseStore({ url: `${TEST_STORE.replace(/\/+$/, '')}/${database}` });
+  const u = new URL(TEST_STORE);
+  const drop = async () => {
+    const c = createClient({
+      url: `http://${u.hostname}:${u.port || 8123}`,
+      username: decodeURIComponent(u.username) || 'default',
+      password: decodeURIComponent(u.password),
+    });
+    try {
+      await c.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    } finally {
+      await c.close();
+    }
+  };
+  return { store, drop };
+}
+
+/**
+ * An app over a new `:memory:` store (or ClickHouse: see {@link TEST_STORE}), without the overload guard
+ * unless `flags` sets one; `options.now` is the recommendations' clock (default `Date.now`).
  */
 export async function startTestApp(
   flags: Record<string, unknown> = {},
   options: { now?: () => number } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ flags: { ...TEST_SERVER_FLAGS, ...flags } });
-  const store = await createDuckDbStore({ path: ':memory:' });
+  const { store, drop } = await openTestStore();
   let app: FastifyInstance;
   try {
     app = await buildApp({ config, store, logger: false, now: options.now });
   } catch (err) {
     await store.close();
+    await drop();
     throw err;
   }
   return {
@@ -67,6 +98,7 @@ export async function startTestApp(
     async close() {
       await app.close();
       await store.close();
+      await drop();
     },
   };
 }

@@ -136,6 +136,14 @@ const closedError = () => new SiperfError('ERR_STORE_CLOSED', 'the store is clos
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const big = (v: unknown): bigint => BigInt(str(v) || '0');
 const num = (v: unknown): number => Number(v ?? 0);
+/**
+ * A Float64 for a JSONEachRow insert: NaN and ±Infinity as ClickHouse reads them (`nan`, `inf`), which JSON
+ * numbers cannot carry. ClickHouse's JSON output gives them back as null ({@link numOrNaN}).
+ */
+const f64 = (v: number): number | string =>
+  Number.isFinite(v) ? v : Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+/** A Float64 cell: null (a stored NaN or ±Infinity) → NaN, as the API shows either as null. */
+const numOrNaN = (v: unknown): number => (v === null || v === undefined ? Number.NaN : Number(v));
 const optBool = (v: unknown): boolean | undefined =>
   v === null || v === undefined ? undefined : Number(v) === 1;
 
@@ -426,9 +434,9 @@ class ClickHouseStore implements Store {
           temporality: p.temporality,
           time_ns: p.timeUnixNano.toString(),
           start_time_ns: p.startTimeUnixNano.toString(),
-          value: p.value,
-          count: p.count,
-          sum: p.sum,
+          value: f64(p.value),
+          count: f64(p.count),
+          sum: f64(p.sum),
           min: p.min ?? null,
           max: p.max ?? null,
           buckets_json: JSON.stringify(p.buckets ?? null),
@@ -649,6 +657,32 @@ class ClickHouseStore implements Store {
     });
   }
 
+  traceSpansIn(traceIds: readonly string[], window: TimeWindow): Promise<Map<string, Span[]>> {
+    return this.#track(async () => {
+      const out = new Map<string, Span[]>();
+      if (traceIds.length === 0) return out;
+      const rows = await this.#conn.rows(
+        `SELECT *, toString(resource_id) AS rid FROM spans
+         WHERE trace_id IN ${litList(traceIds)} AND start_ns >= ${window.fromNs} AND start_ns < ${window.toNs}
+         ORDER BY trace_id, start_ns, span_id LIMIT 1 BY trace_id, span_id`,
+      );
+      if (rows.length === 0) return out;
+      const ids = [...new Set(rows.map((r) => str(r.rid)))];
+      const res = await this.#conn.rows<{ id: string; json: string }>(
+        `SELECT toString(resource_id) AS id, any(attributes_json) AS json FROM resources
+         WHERE resource_id IN (${ids.join(', ')}) GROUP BY resource_id`,
+      );
+      const byId = new Map(res.map((r) => [r.id, r.json]));
+      for (const r of rows) {
+        const span = rowToSpan(r, byId.get(str(r.rid)) ?? '{}');
+        const list = out.get(span.traceId);
+        if (list) list.push(span);
+        else out.set(span.traceId, [span]);
+      }
+      return out;
+    });
+  }
+
   transactionMarks(q: {
     window?: TimeWindow;
     transactionId?: string;
@@ -756,9 +790,9 @@ class ClickHouseStore implements Store {
         temporality: num(r.temporality),
         timeUnixNano: big(r.t),
         startTimeUnixNano: big(r.st),
-        value: num(r.value),
-        count: num(r.count),
-        sum: num(r.sum),
+        value: numOrNaN(r.value),
+        count: numOrNaN(r.count),
+        sum: numOrNaN(r.sum),
         min: r.min === null || r.min === undefined ? undefined : num(r.min),
         max: r.max === null || r.max === undefined ? undefined : num(r.max),
         buckets: JSON.parse(str(r.buckets_json) || 'null'),
@@ -806,7 +840,7 @@ class ClickHouseStore implements Store {
         temporality: 0,
         timeUnixNano: big(r.bucket),
         startTimeUnixNano: big(r.bucket),
-        value: num(r.value),
+        value: numOrNaN(r.value),
         count: 0,
         sum: 0,
         min: undefined,
