@@ -99,6 +99,18 @@ before(async () => {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_KEY}` },
   });
   assert.equal(res.statusCode, 200, res.body);
+  // Two failed ingest requests: one without the key, one undecodable.
+  const bad = async (headers: Record<string, string>, payload: string) =>
+    (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/traces',
+        payload,
+        headers: { 'content-type': 'application/json', ...headers },
+      })
+    ).statusCode;
+  assert.equal(await bad({}, otlpJson()), 401);
+  assert.equal(await bad({ authorization: `Bearer ${INGEST_KEY}` }, '{"resourceSpans": ['), 400);
   dir = mkdtempSync(join(tmpdir(), 'siperf-prometheus-'));
   const config = join(dir, 'prometheus.yml');
   writeFileSync(
@@ -216,6 +228,10 @@ test('PromQL over the scraped RED metrics gives what the siperf API gives', { sk
   }
   const [spans] = await query('siperf_ingest_spans_total{transport="otlp-http"}');
   assert.equal(spans?.value, 9);
+  const failed = Object.fromEntries(
+    (await query('siperf_ingest_requests_failed_total')).map((r) => [r.labels.code, r.value]),
+  );
+  assert.deepEqual(failed, { ERR_AUTH_MISSING: 1, ERR_INGEST_DECODE: 1 });
   const [queue] = await query('siperf_write_queue_spans');
   assert.equal(queue?.value, 0);
 });

@@ -32,7 +32,7 @@ import {
   type SpanRejection,
 } from '../ingest/index.ts';
 import { requireKey } from './auth.ts';
-import { sendProblem } from './problem.ts';
+import { FASTIFY_CODES, sendProblem } from './problem.ts';
 import { ingestRouteSchemas as S } from './schemas/ingest.ts';
 import { bodyDecodedByHandler } from './validation.ts';
 
@@ -132,7 +132,17 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     payload.on('error', (err) => counted.destroy(err));
     return payload.pipe(counted);
   });
-  app.addHook('onError', async (_request, _reply, err) => pipeline.countFailure(err));
+  // Failures by code for /metrics; Fastify's own errors (body parser, limits) as the problem handler maps them.
+  app.addHook('onError', async (_request, _reply, err) => {
+    if (err instanceof SiperfError) return pipeline.countFailure(err);
+    const known = err.code ? FASTIFY_CODES[err.code] : undefined;
+    const clientError = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500;
+    pipeline.countFailure(
+      known === 'decode' || (known === undefined && clientError)
+        ? 'ERR_INGEST_DECODE'
+        : (known ?? 'ERR_INTERNAL'),
+    );
+  });
 
   if (config.maxEventLoopDelayMs > 0) {
     // A saturated event loop is what overload looks like here (decoding and DuckDB appends run on it):

@@ -118,9 +118,12 @@ export class IngestPipeline {
     return this.inflightBytes;
   }
 
-  /** Counts a failed request by its error code (for `/metrics`). */
+  /**
+   * Counts a failed request by its error code (for `/metrics`): a {@link SiperfError}'s code, a code
+   * given as a string (a transport's own mapping), else `ERR_INTERNAL`.
+   */
   countFailure(err: unknown): void {
-    const code = err instanceof SiperfError ? err.code : 'ERR_INTERNAL';
+    const code = typeof err === 'string' ? err : err instanceof SiperfError ? err.code : 'ERR_INTERNAL';
     this.counters.requestsFailed[code] = (this.counters.requestsFailed[code] ?? 0) + 1;
   }
 
