@@ -83,6 +83,9 @@ export function nPlusOneFix(system: string, statement: string, service = ''): st
   return 'Batch the calls (one request for all items), or run them concurrently if they are independent.';
 }
 
+/** How far outside the window the spans of a candidate trace are read (long traces, skewed clocks). */
+const TRACE_SLACK_NS = 15n * 60_000_000_000n;
+
 /** Findings of the window, N+1 first, each kind by total time. */
 export async function queryFindings(
   store: SpanReader & RollupReader,
@@ -103,8 +106,13 @@ export async function queryFindings(
   });
   const groups: SiblingGroup[] = [];
   const sequential: ReturnType<typeof sequentialQueries> = [];
+  // One read of the window (± TRACE_SLACK_NS for long traces and skewed clocks) for every trace.
+  const byTrace = await store.traceSpansIn(traceIds, {
+    fromNs: o.window.fromNs - TRACE_SLACK_NS,
+    toNs: o.window.toNs + TRACE_SLACK_NS,
+  });
   for (const id of traceIds) {
-    const spans = await store.traceSpans(id);
+    const spans = byTrace.get(id) ?? [];
     groups.push(...siblingGroups(spans, minRepeats));
     sequential.push(...sequentialQueries(spans));
   }

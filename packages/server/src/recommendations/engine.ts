@@ -27,9 +27,9 @@ import { databaseMetrics, endpointMetrics, type QueryMetrics, queryFindings } fr
 import { type CacheRegistry, type CacheSummary, cacheSummaries, rankCacheAdvice } from '../cache/index.ts';
 import { type DatabaseAdviceOptions, type LogDigests, type PlanAdvice, planAdvice } from '../db/index.ts';
 import { type DbPools, LOOPBACK } from '../db/pools.ts';
-import type { Advice, Recommendation, RecommendationOutcome } from '../model/index.ts';
+import type { Advice, Recommendation, RecommendationOutcome, Span } from '../model/index.ts';
 import { costReport, type PriceTable, scalingRecommendations } from '../resources/index.ts';
-import type { MetricReader, RollupReader, SpanReader, TimeWindow } from '../storage/index.ts';
+import type { MetricReader, RollupReader, SpanReader, TimeWindow, TraceSummary } from '../storage/index.ts';
 import { cacheOfAdvice, cacheRecommendation } from './cache-join.ts';
 import { type RequestSample, requestSamples, sampledEffect } from './endpoint-samples.ts';
 import { errorOriginRecommendation, errorOrigins, type FailureChain, failureChains } from './error-origin.ts';
@@ -499,8 +499,8 @@ export class RecommendationEngine {
             limit,
           });
           const out: RequestSample[] = [];
-          for (const t of traces)
-            out.push(...requestSamples(await store.traceSpans(t.traceId), e.service, e.endpoint));
+          for (const spans of await spansOf(store, traces))
+            out.push(...requestSamples(spans, e.service, e.endpoint));
           return out;
         })();
         done.set(key, p);
@@ -544,11 +544,10 @@ export class RecommendationEngine {
           endpoint: e.endpoint,
           limit,
         });
-        for (const t of page) {
-          if (seen.has(t.traceId)) continue;
-          seen.add(t.traceId);
-          requests.push(...versionedRequests(await store.traceSpans(t.traceId), e.service, e.endpoint));
-        }
+        const fresh = page.filter((t) => !seen.has(t.traceId));
+        for (const t of fresh) seen.add(t.traceId);
+        for (const spans of await spansOf(store, fresh))
+          requests.push(...versionedRequests(spans, e.service, e.endpoint));
         if (page.length < limit || requests.length === 0) break;
         const newest = requests.reduce((a, b) => (b.startMs > a.startMs ? b : a)).version;
         const older = new Map<string, number>();
@@ -578,7 +577,7 @@ export class RecommendationEngine {
     const limit = settings.errorTraces ?? 200;
     const traces = await store.recentTraces({ window, service, error: true, limit });
     const chains: FailureChain[] = [];
-    for (const t of traces) chains.push(...failureChains(await store.traceSpans(t.traceId)));
+    for (const spans of await spansOf(store, traces)) chains.push(...failureChains(spans));
     const limited = traces.length >= limit;
     const oldestMs = traces.length > 0 ? Number(traces.at(-1)!.startNs / 1_000_000n) : w.fromMs;
     const fromMs = limited ? Math.max(w.fromMs, oldestMs) : w.fromMs;
@@ -632,6 +631,34 @@ export class RecommendationEngine {
     }
     return out;
   }
+}
+
+/** How far before and after its root's time a sampled trace's spans are read (long traces, skewed clocks). */
+const TRACE_SLACK_NS = 15n * 60_000_000_000n;
+/** Trace ids per `traceSpansIn` read. */
+const TRACES_PER_READ = 500;
+
+/**
+ * The spans of each of `traces` (in their order; [] for one with none left), read with `traceSpansIn` over
+ * the time they cover ± {@link TRACE_SLACK_NS}: a few scans of that time instead of one per trace.
+ */
+async function spansOf(store: SpanReader, traces: readonly TraceSummary[]): Promise<Span[][]> {
+  const out: Span[][] = [];
+  for (let i = 0; i < traces.length; i += TRACES_PER_READ) {
+    const part = traces.slice(i, i + TRACES_PER_READ);
+    let fromNs = part[0]!.startNs;
+    let toNs = part[0]!.startNs + part[0]!.durationNs;
+    for (const t of part) {
+      if (t.startNs < fromNs) fromNs = t.startNs;
+      if (t.startNs + t.durationNs > toNs) toNs = t.startNs + t.durationNs;
+    }
+    const got = await store.traceSpansIn(
+      part.map((t) => t.traceId),
+      { fromNs: fromNs - TRACE_SLACK_NS, toNs: toNs + TRACE_SLACK_NS + 1n },
+    );
+    for (const t of part) out.push(got.get(t.traceId) ?? []);
+  }
+  return out;
 }
 
 /** The endpoints (server figures) of the given names, of `service` when it has them, else of any service. */

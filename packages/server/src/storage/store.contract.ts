@@ -149,6 +149,7 @@ const STORE_METHODS = Object.keys({
   services: true,
   recentTraces: true,
   traceSpans: true,
+  traceSpansIn: true,
   repeatedCallTraces: true,
   dbCallerEndpoints: true,
   transactionMarks: true,
@@ -306,6 +307,47 @@ export function runStoreContract(
             [root, early, mid, late].map((s) => s.spanId),
           );
           assert.deepEqual(await store.traceSpans('f'.repeat(32)), []);
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
+    contract(
+      'traceSpansIn: the spans of each named trace that start in the window, in start order; others left out',
+      async (t) => {
+        const store = await open(t, () => T0 + MIN);
+        try {
+          const a = span(T0, 100);
+          const aLate = child(a, T0 + ms(60), 10, { name: 'late' });
+          const aEarly = child(a, T0 + ms(5), 10, { name: 'early', service: 'billing' });
+          const aOutside = child(a, T0 + MIN, 1, { name: 'after the window' });
+          const b = span(T0 + ms(2), 5);
+          const c = span(T0 + ms(3), 5);
+          const before = span(T0 - MIN, 5);
+          // Written out of order, and a retried batch (counted once).
+          await store.writeSpans([aLate, b, aOutside, c]);
+          await store.writeSpans([aEarly, a, before, b]);
+          const got = await store.traceSpansIn([a.traceId, b.traceId, before.traceId, 'e'.repeat(32)], {
+            fromNs: T0,
+            toNs: T0 + MIN,
+          });
+          assert.deepEqual(
+            [...got.keys()].sort(),
+            [a.traceId, b.traceId].sort(),
+            'c was not asked for; before starts outside; the unknown id has nothing',
+          );
+          assert.deepEqual(
+            got.get(a.traceId)!.map((s) => s.spanId),
+            [a, aEarly, aLate].map((s) => s.spanId),
+          );
+          assert.equal(got.get(a.traceId)![1]!.service, 'billing');
+          assert.deepEqual(
+            got.get(b.traceId)!.map((s) => s.spanId),
+            [b.spanId],
+          );
+          assert.deepEqual(got.get(a.traceId)![0], (await store.traceSpans(a.traceId))[0], 'the same span');
+          assert.equal((await store.traceSpansIn([], { fromNs: T0, toNs: T0 + MIN })).size, 0);
         } finally {
           await store.close();
         }

@@ -178,6 +178,14 @@ export interface SpanReader {
   /** Every span of a trace, in start order; empty when unknown. */
   traceSpans(traceId: string): Promise<Span[]>;
   /**
+   * The spans of each of `traceIds` that start in `window`, in start order per trace; a trace with none
+   * there is absent from the map. For reads of many sampled traces at once (the recommendation engine):
+   * one scan of the window, where one `traceSpans` per trace would scan the table each time on a store
+   * without an index on trace ids. Spans of those traces outside the window (a long trace, a skewed clock)
+   * are left out: widen the window by what may not be lost.
+   */
+  traceSpansIn(traceIds: readonly string[], window: TimeWindow): Promise<Map<string, Span[]>>;
+  /**
    * Traces (most recent first, at most `limit`) in which one parent span has at least `minRepeats`
    * children of one service with the same database fingerprint, or the same name for other calls: the
    * candidates of the N+1 detector.

@@ -162,6 +162,10 @@ class DuckDbStore implements Store {
     return spanQueries.traceSpans(this.conn, traceId);
   }
 
+  traceSpansIn(traceIds: readonly string[], window: TimeWindow): Promise<Map<string, Span[]>> {
+    return spanQueries.traceSpansIn(this.conn, traceIds, window);
+  }
+
   transactionMarks(q: {
     window?: TimeWindow;
     transactionId?: string;

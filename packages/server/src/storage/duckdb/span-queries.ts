@@ -4,7 +4,7 @@
  * marks). Windows are half-open `[fromNs, toNs)` on a span's start.
  * @module
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { type DuckDBValue, listValue } from '@duckdb/node-api';
 import type { Span } from '../../model/index.ts';
 import type {
   RecentTracesQuery,
@@ -63,6 +63,31 @@ export async function traceSpans(conn: Connections, traceId: string): Promise<Sp
     [traceId],
   );
   return rows.map(rowToSpan);
+}
+
+/** See `SpanReader.traceSpansIn`: one scan of the window (its zone maps on start_ns) for every trace. */
+export async function traceSpansIn(
+  conn: Connections,
+  traceIds: readonly string[],
+  window: TimeWindow,
+): Promise<Map<string, Span[]>> {
+  const out = new Map<string, Span[]>();
+  if (traceIds.length === 0) return out;
+  const rows = await conn.rows(
+    `SELECT s.*, r.attributes_json AS resource_json
+     FROM spans s LEFT JOIN (SELECT resource_id, any_value(attributes_json) AS attributes_json FROM resources GROUP BY resource_id) r
+       USING (resource_id)
+     WHERE s.start_ns >= $1 AND s.start_ns < $2 AND s.trace_id IN (SELECT unnest($3::VARCHAR[]))
+     ORDER BY s.trace_id, s.start_ns, s.span_id`,
+    [window.fromNs, window.toNs, listValue([...traceIds])],
+  );
+  for (const row of rows) {
+    const span = rowToSpan(row);
+    const list = out.get(span.traceId);
+    if (list) list.push(span);
+    else out.set(span.traceId, [span]);
+  }
+  return out;
 }
 
 /** See `SpanReader.transactionMarks`; with neither a window nor an id, every mark. */
