@@ -29,7 +29,13 @@ import { type DatabaseAdviceOptions, type LogDigests, type PlanAdvice, planAdvic
 import { type DbPools, LOOPBACK } from '../db/pools.ts';
 import type { Advice, Recommendation, RecommendationOutcome, Span } from '../model/index.ts';
 import { costReport, type PriceTable, scalingRecommendations } from '../resources/index.ts';
-import type { MetricReader, RollupReader, SpanReader, TimeWindow, TraceSummary } from '../storage/index.ts';
+import type {
+  EndpointSpanRef,
+  MetricReader,
+  RollupReader,
+  SpanReader,
+  TimeWindow,
+} from '../storage/index.ts';
 import { cacheOfAdvice, cacheRecommendation } from './cache-join.ts';
 import { type RequestSample, requestSamples, sampledEffect } from './endpoint-samples.ts';
 import { errorOriginRecommendation, errorOrigins, type FailureChain, failureChains } from './error-origin.ts';
@@ -196,7 +202,20 @@ export class RecommendationEngine {
       })
     ).map((e) => ({ service: e.service, endpoint: e.endpoint, requests: e.requests, p95Ms: e.p95Ms }));
 
-    const sample = this.sampler(o.window, endpoints);
+    // The most recent requests of every endpoint, read once (one scan of the window) for the samples of
+    // join (a) and (b) and for the version regressions.
+    let recentRead: Promise<Map<string, EndpointSpanRef[]>> | undefined;
+    const perEndpoint = Math.max(
+      settings.tracesPerEndpoint ?? 100,
+      o.traces === false ? 0 : (settings.regressionTracesPerEndpoint ?? 400),
+    );
+    const recent = () => {
+      recentRead ??= store
+        .recentEndpointSpans({ window: o.window, service: o.service, perEndpoint })
+        .then(byEndpoint);
+      return recentRead;
+    };
+    const sample = this.sampler(endpoints, recent);
     const drafts: Draft[] = [];
 
     // (a) Each index, joined to the endpoints that run the statements it serves.
@@ -251,7 +270,7 @@ export class RecommendationEngine {
 
     // (e) Endpoints that regressed after a version change; (f) where failing requests start to fail.
     if (o.traces !== false) {
-      drafts.push(...(await this.regressionDrafts(o.window, endpoints, w)));
+      drafts.push(...(await this.regressionDrafts(recent, endpoints, w)));
       drafts.push(...(await this.errorOriginDrafts(o.window, o.service, w)));
     }
 
@@ -474,8 +493,8 @@ export class RecommendationEngine {
 
   /** The sampled requests of an endpoint, read once per computation, at most `maxSampledEndpoints`. */
   private sampler(
-    window: TimeWindow,
     endpoints: readonly EndpointFigures[],
+    recent: () => Promise<Map<string, EndpointSpanRef[]>>,
   ): (e: EndpointFigures) => Promise<RequestSample[]> {
     const { store, settings } = this.deps;
     const limit = settings.tracesPerEndpoint ?? 100;
@@ -492,12 +511,7 @@ export class RecommendationEngine {
       let p = done.get(key);
       if (!p) {
         p = (async () => {
-          const traces = await store.recentTraces({
-            window,
-            service: e.service,
-            endpoint: e.endpoint,
-            limit,
-          });
+          const traces = distinctTraces((await recent()).get(key) ?? []).slice(0, limit);
           const out: RequestSample[] = [];
           for (const spans of await spansOf(store, traces))
             out.push(...requestSamples(spans, e.service, e.endpoint));
@@ -511,11 +525,10 @@ export class RecommendationEngine {
 
   /**
    * Version regressions of the busiest endpoints with at least twice {@link REGRESSION_RULE}'s requests in
-   * the window: their most recent traces, read back a page of 100 at a time until a version older than the
-   * newest has enough requests or the budget is spent.
+   * the window: the requests of their most recent traces (at most `regressionTracesPerEndpoint` each).
    */
   private async regressionDrafts(
-    window: TimeWindow,
+    recent: () => Promise<Map<string, EndpointSpanRef[]>>,
     endpoints: readonly EndpointFigures[],
     w: WindowMs,
   ): Promise<Draft[]> {
@@ -533,31 +546,13 @@ export class RecommendationEngine {
       .slice(0, settings.maxRegressionEndpoints ?? 10);
     const out: Draft[] = [];
     for (const e of candidates) {
+      const traces = distinctTraces((await recent()).get(`${e.service}\u0000${e.endpoint}`) ?? []).slice(
+        0,
+        budget,
+      );
       const requests: VersionedRequest[] = [];
-      const seen = new Set<string>();
-      let toNs = window.toNs;
-      while (seen.size < budget) {
-        const limit = Math.min(100, budget - seen.size);
-        const page = await store.recentTraces({
-          window: { fromNs: window.fromNs, toNs },
-          service: e.service,
-          endpoint: e.endpoint,
-          limit,
-        });
-        const fresh = page.filter((t) => !seen.has(t.traceId));
-        for (const t of fresh) seen.add(t.traceId);
-        for (const spans of await spansOf(store, fresh))
-          requests.push(...versionedRequests(spans, e.service, e.endpoint));
-        if (page.length < limit || requests.length === 0) break;
-        const newest = requests.reduce((a, b) => (b.startMs > a.startMs ? b : a)).version;
-        const older = new Map<string, number>();
-        for (const r of requests)
-          if (r.version !== newest) older.set(r.version, (older.get(r.version) ?? 0) + 1);
-        if ([...older.values()].some((n) => n >= REGRESSION_RULE.minRequests)) break;
-        const oldest = page.reduce((a, b) => (b.startNs < a ? b.startNs : a), page[0]!.startNs);
-        if (oldest >= toNs) break;
-        toNs = oldest;
-      }
+      for (const spans of await spansOf(store, traces))
+        requests.push(...versionedRequests(spans, e.service, e.endpoint));
       const r = findRegression(requests, e.service, e.endpoint);
       if (r) out.push(regressionRecommendation(r, w, e.requests / hours));
     }
@@ -575,7 +570,10 @@ export class RecommendationEngine {
   ): Promise<Draft[]> {
     const { store, settings } = this.deps;
     const limit = settings.errorTraces ?? 200;
-    const traces = await store.recentTraces({ window, service, error: true, limit });
+    const failed = await store.recentEndpointSpans({ window, service, errorOnly: true, perEndpoint: limit });
+    const traces = distinctTraces(
+      failed.sort((a, b) => (b.startNs > a.startNs ? 1 : b.startNs < a.startNs ? -1 : 0)),
+    ).slice(0, limit);
     const chains: FailureChain[] = [];
     for (const spans of await spansOf(store, traces)) chains.push(...failureChains(spans));
     const limited = traces.length >= limit;
@@ -633,8 +631,29 @@ export class RecommendationEngine {
   }
 }
 
-/** How far before and after its root's time a sampled trace's spans are read (long traces, skewed clocks). */
-const TRACE_SLACK_NS = 15n * 60_000_000_000n;
+/** Endpoint spans by `service \u0000 endpoint`, in the store's order (newest first). */
+function byEndpoint(refs: readonly EndpointSpanRef[]): Map<string, EndpointSpanRef[]> {
+  const out = new Map<string, EndpointSpanRef[]>();
+  for (const r of refs) {
+    const key = `${r.service}\u0000${r.endpoint}`;
+    const list = out.get(key);
+    if (list) list.push(r);
+    else out.set(key, [r]);
+  }
+  return out;
+}
+
+/** The first span of each trace, in order (a trace that called an endpoint twice is one sample). */
+function distinctTraces(refs: readonly EndpointSpanRef[]): EndpointSpanRef[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => !seen.has(r.traceId) && seen.add(r.traceId));
+}
+
+/**
+ * How far before and after a sampled request a trace's spans are read: a span of a trace more than 2 minutes
+ * away from its request (a very long trace, a clock skewed that far) is left out of the sample.
+ */
+const TRACE_SLACK_NS = 2n * 60_000_000_000n;
 /** Trace ids per `traceSpansIn` read. */
 const TRACES_PER_READ = 500;
 
@@ -642,7 +661,10 @@ const TRACES_PER_READ = 500;
  * The spans of each of `traces` (in their order; [] for one with none left), read with `traceSpansIn` over
  * the time they cover ± {@link TRACE_SLACK_NS}: a few scans of that time instead of one per trace.
  */
-async function spansOf(store: SpanReader, traces: readonly TraceSummary[]): Promise<Span[][]> {
+async function spansOf(
+  store: SpanReader,
+  traces: readonly { traceId: string; startNs: bigint; durationNs: bigint }[],
+): Promise<Span[][]> {
   const out: Span[][] = [];
   for (let i = 0; i < traces.length; i += TRACES_PER_READ) {
     const part = traces.slice(i, i + TRACES_PER_READ);

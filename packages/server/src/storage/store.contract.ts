@@ -150,6 +150,7 @@ const STORE_METHODS = Object.keys({
   recentTraces: true,
   traceSpans: true,
   traceSpansIn: true,
+  recentEndpointSpans: true,
   repeatedCallTraces: true,
   dbCallerEndpoints: true,
   transactionMarks: true,
@@ -307,6 +308,56 @@ export function runStoreContract(
             [root, early, mid, late].map((s) => s.spanId),
           );
           assert.deepEqual(await store.traceSpans('f'.repeat(32)), []);
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
+    contract(
+      'recentEndpointSpans: the newest SERVER and CONSUMER spans per endpoint in the window; service and errorOnly filters',
+      async (t) => {
+        const store = await open(t, () => T0 + MIN);
+        try {
+          const a1 = span(T0 + ms(1), 10);
+          const a2 = span(T0 + ms(2), 20, { isError: true, statusCode: StatusCode.ERROR });
+          const a3 = span(T0 + ms(3), 30);
+          const aOut = span(T0 + MIN, 40);
+          const q = span(T0 + ms(4), 5, {
+            kind: SpanKind.CONSUMER,
+            name: 'orders process',
+            endpoint: 'orders process',
+          });
+          const w = span(T0 + ms(5), 6, { service: 'web', name: 'GET /w', endpoint: 'GET /w' });
+          const call = child(a1, T0 + ms(1), 2);
+          await store.writeSpans([a1, a2, aOut, q, w, call]);
+          await store.writeSpans([a3, a1]);
+          const window = { fromNs: T0, toNs: T0 + MIN };
+          const refs = (x: { traceId: string; service: string; endpoint: string }[]) =>
+            x.map((r) => [r.service, r.endpoint, r.traceId]);
+          assert.deepEqual(refs(await store.recentEndpointSpans({ window, perEndpoint: 2 })), [
+            ['api', 'GET /a', a3.traceId],
+            ['api', 'GET /a', a2.traceId],
+            ['api', 'orders process', q.traceId],
+            ['web', 'GET /w', w.traceId],
+          ]);
+          const [first] = await store.recentEndpointSpans({ window, perEndpoint: 1, service: 'api' });
+          assert.deepEqual(first, {
+            traceId: a3.traceId,
+            service: 'api',
+            endpoint: 'GET /a',
+            startNs: T0 + ms(3),
+            durationNs: ms(30),
+            isError: false,
+          });
+          assert.deepEqual(
+            refs(await store.recentEndpointSpans({ window, perEndpoint: 5, errorOnly: true })),
+            [['api', 'GET /a', a2.traceId]],
+          );
+          assert.deepEqual(
+            refs(await store.recentEndpointSpans({ window, perEndpoint: 5, service: 'web' })),
+            [['web', 'GET /w', w.traceId]],
+          );
         } finally {
           await store.close();
         }

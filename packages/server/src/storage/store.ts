@@ -172,8 +172,35 @@ export interface TransactionMarkRow extends TransactionMark {
   isError: boolean;
 }
 
+/** A SERVER or CONSUMER span: one request of an endpoint, with its trace. */
+export interface EndpointSpanRef {
+  traceId: string;
+  service: string;
+  endpoint: string;
+  startNs: bigint;
+  durationNs: bigint;
+  isError: boolean;
+}
+
+/** Filter of {@link SpanReader.recentEndpointSpans}. */
+export interface RecentEndpointSpansQuery {
+  window: TimeWindow;
+  service?: string | undefined;
+  /** Only failed spans (status ERROR or a server error). */
+  errorOnly?: boolean | undefined;
+  /** Most spans kept per (service, endpoint). */
+  perEndpoint: number;
+}
+
 /** Reads raw spans. */
 export interface SpanReader {
+  /**
+   * The `perEndpoint` most recent SERVER and CONSUMER spans of each (service, endpoint) that start in the
+   * window, ordered by service, endpoint, then newest first: the requests whose traces the recommendation
+   * engine samples, found in one scan of the window (where a `recentTraces` per endpoint groups every trace
+   * of the table).
+   */
+  recentEndpointSpans(q: RecentEndpointSpansQuery): Promise<EndpointSpanRef[]>;
   recentTraces(q: RecentTracesQuery): Promise<TraceSummary[]>;
   /** Every span of a trace, in start order; empty when unknown. */
   traceSpans(traceId: string): Promise<Span[]>;

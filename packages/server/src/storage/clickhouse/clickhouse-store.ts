@@ -41,8 +41,10 @@ import type {
   DbAggregate,
   EndpointAggregate,
   EndpointSeriesQuery,
+  EndpointSpanRef,
   EndpointStepAggregate,
   MetricQuery,
+  RecentEndpointSpansQuery,
   RecentTracesQuery,
   RetentionPolicy,
   RollupQuery,
@@ -654,6 +656,29 @@ class ClickHouseStore implements Store {
       );
       const byId = new Map(res.map((r) => [r.id, r.json]));
       return rows.map((r) => rowToSpan(r, byId.get(str(r.rid)) ?? '{}'));
+    });
+  }
+
+  recentEndpointSpans(q: RecentEndpointSpansQuery): Promise<EndpointSpanRef[]> {
+    return this.#track(async () => {
+      const svc = q.service === undefined ? '' : ` AND service = ${lit(q.service)}`;
+      const err = q.errorOnly ? ' AND is_error = 1' : '';
+      // A span written twice (a retry not merged yet) counts once: LIMIT 1 BY its key first.
+      const rows = await this.#conn.rows(
+        `SELECT trace_id, service, endpoint, start_ns, duration_ns, is_error FROM (
+           SELECT trace_id, span_id, service, endpoint, start_ns, duration_ns, is_error FROM spans
+           WHERE start_ns >= ${q.window.fromNs} AND start_ns < ${q.window.toNs} AND kind IN (2, 5)${svc}${err}
+           ORDER BY trace_id, span_id LIMIT 1 BY trace_id, span_id)
+         ORDER BY service, endpoint, start_ns DESC, span_id LIMIT ${Math.max(0, Math.floor(q.perEndpoint))} BY service, endpoint`,
+      );
+      return rows.map((r) => ({
+        traceId: str(r.trace_id),
+        service: str(r.service),
+        endpoint: str(r.endpoint),
+        startNs: BigInt(str(r.start_ns)),
+        durationNs: BigInt(str(r.duration_ns)),
+        isError: Number(r.is_error) === 1,
+      }));
     });
   }
 

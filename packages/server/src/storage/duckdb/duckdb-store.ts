@@ -28,8 +28,10 @@ import type {
   DbAggregate,
   EndpointAggregate,
   EndpointSeriesQuery,
+  EndpointSpanRef,
   EndpointStepAggregate,
   MetricQuery,
+  RecentEndpointSpansQuery,
   RecentTracesQuery,
   RetentionPolicy,
   RollupQuery,
@@ -160,6 +162,10 @@ class DuckDbStore implements Store {
 
   traceSpans(traceId: string): Promise<Span[]> {
     return spanQueries.traceSpans(this.conn, traceId);
+  }
+
+  recentEndpointSpans(q: RecentEndpointSpansQuery): Promise<EndpointSpanRef[]> {
+    return spanQueries.recentEndpointSpans(this.conn, q);
   }
 
   traceSpansIn(traceIds: readonly string[], window: TimeWindow): Promise<Map<string, Span[]>> {

@@ -7,6 +7,8 @@
 import { type DuckDBValue, listValue } from '@duckdb/node-api';
 import type { Span } from '../../model/index.ts';
 import type {
+  EndpointSpanRef,
+  RecentEndpointSpansQuery,
   RecentTracesQuery,
   RollupQuery,
   TimeWindow,
@@ -51,6 +53,35 @@ export async function recentTraces(conn: Connections, q: RecentTracesQuery): Pro
     params,
   );
   return rows.map(rowToTraceSummary);
+}
+
+/** See `SpanReader.recentEndpointSpans`. */
+export async function recentEndpointSpans(
+  conn: Connections,
+  q: RecentEndpointSpansQuery,
+): Promise<EndpointSpanRef[]> {
+  const params: DuckDBValue[] = [q.window.fromNs, q.window.toNs, q.perEndpoint];
+  let filter = '';
+  if (q.service !== undefined) {
+    params.push(q.service);
+    filter += ` AND service = $${params.length}`;
+  }
+  if (q.errorOnly) filter += ' AND is_error';
+  const rows = await conn.rows(
+    `SELECT trace_id, service, endpoint, start_ns, duration_ns, is_error FROM spans
+     WHERE start_ns >= $1 AND start_ns < $2 AND kind IN (2, 5)${filter}
+     QUALIFY row_number() OVER (PARTITION BY service, endpoint ORDER BY start_ns DESC, span_id) <= $3
+     ORDER BY service, endpoint, start_ns DESC, span_id`,
+    params,
+  );
+  return rows.map((r) => ({
+    traceId: String(r.trace_id),
+    service: String(r.service),
+    endpoint: String(r.endpoint),
+    startNs: BigInt(r.start_ns as bigint),
+    durationNs: BigInt(r.duration_ns as bigint),
+    isError: Boolean(r.is_error),
+  }));
 }
 
 /** See `SpanReader.traceSpans`. */
