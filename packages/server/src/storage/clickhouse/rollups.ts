@@ -363,7 +363,9 @@ export class ChRollups {
         if (service !== undefined && c.key[0] !== service) continue;
         mergeInto(out, c, stepNs);
       }
-      return [...out.values()];
+      // In key order (and step order): ClickHouse's GROUP BY order varies from run to run, and callers that
+      // rank by a count keep ties in the order they get.
+      return [...out.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, v]) => v);
     })();
     this.reading.add(run);
     try {
