@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx (no build step).
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The siperf CLI: runs the JavaScript that `npm run build` compiles into dist/ (no TypeScript at run time).
+try {
+  await import('../dist/cli/main.js');
+} catch (err) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+    process.stderr.write('siperf is not built: run `npm run build` in the siperf folder (npm ci does it)\n');
+    process.exit(1);
+  }
+  throw err;
+}

@@ -5,10 +5,11 @@
  * (p75 per page and overall, threshold counts, the 0–100 score, the page-load breakdown).
  * @module
  */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import cors from '@fastify/cors';
-import { buildSnippet } from '@siperf/browser/build';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { userExperienceReport } from '../apm/index.ts';
 import { type Config, corsOriginList } from '../config.ts';
@@ -35,15 +36,37 @@ type Q = FastifyRequest<{ Querystring: UserExperienceQuery }>;
 
 const BEACON_PATH = '/api/v1/apm/user-experience';
 
+/**
+ * Reads the browser script that `npm run build` bundles into `@siperf/browser`'s `dist/rum.js` (nothing is
+ * compiled while a request waits).
+ * @throws Error when the script is not built.
+ */
+async function readSnippet(): Promise<Buffer> {
+  let path: string;
+  try {
+    path = createRequire(import.meta.url).resolve('@siperf/browser/rum.js');
+  } catch {
+    throw new Error('rum.js is not built (@siperf/browser dist/rum.js): run `npm run build`');
+  }
+  return readFile(path);
+}
+
 /** Registers the RUM routes. */
 export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Promise<void> {
   const { config, store } = deps;
   const now = deps.nowMs ?? Date.now;
   const origins = corsOriginList(config.corsOrigins);
 
+  let snippet: Promise<Buffer> | undefined;
   let gzipped: Promise<Buffer> | undefined;
   app.get('/rum.js', { schema: S.rum }, async (request, reply) => {
-    const script = await buildSnippet();
+    if (!snippet) {
+      snippet = readSnippet();
+      snippet.catch(() => {
+        snippet = undefined;
+      });
+    }
+    const script = await snippet;
     reply
       .type('application/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')
@@ -51,7 +74,7 @@ export async function vitalsRoutes(app: FastifyInstance, deps: VitalsDeps): Prom
       .header('x-content-type-options', 'nosniff')
       .header('vary', 'accept-encoding');
     if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
-      gzipped ??= gzip(Buffer.from(script));
+      gzipped ??= gzip(script);
       return reply.header('content-encoding', 'gzip').send(await gzipped);
     }
     return reply.send(script);

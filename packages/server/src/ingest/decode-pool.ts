@@ -11,10 +11,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, type ErrorCode, SiperfError } from '../errors.ts';
+import { workerEntry } from '../util/worker-entry.ts';
 import type { DecodeResult, DecodeTask } from './decode-task.ts';
 import type { WorkerReply, WorkerRequest } from './decode-worker.ts';
 
-const WORKER_ENTRY = new URL('./decode-worker.mjs', import.meta.url);
+/** Compiled: `decode-worker.js`; from source: the boot file that registers tsx in the thread first. */
+const WORKER_ENTRY = workerEntry(import.meta.url, './decode-worker.js', './decode-worker.mjs');
 
 /** Options of {@link DecodePool}. */
 export interface DecodePoolOptions {

@@ -1,5 +1,6 @@
-// Entry of a decode worker thread: Node 20 workers do not inherit tsx from the main thread
-// (`node --import tsx` or `bin/siperf.js`), so register it here, then load the TypeScript worker.
+// Entry of a decode worker thread when the server runs from source (tests, benchmarks): Node 20 workers do
+// not inherit tsx from the main thread (`node --import tsx`), so register it here, then load the TypeScript
+// worker. The compiled server (dist/) starts dist/ingest/decode-worker.js instead (util/worker-entry.ts).
 import { register } from 'tsx/esm/api';
 
 register();

@@ -1,7 +1,8 @@
 /**
  * The decode worker: runs {@link runDecodeTask} for the main thread's {@link DecodePool}, one task at a
  * time, and answers with the converted batch (bigints survive the structured clone) or the error's code.
- * Started through `decode-worker.mjs`, which registers tsx in the worker first.
+ * Compiled, the pool starts `decode-worker.js` itself; from source, `decode-worker.mjs`, which registers tsx
+ * in the worker first (`util/worker-entry.ts`).
  * @module
  */
 import { parentPort } from 'node:worker_threads';

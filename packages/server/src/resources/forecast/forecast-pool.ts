@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../../util/worker-entry.ts';
 import { type ForecastOptions, type ForecastResult, forecastSeries } from './forecaster.ts';
 
 /** Most worker threads: the cores less one for the event loop, at least 2 and at most 4. */
@@ -24,8 +25,10 @@ let nextId = 1;
 
 function startSlot(): Slot | undefined {
   try {
-    // The sources are TypeScript run through tsx: the bootstrap registers tsx in the worker thread.
-    const worker = new Worker(new URL('./forecast-worker-boot.mjs', import.meta.url));
+    // Compiled: forecast-worker.js; from source: the bootstrap that registers tsx in the worker thread first.
+    const worker = new Worker(
+      workerEntry(import.meta.url, './forecast-worker.js', './forecast-worker-boot.mjs'),
+    );
     worker.unref();
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (m: { id: number; result?: ForecastResult; error?: string }) => {
