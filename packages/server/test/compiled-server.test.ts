@@ -2,7 +2,7 @@
  * The compiled server: `siperf serve` through the bin runs the JavaScript that `npm run build` writes into
  * packages/server/dist, without tsx (a module hook fails the start-up if the main thread loads a `.ts` file
  * or tsx). It ingests OTLP/JSON (a small body decoded inline, a body over 64 KiB decoded by a worker
- * thread started from its compiled module), answers both traces through the API, serves the `rum.js` built
+ * thread started from its compiled module) and OTLP protobuf, answers the three traces through the API, serves the `rum.js` built
  * at build time, and stops on SIGTERM. The forecast pool's compiled worker answers as the source does.
  * Needs `npm run build` (which `npm ci` and `npm test` run).
  */
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { otlpTypes } from '../src/ingest/otlp-protobuf.ts';
 import { forecastSeries } from '../src/resources/forecast/forecaster.ts';
 import { workerEntry } from '../src/util/worker-entry.ts';
 import { waitFor } from './helpers.ts';
@@ -70,6 +71,17 @@ function otlpJson(traceId: string, n: number): string {
   });
 }
 
+/** The same request as OTLP protobuf (ids as bytes), encoded with the sources' message types. */
+function otlpProtobuf(traceId: string, n: number): Buffer {
+  const request = JSON.parse(otlpJson(traceId, n));
+  for (const span of request.resourceSpans[0].scopeSpans[0].spans) {
+    span.traceId = Buffer.from(span.traceId, 'hex');
+    span.spanId = Buffer.from(span.spanId, 'hex');
+  }
+  const type = otlpTypes().traceRequest;
+  return Buffer.from(type.encode(type.fromObject(request)).finish());
+}
+
 /** Resolves with the exit code (or signal) once `child` has exited. */
 function exited(child: ChildProcess): Promise<number | string | null> {
   if (child.exitCode !== null || child.signalCode !== null) {
@@ -78,7 +90,7 @@ function exited(child: ChildProcess): Promise<number | string | null> {
   return new Promise((res) => child.once('exit', (code, signal) => res(code ?? signal)));
 }
 
-test('the compiled siperf serve (bin, no tsx) ingests OTLP/JSON, answers it back and serves rum.js', async () => {
+test('the compiled siperf serve (bin, no tsx) ingests OTLP JSON and protobuf, answers them back and serves rum.js', async () => {
   assert.ok(existsSync(join(DIST, 'cli/main.js')), NOT_BUILT);
   const dir = mkdtempSync(join(tmpdir(), 'siperf-compiled-'));
   const child = spawn(
@@ -123,19 +135,22 @@ test('the compiled siperf serve (bin, no tsx) ingests OTLP/JSON, answers it back
 
     const small = randomBytes(16).toString('hex');
     const big = randomBytes(16).toString('hex');
+    const proto = randomBytes(16).toString('hex');
     const bigBody = otlpJson(big, 300);
     assert.ok(Buffer.byteLength(bigBody) > 64 * 1024, 'over the inline limit: a decode worker decodes it');
-    for (const body of [otlpJson(small, 1), bigBody]) {
-      const r = await fetch(`${base}/v1/traces`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
+    for (const [type, body] of [
+      ['application/json', otlpJson(small, 1)],
+      ['application/json', bigBody],
+      // Decoded with the .proto files read from packages/server/proto by a path relative to dist/ingest.
+      ['application/x-protobuf', otlpProtobuf(proto, 3)],
+    ] as const) {
+      const r = await fetch(`${base}/v1/traces`, { method: 'POST', headers: { 'content-type': type }, body });
       assert.equal(r.status, 200, await r.text());
     }
     for (const [traceId, spans] of [
       [small, 1],
       [big, 300],
+      [proto, 3],
     ] as const) {
       const r = await fetch(`${base}/api/v1/apm/traces/${traceId}`);
       assert.equal(r.status, 200);
