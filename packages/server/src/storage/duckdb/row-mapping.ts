@@ -25,6 +25,11 @@ export function listOf(v: Cell): DuckDBValue[] {
   return (v as unknown as { items: DuckDBValue[] }).items;
 }
 
+/** The fields of a STRUCT cell. */
+export function structOf(v: Cell): Record<string, DuckDBValue> {
+  return (v as unknown as { entries: Record<string, DuckDBValue> }).entries;
+}
+
 /** A nullable BOOLEAN cell (NULL → undefined). */
 const optionalBool = (v: Cell): boolean | undefined => ((v ?? null) === null ? undefined : v === true);
 
