@@ -194,24 +194,37 @@ export async function repeatedCallTraces(
   conn: Connections,
   q: { window: TimeWindow; service?: string | undefined; minRepeats: number; limit: number },
 ): Promise<string[]> {
-  const params: DuckDBValue[] = [q.window.fromNs, q.window.toNs, q.minRepeats];
-  let svc = '';
-  if (q.service !== undefined) {
-    params.push(q.service);
-    svc = `AND trace_id IN (SELECT trace_id FROM spans WHERE service = $${params.length} AND start_ns >= $1 AND start_ns < $2)`;
+  // Newest hour first, each read with the 15 minutes before it (a repeat that straddles the hour), each
+  // trace counted in the hour of its last repeated call: once `limit` traces are found, no older hour can
+  // hold a more recent one, so a day's window reads its last hour only when that hour has enough.
+  const found: { traceId: string; lastNs: bigint }[] = [];
+  for (let to = q.window.toNs; to > q.window.fromNs && found.length < q.limit; to -= CALLER_SLICE_NS) {
+    const from = to - CALLER_SLICE_NS > q.window.fromNs ? to - CALLER_SLICE_NS : q.window.fromNs;
+    const readFrom = from - CALLER_SLACK_NS > q.window.fromNs ? from - CALLER_SLACK_NS : q.window.fromNs;
+    const params: DuckDBValue[] = [readFrom, to, q.minRepeats, from];
+    let svc = '';
+    if (q.service !== undefined) {
+      params.push(q.service);
+      svc = `AND trace_id IN (SELECT trace_id FROM spans WHERE service = $${params.length} AND start_ns >= $1 AND start_ns < $2)`;
+    }
+    params.push(q.limit - found.length);
+    const rows = await conn.rows(
+      `SELECT trace_id, max(start_ns) AS last_ns FROM (
+         SELECT trace_id, parent_span_id, service, coalesce(db_fingerprint, name) AS op, max(start_ns) AS start_ns
+         FROM spans
+         WHERE start_ns >= $1 AND start_ns < $2 AND parent_span_id <> '' AND kind <> 2 ${svc}
+         GROUP BY trace_id, parent_span_id, service, op
+         HAVING count(*) >= $3)
+       GROUP BY trace_id HAVING max(start_ns) >= $4 ORDER BY last_ns DESC LIMIT $${params.length}`,
+      params,
+    );
+    for (const r of rows) {
+      // A trace with repeats in two hours was counted in the newer one.
+      const traceId = text(r.trace_id);
+      if (!found.some((f) => f.traceId === traceId)) found.push({ traceId, lastNs: big(r.last_ns) });
+    }
   }
-  params.push(q.limit);
-  const rows = await conn.rows(
-    `SELECT trace_id, max(start_ns) AS last_ns FROM (
-       SELECT trace_id, parent_span_id, service, coalesce(db_fingerprint, name) AS op, max(start_ns) AS start_ns
-       FROM spans
-       WHERE start_ns >= $1 AND start_ns < $2 AND parent_span_id <> '' AND kind <> 2 ${svc}
-       GROUP BY trace_id, parent_span_id, service, op
-       HAVING count(*) >= $3)
-     GROUP BY trace_id ORDER BY last_ns DESC LIMIT $${params.length}`,
-    params,
-  );
-  return rows.map((r) => text(r.trace_id));
+  return found.slice(0, q.limit).map((f) => f.traceId);
 }
 
 /**
