@@ -215,7 +215,8 @@ export interface SpanReader {
   /**
    * Traces (most recent first, at most `limit`) in which one parent span has at least `minRepeats`
    * children of one service with the same database fingerprint, or the same name for other calls: the
-   * candidates of the N+1 detector.
+   * candidates of the N+1 detector. An adapter may miss a repeat whose calls are spread over more than
+   * 15 minutes (DuckDB reads the window an hour at a time, newest first).
    */
   repeatedCallTraces(q: {
     window: TimeWindow;
@@ -223,7 +224,10 @@ export interface SpanReader {
     minRepeats: number;
     limit: number;
   }): Promise<string[]>;
-  /** For each db fingerprint, the endpoints of the innermost SERVER spans (same trace) enclosing its calls. */
+  /**
+   * For each db fingerprint, the endpoints of the innermost SERVER spans (same trace) enclosing its calls.
+   * An adapter may bound how long before a call its request started (DuckDB: 15 minutes).
+   */
   dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>>;
   /**
    * Every business-transaction mark of the transactions that have a mark starting in the window (or, with
