@@ -37,6 +37,7 @@ import {
 } from '../../model/index.ts';
 import { nowNs as wallNowNs } from '../../util/time.ts';
 import { RecentSpanKeys, type RecentSpanKeysOptions, spanKeyHash } from '../recent-span-keys.ts';
+import { dbAggregateOf, endpointAggregateOf, endpointSteps } from '../rollup-answers.ts';
 import type {
   DbAggregate,
   EndpointAggregate,
@@ -512,61 +513,19 @@ class ClickHouseStore implements Store {
 
   endpointAggregates(q: RollupQuery): Promise<EndpointAggregate[]> {
     return this.#track(async () =>
-      (await this.#rollups.read(CH_ENDPOINT_ROLLUP, q.window, q.service)).map((r) => ({
-        service: String(r.key[0]),
-        endpoint: String(r.key[1]),
-        kind: r.key[2] as SpanKind,
-        requests: r.sums[0]!,
-        errors: r.sums[1]!,
-        sumMs: r.sums[2]!,
-        minMs: r.minMs,
-        maxMs: r.maxMs,
-        sketch: r.sketch,
-        errorSketch: r.errorSketch,
-      })),
+      (await this.#rollups.read(CH_ENDPOINT_ROLLUP, q.window, q.service)).map(endpointAggregateOf),
     );
   }
 
   endpointAggregateSeries(q: EndpointSeriesQuery): Promise<EndpointStepAggregate[]> {
     return this.#track(async () => {
-      const rows = await this.#rollups.read(CH_ENDPOINT_ROLLUP, q.window, q.service, q.stepNs);
-      const out: EndpointStepAggregate[] = [];
-      for (const r of rows) {
-        if (q.endpoint !== undefined && r.key[1] !== q.endpoint) continue;
-        if (q.kind !== undefined && r.key[2] !== q.kind) continue;
-        out.push({
-          service: String(r.key[0]),
-          endpoint: String(r.key[1]),
-          kind: r.key[2] as SpanKind,
-          stepStartNs: (r.firstBucketNs / q.stepNs) * q.stepNs,
-          requests: r.sums[0]!,
-          errors: r.sums[1]!,
-          sumMs: r.sums[2]!,
-          minMs: r.minMs,
-          maxMs: r.maxMs,
-          sketch: r.sketch,
-          errorSketch: r.errorSketch,
-        });
-      }
-      out.sort((a, b) => (a.stepStartNs < b.stepStartNs ? -1 : a.stepStartNs > b.stepStartNs ? 1 : 0));
-      return out;
+      return endpointSteps(await this.#rollups.read(CH_ENDPOINT_ROLLUP, q.window, q.service, q.stepNs), q);
     });
   }
 
   dbAggregates(q: RollupQuery): Promise<DbAggregate[]> {
     return this.#track(async () =>
-      (await this.#rollups.read(CH_DB_ROLLUP, q.window, q.service)).map((r) => ({
-        service: String(r.key[0]),
-        system: String(r.key[1]),
-        database: String(r.key[2]),
-        fingerprint: String(r.key[3]),
-        statement: r.carried[0] ?? '',
-        calls: r.sums[0]!,
-        sumMs: r.sums[1]!,
-        minMs: r.minMs,
-        maxMs: r.maxMs,
-        sketch: r.sketch,
-      })),
+      (await this.#rollups.read(CH_DB_ROLLUP, q.window, q.service)).map(dbAggregateOf),
     );
   }
 

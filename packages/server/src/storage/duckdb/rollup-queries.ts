@@ -6,8 +6,10 @@
  * and < `toNs`.
  * @module
  */
+
 import { SpanKind } from '../../model/index.ts';
 import { NS_PER_MINUTE } from '../../util/time.ts';
+import { dbAggregateOf, endpointAggregateOf, endpointSteps } from '../rollup-answers.ts';
 import type {
   DbAggregate,
   EndpointAggregate,
@@ -50,19 +52,7 @@ export async function endpointAggregates(
   rollups: RollupUpkeep,
   q: RollupQuery,
 ): Promise<EndpointAggregate[]> {
-  const rows = await aggregates(conn, rollups, ENDPOINT_ROLLUP, q);
-  return rows.map((r) => ({
-    service: String(r.key[0]),
-    endpoint: String(r.key[1]),
-    kind: r.key[2] as SpanKind,
-    requests: r.sums[0]!,
-    errors: r.sums[1]!,
-    sumMs: r.sums[2]!,
-    minMs: r.minMs,
-    maxMs: r.maxMs,
-    sketch: r.sketch,
-    errorSketch: r.errorSketch,
-  }));
+  return (await aggregates(conn, rollups, ENDPOINT_ROLLUP, q)).map(endpointAggregateOf);
 }
 
 /** See `RollupReader.endpointAggregateSeries`. */
@@ -78,26 +68,7 @@ export async function endpointAggregateSeries(
       return [...out.values()];
     },
   );
-  const out: EndpointStepAggregate[] = [];
-  for (const r of rows) {
-    if (q.endpoint !== undefined && r.key[1] !== q.endpoint) continue;
-    if (q.kind !== undefined && r.key[2] !== q.kind) continue;
-    out.push({
-      service: String(r.key[0]),
-      endpoint: String(r.key[1]),
-      kind: r.key[2] as SpanKind,
-      stepStartNs: (r.firstBucketNs / q.stepNs) * q.stepNs,
-      requests: r.sums[0]!,
-      errors: r.sums[1]!,
-      sumMs: r.sums[2]!,
-      minMs: r.minMs,
-      maxMs: r.maxMs,
-      sketch: r.sketch,
-      errorSketch: r.errorSketch,
-    });
-  }
-  out.sort((a, b) => (a.stepStartNs < b.stepStartNs ? -1 : a.stepStartNs > b.stepStartNs ? 1 : 0));
-  return out;
+  return endpointSteps(rows, q);
 }
 
 /** See `RollupReader.dbAggregates`. */
@@ -106,19 +77,7 @@ export async function dbAggregates(
   rollups: RollupUpkeep,
   q: RollupQuery,
 ): Promise<DbAggregate[]> {
-  const rows = await aggregates(conn, rollups, DB_ROLLUP, q);
-  return rows.map((r) => ({
-    service: String(r.key[0]),
-    system: String(r.key[1]),
-    database: String(r.key[2]),
-    fingerprint: String(r.key[3]),
-    statement: r.carried[0] ?? '',
-    calls: r.sums[0]!,
-    sumMs: r.sums[1]!,
-    minMs: r.minMs,
-    maxMs: r.maxMs,
-    sketch: r.sketch,
-  }));
+  return (await aggregates(conn, rollups, DB_ROLLUP, q)).map(dbAggregateOf);
 }
 
 /**
