@@ -12,7 +12,7 @@
  * acknowledged. /healthz p99 and max (all phases), goodput / capacity, lost spans and the server's peak
  * RSS (VmHWM, worker threads included) are printed against their targets.
  *
- *   npm run bench:overload -- [--duration 60] [--capacity-seconds 15] [--fuzz 10000]
+ *   npm run build && npm run bench:overload -- [--duration 60] [--capacity-seconds 15] [--fuzz 10000] [--source=1]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -85,8 +85,17 @@ function peakRssOf(p: ChildProcess): number {
 // ------------------------------------------------------------------------------------------- server
 
 async function runServer(): Promise<void> {
-  const { startServer } = await import('../../packages/server/src/app.ts');
-  const { loadConfig } = await import('../../packages/server/src/config.ts');
+  // The compiled server, what `npm start` runs (`--source=1`: the TypeScript sources through tsx, whose
+  // transpiler and module cache in the main thread and each decode worker add to the RSS measured).
+  const fromSource = option('source', 'BENCH_SOURCE', '') === '1';
+  const dir = fromSource ? '../../packages/server/src' : '../../packages/server/dist';
+  const ext = fromSource ? 'ts' : 'js';
+  const { startServer } = (await import(
+    `${dir}/app.${ext}`
+  )) as typeof import('../../packages/server/src/app.ts');
+  const { loadConfig } = (await import(
+    `${dir}/config.${ext}`
+  )) as typeof import('../../packages/server/src/config.ts');
   const dataDir = option('data-dir', 'BENCH_DATA_DIR', '');
   // SIPERF_* settings in the environment apply, as they do to `npm start`.
   const config = loadConfig({ flags: { port: 0, dataDir, logLevel: 'error' }, env: process.env });
@@ -273,12 +282,15 @@ async function main(): Promise<void> {
   const server = child('server', [
     `--data-dir=${dataDir}`,
     `--memory-log=${option('memory-log', 'BENCH_MEMORY_LOG', '')}`,
+    `--source=${option('source', 'BENCH_SOURCE', '')}`,
   ]);
   const { url } = await nextLine(server, 'url');
   const base = new URL(url);
   const probe = child('probe', [`--url=${url}`]);
   await nextLine(probe, 'ready');
-  out(`server ${url} (its own process), /healthz probed every 20 ms from another process`);
+  out(
+    `server ${url} (its own process, ${option('source', 'BENCH_SOURCE', '') === '1' ? 'from source through tsx' : 'compiled'}), /healthz probed every 20 ms from another process`,
+  );
 
   const template = buildTemplate();
   const types = otlpTypes();

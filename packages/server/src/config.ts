@@ -57,7 +57,7 @@ export const ConfigSchema = Type.Object(
     maxPendingSpans: int(
       1,
       100_000_000,
-      65_536,
+      16_384,
       'Spans waiting to be written, with those admitted trace requests are expected to bring (declared body bytes × the spans per byte seen so far), above which ingest answers 503 with Retry-After before the body is read. Bounds the memory the queue holds (~3 KiB a span).',
     ),
     maxEventLoopDelayMs: int(
@@ -77,7 +77,7 @@ export const ConfigSchema = Type.Object(
       0,
       64,
       2,
-      'Worker threads that decompress, decode and convert ingest bodies over 64 KiB off the event loop; 0 decodes every body on the event loop.',
+      'Worker threads that decompress, decode and convert ingest bodies over 16 KiB off the event loop; 0 decodes every body on the event loop.',
     ),
     decodeWorkerHeapMb: int(
       32,

@@ -192,7 +192,7 @@ describe('OTLP/gRPC answers', () => {
       assert.equal(tooLarge.error?.code, grpc.status.RESOURCE_EXHAUSTED);
       assert.equal(tooLarge.error?.metadata.get('grpc-status-details-bin').length, 0);
 
-      // A write queue over maxPendingSpans (65,536 by default): shed before the decode.
+      // A write queue over maxPendingSpans (16,384 by default): shed before the decode.
       keyed.store.pendingSpans = () => 1_000_000;
       const shed = await exportRaw(p, body, good);
       assert.equal(shed.error?.code, grpc.status.RESOURCE_EXHAUSTED);

@@ -11,6 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, type ErrorCode, SiperfError } from '../errors.ts';
+import type { MetricPoint, Span } from '../model/index.ts';
 import { workerEntry } from '../util/worker-entry.ts';
 import type { DecodeResult, DecodeTask } from './decode-task.ts';
 import type { WorkerReply, WorkerRequest } from './decode-worker.ts';
@@ -29,6 +30,8 @@ export interface DecodePoolOptions {
 interface Job {
   id: number;
   task: DecodeTask;
+  /** Parts of the batch received so far (a big batch comes in parts, see `decode-worker.ts`). */
+  parts: unknown[][];
   resolve: (result: DecodeResult) => void;
   reject: (err: unknown) => void;
 }
@@ -61,7 +64,7 @@ export class DecodePool {
   run(task: DecodeTask): Promise<DecodeResult> {
     if (this.closed) return Promise.reject(new SiperfError('ERR_STORE_CLOSED', 'the server is stopping'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, resolve, reject });
+      this.queue.push({ id: this.nextId++, task, parts: [], resolve, reject });
       this.dispatch();
     });
   }
@@ -108,9 +111,26 @@ export class DecodePool {
       if (reply === 'ready') return;
       const job = slot.job;
       if (!job || job.id !== reply.id) return;
+      if ('part' in reply) {
+        // Acknowledge first: the worker clones the next part while this turn of the loop ends.
+        job.parts.push(reply.part);
+        slot.worker.postMessage({ ack: job.id } satisfies WorkerRequest);
+        return;
+      }
       slot.job = undefined;
-      if (reply.ok) job.resolve(reply.result);
-      else {
+      if (reply.ok) {
+        const { result } = reply;
+        if (job.parts.length > 0) {
+          if (result.signal === 'otlp-metrics')
+            result.batch.points = ([] as MetricPoint[]).concat(
+              ...(job.parts as MetricPoint[][]),
+              result.batch.points,
+            );
+          else result.batch.spans = ([] as Span[]).concat(...(job.parts as Span[][]), result.batch.spans);
+          job.parts = [];
+        }
+        job.resolve(result);
+      } else {
         const code = (reply.code in ERROR_CODES ? reply.code : 'ERR_INTERNAL') as ErrorCode;
         job.reject(new SiperfError(code, reply.detail, { limit: reply.limit }));
       }

@@ -4,30 +4,21 @@
  * attribution fields — for the top pages and for all pages together (GROUPING SETS).
  * @module
  */
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBValue } from '@duckdb/node-api';
 import { VITALS_METRICS, type VitalsEvent, type VitalsMetric } from '../../model/index.ts';
 import type { VitalsAggregate, VitalsQuery } from '../store.ts';
 
-/** Appends events in one appender (the caller serialises writes and commits). */
-export async function appendVitals(conn: DuckDBConnection, events: readonly VitalsEvent[]): Promise<void> {
-  const appender = await conn.createAppender('vitals');
-  try {
-    for (const e of events) {
-      appender.appendBigInt(e.timeUnixNano);
-      appender.appendVarchar(e.service);
-      appender.appendVarchar(e.page);
-      appender.appendVarchar(e.name);
-      appender.appendDouble(e.value);
-      appender.appendDouble(e.delta);
-      appender.appendVarchar(e.id);
-      appender.appendVarchar(e.navigationType);
-      appender.appendVarchar(JSON.stringify(e.attribution));
-      appender.endRow();
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
+/** Appends one event's columns to an appender of `vitals` (the caller ends the row and commits). */
+export function appendVitalsRow(appender: DuckDBAppender, e: VitalsEvent): void {
+  appender.appendBigInt(e.timeUnixNano);
+  appender.appendVarchar(e.service);
+  appender.appendVarchar(e.page);
+  appender.appendVarchar(e.name);
+  appender.appendDouble(e.value);
+  appender.appendDouble(e.delta);
+  appender.appendVarchar(e.id);
+  appender.appendVarchar(e.navigationType);
+  appender.appendVarchar(JSON.stringify(e.attribution));
 }
 
 const FIELD = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;

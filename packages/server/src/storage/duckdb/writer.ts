@@ -10,12 +10,13 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import type { DuckDBAppender } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { Attributes, MetricPoint, Span, VitalsEvent } from '../../model/index.ts';
 import { RecentSpanKeys, type RecentSpanKeysOptions, spanKeyHash } from '../recent-span-keys.ts';
 import { type Connections, isDiskFull, storeClosedError, storeWriteError } from './connections.ts';
 import type { RollupUpkeep } from './rollup-upkeep.ts';
-import { appendVitals } from './vitals-table.ts';
+import { appendVitalsRow } from './vitals-table.ts';
 
 type SpanCounts = { written: number; duplicates: number };
 
@@ -285,36 +286,61 @@ export class DuckDbWriter {
     if (!this.conn.accepting) return Promise.reject(storeClosedError());
     return this.conn.serial(async () => {
       const ingestNs = this.now();
-      const appender = await this.conn.writer.createAppender('metric_points');
+      await this.appendInTransaction('metric_points', points, (appender, p) => {
+        appender.appendVarchar(p.name);
+        appender.appendVarchar(p.service);
+        appender.appendVarchar(p.unit);
+        appender.appendVarchar(p.type);
+        appender.appendBoolean(p.monotonic);
+        appender.appendUTinyInt(p.temporality);
+        appender.appendBigInt(p.timeUnixNano);
+        appender.appendBigInt(p.startTimeUnixNano);
+        appender.appendDouble(p.value);
+        appender.appendDouble(p.count);
+        appender.appendDouble(p.sum);
+        if (p.min === undefined) appender.appendNull();
+        else appender.appendDouble(p.min);
+        if (p.max === undefined) appender.appendNull();
+        else appender.appendDouble(p.max);
+        appender.appendVarchar(JSON.stringify(p.buckets ?? null));
+        appender.appendVarchar(JSON.stringify(p.attributes));
+        appender.appendVarchar(JSON.stringify(p.resourceAttributes));
+        appender.appendBigInt(ingestNs);
+      });
+      return points.length;
+    });
+  }
+
+  /**
+   * Appends rows to `table` in one transaction, {@link SLICE_SPANS} rows between two turns of the event
+   * loop. Without the explicit transaction the appender's `flushSync` would also commit, writing and
+   * syncing the WAL on the event loop (~100 ms for 20,000 metric points); inside it, the flush only fills
+   * the transaction and the COMMIT runs off the loop.
+   */
+  private async appendInTransaction<T>(
+    table: string,
+    rows: readonly T[],
+    appendRow: (appender: DuckDBAppender, row: T) => void,
+  ): Promise<void> {
+    const writer = this.conn.writer;
+    await writer.run('BEGIN TRANSACTION');
+    try {
+      const appender = await writer.createAppender(table);
       try {
-        for (const p of points) {
-          appender.appendVarchar(p.name);
-          appender.appendVarchar(p.service);
-          appender.appendVarchar(p.unit);
-          appender.appendVarchar(p.type);
-          appender.appendBoolean(p.monotonic);
-          appender.appendUTinyInt(p.temporality);
-          appender.appendBigInt(p.timeUnixNano);
-          appender.appendBigInt(p.startTimeUnixNano);
-          appender.appendDouble(p.value);
-          appender.appendDouble(p.count);
-          appender.appendDouble(p.sum);
-          if (p.min === undefined) appender.appendNull();
-          else appender.appendDouble(p.min);
-          if (p.max === undefined) appender.appendNull();
-          else appender.appendDouble(p.max);
-          appender.appendVarchar(JSON.stringify(p.buckets ?? null));
-          appender.appendVarchar(JSON.stringify(p.attributes));
-          appender.appendVarchar(JSON.stringify(p.resourceAttributes));
-          appender.appendBigInt(ingestNs);
+        for (let i = 0; i < rows.length; i++) {
+          if (i > 0 && i % SLICE_SPANS === 0) await nextTurn();
+          appendRow(appender, rows[i]!);
           appender.endRow();
         }
         appender.flushSync();
       } finally {
         appender.closeSync();
       }
-      return points.length;
-    });
+      await writer.run('COMMIT');
+    } catch (err) {
+      await writer.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Deletes the points of one metric, service and host with times in `[fromNs, toNs]` (both inclusive). */
@@ -339,7 +365,7 @@ export class DuckDbWriter {
   writeVitals(events: readonly VitalsEvent[]): Promise<number> {
     if (!this.conn.accepting) return Promise.reject(storeClosedError());
     return this.conn.serial(async () => {
-      await appendVitals(this.conn.writer, events);
+      await this.appendInTransaction('vitals', events, appendVitalsRow);
       return events.length;
     });
   }

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import { DecodePool } from './decode-pool.ts';
+import { type DecodeTask, runDecodeTask } from './decode-task.ts';
+import { REPLY_PART_ITEMS } from './decode-worker.ts';
+import { otlpTypes } from './otlp-protobuf.ts';
+
+const NOW_NS = 1_700_000_000_000_000_000n;
+const clock = {
+  nowNs: NOW_NS,
+  maxFutureSkewNs: 60_000_000_000n,
+  maxPastSkewNs: 86_400_000_000_000n,
+  maxSpanDurationNs: 3_600_000_000_000n,
+};
+
+/** `n` spans in traces of 10, each with its own name so that order is checkable. */
+function traceBody(n: number): Buffer {
+  const spans = Array.from({ length: n }, (_, i) => ({
+    traceId: randomBytes(16),
+    spanId: randomBytes(8),
+    name: `span ${i}`,
+    kind: 2,
+    startTimeUnixNano: NOW_NS - 1_000_000_000n + BigInt(i),
+    endTimeUnixNano: NOW_NS - 1_000_000_000n + BigInt(i) + 2_000_000n,
+    attributes: [{ key: 'http.route', value: { stringValue: `/r/${i % 7}` } }],
+  }));
+  const types = otlpTypes();
+  const message = types.traceRequest.fromObject({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'pool-test' } }] },
+        scopeSpans: [{ scope: { name: 't' }, spans }],
+      },
+    ],
+  });
+  return Buffer.from(types.traceRequest.encode(message).finish());
+}
+
+function metricsBody(n: number): Buffer {
+  const types = otlpTypes();
+  const message = types.metricsRequest.fromObject({
+    resourceMetrics: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'pool-test' } }] },
+        scopeMetrics: [
+          {
+            metrics: [
+              {
+                name: 'queue.depth',
+                gauge: {
+                  dataPoints: Array.from({ length: n }, (_, i) => ({
+                    timeUnixNano: NOW_NS - BigInt(n - i) * 1_000_000_000n,
+                    asInt: i,
+                  })),
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  return Buffer.from(types.metricsRequest.encode(message).finish());
+}
+
+const task = (signal: DecodeTask['signal'], body: Buffer): DecodeTask => ({
+  signal,
+  body,
+  encoding: 'identity',
+  protobuf: true,
+  maxDecompressedBytes: 64 * 1024 * 1024,
+  clock,
+});
+
+const pool = new DecodePool({ size: 1, maxHeapMb: 256 });
+after(() => pool.close());
+
+test('a batch bigger than one reply part comes back whole and in order (spans, then points)', async () => {
+  // 5.5 parts of spans: five acknowledged parts and the rest in the result.
+  const spans = Math.floor(REPLY_PART_ITEMS * 5.5);
+  const body = traceBody(spans);
+  const inline = runDecodeTask(task('otlp-traces', Buffer.from(body)));
+  const pooled = await pool.run(task('otlp-traces', body));
+  assert.equal(inline.signal, 'otlp-traces');
+  if (pooled.signal !== 'otlp-traces') throw new Error(`expected spans, got ${pooled.signal}`);
+  assert.equal(pooled.batch.spans.length, spans);
+  assert.deepEqual(
+    pooled.batch.spans.map((s) => s.name),
+    Array.from({ length: spans }, (_, i) => `span ${i}`),
+  );
+  assert.deepEqual(pooled, inline);
+
+  const points = REPLY_PART_ITEMS * 2 + 1;
+  const mBody = metricsBody(points);
+  const mInline = runDecodeTask(task('otlp-metrics', Buffer.from(mBody)));
+  const mPooled = await pool.run(task('otlp-metrics', mBody));
+  assert.deepEqual(mPooled, mInline);
+  if (mPooled.signal !== 'otlp-metrics') throw new Error('expected points');
+  assert.deepEqual(
+    mPooled.batch.points.map((p) => p.value),
+    Array.from({ length: points }, (_, i) => i),
+  );
+});
+
+test('tasks in a row on one worker, big and small, each get their own answer', async () => {
+  const sizes = [REPLY_PART_ITEMS + 1, 3, REPLY_PART_ITEMS * 2, REPLY_PART_ITEMS, 0];
+  const results = await Promise.all(sizes.map((n) => pool.run(task('otlp-traces', traceBody(n)))));
+  assert.deepEqual(
+    results.map((r) => (r.signal === 'otlp-metrics' ? -1 : r.batch.spans.length)),
+    sizes,
+  );
+  for (const [k, r] of results.entries()) {
+    if (r.signal === 'otlp-metrics') continue;
+    assert.deepEqual(
+      r.batch.spans.map((s) => s.name),
+      Array.from({ length: sizes[k]! }, (_, i) => `span ${i}`),
+    );
+  }
+});
