@@ -185,7 +185,7 @@ interface Load {
  */
 async function session(app: string, load: Load): Promise<void> {
   let failed = false;
-  const call = async (path: string, init: RequestInit = {}): Promise<any> => {
+  const call = async (path: string, init: RequestInit = {}): Promise<unknown> => {
     load.requests += 1;
     const res = await fetch(`${app}${path}`, init);
     if (res.status >= 400) {
@@ -201,7 +201,7 @@ async function session(app: string, load: Load): Promise<void> {
     headers: json,
     body: JSON.stringify({ username: `annotator${user}` }),
   });
-  const tx = login?.transaction;
+  const tx = (login as { transaction?: { id: string; name: string } } | undefined)?.transaction;
   const baggage: Record<string, string> = tx
     ? { baggage: `siperf.transaction.id=${tx.id},siperf.transaction.name=${encodeURIComponent(tx.name)}` }
     : {};

@@ -197,7 +197,7 @@ export async function repeatedCallTraces(
   // Newest hour first, each read with the 15 minutes before it (a repeat that straddles the hour), each
   // trace counted in the hour of its last repeated call: once `limit` traces are found, no older hour can
   // hold a more recent one, so a day's window reads its last hour only when that hour has enough.
-  const found: { traceId: string; lastNs: bigint }[] = [];
+  const found: string[] = [];
   for (let to = q.window.toNs; to > q.window.fromNs && found.length < q.limit; to -= CALLER_SLICE_NS) {
     const from = to - CALLER_SLICE_NS > q.window.fromNs ? to - CALLER_SLICE_NS : q.window.fromNs;
     const readFrom = from - CALLER_SLACK_NS > q.window.fromNs ? from - CALLER_SLACK_NS : q.window.fromNs;
@@ -221,10 +221,10 @@ export async function repeatedCallTraces(
     for (const r of rows) {
       // A trace with repeats in two hours was counted in the newer one.
       const traceId = text(r.trace_id);
-      if (!found.some((f) => f.traceId === traceId)) found.push({ traceId, lastNs: big(r.last_ns) });
+      if (!found.includes(traceId)) found.push(traceId);
     }
   }
-  return found.slice(0, q.limit).map((f) => f.traceId);
+  return found.slice(0, q.limit);
 }
 
 /**
