@@ -34,7 +34,9 @@ export type { LogDigest, QueryDigest };
 interface Acc {
   fingerprint: string;
   statement: string;
-  durations: number[];
+  /** The durations so far: the first `n` of a buffer that doubles when full. */
+  durations: Float64Array;
+  n: number;
   total: number;
   max: number;
   example: string;
@@ -65,6 +67,18 @@ function foldLists(statement: string): string {
   return statement.replace(VALUE_LIST, '($1, $2)').replace(TUPLES, '$1');
 }
 
+/** Distinct statement texts remembered with their digest, and the characters they may hold in all. */
+const MAX_TEXTS = 20_000;
+const MAX_TEXT_CHARS = 8_000_000;
+/** Texts longer than this are normalised each time (as `sql-fingerprint.ts` memoises none longer). */
+const MAX_TEXT = 2048;
+
+/**
+ * A copy of a text that holds none of the string it was cut from: a line is a slice of a 64 KiB chunk,
+ * which a map key would keep alive (slicing a joined string slices its flat copy).
+ */
+const ownCopy = (s: string): string => (s.length < 13 ? s : ` ${s}`.slice(1));
+
 const bump = (m: Map<string, number>, k: string) => {
   if (k) m.set(k, (m.get(k) ?? 0) + 1);
 };
@@ -76,6 +90,9 @@ export class DigestBuilder {
   noTime = 0;
   untimed = 0;
   private readonly by = new Map<string, Acc>();
+  /** The digest of each statement text seen (short ones, up to a limit): one lookup instead of normalising. */
+  private readonly byText = new Map<string, Acc>();
+  private textChars = 0;
 
   constructor(
     private readonly system: 'postgresql' | 'mysql',
@@ -94,37 +111,26 @@ export class DigestBuilder {
       return;
     }
     this.events += 1;
-    const n = normaliseStatement(
-      this.system,
-      this.system === 'mysql' && e.statement.length > LONG ? foldLists(e.statement) : e.statement,
-    );
-    let a = this.by.get(n.fingerprint);
+    const text = e.statement;
+    const known = text.length <= MAX_TEXT;
+    let a = known ? this.byText.get(text) : undefined;
     if (!a) {
-      a = {
-        fingerprint: n.fingerprint,
-        statement: n.statement,
-        durations: [],
-        total: 0,
-        max: -1,
-        example: e.example ?? e.statement,
-        plan: null,
-        planMs: null,
-        untimed: 0,
-        tables: tablesOf(e.statement),
-        rows: null,
-        databases: new Map(),
-        users: new Map(),
-        applications: new Map(),
-        first: null,
-        last: null,
-      };
-      this.by.set(n.fingerprint, a);
+      a = this.digestOf(e);
+      if (known && this.byText.size < MAX_TEXTS && this.textChars + text.length <= MAX_TEXT_CHARS) {
+        this.byText.set(ownCopy(text), a);
+        this.textChars += text.length;
+      }
     }
     if (e.durationMs === null) {
       a.untimed += 1;
       this.untimed += 1;
     } else {
-      a.durations.push(e.durationMs);
+      if (a.n === a.durations.length) {
+        const grown = new Float64Array(a.durations.length * 2);
+        grown.set(a.durations);
+        a.durations = grown;
+      }
+      a.durations[a.n++] = e.durationMs;
       a.total += e.durationMs;
       if (e.durationMs > a.max) {
         a.max = e.durationMs;
@@ -145,6 +151,38 @@ export class DigestBuilder {
     }
   }
 
+  /** The digest of an event's fingerprint, made when it is the first. */
+  private digestOf(e: QueryLogEvent): Acc {
+    const n = normaliseStatement(
+      this.system,
+      this.system === 'mysql' && e.statement.length > LONG ? foldLists(e.statement) : e.statement,
+    );
+    let a = this.by.get(n.fingerprint);
+    if (!a) {
+      a = {
+        fingerprint: n.fingerprint,
+        statement: n.statement,
+        durations: new Float64Array(16),
+        n: 0,
+        total: 0,
+        max: -1,
+        example: e.example ?? e.statement,
+        plan: null,
+        planMs: null,
+        untimed: 0,
+        tables: tablesOf(e.statement),
+        rows: null,
+        databases: new Map(),
+        users: new Map(),
+        applications: new Map(),
+        first: null,
+        last: null,
+      };
+      this.by.set(n.fingerprint, a);
+    }
+    return a;
+  }
+
   /** The digests, by total time, largest first. */
   result(
     format: string,
@@ -155,8 +193,8 @@ export class DigestBuilder {
     const cut = (t: string) => (t.length > 10_000 ? `${t.slice(0, 10_000)}… (${t.length} characters)` : t);
     const queries = [...this.by.values()].map((a): LogQueryDigest => {
       // Time figures over the calls with a duration (0 when none has one: `untimed` says so).
-      const sorted = Float64Array.from(a.durations).sort();
-      const n = sorted.length;
+      const sorted = a.durations.subarray(0, a.n).sort();
+      const n = a.n;
       const p95 = n ? sorted[Math.max(0, Math.ceil(0.95 * n) - 1)]! : 0;
       const mean = n ? a.total / n : 0;
       let sq = 0;

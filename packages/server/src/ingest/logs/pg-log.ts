@@ -107,7 +107,7 @@ function wallToUtc(wallMs: number, zone: string): number {
  * A time of a log line as ms since the epoch. An explicit offset, UTC or GMT is read as written; a time
  * with a zone abbreviation (CET, MSK) or none is read in `logTimezone` when given, else as UTC.
  */
-function timeOf(text: string, logTimezone?: string): number | null {
+function parseTime(text: string, logTimezone?: string): number | null {
   const m = TIME.exec(text);
   if (!m) return null;
   const named = m[3] === undefined;
@@ -120,6 +120,74 @@ function timeOf(text: string, logTimezone?: string): number | null {
   const v = Date.parse(`${m[1]}T${m[2]}${zone}`);
   if (Number.isNaN(v)) return null;
   return named && logTimezone ? wallToUtc(v, logTimezone) : v;
+}
+
+/** `YYYY-MM-DD HH:MM:SS` (or with `T`) at the start of a text: the digits and separators where they go. */
+function startsWithDateTime(t: string): boolean {
+  for (let i = 0; i < 19; i++) {
+    const c = t.charCodeAt(i);
+    if (i === 4 || i === 7) {
+      if (c !== 45) return false;
+    } else if (i === 10) {
+      if (c !== 32 && c !== 84) return false;
+    } else if (i === 13 || i === 16) {
+      if (c !== 58) return false;
+    } else if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * The last minute read by {@link timeOf} (the last second with `logTimezone`, whose offsets may change
+ * within a minute): its first characters, what follows the fraction (the zone), the zone setting, and
+ * its ms. Log lines come in time order, many a minute.
+ */
+let lastTime = { head: '', tail: '', zone: undefined as string | undefined, ms: null as number | null };
+
+/**
+ * {@link parseTime} with the minute kept from the line before: a time that starts with
+ * `YYYY-MM-DD HH:MM:SS` (hour ≤ 23, second ≤ 59) and has a short zone after its fraction is that
+ * minute's ms plus its seconds and its fraction's first three digits (Date.parse truncates them); anything
+ * else is parsed.
+ */
+function timeOf(text: string, logTimezone?: string): number | null {
+  if (text.length < 19) return parseTime(text, logTimezone);
+  let end = 19;
+  if (text.charCodeAt(19) === 46) {
+    end = 20;
+    for (let c = text.charCodeAt(end); c >= 48 && c <= 57; c = text.charCodeAt(end)) end++;
+    if (end === 20) return parseTime(text, logTimezone);
+  }
+  const tailLength = text.length - end;
+  // A long tail (a whole prefix) changes from line to line; a `.` after the fraction is not a zone.
+  if (tailLength > 8 || (end > 19 && text.charCodeAt(end) === 46)) return parseTime(text, logTimezone);
+  const s1 = text.charCodeAt(17) - 48;
+  const s2 = text.charCodeAt(18) - 48;
+  if (text.charCodeAt(16) !== 58 || !(s1 >= 0 && s1 <= 5) || !(s2 >= 0 && s2 <= 9))
+    return parseTime(text, logTimezone);
+  const headLength = logTimezone ? 19 : 16;
+  let ms: number | null;
+  const last = lastTime;
+  if (
+    last.zone === logTimezone &&
+    last.tail.length === tailLength &&
+    last.head.length === headLength &&
+    text.startsWith(last.head) &&
+    text.endsWith(last.tail)
+  )
+    ms = last.ms;
+  else {
+    if (!startsWithDateTime(text) || text.slice(11, 13) > '23') return parseTime(text, logTimezone);
+    const head = text.slice(0, headLength);
+    const tail = text.slice(end);
+    ms = parseTime(logTimezone ? head + tail : `${head}:00${tail}`, logTimezone);
+    lastTime = { head, tail, zone: logTimezone, ms };
+  }
+  if (ms === null) return null;
+  if (!logTimezone) ms += (s1 * 10 + s2) * 1000;
+  if (end === 19) return ms;
+  const digit = (i: number) => (i < end ? text.charCodeAt(i) - 48 : 0);
+  return ms + digit(20) * 100 + digit(21) * 10 + digit(22);
 }
 
 /** Escapes whose values are free text: matched up to the literal text that follows them. */
@@ -269,6 +337,66 @@ export function compilePrefix(prefix: string, o: { strict?: boolean } = {}): Reg
   return new RegExp(`^${re}${SEVERITY_AND_TEXT}`);
 }
 
+/** A pattern with its named groups made plain, and the number of each name's group. */
+interface NumberedPattern {
+  re: RegExp;
+  /** The group of each value the parser reads, -1 when the prefix has none. */
+  groups: Record<'time' | 'epoch' | 'pid' | 'session' | 'user' | 'db' | 'app', number>;
+}
+
+/** Group `i` of a match, or undefined for -1. */
+const at = (m: RegExpExecArray, i: number): string | undefined => (i < 0 ? undefined : m[i]);
+
+/**
+ * A prefix pattern without named groups (a match then builds no `groups` object, a tenth of a line's
+ * reading): each `(?<name>` becomes `(` and each `\k<name>` a numbered backreference.
+ */
+function numbered(re: RegExp): NumberedPattern {
+  const src = re.source;
+  const names: Record<string, number> = {};
+  let out = '';
+  let count = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === '\\') {
+      if (!inClass && src.startsWith('\\k<', i)) {
+        const close = src.indexOf('>', i);
+        out += `(?:\\${names[src.slice(i + 3, close)]})`;
+        i = close;
+      } else {
+        out += src.slice(i, i + 2);
+        i++;
+      }
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+    } else if (c === '[') {
+      inClass = true;
+      out += c;
+    } else if (c === '(' && src[i + 1] !== '?') {
+      count++;
+      out += c;
+    } else if (c === '(' && src[i + 2] === '<' && src[i + 3] !== '=' && src[i + 3] !== '!') {
+      const close = src.indexOf('>', i);
+      names[src.slice(i + 3, close)] = ++count;
+      out += '(';
+      i = close;
+    } else out += c;
+  }
+  const n = (name: string) => names[name] ?? -1;
+  const groups = {
+    time: n('time'),
+    epoch: n('epoch'),
+    pid: n('pid'),
+    session: n('session'),
+    user: n('user'),
+    db: n('db'),
+    app: n('app'),
+  };
+  return { re: new RegExp(out, re.flags), groups };
+}
+
 /** What a backend holds between lines. */
 interface Pending {
   /** A `statement:` (log_statement) waiting for its bare `duration:` (log_duration). */
@@ -328,6 +456,221 @@ export function splitCsvRecord(text: string): string[] | null {
   }
 }
 
+/**
+ * The fields of a csvlog record written on one line into `out` (its length set to their number), or -1
+ * when the line is not a whole, well-formed record on its own: a quoted field left open (the record goes
+ * on), a quote inside an unquoted field or after a closing one. Those go the slower way, which counts
+ * quotes over lines. Where it answers, it answers what {@link splitCsvRecord} does.
+ */
+function readCsvLine(text: string, out: string[]): number {
+  const n = text.length;
+  let count = 0;
+  let i = 0;
+  // The next quote, or past the end (never a field's start).
+  let quote = text.indexOf('"');
+  if (quote === -1) quote = n + 1;
+  for (;;) {
+    if (i === quote) {
+      let value = '';
+      let start = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', start);
+        if (q === -1) return -1;
+        if (text.charCodeAt(q + 1) === 34) {
+          value += text.slice(start, q + 1);
+          start = q + 2;
+          continue;
+        }
+        value += text.slice(start, q);
+        i = q + 1;
+        break;
+      }
+      out[count++] = value;
+      quote = text.indexOf('"', i);
+      if (quote === -1) quote = n + 1;
+      if (i === n) break;
+      if (text.charCodeAt(i) !== 44) return -1;
+      i += 1;
+    } else {
+      let c = text.indexOf(',', i);
+      if (c === -1) c = n;
+      if (quote < c) return -1;
+      out[count++] = text.slice(i, c);
+      if (c === n) break;
+      i = c + 1;
+    }
+  }
+  out.length = count;
+  return count;
+}
+
+/** The jsonlog keys read: a string, a number, null for any other value, undefined when absent. */
+const JSON_FIELDS = [
+  'timestamp',
+  'user',
+  'dbname',
+  'pid',
+  'session_id',
+  'error_severity',
+  'message',
+  'detail',
+  'application_name',
+  'textPayload',
+] as const;
+type JsonValue = string | number | null | undefined;
+type JsonRow = Record<(typeof JSON_FIELDS)[number], JsonValue>;
+const emptyJsonRow = (): JsonRow => ({
+  timestamp: undefined,
+  user: undefined,
+  dbname: undefined,
+  pid: undefined,
+  session_id: undefined,
+  error_severity: undefined,
+  message: undefined,
+  detail: undefined,
+  application_name: undefined,
+  textPayload: undefined,
+});
+/** A control character: JSON.parse refuses them in strings; such a line is left to it. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const CONTROL = /[\u0000-\u001f]/;
+
+/** The end of the JSON number that starts at `i` (its grammar exactly), or -1. */
+function jsonNumberEnd(t: string, i: number): number {
+  let j = i;
+  if (t.charCodeAt(j) === 45) j++;
+  const digits = () => {
+    const from = j;
+    for (let c = t.charCodeAt(j); c >= 48 && c <= 57; c = t.charCodeAt(j)) j++;
+    return j - from;
+  };
+  if (t.charCodeAt(j) === 48) j++;
+  else if (digits() === 0) return -1;
+  if (t.charCodeAt(j) === 46) {
+    j++;
+    if (digits() === 0) return -1;
+  }
+  const e = t.charCodeAt(j);
+  if (e === 101 || e === 69) {
+    j++;
+    const sign = t.charCodeAt(j);
+    if (sign === 43 || sign === 45) j++;
+    if (digits() === 0) return -1;
+  }
+  return j;
+}
+
+/**
+ * The fields of a jsonlog row (one flat JSON object) read into `row` without building the object, or
+ * false when the line is anything else — a nested value, an escaped key, a control character, not JSON —
+ * which JSON.parse then reads or refuses. Where it answers true, JSON.parse gives the same values.
+ */
+function readJsonLine(t: string, row: JsonRow): boolean {
+  if (CONTROL.test(t)) return false;
+  for (const k of JSON_FIELDS) row[k] = undefined;
+  const n = t.length;
+  let backslash = t.indexOf('\\');
+  if (backslash === -1) backslash = n;
+  let i = 0;
+  while (t.charCodeAt(i) === 32) i++;
+  if (t.charCodeAt(i) !== 123) return false;
+  i++;
+  while (t.charCodeAt(i) === 32) i++;
+  if (t.charCodeAt(i) === 125) {
+    i++;
+    while (t.charCodeAt(i) === 32) i++;
+    return i === n;
+  }
+  for (;;) {
+    if (t.charCodeAt(i) !== 34) return false;
+    const keyEnd = t.indexOf('"', i + 1);
+    if (keyEnd === -1 || backslash < keyEnd) return false;
+    const key = jsonKey(t, i + 1, keyEnd);
+    i = keyEnd + 1;
+    while (t.charCodeAt(i) === 32) i++;
+    if (t.charCodeAt(i) !== 58) return false;
+    i++;
+    while (t.charCodeAt(i) === 32) i++;
+    const c = t.charCodeAt(i);
+    let value: JsonValue;
+    if (c === 34) {
+      let end = t.indexOf('"', i + 1);
+      if (end === -1) return false;
+      if (backslash < end) {
+        // Escapes: find the closing quote past them, and let JSON.parse decode the string alone.
+        end = i + 1;
+        for (;;) {
+          const d = t.charCodeAt(end);
+          if (Number.isNaN(d)) return false;
+          if (d === 92) end += 2;
+          else if (d === 34) break;
+          else end++;
+        }
+        if (key !== undefined) {
+          try {
+            value = JSON.parse(t.slice(i, end + 1)) as string;
+          } catch {
+            return false;
+          }
+        } else if (!validEscapes(t, i + 1, end)) return false;
+        backslash = t.indexOf('\\', end + 1);
+        if (backslash === -1) backslash = n;
+      } else if (key !== undefined) value = t.slice(i + 1, end);
+      i = end + 1;
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      const end = jsonNumberEnd(t, i);
+      if (end === -1) return false;
+      if (key !== undefined) value = Number(t.slice(i, end));
+      i = end;
+    } else if (t.startsWith('true', i) || t.startsWith('null', i)) {
+      value = null;
+      i += 4;
+    } else if (t.startsWith('false', i)) {
+      value = null;
+      i += 5;
+    } else return false;
+    if (key !== undefined) row[key] = value;
+    while (t.charCodeAt(i) === 32) i++;
+    const sep = t.charCodeAt(i);
+    i++;
+    if (sep === 125) break;
+    if (sep !== 44) return false;
+    while (t.charCodeAt(i) === 32) i++;
+  }
+  while (t.charCodeAt(i) === 32) i++;
+  return i === n;
+}
+
+/** Whether the escapes of a JSON string's text `t[from, to)` are all valid (`\n`, `\"`, `\u00e9`, …). */
+function validEscapes(t: string, from: number, to: number): boolean {
+  for (let i = t.indexOf('\\', from); i !== -1 && i < to; i = t.indexOf('\\', i)) {
+    const e = t.charCodeAt(i + 1);
+    if (e === 117) {
+      if (!/^[0-9a-fA-F]{4}$/.test(t.slice(i + 2, i + 6))) return false;
+      i += 6;
+    } else if (
+      e === 34 ||
+      e === 92 ||
+      e === 47 ||
+      e === 98 ||
+      e === 102 ||
+      e === 110 ||
+      e === 114 ||
+      e === 116
+    )
+      i += 2;
+    else return false;
+  }
+  return true;
+}
+
+/** The jsonlog key read that `t[from, to)` is, or undefined (compared in place: no string is cut). */
+function jsonKey(t: string, from: number, to: number): keyof JsonRow | undefined {
+  const length = to - from;
+  for (const k of JSON_FIELDS) if (k.length === length && t.startsWith(k, from)) return k;
+  return undefined;
+}
+
 /** `key=value` or `key="value"` fields found in a prefix that was not given. */
 const FIELDS: Record<string, RegExp> = Object.fromEntries(
   ['user', 'db', 'database', 'app', 'application_name', 'pid'].map((k) => [
@@ -335,6 +678,12 @@ const FIELDS: Record<string, RegExp> = Object.fromEntries(
     new RegExp(`\\b${k}=(?:"([^"]*)"|([^,\\s]*))`),
   ]),
 );
+
+/** A statement trimmed, without the `;` that ends it (what `.trim().replace(/;\s*$/, '')` gives). */
+function withoutSemicolon(statement: string): string {
+  const t = statement.trim();
+  return t.charCodeAt(t.length - 1) === 59 ? t.slice(0, -1) : t;
+}
 
 /** A line-at-a-time PostgreSQL log parser: `push` each line, then `end`. */
 export class PgLogParser {
@@ -344,13 +693,17 @@ export class PgLogParser {
   private current: Message | undefined;
   private csvBuffer = '';
   private csvQuotes = 0;
+  /** The fields of a jsonlog row, reused from row to row. */
+  private readonly jsonRow = emptyJsonRow();
+  /** The fields {@link readCsvLine} fills, reused from row to row. */
+  private readonly csvFields: string[] = [];
   /** Heroku logplex messages being reassembled from their frames, per backend. */
   private readonly frames = new Map<string, { n: string; m: number; message: Message }>();
   /** Per backend: what waits for a later line. */
   private readonly pending = new Map<string, Pending>();
-  private readonly prefix: RegExp | undefined;
+  private readonly prefix: NumberedPattern | undefined;
   /** The prefix with values stopping at their first separator: tried first, as it is twice as fast. */
-  private readonly strictPrefix: RegExp | undefined;
+  private readonly strictPrefix: NumberedPattern | undefined;
   private readonly logTimezone: string | undefined;
 
   /** @throws RangeError when `prefix` has an unknown escape or `logTimezone` is not a time zone. */
@@ -359,8 +712,8 @@ export class PgLogParser {
     private readonly emit: (e: QueryLogEvent) => void,
     o: { prefix?: string | undefined; logTimezone?: string | undefined } = {},
   ) {
-    this.prefix = o.prefix ? compilePrefix(o.prefix) : undefined;
-    this.strictPrefix = o.prefix ? compilePrefix(o.prefix, { strict: true }) : undefined;
+    this.prefix = o.prefix ? numbered(compilePrefix(o.prefix)) : undefined;
+    this.strictPrefix = o.prefix ? numbered(compilePrefix(o.prefix, { strict: true })) : undefined;
     if (o.logTimezone) checkTimeZone(o.logTimezone);
     this.logTimezone = o.logTimezone || undefined;
   }
@@ -428,17 +781,24 @@ export class PgLogParser {
 
   private header(line: string): Message | undefined {
     if (this.prefix) {
-      const m = this.strictPrefix!.exec(line) ?? this.prefix.exec(line);
-      if (!m) return undefined;
-      const g = m.groups ?? {};
+      let p = this.strictPrefix!;
+      let m = p.re.exec(line);
+      if (!m) {
+        p = this.prefix;
+        m = p.re.exec(line);
+        if (!m) return undefined;
+      }
+      const x = p.groups;
+      const time = at(m, x.time);
+      const epoch = at(m, x.epoch);
       const n = m.length;
       return {
-        timeMs: g.time ? timeOf(g.time, this.logTimezone) : g.epoch ? Number(g.epoch) * 1000 : null,
+        timeMs: time ? timeOf(time, this.logTimezone) : epoch ? Number(epoch) * 1000 : null,
         // Statements pair with their durations per backend: the pid, else the session id.
-        pid: g.pid || g.session || '',
-        user: g.user ?? '',
-        database: g.db ?? '',
-        application: g.app ?? '',
+        pid: at(m, x.pid) || at(m, x.session) || '',
+        user: at(m, x.user) ?? '',
+        database: at(m, x.db) ?? '',
+        application: at(m, x.app) ?? '',
         severity: m[n - 2]!,
         text: m[n - 1]!,
       };
@@ -465,6 +825,16 @@ export class PgLogParser {
   }
 
   private pushCsv(line: string): void {
+    if (this.csvBuffer === '') {
+      if (line === '') return;
+      // A whole, well-formed record on one line (nearly all): its fields read in one pass.
+      const r = readCsvLine(line, this.csvFields);
+      if (r !== -1) {
+        if (r < 14) this.unknown(line);
+        else this.csvRecord(this.csvFields);
+        return;
+      }
+    }
     this.csvBuffer = this.csvBuffer ? `${this.csvBuffer}\n${line}` : line;
     // A record is complete when its quotes balance (counted per line, not over the whole record again).
     for (let i = line.indexOf('"'); i !== -1; i = line.indexOf('"', i + 1)) this.csvQuotes += 1;
@@ -478,30 +848,40 @@ export class PgLogParser {
       this.unknown(text);
       return;
     }
+    this.csvRecord(r);
+  }
+
+  /** A csvlog record's message, and its detail as a message of its own. */
+  private csvRecord(r: readonly string[]): void {
     // log_time, user, db, pid, connection_from, session_id, line, tag, start, vxid, xid, severity, sqlstate, message, detail, …, application_name (23rd)
-    const meta = {
-      timeMs: timeOf(r[0]!, this.logTimezone),
-      user: r[1] ?? '',
-      database: r[2] ?? '',
-      pid: r[3] || r[5] || '',
-      application: r[22] ?? '',
-    };
-    this.message({ ...meta, severity: r[11] ?? '', text: r[13] ?? '' });
-    if (r[14]) this.message({ ...meta, severity: 'DETAIL', text: r[14] });
+    const timeMs = timeOf(r[0]!, this.logTimezone);
+    const user = r[1] ?? '';
+    const database = r[2] ?? '';
+    const pid = r[3] || r[5] || '';
+    const application = r[22] ?? '';
+    this.message({ timeMs, user, database, pid, application, severity: r[11] ?? '', text: r[13] ?? '' });
+    if (r[14]) this.message({ timeMs, user, database, pid, application, severity: 'DETAIL', text: r[14] });
   }
 
   private pushJson(line: string): void {
     if (line.trim() === '') return;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line);
-    } catch {
-      this.unknown(line);
-      return;
-    }
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-      this.unknown(line);
-      return;
+    const o = this.jsonRow;
+    if (!readJsonLine(line, o)) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        this.unknown(line);
+        return;
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        this.unknown(line);
+        return;
+      }
+      const v = parsed as Record<string, unknown>;
+      const field = (x: unknown) =>
+        typeof x === 'string' || typeof x === 'number' ? x : x === undefined ? x : null;
+      for (const k of JSON_FIELDS) o[k] = field(v[k]);
     }
     // Google Cloud Logging: the stderr line is the payload.
     if (typeof o.textPayload === 'string') {
@@ -513,16 +893,15 @@ export class PgLogParser {
       this.unknown(line);
       return;
     }
-    const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
-    const meta = {
-      timeMs: typeof o.timestamp === 'string' ? timeOf(o.timestamp, this.logTimezone) : null,
-      user: text(o.user),
-      database: text(o.dbname),
-      pid: text(o.pid) || text(o.session_id),
-      application: text(o.application_name),
-    };
-    this.message({ ...meta, severity: o.error_severity, text: o.message });
-    if (typeof o.detail === 'string') this.message({ ...meta, severity: 'DETAIL', text: o.detail });
+    const text = (v: JsonValue) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+    const timeMs = typeof o.timestamp === 'string' ? timeOf(o.timestamp, this.logTimezone) : null;
+    const user = text(o.user);
+    const database = text(o.dbname);
+    const pid = text(o.pid) || text(o.session_id);
+    const application = text(o.application_name);
+    this.message({ timeMs, user, database, pid, application, severity: o.error_severity, text: o.message });
+    if (typeof o.detail === 'string')
+      this.message({ timeMs, user, database, pid, application, severity: 'DETAIL', text: o.detail });
   }
 
   private finish(): void {
@@ -539,7 +918,7 @@ export class PgLogParser {
     return {
       timeMs: m.timeMs,
       durationMs,
-      statement: statement.trim().replace(/;\s*$/, ''),
+      statement: withoutSemicolon(statement),
       database: m.database,
       user: m.user,
       application: m.application,
