@@ -233,6 +233,7 @@ export async function createRecommendationEngine(
         memoryGibHour: config.priceMemoryGibHour,
         diskGibMonth: config.priceDiskGibMonth,
       },
+      maxAgeMs: config.recommendationsMaxAgeMs,
     },
   });
 }

@@ -132,6 +132,12 @@ export const ConfigSchema = Type.Object(
       64,
       "Write-ahead-log size that triggers a checkpoint of the store, MiB (DuckDB's own 16 costs ~20% of ingest throughput); a crash replays at most this much at the next start.",
     ),
+    recommendationsMaxAgeMs: int(
+      0,
+      3_600_000,
+      60_000,
+      'How long the findings behind the recommendations list are reused, ms: a request over the same window length and filters that ends at most this long after the last computation answers from it, and a recomputation starts in the background once it is half that old; 0 computes on every request.',
+    ),
     rollupFlushIntervalMs: int(
       100,
       3_600_000,

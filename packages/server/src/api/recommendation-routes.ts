@@ -53,8 +53,9 @@ export async function recommendationRoutes(app: FastifyInstance, deps: Recommend
       );
       const open = list.filter((x) => x.state === 'open');
       return {
-        from: iso(w.fromMs),
-        to: iso(w.toMs),
+        // The window the findings were computed over (an earlier one when they were reused).
+        from: iso(r.window.fromMs),
+        to: iso(r.window.toMs),
         recommendations: list,
         totals: {
           timeSavedSecondsPerHour: open.reduce((s, x) => s + (x.gain.timeSavedSecondsPerHour ?? 0), 0),

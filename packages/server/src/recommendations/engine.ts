@@ -19,7 +19,7 @@
  * version has enough requests) of at most {@link EngineSettings.maxRegressionEndpoints} endpoints; for
  * error origins the {@link EngineSettings.errorTraces} most recent failing traces. Each sampled trace is
  * one `traceSpans` read; each applied recommendation due for judgement, one or two reads of its figure.
- * Nothing is cached between calls yet.
+ * The findings are reused for `maxAgeMs` and refreshed in the background (see {@link RecommendationEngine.compute}).
  * @module
  */
 import { hostname } from 'node:os';
@@ -82,6 +82,11 @@ export interface EngineSettings {
   maxRegressionEndpoints?: number;
   /** Most recent failing traces read to find where failures start. Default 200. */
   errorTraces?: number;
+  /**
+   * How long the findings of one computation are reused, ms (see {@link RecommendationEngine.compute}).
+   * Default 0: computed on every call.
+   */
+  maxAgeMs?: number;
 }
 
 /** What the engine reads. */
@@ -132,6 +137,32 @@ export interface Computed {
   statements: QueryMetrics[];
 }
 
+/** What the costly part of a computation finds: the drafts before their states, and what they came from. */
+interface Findings {
+  window: WindowMs;
+  drafts: Draft[];
+  /** The seed's advice, unranked, before the dismissed are taken out. */
+  advice: Advice[];
+  notes: string[];
+  caches: CacheSummary[];
+  statements: QueryMetrics[];
+}
+
+/** One reusable computation of findings. */
+interface CachedFindings {
+  /** Its window's end, ms since the epoch. */
+  toMs: number;
+  /** The log digests, pools and caches it saw (see `sourcesOf`): another set makes it stale. */
+  sources: string;
+  /** Requests in its window when it started (`services`); reused while the new window's are within 1%. */
+  requests: number;
+  /** When it was started, by the engine's clock. */
+  startedMs: number;
+  findings: Promise<Findings>;
+  /** A background recomputation is running. */
+  refreshing: boolean;
+}
+
 /** A recommendation found by id: in this window, or as last computed (or saved) when not. */
 export interface Found {
   recommendation: Recommendation;
@@ -141,6 +172,10 @@ export interface Found {
 const HOST_WINDOW_MS = 7 * 86_400_000;
 /** The states whose recommendations stay listed after their evidence left the window. */
 const TRACKED = new Set(['applied', 'confirmed', 'not-confirmed']);
+/** Findings are reused while the requests in the window differ by at most this share from theirs. */
+const REUSE_REQUEST_SHARE = 0.01;
+/** Findings kept for reuse at once (window lengths × filters). */
+const MAX_CACHED_FINDINGS = 16;
 /** Most recommendations remembered after they leave the list (for `GET …/{id}`). */
 const MAX_REMEMBERED = 5000;
 
@@ -163,16 +198,151 @@ export class RecommendationEngine {
   private readonly now: () => number;
   private readonly firstSeen = new Map<string, number>();
   private readonly remembered = new Map<string, Recommendation>();
+  private readonly cached = new Map<string, CachedFindings>();
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
   }
 
-  /** Every recommendation over a window, ranked, with the seed's advice beside them. */
+  /**
+   * Every recommendation over a window, ranked, with the seed's advice beside them.
+   *
+   * The findings (everything read from the store, the pools, the caches and the hosts, joined into drafts)
+   * are reused for {@link EngineSettings.maxAgeMs}: a call whose window has the same length and filters as
+   * an earlier one and ends at most that long after it answers from it (its `window` is then the earlier
+   * one's) — unless a log was uploaded, a pool or a cache registered, or the requests in the window (read
+   * from the rollups) differ by more than 1% from the earlier window's — and once the findings are half that old a recomputation over the new window starts in the
+   * background (stale-while-revalidate), so that a page polled every few seconds is answered at once.
+   * States, outcomes and verdicts are applied on every call, never reused.
+   */
   async compute(o: ComputeOptions): Promise<Computed> {
+    const nowMs = this.now();
+    const f = await this.findingsFor(o, nowMs);
+    const ranked = rankRecommendations(f.drafts.map((d) => this.stamp(d, nowMs)));
+    const here = new Set(ranked.map((r) => r.id));
+    const outOfWindow: Recommendation[] = [];
+    for (const s of this.deps.states.list()) {
+      if (here.has(s.id) || !TRACKED.has(s.state)) continue;
+      const last = this.lastKnown(s);
+      if (o.service === undefined || last.target.service === o.service) outOfWindow.push(last);
+    }
+    const recs: Recommendation[] = [];
+    for (const r of [...ranked, ...outOfWindow]) recs.push(await this.judged(r, nowMs));
+    const dismissed = new Set(recs.filter((r) => r.state === 'dismissed').map((r) => r.key));
+    const advice = rankAdvice(f.advice)
+      .filter((a) => !dismissed.has(a.id))
+      .map(plainAdvice);
+    return {
+      window: f.window,
+      recommendations: recs,
+      outOfWindow: outOfWindow.map((r) => r.id),
+      advice,
+      notes: f.notes,
+      caches: f.caches,
+      statements: f.statements,
+    };
+  }
+
+  /** The findings for `o`: reused when a recent computation fits (see {@link compute}), else computed. */
+  private async findingsFor(o: ComputeOptions, nowMs: number): Promise<Findings> {
+    const maxAgeMs = this.deps.settings.maxAgeMs ?? 0;
+    if (maxAgeMs <= 0) return this.findings(o, nowMs);
+    const key = [
+      o.window.toMs - o.window.fromMs,
+      o.service ?? '',
+      o.hosts !== false,
+      o.traces !== false,
+    ].join('\u0000');
+    // What the findings depend on besides time: an uploaded log, a pool or a cache registered, and the
+    // traffic (a first batch of spans, or a burst, must show at once; a sliding window of steady traffic
+    // holds about as many requests from one minute to the next).
+    const sources = this.sourcesOf();
+    const requests = await this.requestsIn(o);
+    const hit = this.cached.get(key);
+    const fits =
+      hit !== undefined &&
+      hit.sources === sources &&
+      Math.abs(requests - hit.requests) <= REUSE_REQUEST_SHARE * Math.max(requests, hit.requests) &&
+      o.window.toMs >= hit.toMs &&
+      o.window.toMs - hit.toMs <= maxAgeMs &&
+      nowMs - hit.startedMs <= maxAgeMs;
+    if (!fits) return this.cache(key, o, nowMs, sources, requests).findings;
+    if (!hit.refreshing && nowMs - hit.startedMs >= maxAgeMs / 2 && o.window.toMs > hit.toMs) {
+      // Half its age gone: recompute over the new window in the background; the old answer serves until then.
+      hit.refreshing = true;
+      const next = this.findings(o, nowMs);
+      next.then(
+        () => {
+          if (this.cached.get(key) === hit)
+            this.cached.set(key, {
+              toMs: o.window.toMs,
+              sources,
+              requests,
+              startedMs: nowMs,
+              findings: next,
+              refreshing: false,
+            });
+        },
+        () => {
+          hit.refreshing = false;
+        },
+      );
+    }
+    return hit.findings;
+  }
+
+  /** Starts a computation and keeps it under `key`; a failed one is not kept. */
+  private cache(
+    key: string,
+    o: ComputeOptions,
+    nowMs: number,
+    sources: string,
+    requests: number,
+  ): CachedFindings {
+    const findings = this.findings(o, nowMs);
+    const entry: CachedFindings = {
+      toMs: o.window.toMs,
+      sources,
+      requests,
+      startedMs: nowMs,
+      findings,
+      refreshing: false,
+    };
+    // A handful of window lengths and filters in use at once; drop the oldest beyond that.
+    if (this.cached.size >= MAX_CACHED_FINDINGS)
+      this.cached.delete(this.cached.keys().next().value as string);
+    this.cached.set(key, entry);
+    findings.catch(() => {
+      if (this.cached.get(key) === entry) this.cached.delete(key);
+    });
+    return entry;
+  }
+
+  /** The log digests, pools and caches the findings are computed from, as one string. */
+  private sourcesOf(): string {
+    return [
+      this.deps.logs
+        .list()
+        .map((d) => d.id)
+        .join(','),
+      this.deps.pools
+        .list()
+        .map((p) => p.name)
+        .join(','),
+      this.deps.caches.list().length,
+    ].join('|');
+  }
+
+  /** Requests in the window (from the rollups: cheap), for the reuse check. */
+  private async requestsIn(o: ComputeOptions): Promise<number> {
+    const services = await this.deps.store.services(o.window, o.service);
+    return services.reduce((sum, x) => sum + x.requests, 0);
+  }
+
+  /** The costly part of a computation: every finding over the window, joined into drafts. */
+  private async findings(o: ComputeOptions, nowMs: number): Promise<Findings> {
     const { store, settings } = this.deps;
     const w: WindowMs = { fromMs: o.window.fromMs, toMs: o.window.toMs };
-    const nowMs = this.now();
     const statements = await databaseMetrics(store, {
       window: o.window,
       service: o.service,
@@ -302,25 +472,10 @@ export class RecommendationEngine {
       }
     }
 
-    const ranked = rankRecommendations(drafts.map((d) => this.stamp(d, nowMs)));
-    const here = new Set(ranked.map((r) => r.id));
-    const outOfWindow: Recommendation[] = [];
-    for (const s of this.deps.states.list()) {
-      if (here.has(s.id) || !TRACKED.has(s.state)) continue;
-      const last = this.lastKnown(s);
-      if (o.service === undefined || last.target.service === o.service) outOfWindow.push(last);
-    }
-    const recs: Recommendation[] = [];
-    for (const r of [...ranked, ...outOfWindow]) recs.push(await this.judged(r, nowMs));
-    const dismissed = new Set(recs.filter((r) => r.state === 'dismissed').map((r) => r.key));
-    const advice = rankAdvice([...cacheAdvice, ...queries.map((q) => q.advice), ...db.recommendations])
-      .filter((a) => !dismissed.has(a.id))
-      .map(plainAdvice);
     return {
       window: w,
-      recommendations: recs,
-      outOfWindow: outOfWindow.map((r) => r.id),
-      advice,
+      drafts,
+      advice: [...cacheAdvice, ...queries.map((q) => q.advice), ...db.recommendations],
       notes,
       caches,
       statements,
