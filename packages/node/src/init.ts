@@ -10,10 +10,10 @@
  * --import ./tracing.js app.js`, where `tracing.js` calls `init()`.
  * @module
  */
-import { metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { type Instrumentation, registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { FastifyInstrumentation } from '@opentelemetry/instrumentation-fastify';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -21,10 +21,18 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { envDetector, hostDetector, osDetector, processDetector } from '@opentelemetry/resources';
-import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { PreciseStartSpanProcessor } from './precise-start.ts';
 
 /** Options of {@link init}. */
@@ -127,16 +135,29 @@ export function init(options: InitOptions): SiperfHandle {
           new FastifyInstrumentation(),
           new ExpressInstrumentation(),
         ];
-  const sdk = new NodeSDK({
-    serviceName: options.serviceName,
-    ...(options.serviceVersion ? { serviceVersion: options.serviceVersion } : {}),
+  // The narrow SDK packages rather than @opentelemetry/sdk-node, which pulls every exporter and gRPC.
+  const resource = defaultResource()
+    .merge(detectResources({ detectors: [envDetector, hostDetector, osDetector, processDetector] }))
+    .merge(
+      resourceFromAttributes({
+        'service.name': options.serviceName,
+        ...(options.serviceVersion ? { 'service.version': options.serviceVersion } : {}),
+      }),
+    );
+  const meterProvider = new MeterProvider({ resource, readers: [metricReader] });
+  metrics.setGlobalMeterProvider(meterProvider);
+  const tracerProvider = new NodeTracerProvider({
+    resource,
     // First, so that every processor after it (and the exporter) sees the sub-ms start.
     spanProcessors: [new PreciseStartSpanProcessor(), spanProcessor],
-    metricReader,
+  });
+  // The global tracer provider, the AsyncLocalStorage context manager and W3C trace-context propagation.
+  tracerProvider.register();
+  const unregister = registerInstrumentations({
     instrumentations: [...defaults, ...(options.instrumentations ?? [])],
-    resourceDetectors: [envDetector, hostDetector, osDetector, processDetector],
-  } as ConstructorParameters<typeof NodeSDK>[0]);
-  sdk.start();
+    tracerProvider,
+    meterProvider,
+  });
   return {
     async forceFlush() {
       await spanProcessor.forceFlush();
@@ -145,9 +166,12 @@ export function init(options: InitOptions): SiperfHandle {
     async shutdown() {
       await spanProcessor.forceFlush();
       await metricReader.forceFlush();
-      await sdk.shutdown();
+      unregister();
+      await Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]);
       trace.disable();
       metrics.disable();
+      propagation.disable();
+      context.disable();
     },
   };
 }

@@ -6,8 +6,9 @@
  * @module
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { LatencyHistogram } from '../util/latency-histogram.ts';
+import { optionalPeer } from '../util/optional-peer.ts';
 import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive-ttl.ts';
 import type { CacheBackend, CacheStats } from './cache-stats.ts';
 import { type Codec, jsonCodec } from './codec.ts';
@@ -323,9 +324,10 @@ export class Cache<V = unknown> {
     }
     if (backend !== 'memory') {
       let client: Redis;
-      if (o.redis instanceof Redis) client = o.redis;
+      if (typeof o.redis === 'object' && o.redis !== null) client = o.redis;
       else {
-        client = new Redis(o.redis ?? 'redis://127.0.0.1:6379', {
+        const driver = optionalPeer<typeof import('ioredis')>('ioredis', `createCache (backend ${backend})`);
+        client = new driver.Redis(o.redis ?? 'redis://127.0.0.1:6379', {
           lazyConnect: true,
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,

@@ -3,6 +3,8 @@
  * Import from `@siperf/node/cache`.
  * @module
  */
+
+export { MissingPeerDependencyError } from '../util/optional-peer.ts';
 export type { AdaptiveTtlOptions, TtlEstimate } from './adaptive-ttl.ts';
 export { AdaptiveTtl, solveStaleShare, staleShare } from './adaptive-ttl.ts';
 export type { CacheBackend, CacheOptions, CacheStats, EntryOptions, GroupStats, KeyGroup } from './cache.ts';

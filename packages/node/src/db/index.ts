@@ -2,6 +2,8 @@
  * Instrumented database pools and their sizing advice. Import from `@siperf/node/db`.
  * @module
  */
+
+export { MissingPeerDependencyError } from '../util/optional-peer.ts';
 export {
   createMysqlPool,
   InstrumentedMysqlPool,

@@ -5,8 +5,9 @@
  * creation time is the wait of the acquisition during which the pool opened it.
  * @module
  */
-import mysql from 'mysql2';
+import type mysql from 'mysql2';
 import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
+import { optionalPeer } from '../util/optional-peer.ts';
 import { PoolRecorder, type PoolStats } from './pool-recorder.ts';
 
 /** Options of {@link createMysqlPool}: mysql2's pool options (or `uri`) plus two timeouts. */
@@ -55,7 +56,11 @@ export class InstrumentedMysqlPool {
     this.acquireTimeoutMs = o.acquireTimeoutMs ?? 10_000;
     this.max = limit;
     const { statementTimeoutMs: _s, acquireTimeoutMs: _a, ...config } = o;
-    const core = mysql.createPool({ ...config, connectionLimit: limit, waitForConnections: true });
+    const core = optionalPeer<typeof mysql>('mysql2', 'createMysqlPool').createPool({
+      ...config,
+      connectionLimit: limit,
+      waitForConnections: true,
+    });
     const seconds = this.statementTimeoutMs / 1000;
     core.on('connection', (conn) => {
       this.created += 1;

@@ -4,7 +4,8 @@
  * connection creation time (timed in a `pg.Client` subclass), timeouts and errors.
  * @module
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { optionalPeer } from '../util/optional-peer.ts';
 import { PoolRecorder, type PoolStats } from './pool-recorder.ts';
 
 /** Options of {@link createPgPool}: `pg.PoolConfig` plus two timeouts. */
@@ -42,9 +43,10 @@ export class InstrumentedPgPool {
     this.statementTimeoutMs = o.statementTimeoutMs ?? 30_000;
     this.acquireTimeoutMs = o.acquireTimeoutMs ?? 10_000;
     this.max = o.max ?? 10;
+    const driver = optionalPeer<typeof pg>('pg', 'createPgPool');
     const recorder = this.recorder;
     // Times each new connection (pg-pool calls connect(callback) on the clients it creates).
-    class TimedClient extends pg.Client {
+    class TimedClient extends driver.Client {
       constructor(config?: string | pg.ClientConfig) {
         super(config);
         // Every error a connection raises is counted here, idle or checked out: a backend terminated
@@ -81,7 +83,7 @@ export class InstrumentedPgPool {
       }
     }
     const { statementTimeoutMs: _s, acquireTimeoutMs: _a, ...config } = o;
-    this.pool = new pg.Pool({
+    this.pool = new driver.Pool({
       ...config,
       max: this.max,
       connectionTimeoutMillis: this.acquireTimeoutMs,
