@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -25,13 +26,18 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The folder of the built dashboard, or `undefined` when the package is not there. */
+/**
+ * The folder of the built dashboard: `@siperf/dashboard`'s `dist/` in the repository, else the copy an
+ * installed `@siperf/server` carries (`dist/bundled/dashboard`, made by `npm pack`); `undefined` when neither
+ * is there.
+ */
 export function dashboardDist(): string | undefined {
   try {
     const pkg = createRequire(import.meta.url).resolve('@siperf/dashboard/package.json');
     return join(dirname(pkg), 'dist');
   } catch {
-    return undefined;
+    const bundled = fileURLToPath(new URL('../bundled/dashboard', import.meta.url));
+    return existsSync(bundled) ? bundled : undefined;
   }
 }
 

@@ -4,14 +4,22 @@
  * on the server itself, offline. Rendered once at start (marked, https://marked.js.org).
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Marked } from 'marked';
 import { Type } from 'typebox';
 import { problems } from './schemas/common.ts';
 
-/** Where the errors page's source lives (the repository's docs/errors.md). */
-export const ERRORS_DOC = new URL('../../../../docs/errors.md', import.meta.url);
+/** The repository's docs/errors.md, from src/api or dist/api. */
+const REPO_ERRORS_DOC = new URL('../../../../docs/errors.md', import.meta.url);
+
+/**
+ * Where the errors page's source lives: the repository's docs/errors.md, else (an installed
+ * `@siperf/server`) the copy the package carries, `dist/bundled/errors.md`, made by `npm pack`.
+ */
+export const ERRORS_DOC = existsSync(REPO_ERRORS_DOC)
+  ? REPO_ERRORS_DOC
+  : new URL('../bundled/errors.md', import.meta.url);
 
 /** docs/errors.md as a standalone HTML page; `## err_x` headings get `id="err_x"`. */
 export function renderErrorsPage(markdown: string): string {

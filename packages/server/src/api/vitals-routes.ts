@@ -5,8 +5,10 @@
  * (p75 per page and overall, threshold counts, the 0–100 score, the page-load breakdown).
  * @module
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import cors from '@fastify/cors';
@@ -38,7 +40,8 @@ const BEACON_PATH = '/api/v1/apm/user-experience';
 
 /**
  * Reads the browser script that `npm run build` bundles into `@siperf/browser`'s `dist/rum.js` (nothing is
- * compiled while a request waits).
+ * compiled while a request waits): the workspace's in the repository, else the copy an installed
+ * `@siperf/server` carries (`dist/bundled/rum.js`, made by `npm pack`).
  * @throws Error when the script is not built.
  */
 async function readSnippet(): Promise<Buffer> {
@@ -46,7 +49,10 @@ async function readSnippet(): Promise<Buffer> {
   try {
     path = createRequire(import.meta.url).resolve('@siperf/browser/rum.js');
   } catch {
-    throw new Error('rum.js is not built (@siperf/browser dist/rum.js): run `npm run build`');
+    path = fileURLToPath(new URL('../bundled/rum.js', import.meta.url));
+    if (!existsSync(path)) {
+      throw new Error('rum.js is not built (@siperf/browser dist/rum.js): run `npm run build`');
+    }
   }
   return readFile(path);
 }
