@@ -21,6 +21,7 @@
  * [1] libpg-query, https://github.com/launchql/libpg-query-node (PostgreSQL's parser compiled to WASM)
  * @module
  */
+import '../util/wasm-liftoff.ts';
 import { loadModule, parseSync } from 'libpg-query';
 import { SiperfError } from '../errors.ts';
 import { PG_DENIED_SCHEMAS, PG_FUNCTIONS, PG_OPERATORS, PG_TYPES } from './sql-allow-lists.ts';

@@ -15,6 +15,7 @@
  * [2] Percona Toolkit, pt-query-digest, section "FINGERPRINTS", https://docs.percona.com/percona-toolkit/
  * @module
  */
+import '../util/wasm-liftoff.ts';
 import { createHash } from 'node:crypto';
 import { fingerprintSync, loadModule, normalizeSync } from 'libpg-query';
 
