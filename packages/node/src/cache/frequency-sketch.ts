@@ -14,7 +14,7 @@ const BLOCK_COUNTERS = 128;
 
 /**
  * Re-mixes the caller's hash (as Caffeine's sketch spreads `hashCode()` before indexing), so a hash
- * with fewer than 32 significant bits — the memory store keeps 29 — still reaches every block and
+ * with fewer than 32 significant bits — the memory store keeps 26 — still reaches every block and
  * counter evenly.
  */
 function spread(x: number): number {
@@ -97,6 +97,36 @@ export class FrequencySketch {
       }
     }
     if (added && ++this.additions >= this.sampleSize) this.reset();
+  }
+
+  /**
+   * Counts `n` occurrences at once (1 ≤ n ≤ 15): as `n` calls of {@link FrequencySketch.increment}, the
+   * key's counters reached once, except that the halving, when due, comes after all `n` instead of
+   * between two of them.
+   */
+  add(key: number, n: number): void {
+    const hash = spread(key);
+    const base = (Math.imul(hash, 0x9e3779b1) >>> this.blockShift) * BLOCK_COUNTERS;
+    const h2 = Math.imul(hash, 0x85ebca6b);
+    const t = this.table;
+    let least = 15;
+    for (let r = 0; r < 4; r++) {
+      const i = base + r * 32 + ((h2 >>> (r * 5 + 7)) & 31);
+      const j = i >>> 1;
+      const b = t[j]!;
+      if (i & 1) {
+        const c = b >>> 4;
+        if (c < least) least = c;
+        t[j] = (b & 15) | (Math.min(15, c + n) << 4);
+      } else {
+        const c = b & 15;
+        if (c < least) least = c;
+        t[j] = (b & 0xf0) | Math.min(15, c + n);
+      }
+    }
+    // increment() counts an addition while any of the key's counters is below 15: the smallest is.
+    this.additions += Math.min(n, 15 - least);
+    if (this.additions >= this.sampleSize) this.reset();
   }
 
   /** Halves every counter (the aging step). */

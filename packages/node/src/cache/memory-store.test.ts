@@ -45,6 +45,23 @@ test('frequency sketch: counts up to 15 and halves every sample', () => {
   assert.equal(f.frequency(42), 7);
 });
 
+test('frequency sketch: add(key, n) counts as n increments, saturation included', () => {
+  const a = new FrequencySketch(1024);
+  const b = new FrequencySketch(1024);
+  let x = 7;
+  for (let i = 0; i < 600; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const key = (x >>> 8) % 150; // 150 keys, 4 counts each on average: some saturate at 15
+    const n = 1 + ((x >>> 4) & 7);
+    for (let j = 0; j < n; j++) a.increment(key);
+    b.add(key, n);
+  }
+  for (let key = 0; key < 200; key++) assert.equal(b.frequency(key), a.frequency(key), `key ${key}`);
+  // The additions that drive the halving are counted alike (2,700 < the 10,240 of a sample: no halving).
+  const additions = (f: FrequencySketch) => (f as unknown as { additions: number }).additions;
+  assert.equal(additions(b), additions(a));
+});
+
 test('expiry and grace: fresh, then stale (a miss, kept for getStale), then gone', () => {
   let now = 1000;
   const s = new MemoryStore<string>({ maxEntries: 10, now: () => now });
@@ -91,16 +108,52 @@ test('real traces: LRU matches the exact replay; W-TinyLFU beats it on loops', {
   assert.ok(g > 0.4278, `gli at 1000: above Caffeine 2.6.2's 42.78%, got ${(100 * g).toFixed(2)}`);
 });
 
-test('W-TinyLFU hits: a protected hit only sets a reference bit, honoured when protected overflows', () => {
+test('W-TinyLFU hits only set a reference bit, every hit reaches the sketch, the hand honours the bit', () => {
   // 10 entries, static window: window 1, protected at most 7.
   const s = new MemoryStore<number>({ maxEntries: 10, adaptiveWindow: false });
-  for (const k of 'abcdefghij') s.set(k, 1); // window j; probation a..i
-  for (const k of 'abcdefg') assert.equal(s.get(k), 1); // a probation hit is promoted at once: protected a..g
-  assert.equal(s.get('a'), 1); // protected: a's reference bit, no move
-  assert.equal(s.get('h'), 1); // promoted: protected holds 8 > 7, so its oldest goes back to probation —
-  // a, the oldest, was used since: it goes to protected's tail instead, and b (unused) is demoted.
-  assert.deepEqual([...s.keysByRecency()], ['a', 'h', 'g', 'f', 'e', 'd', 'c', 'b', 'i', 'j']);
-  assert.deepEqual(s.counters, { hits: 9, misses: 0, evictions: 0, expirations: 0 });
+  for (const k of 'abcdefghij') s.set(k, 1); // window j; probation a..i (oldest first)
+  for (const k of 'abcdefg') assert.equal(s.get(k), 1); // reference bits only: nothing moves
+  assert.deepEqual([...s.keysByRecency()], ['i', 'h', 'g', 'f', 'e', 'd', 'c', 'b', 'a', 'j']);
+  assert.equal(s.get('a'), 1);
+  // The set counted once, the first hit at once, the second (bit already set) from the word's pending bits.
+  assert.equal(s.frequency('a'), 3);
+  // c: 10 hits — the first buffered at once, the next eight as one entry of eight, the tenth pending.
+  for (let i = 0; i < 9; i++) assert.equal(s.get('c'), 1);
+  assert.equal(s.frequency('c'), 11);
+  assert.equal(s.frequency('h'), 1);
+  assert.equal(s.frequency('j'), 1);
+  s.set('k', 1);
+  // j leaves the window for probation and must beat the oldest unreferenced entry of probation: the
+  // hand promotes the referenced a..g to protected on its way and stops at h; j (1) does not beat h (1).
+  assert.equal(s.contains('j'), false);
+  assert.deepEqual([...s.keysByRecency()], ['g', 'f', 'e', 'd', 'c', 'b', 'a', 'i', 'h', 'k']);
+  assert.equal(s.get('a'), 1); // protected: a's reference bit again
+  assert.equal(s.get('h'), 1); // probation: h's reference bit
+  s.set('l', 1);
+  // k goes to probation [h i k]; the hand finds h referenced and promotes it: protected holds 8 > 7, so
+  // its oldest goes back — a, the oldest, was used since: to protected's tail instead, and b (unused) is
+  // demoted behind k. The victim is then i, which k (1) does not beat (1).
+  assert.equal(s.contains('k'), false);
+  assert.deepEqual([...s.keysByRecency()], ['a', 'h', 'g', 'f', 'e', 'd', 'c', 'b', 'i', 'l']);
+  assert.deepEqual(s.counters, { hits: 19, misses: 0, evictions: 2, expirations: 0 });
+});
+
+test('W-TinyLFU: hits still pending in an entry reach the sketch when it leaves', () => {
+  const s = new MemoryStore<number>({ maxEntries: 100, adaptiveWindow: false });
+  s.set('x', 1);
+  for (let i = 0; i < 5; i++) assert.equal(s.get('x'), 1); // one buffered, four pending in the word
+  s.delete('x');
+  assert.equal(s.frequency('x'), 6, 'the set and five hits');
+});
+
+test('W-TinyLFU window: a referenced entry at the head of the window gets a second chance there', () => {
+  // 200 entries: window 2, protected at most 158.
+  const s = new MemoryStore<number>({ maxEntries: 200, adaptiveWindow: false });
+  s.set('x', 1);
+  s.set('y', 1); // window x y
+  assert.equal(s.get('x'), 1);
+  s.set('z', 1); // window overflows: x is referenced, goes to the tail; y (unused) leaves for probation
+  assert.deepEqual([...s.keysByRecency()], ['y', 'x', 'z']);
 });
 
 test('hill climber: a sample closed by sample() decides as one counted by record()', () => {

@@ -9,18 +9,24 @@
  * when it loses (so an attacker cannot pin the victim by colliding hashes).
  *
  * Layout: entries live in slots of parallel typed arrays (previous/next links, a word holding the hash,
- * the segment and the reference bit, weight, expiry, and the two numbers `createCache` keeps per entry) with one `Map` from key to slot, as
+ * the segment, the reference bit and the pending hits, weight, expiry, and the two numbers `createCache`
+ * keeps per entry) with one `Map` from key to slot, as
  * `lru-cache` does, so a hit allocates nothing. Three circular lists with sentinels 0, 1 and 2: the
  * window, the probation and the protected segments; the head of each list is its oldest entry.
  *
- * The hit path does little list work under W-TinyLFU (after Caffeine's read buffer, single-threaded):
- * a hit reads the entry's word, appends its hash to a read buffer that feeds the frequency sketch 64
- * hits at a time, and — for an entry of the window or the protected segment, the common case — only
- * sets its reference bit. Those two segments are ordered when they are used, second-chance (CLOCK)
- * style: an entry found referenced at the head of its segment goes back to the tail with its bit
- * cleared, as a move at the hit would have placed it (Corbató's CLOCK as an LRU approximation). A hit in
- * probation is promoted to protected at once, as in TinyLFU's SLRU (deferring it cost up to a point of
- * hit ratio on the LIRS traces). LRU (`policy: 'lru'`) stays exact: a hit moves the entry to the tail.
+ * The hit path does no list work under W-TinyLFU and touches the sketch once per eight hits of a key:
+ * a hit reads the entry's word; when its reference bit is clear it sets it and appends the key's hash
+ * to a read buffer that feeds the frequency sketch 64 entries at a time (after Caffeine's read buffer,
+ * single-threaded); when the bit is set it counts the hit in the word's 3 pending bits, and the eighth
+ * such hit goes to the buffer as one entry standing for eight. Pending hits are flushed to the buffer
+ * whenever the bit is cleared or the entry leaves, so every hit is counted, as before, only later (a
+ * random hit into a 1 M-entry cache would otherwise cost a cache miss in an 8 MB sketch each time).
+ * The segments are ordered when they are used, second-chance (CLOCK) style: an entry found referenced
+ * at the head of the window or of the protected segment goes back to its tail with the bit cleared, as
+ * a move at the hit would have placed it (Corbató's CLOCK as an LRU approximation); a referenced entry
+ * at the head of probation is promoted to protected then (TinyLFU's SLRU promotion, deferred to when
+ * probation is used). On the hit-ratio traces this moved rows both ways against promoting and moving
+ * at the hit (`bench:cache-hits`, README). LRU (`policy: 'lru'`) stays exact: a hit moves the entry.
  * Synchronous; not safe across worker threads.
  * @module
  */
@@ -72,11 +78,19 @@ const PROBATION = 1;
 const PROTECTED = 2;
 const FIRST_SLOT = 3;
 const NONE = 0xffffffff;
-/** A slot's word (an Int32Array element): the reference bit (sign bit), the segment, a 29-bit hash. */
+/**
+ * A slot's word (an Int32Array element): the reference bit (sign bit), the segment (2 bits), the hits
+ * not yet counted in the sketch (3 bits, only while the reference bit is set) and a 26-bit hash.
+ */
 const REF = 0x80000000 | 0;
 const QUEUE_SHIFT = 29;
 const QUEUE_MASK = 3 << QUEUE_SHIFT;
-const HASH_MASK = 0x1fffffff;
+const PENDING_SHIFT = 26;
+const PENDING_ONE = 1 << PENDING_SHIFT;
+const PENDING_MASK = 7 << PENDING_SHIFT;
+const HASH_MASK = (1 << PENDING_SHIFT) - 1;
+/** In the read buffer: a hash and, above it, how many hits it stands for (1..8). */
+const COUNT_SHIFT = 26;
 
 /** Most objects, arrays, Map and Set entries one {@link estimateBytes} call walks. */
 export const MAX_SIZED_NODES = 100_000;
@@ -152,8 +166,8 @@ export class MemoryStore<V> {
   private prev: Uint32Array;
   private next: Uint32Array;
   /**
-   * Per slot: the reference bit (sign bit, set by a hit under W-TinyLFU), the segment (2 bits) and the
-   * key's 29-bit hash for the sketch, so a hit reads one word.
+   * Per slot: the reference bit (sign bit, set by a hit under W-TinyLFU), the segment (2 bits), the hits
+   * not yet in the sketch (3 bits) and the key's 26-bit hash for the sketch, so a hit reads one word.
    */
   private words: Int32Array;
   /**
@@ -173,7 +187,8 @@ export class MemoryStore<V> {
   private readonly sketch: FrequencySketch | undefined;
   private sketchMax = 0;
   /**
-   * Hits waiting to be counted in the sketch, counted 64 at a time (as Caffeine's read buffer): the
+   * Hits waiting to be counted in the sketch, each entry a hash and the hits it stands for (1..8, above
+   * bit 26), counted 64 entries at a time (as Caffeine's read buffer): the
    * increments of a batch are independent, so their cache misses overlap instead of queueing behind each
    * get. Drained before every admission decision, so no decision uses stale counts.
    */
@@ -293,15 +308,19 @@ export class MemoryStore<V> {
     this.hits += 1;
     if (this.exactLru) this.moveLast(WINDOW, s);
     else {
-      // W-TinyLFU: mark the entry referenced and buffer its hash for the sketch (no list work).
+      // W-TinyLFU: no list work. The first hit since the hand last passed sets the reference bit and
+      // buffers the hash for the sketch; later ones are counted in the word, eight at a time.
       const word = this.words[s]!;
-      const q = word & QUEUE_MASK;
-      if (q === PROTECTED << QUEUE_SHIFT) {
-        if (word >= 0) this.words[s] = word | REF;
-      } else if (q === WINDOW << QUEUE_SHIFT) this.moveLast(WINDOW, s);
-      else this.promote(s);
-      this.readBuffer[this.readCount] = word & HASH_MASK;
-      if (++this.readCount === READ_BUFFER) this.drainReads();
+      if (word >= 0) {
+        this.words[s] = word | REF;
+        this.readBuffer[this.readCount] = (word & HASH_MASK) | (1 << COUNT_SHIFT);
+        if (++this.readCount === READ_BUFFER) this.drainReads();
+      } else if ((word & PENDING_MASK) !== PENDING_MASK) this.words[s] = word + PENDING_ONE;
+      else {
+        this.words[s] = word & ~PENDING_MASK;
+        this.readBuffer[this.readCount] = (word & HASH_MASK) | (8 << COUNT_SHIFT);
+        if (++this.readCount === READ_BUFFER) this.drainReads();
+      }
       if (++this.sampled >= this.sampleEvery) this.climb();
     }
     return this.values[s];
@@ -466,8 +485,15 @@ export class MemoryStore<V> {
 
   /** The frequency estimate (0..15) of a key; 0 under LRU. */
   frequency(key: CacheKey): number {
+    if (this.sketch === undefined) return 0;
+    const s = this.map.get(key);
+    if (s !== undefined) {
+      const word = this.words[s]!;
+      this.words[s] = word & ~PENDING_MASK;
+      this.flushPending(word);
+    }
     if (this.readCount > 0) this.drainReads();
-    return this.sketch?.frequency(hashKey(key) & HASH_MASK) ?? 0;
+    return this.sketch.frequency(hashKey(key) & HASH_MASK);
   }
 
   // --- internals ---
@@ -577,12 +603,7 @@ export class MemoryStore<V> {
   /** An access other than a read hit (an update): move under LRU, mark referenced under W-TinyLFU. */
   private touch(s: number): void {
     if (this.exactLru) this.moveLast(WINDOW, s);
-    else {
-      const q = this.queueOf(s);
-      if (q === PROTECTED) this.words[s] = this.words[s]! | REF;
-      else if (q === WINDOW) this.moveLast(WINDOW, s);
-      else this.promote(s);
-    }
+    else this.words[s] = this.words[s]! | REF;
   }
 
   private queueOf(s: number): number {
@@ -593,8 +614,19 @@ export class MemoryStore<V> {
     return this.words[s]! < 0;
   }
 
+  /** Clears the reference bit, handing the hits still pending in the word to the read buffer. */
   private unreference(s: number): void {
-    this.words[s] = this.words[s]! & ~REF;
+    const word = this.words[s]!;
+    this.words[s] = word & ~(REF | PENDING_MASK);
+    this.flushPending(word);
+  }
+
+  /** Buffers the hits counted in `word`'s pending bits for the sketch. */
+  private flushPending(word: number): void {
+    const n = (word & PENDING_MASK) >>> PENDING_SHIFT;
+    if (n === 0) return;
+    this.readBuffer[this.readCount] = (word & HASH_MASK) | (n << COUNT_SHIFT);
+    if (++this.readCount === READ_BUFFER) this.drainReads();
   }
 
   /** A probation entry used again earns the protected segment; the protected overflow goes back. */
@@ -635,6 +667,8 @@ export class MemoryStore<V> {
     const value = this.values[s] as V;
     const w = this.w(s);
     const q = this.queueOf(s);
+    // Hits not yet counted still count: the key's history outlives the entry, as in the sketch.
+    if (this.words[s]! < 0) this.flushPending(this.words[s]!);
     this.unlink(s);
     if (q === WINDOW) this.windowWeight -= w;
     else if (q === PROTECTED) this.protectedWeight -= w;
@@ -661,7 +695,12 @@ export class MemoryStore<V> {
     while (this.windowWeight > this.windowMax) {
       const c = this.head(WINDOW);
       if (c === NONE) break;
-      this.unreference(c); // pulled into the window from protected by increaseWindow
+      if (this.referenced(c)) {
+        // Used since it reached the window or last came round: a second chance in the window.
+        this.unreference(c);
+        this.moveLast(WINDOW, c);
+        continue;
+      }
       this.moveLast(PROBATION, c);
       this.windowWeight -= this.w(c);
       this.admitOrReject(c);
@@ -714,8 +753,15 @@ export class MemoryStore<V> {
   private drainReads(): void {
     const sketch = this.sketch!;
     const buf = this.readBuffer;
-    for (let i = 0; i < this.readCount; i++) sketch.increment(buf[i]!);
+    const n = this.readCount;
+    // Reset first: an increment never buffers, but a drain must not see its own entries twice.
     this.readCount = 0;
+    for (let i = 0; i < n; i++) {
+      const v = buf[i]!;
+      const c = v >>> COUNT_SHIFT;
+      if (c === 1) sketch.increment(v & HASH_MASK);
+      else sketch.add(v & HASH_MASK, c);
+    }
   }
 
   private admit(candidate: number, victim: number): boolean {
