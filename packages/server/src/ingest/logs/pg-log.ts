@@ -666,9 +666,39 @@ function validEscapes(t: string, from: number, to: number): boolean {
 
 /** The jsonlog key read that `t[from, to)` is, or undefined (compared in place: no string is cut). */
 function jsonKey(t: string, from: number, to: number): keyof JsonRow | undefined {
-  const length = to - from;
-  for (const k of JSON_FIELDS) if (k.length === length && t.startsWith(k, from)) return k;
-  return undefined;
+  let k: keyof JsonRow;
+  switch (to - from) {
+    case 3:
+      k = 'pid';
+      break;
+    case 4:
+      k = 'user';
+      break;
+    case 6:
+      k = t.charCodeAt(from) === 100 && t.charCodeAt(from + 1) === 98 ? 'dbname' : 'detail';
+      break;
+    case 7:
+      k = 'message';
+      break;
+    case 9:
+      k = 'timestamp';
+      break;
+    case 10:
+      k = 'session_id';
+      break;
+    case 11:
+      k = 'textPayload';
+      break;
+    case 14:
+      k = 'error_severity';
+      break;
+    case 16:
+      k = 'application_name';
+      break;
+    default:
+      return undefined;
+  }
+  return t.startsWith(k, from) ? k : undefined;
 }
 
 /** `key=value` or `key="value"` fields found in a prefix that was not given. */
