@@ -118,3 +118,24 @@ test('tasks in a row on one worker, big and small, each get their own answer', a
     );
   }
 });
+
+test('big bodies decode one at a time; a small one does not wait behind them', async () => {
+  const two = new DecodePool({ size: 2, maxHeapMb: 256 });
+  try {
+    // Both over 1 MiB; the first much bigger, so on two workers at once the second would finish first.
+    const big1 = traceBody(60_000);
+    const big2 = traceBody(16_000);
+    assert.ok(big2.length > 1024 * 1024, `${big2.length} bytes`);
+    const done: string[] = [];
+    const run = (name: string, body: Buffer) =>
+      two.run(task('otlp-traces', body)).then((r) => {
+        done.push(name);
+        return r.signal === 'otlp-metrics' ? -1 : r.batch.spans.length;
+      });
+    const counts = await Promise.all([run('big1', big1), run('big2', big2), run('small', traceBody(10))]);
+    assert.deepEqual(counts, [60_000, 16_000, 10]);
+    assert.ok(done.indexOf('big1') < done.indexOf('big2'), done.join(' → '));
+  } finally {
+    await two.close();
+  }
+});

@@ -19,6 +19,19 @@ import type { WorkerReply, WorkerRequest } from './decode-worker.ts';
 /** Compiled: `decode-worker.js`; from source: the boot file that registers tsx in the thread first. */
 const WORKER_ENTRY = workerEntry(import.meta.url, './decode-worker.js', './decode-worker.mjs');
 
+/** Bodies over this many bytes (compressed: an eighth of it) are decoded one at a time. */
+const BIG_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Whether a body may decode into tens of thousands of objects: over 1 MiB, or over 128 KiB compressed. Two
+ * such bodies decoding at once held two workers' heaps at their high-water marks (the server's peak RSS under
+ * the fuzzing run); one at a time, the other workers keep serving ordinary batches.
+ */
+function isBigBody(task: DecodeTask): boolean {
+  const compressed = task.encoding === 'gzip' || task.encoding === 'deflate';
+  return task.body.byteLength > (compressed ? BIG_BODY_BYTES / 8 : BIG_BODY_BYTES);
+}
+
 /** Options of {@link DecodePool}. */
 export interface DecodePoolOptions {
   /** Number of worker threads (≥ 1). */
@@ -32,6 +45,8 @@ interface Job {
   task: DecodeTask;
   /** Parts of the batch received so far (a big batch comes in parts, see `decode-worker.ts`). */
   parts: unknown[][];
+  /** A body that may decode into tens of thousands of objects (see {@link isBigBody}): one at a time. */
+  big: boolean;
   resolve: (result: DecodeResult) => void;
   reject: (err: unknown) => void;
 }
@@ -64,7 +79,7 @@ export class DecodePool {
   run(task: DecodeTask): Promise<DecodeResult> {
     if (this.closed) return Promise.reject(new SiperfError('ERR_STORE_CLOSED', 'the server is stopping'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, parts: [], resolve, reject });
+      this.queue.push({ id: this.nextId++, task, parts: [], big: isBigBody(task), resolve, reject });
       this.dispatch();
     });
   }
@@ -84,10 +99,14 @@ export class DecodePool {
 
   private dispatch(): void {
     while (this.queue.length > 0 && !this.closed) {
+      // The oldest job that may start: a big body waits while another big one decodes, small ones pass it.
+      const bigRunning = this.slots.some((s) => s.job?.big === true);
+      const next = this.queue.findIndex((j) => !j.big || !bigRunning);
+      if (next < 0) return;
       let slot = this.slots.find((s) => s.job === undefined);
       if (!slot && this.slots.length < Math.max(1, this.options.size)) slot = this.spawn();
       if (!slot) return;
-      const job = this.queue.shift()!;
+      const job = this.queue.splice(next, 1)[0]!;
       slot.job = job;
       const body = job.task.body;
       const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
