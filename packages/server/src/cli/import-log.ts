@@ -8,7 +8,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
 import cliProgress from 'cli-progress';
 import {
   checkTimeZone,
@@ -80,11 +79,6 @@ export async function importLogs(files: string[], o: ImportLogOptions): Promise<
       fail(`--log-timezone: ${(err as Error).message.replace(/^logTimezone: /, '')}`);
     }
   }
-  // PostgreSQL's parser (WASM) compiled by Liftoff alone: V8 otherwise recompiles the whole module with
-  // TurboFan in the background, which took ~0.7 s of CPU and 100 MB of RSS, and the process waited for it
-  // to finish before exiting (3–6 s on a busy machine for a log of a few lines); parsing is as fast, as
-  // statements are parsed once per distinct text. This process only reads logs, so the flag is safe here.
-  setFlagsFromString('--liftoff-only');
   await loadSqlParser();
   const bar =
     process.stderr.isTTY && !o.json
