@@ -17,10 +17,10 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@siperf/browser/chromium';
 import { loadConfig, startServer } from '@siperf/server';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../packages/browser/chromium.ts';
 import {
   buildReport,
   type DemoFixReport,

@@ -12,9 +12,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@siperf/browser/chromium';
 import { loadConfig, type RunningServer, startServer } from '@siperf/server';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../browser/chromium.ts';
 
 /** The built dashboard the server serves. */
 export const DIST = fileURLToPath(new URL('../dist/', import.meta.url));

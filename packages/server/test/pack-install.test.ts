@@ -243,8 +243,7 @@ test('the installed packages are publishable: not private, files, engines, expor
       all.some((f) => f.endsWith('.d.ts')),
       `${name} ships .d.ts`,
     );
-    // The one dev-only export (./chromium, the test harness's browser) is not in the package.
-    const dangling = targets(pkg.exports).filter((t) => !existsSync(join(root, t)) && t !== './chromium.ts');
+    const dangling = targets(pkg.exports).filter((t) => !existsSync(join(root, t)));
     assert.deepEqual(dangling, [], `${name}'s exports point at files it carries`);
     for (const t of targets(pkg.exports)) assert.ok(!t.includes('..'), `${name}: ${t} stays in the package`);
   }

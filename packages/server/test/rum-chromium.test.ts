@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@siperf/browser/chromium';
 import { type Browser, chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../browser/chromium.ts';
 import { startTestApp, type TestApp, waitFor } from './helpers.ts';
 
 const CHROMIUM = CHROMIUM_PATH;
