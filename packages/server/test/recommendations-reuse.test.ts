@@ -113,6 +113,25 @@ test('findings are reused within recommendationsMaxAgeMs, and computed again on 
     const late = await list();
     assert.equal(late.to, new Date(clock).toISOString());
     assert.equal(computations, 4);
+
+    // A host's first samples (the week the hosts are judged on): computed again at once.
+    const points = Array.from({ length: 10 }, (_, i) => ({
+      timeUnixNano: String(BigInt(clock - (i + 1) * 600_000) * 1_000_000n),
+      asInt: String(8 * 2 ** 30),
+    }));
+    const metrics = JSON.stringify({
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'host.name', value: str('web-9') }] },
+          scopeMetrics: [
+            { metrics: [{ name: 'system.memory.usage', unit: 'By', gauge: { dataPoints: points } }] },
+          ],
+        },
+      ],
+    });
+    assert.equal((await post(t.app, '/v1/metrics', metrics, 'application/json')).status, 200);
+    await list();
+    assert.equal(computations, 5);
   } finally {
     await t.close();
   }

@@ -156,6 +156,8 @@ interface CachedFindings {
   sources: string;
   /** Requests in its window when it started (`services`); reused while the new window's are within 1%. */
   requests: number;
+  /** Host samples over the week the hosts are judged on (`metricHosts`); the same 1% rule. */
+  hostPoints: number;
   /** When it was started, by the engine's clock. */
   startedMs: number;
   findings: Promise<Findings>;
@@ -211,7 +213,8 @@ export class RecommendationEngine {
    * are reused for {@link EngineSettings.maxAgeMs}: a call whose window has the same length and filters as
    * an earlier one and ends at most that long after it answers from it (its `window` is then the earlier
    * one's) — unless a log was uploaded, a pool or a cache registered, or the requests in the window (read
-   * from the rollups) differ by more than 1% from the earlier window's — and once the findings are half that old a recomputation over the new window starts in the
+   * from the rollups) or the host samples of the week the hosts are judged on differ by more than 1% from
+   * the earlier ones — and once the findings are half that old a recomputation over the new window starts in the
    * background (stale-while-revalidate), so that a page polled every few seconds is answered at once.
    * States, outcomes and verdicts are applied on every call, never reused.
    */
@@ -257,16 +260,18 @@ export class RecommendationEngine {
     // traffic (a first batch of spans, or a burst, must show at once; a sliding window of steady traffic
     // holds about as many requests from one minute to the next).
     const sources = this.sourcesOf();
-    const requests = await this.requestsIn(o);
+    const { requests, hostPoints } = await this.volumeOf(o);
     const hit = this.cached.get(key);
+    const near = (a: number, b: number) => Math.abs(a - b) <= REUSE_REQUEST_SHARE * Math.max(a, b);
     const fits =
       hit !== undefined &&
       hit.sources === sources &&
-      Math.abs(requests - hit.requests) <= REUSE_REQUEST_SHARE * Math.max(requests, hit.requests) &&
+      near(requests, hit.requests) &&
+      near(hostPoints, hit.hostPoints) &&
       o.window.toMs >= hit.toMs &&
       o.window.toMs - hit.toMs <= maxAgeMs &&
       nowMs - hit.startedMs <= maxAgeMs;
-    if (!fits) return this.cache(key, o, nowMs, sources, requests).findings;
+    if (!fits) return this.cache(key, o, nowMs, sources, requests, hostPoints).findings;
     if (!hit.refreshing && nowMs - hit.startedMs >= maxAgeMs / 2 && o.window.toMs > hit.toMs) {
       // Half its age gone: recompute over the new window in the background; the old answer serves until then.
       hit.refreshing = true;
@@ -278,6 +283,7 @@ export class RecommendationEngine {
               toMs: o.window.toMs,
               sources,
               requests,
+              hostPoints,
               startedMs: nowMs,
               findings: next,
               refreshing: false,
@@ -298,12 +304,14 @@ export class RecommendationEngine {
     nowMs: number,
     sources: string,
     requests: number,
+    hostPoints: number,
   ): CachedFindings {
     const findings = this.findings(o, nowMs);
     const entry: CachedFindings = {
       toMs: o.window.toMs,
       sources,
       requests,
+      hostPoints,
       startedMs: nowMs,
       findings,
       refreshing: false,
@@ -333,10 +341,17 @@ export class RecommendationEngine {
     ].join('|');
   }
 
-  /** Requests in the window (from the rollups: cheap), for the reuse check. */
-  private async requestsIn(o: ComputeOptions): Promise<number> {
-    const services = await this.deps.store.services(o.window, o.service);
-    return services.reduce((sum, x) => sum + x.requests, 0);
+  /**
+   * For the reuse check: requests in the window (from the rollups: cheap) and, when hosts are judged, the
+   * host samples of the week they are judged on (0 when not).
+   */
+  private async volumeOf(o: ComputeOptions): Promise<{ requests: number; hostPoints: number }> {
+    const { store } = this.deps;
+    const services = await store.services(o.window, o.service);
+    const requests = services.reduce((sum, x) => sum + x.requests, 0);
+    if (o.service !== undefined || o.hosts === false) return { requests, hostPoints: 0 };
+    const hosts = await store.metricHosts(hostWindow(o.window));
+    return { requests, hostPoints: hosts.reduce((sum, h) => sum + h.points, 0) };
   }
 
   /** The costly part of a computation: every finding over the window, joined into drafts. */
@@ -764,13 +779,7 @@ export class RecommendationEngine {
     savings: ReadonlyMap<string, HostSaving[]>,
   ): Promise<Draft[]> {
     const { store, settings } = this.deps;
-    const fromMs = Math.min(w.fromMs, w.toMs - HOST_WINDOW_MS);
-    const hw = {
-      fromMs,
-      toMs: w.toMs,
-      fromNs: BigInt(fromMs) * 1_000_000n,
-      toNs: BigInt(w.toMs) * 1_000_000n,
-    };
+    const hw = hostWindow(w);
     const out: Draft[] = [];
     const hosts = (await store.metricHosts(hw)).slice(0, settings.maxHosts ?? 10);
     for (const { host } of hosts) {
@@ -784,6 +793,12 @@ export class RecommendationEngine {
     }
     return out;
   }
+}
+
+/** The week ending at the window's end (or the window, when longer) that hosts are judged over. */
+function hostWindow(w: WindowMs): TimeWindow & WindowMs {
+  const fromMs = Math.min(w.fromMs, w.toMs - HOST_WINDOW_MS);
+  return { fromMs, toMs: w.toMs, fromNs: BigInt(fromMs) * 1_000_000n, toNs: BigInt(w.toMs) * 1_000_000n };
 }
 
 /** Endpoint spans by `service \u0000 endpoint`, in the store's order (newest first). */
