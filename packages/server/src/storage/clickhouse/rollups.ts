@@ -27,6 +27,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type LatencySketch, newSketch } from '../../util/latency-sketch.ts';
 import { type DbCell, type EndpointCell, RollupAggregator, type RollupSpan } from '../rollup-aggregator.ts';
+import type { MergedRollup } from '../rollup-answers.ts';
 import { type ClickHouseConnection, lit, type Row } from './connection.ts';
 import { CH_DB_ROLLUP, CH_ENDPOINT_ROLLUP, CH_TIERS, type ChRollupSpec, tierTableOf } from './schema.ts';
 
@@ -54,15 +55,7 @@ export interface ChRollupRow {
 }
 
 /** A family merged over a window (or one step of it), per key. */
-export interface ChRollupAggregate {
-  key: (string | number)[];
-  carried: string[];
-  sums: number[];
-  minMs: number;
-  maxMs: number;
-  sketch: LatencySketch;
-  errorSketch: LatencySketch;
-  firstBucketNs: bigint;
+export interface ChRollupAggregate extends MergedRollup {
   lastBucketNs: bigint;
 }
 

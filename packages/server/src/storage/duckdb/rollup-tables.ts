@@ -13,6 +13,7 @@
  */
 import type { DuckDBAppender, DuckDBBlobValue, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { type LatencySketch, newSketch } from '../../util/latency-sketch.ts';
+import type { MergedRollup } from '../rollup-answers.ts';
 
 /**
  * One of the two rollup families and its columns. Table column order: keys, carried, bucket_ns, sums,
@@ -94,18 +95,11 @@ export interface RollupRow {
   lastMinuteNs?: bigint | undefined;
 }
 
-/** A rollup family merged over a window, per key. */
-export interface RollupAggregate {
-  key: (string | number)[];
-  carried: string[];
-  sums: number[];
-  minMs: number;
-  maxMs: number;
-  sketch: LatencySketch;
-  /** Failed calls only; empty for families without `errorSketch`. */
-  errorSketch: LatencySketch;
-  /** Start of the first and of the last minute with data in the window (whichever tier held them). */
-  firstBucketNs: bigint;
+/**
+ * A rollup family merged over a window, per key (`errorSketch` is empty for families without one), with
+ * the start of the last minute with data in the window (whichever tier held it).
+ */
+export interface RollupAggregate extends MergedRollup {
   lastBucketNs: bigint;
 }
 
