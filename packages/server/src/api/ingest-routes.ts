@@ -23,12 +23,11 @@ import { SiperfError } from '../errors.ts';
 import {
   type Admission,
   encodeProtobufResponse,
+  type IngestOutcome,
   type IngestPipeline,
   type IngestSignal,
-  type MetricBatch,
   otlpTypes,
   rejectionMessage,
-  type SpanBatch,
   type SpanRejection,
 } from '../ingest/index.ts';
 import { requireKey } from './auth.ts';
@@ -172,29 +171,33 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   }
 
   /**
-   * Decodes the body of a request with the pipeline (its `content-encoding` and `content-type`).
-   * @throws SiperfError `ERR_INGEST_DECODE`, `ERR_INGEST_BODY_TOO_LARGE`, `ERR_INGEST_CONTENT_TYPE`.
+   * Decodes the body of a request with the pipeline (its `content-encoding` and `content-type`) and
+   * writes what it carries.
+   * @throws SiperfError `ERR_INGEST_DECODE`, `ERR_INGEST_BODY_TOO_LARGE`, `ERR_INGEST_CONTENT_TYPE`,
+   *   `ERR_INGEST_OVERLOADED`, or what the store throws.
    */
-  const decodeBody = (request: FastifyRequest<{ Body: Buffer }>, signal: IngestSignal) =>
-    pipeline.decode(
+  const ingestBody = async (
+    request: FastifyRequest<{ Body: Buffer }>,
+    signal: IngestSignal,
+  ): Promise<IngestOutcome> => {
+    const outcome = await pipeline.ingest(
       signal,
+      signal === 'zipkin' ? 'zipkin' : 'otlp-http',
+      held.get(request),
       request.body,
       String(request.headers['content-encoding'] ?? 'identity').toLowerCase(),
       isProtobuf(request),
     );
-
-  const storeBatch = async (request: FastifyRequest, batch: SpanBatch, zipkin: boolean): Promise<void> => {
-    const { written, duplicates } = await pipeline.storeSpans(
-      zipkin ? 'zipkin' : 'otlp-http',
-      held.get(request),
-      batch,
-    );
-    if (batch.spans.length > 0) {
-      request.log.debug({ written, duplicates, rejected: batch.rejected.length }, 'spans ingested');
+    if (signal !== 'otlp-metrics' && outcome.items > 0) {
+      request.log.debug(
+        { written: outcome.written, duplicates: outcome.duplicates, rejected: outcome.rejected.length },
+        'spans ingested',
+      );
     }
-    if (batch.rejected.length > 0) {
-      request.log.info({ rejected: batch.rejected.length, first: batch.rejected[0] }, 'spans rejected');
+    if (outcome.rejected.length > 0) {
+      request.log.info({ rejected: outcome.rejected.length, first: outcome.rejected[0] }, 'items rejected');
     }
+    return outcome;
   };
 
   app.post(
@@ -207,9 +210,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       const protobuf = isProtobuf(request);
-      const { batch } = (await decodeBody(request, 'otlp-traces')) as { batch: SpanBatch };
-      await storeBatch(request, batch, false);
-      return sendOtlpResponse(reply, protobuf, otlpTypes().traceResponse, 'rejectedSpans', batch.rejected);
+      const { rejected } = await ingestBody(request, 'otlp-traces');
+      return sendOtlpResponse(reply, protobuf, otlpTypes().traceResponse, 'rejectedSpans', rejected);
     },
   );
 
@@ -223,15 +225,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     },
     async (request: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
       const protobuf = isProtobuf(request);
-      const { batch } = (await decodeBody(request, 'otlp-metrics')) as { batch: MetricBatch };
-      await pipeline.storePoints(batch);
-      return sendOtlpResponse(
-        reply,
-        protobuf,
-        otlpTypes().metricsResponse,
-        'rejectedDataPoints',
-        batch.rejected,
-      );
+      const { rejected } = await ingestBody(request, 'otlp-metrics');
+      return sendOtlpResponse(reply, protobuf, otlpTypes().metricsResponse, 'rejectedDataPoints', rejected);
     },
   );
 
@@ -250,12 +245,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
           'Zipkin ingest accepts application/json (Zipkin v2 JSON) only',
         );
       }
-      const { batch } = (await decodeBody(request, 'zipkin')) as { batch: SpanBatch };
-      await storeBatch(request, batch, true);
-      if (batch.rejected.length > 0) {
-        return reply.code(202).send({ accepted: batch.spans.length, rejected: batch.rejected });
-      }
-      return reply.code(202).send({ accepted: batch.spans.length, rejected: [] });
+      const { items, rejected } = await ingestBody(request, 'zipkin');
+      return reply.code(202).send({ accepted: items, rejected });
     },
   );
 }

@@ -24,10 +24,8 @@ import {
   type Admission,
   encodeProtobufResponse,
   type IngestPipeline,
-  type MetricBatch,
   otlpTypes,
   rejectionMessage,
-  type SpanBatch,
   type SpanRejection,
 } from '../ingest/index.ts';
 import { bearerKey, checkKey } from './auth.ts';
@@ -281,17 +279,11 @@ export class OtlpGrpcServer {
     const admission: Admission = pipeline.admit(message.byteLength, false, false);
     try {
       const types = otlpTypes();
-      if (signal === 'otlp-traces') {
-        const { batch } = (await pipeline.decode(signal, message, 'identity', true)) as { batch: SpanBatch };
-        await pipeline.storeSpans('otlp-grpc', undefined, batch);
-        return Buffer.from(
-          encodeProtobufResponse(types.traceResponse, partialSuccess('rejectedSpans', batch.rejected)),
-        );
-      }
-      const { batch } = (await pipeline.decode(signal, message, 'identity', true)) as { batch: MetricBatch };
-      await pipeline.storePoints(batch);
+      const { rejected } = await pipeline.ingest(signal, 'otlp-grpc', undefined, message, 'identity', true);
       return Buffer.from(
-        encodeProtobufResponse(types.metricsResponse, partialSuccess('rejectedDataPoints', batch.rejected)),
+        signal === 'otlp-traces'
+          ? encodeProtobufResponse(types.traceResponse, partialSuccess('rejectedSpans', rejected))
+          : encodeProtobufResponse(types.metricsResponse, partialSuccess('rejectedDataPoints', rejected)),
       );
     } finally {
       admission.release();

@@ -103,6 +103,48 @@ test('a batch bigger than one reply part comes back whole and in order (spans, t
   );
 });
 
+test('with a sink, a big batch arrives part by part, each after the last was taken; a failing sink stops it', async () => {
+  const spans = Math.floor(REPLY_PART_ITEMS * 3.5);
+  const body = traceBody(spans);
+  const inline = runDecodeTask(task('otlp-traces', Buffer.from(body)));
+  if (inline.signal === 'otlp-metrics') throw new Error('expected spans');
+  const taken: string[] = [];
+  const totals: number[] = [];
+  let busy = false;
+  const result = await pool.run(task('otlp-traces', body), async (items, total) => {
+    // The worker must wait for this part to be taken: no second call while one is running.
+    assert.equal(busy, false, 'a part arrived before the previous one was taken');
+    busy = true;
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const span of items as { name: string }[]) taken.push(span.name);
+    totals.push(total);
+    busy = false;
+  });
+  if (result.signal === 'otlp-metrics') throw new Error('expected spans');
+  // Three full parts went to the sink; the result holds the last half part.
+  assert.deepEqual(totals, [spans, spans, spans]);
+  assert.equal(taken.length, REPLY_PART_ITEMS * 3);
+  assert.equal(result.batch.spans.length, spans - REPLY_PART_ITEMS * 3);
+  assert.deepEqual(
+    [...taken, ...result.batch.spans.map((s) => s.name)],
+    inline.batch.spans.map((s) => s.name),
+  );
+
+  let calls = 0;
+  const refused = new Error('the write queue is full');
+  await assert.rejects(
+    pool.run(task('otlp-traces', traceBody(REPLY_PART_ITEMS * 4)), async () => {
+      calls++;
+      throw refused;
+    }),
+    (err) => err === refused,
+  );
+  assert.equal(calls, 1, 'no part after the sink failed');
+  // The worker is free for the next task.
+  const next = await pool.run(task('otlp-traces', traceBody(5)));
+  assert.equal(next.signal === 'otlp-metrics' ? -1 : next.batch.spans.length, 5);
+});
+
 test('tasks in a row on one worker, big and small, each get their own answer', async () => {
   const sizes = [REPLY_PART_ITEMS + 1, 3, REPLY_PART_ITEMS * 2, REPLY_PART_ITEMS, 0];
   const results = await Promise.all(sizes.map((n) => pool.run(task('otlp-traces', traceBody(n)))));

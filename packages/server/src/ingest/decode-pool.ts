@@ -40,11 +40,21 @@ export interface DecodePoolOptions {
   maxHeapMb: number;
 }
 
+/**
+ * Takes one part of a batch as the worker hands it over (`total`: items in the whole batch). The next
+ * part comes only once the promise settles; a rejection stops the parts and becomes the task's failure.
+ */
+export type PartSink = (items: Span[] | MetricPoint[], total: number) => Promise<void>;
+
 interface Job {
   id: number;
   task: DecodeTask;
   /** Parts of the batch received so far (a big batch comes in parts, see `decode-worker.ts`). */
   parts: unknown[][];
+  /** Where parts go instead of {@link parts}, when the caller takes them as they come. */
+  sink: PartSink | undefined;
+  /** The sink's failure: the task fails with it. */
+  sinkError: unknown;
   /** A body that may decode into tens of thousands of objects (see {@link isBigBody}): one at a time. */
   big: boolean;
   resolve: (result: DecodeResult) => void;
@@ -73,13 +83,27 @@ export class DecodePool {
   /**
    * Decodes one body on a worker. The body's memory moves to the worker when the Buffer owns it whole
    * (do not use it afterwards).
+   *
+   * Without `sink` the result holds the whole batch. With it, a batch of more than
+   * `REPLY_PART_ITEMS` (decode-worker.ts) items goes to `sink` part by part, in order, each part only after the
+   * previous one's promise settled (so a caller that writes each part holds one part, not the body's
+   * batch); the result then holds the items no part carried.
    * @throws SiperfError as {@link runDecodeTask} does; `ERR_INGEST_BODY_TOO_LARGE` when the worker ran out
-   *   of heap; `ERR_STORE_CLOSED` once the pool is closed.
+   *   of heap; `ERR_STORE_CLOSED` once the pool is closed; what `sink` rejected with.
    */
-  run(task: DecodeTask): Promise<DecodeResult> {
+  run(task: DecodeTask, sink?: PartSink): Promise<DecodeResult> {
     if (this.closed) return Promise.reject(new SiperfError('ERR_STORE_CLOSED', 'the server is stopping'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, parts: [], big: isBigBody(task), resolve, reject });
+      this.queue.push({
+        id: this.nextId++,
+        task,
+        parts: [],
+        sink,
+        sinkError: undefined,
+        big: isBigBody(task),
+        resolve,
+        reject,
+      });
       this.dispatch();
     });
   }
@@ -131,13 +155,26 @@ export class DecodePool {
       const job = slot.job;
       if (!job || job.id !== reply.id) return;
       if ('part' in reply) {
+        if (job.sink) {
+          // The next part once this one is taken: the caller's pace bounds what is held.
+          const id = job.id;
+          job.sink(reply.part, reply.total).then(
+            () => slot.worker.postMessage({ ack: id } satisfies WorkerRequest),
+            (err: unknown) => {
+              job.sinkError = err;
+              slot.worker.postMessage({ ack: id, stop: true } satisfies WorkerRequest);
+            },
+          );
+          return;
+        }
         // Acknowledge first: the worker clones the next part while this turn of the loop ends.
         job.parts.push(reply.part);
         slot.worker.postMessage({ ack: job.id } satisfies WorkerRequest);
         return;
       }
       slot.job = undefined;
-      if (reply.ok) {
+      if (job.sinkError !== undefined) job.reject(job.sinkError);
+      else if (reply.ok) {
         const { result } = reply;
         if (job.parts.length > 0) {
           if (result.signal === 'otlp-metrics')

@@ -22,16 +22,20 @@ import { loadSqlParser } from './sql-fingerprint.ts';
 /** Spans or points per reply message. */
 export const REPLY_PART_ITEMS = 1024;
 
-/** A task as the pool posts it, or the pool's acknowledgement of the last part received. */
-export type WorkerRequest = { id: number; task: DecodeTask } | { ack: number };
+/**
+ * A task as the pool posts it, or the pool's acknowledgement of the last part received (`stop`: the pool
+ * wants no more parts; the worker then answers at once with the result, its items left out).
+ */
+export type WorkerRequest = { id: number; task: DecodeTask } | { ack: number; stop?: boolean };
 
 /**
- * The worker's answer: a part of a batch (more follows: acknowledge it with `{ ack: id }`), the result
+ * The worker's answer: a part of a batch (more follows: acknowledge it with `{ ack: id }`; `total` is the
+ * number of items of the whole batch), the result
  * (its batch holding the items not sent in parts; the pool puts the parts in front, in order), or a
  * SiperfError's code and detail (anything else is `ERR_INTERNAL`).
  */
 export type WorkerReply =
-  | { id: number; part: Span[] | MetricPoint[] }
+  | { id: number; part: Span[] | MetricPoint[]; total: number }
   | { id: number; ok: true; result: DecodeResult }
   | { id: number; ok: false; code: string; detail: string; limit: string | number | undefined };
 
@@ -39,8 +43,8 @@ const port = parentPort;
 if (port) {
   await loadSqlParser();
   otlpTypes();
-  let acknowledged: (() => void) | undefined;
-  const ack = (): Promise<void> =>
+  let acknowledged: ((stop: boolean) => void) | undefined;
+  const ack = (): Promise<boolean> =>
     new Promise((resolve) => {
       acknowledged = resolve;
     });
@@ -59,18 +63,22 @@ if (port) {
     }
     const items: (Span | MetricPoint)[] =
       result.signal === 'otlp-metrics' ? result.batch.points : result.batch.spans;
+    const total = items.length;
     let sent = 0;
     while (items.length - sent > REPLY_PART_ITEMS) {
       const acked = ack();
-      port.postMessage({ id, part: items.slice(sent, sent + REPLY_PART_ITEMS) });
+      port.postMessage({ id, part: items.slice(sent, sent + REPLY_PART_ITEMS), total });
       sent += REPLY_PART_ITEMS;
-      await acked;
+      if (await acked) {
+        sent = items.length;
+        break;
+      }
     }
     if (sent > 0) items.splice(0, sent);
     port.postMessage({ id, ok: true, result });
   };
   port.on('message', (message: WorkerRequest) => {
-    if ('ack' in message) acknowledged?.();
+    if ('ack' in message) acknowledged?.(message.stop === true);
     else void answer(message.id, message.task);
   });
   port.postMessage('ready');

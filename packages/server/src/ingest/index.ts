@@ -6,7 +6,13 @@ export type { MetricBatch } from './otlp-metrics.ts';
 export { otlpMetricsToPoints } from './otlp-metrics.ts';
 export { decodeProtobuf, encodeProtobufResponse, otlpTypes } from './otlp-protobuf.ts';
 export { otlpTracesToSpans } from './otlp-traces.ts';
-export type { Admission, IngestCounters, IngestPipelineOptions, IngestTransport } from './pipeline.ts';
+export type {
+  Admission,
+  IngestCounters,
+  IngestOutcome,
+  IngestPipelineOptions,
+  IngestTransport,
+} from './pipeline.ts';
 export { IngestPipeline } from './pipeline.ts';
 export { TRANSACTION_ATTRIBUTES, transactionOf } from './semconv.ts';
 export type { ClockPolicy, SpanBatch, SpanRejection } from './span-batch.ts';

@@ -12,10 +12,10 @@
  */
 import type { Config } from '../config.ts';
 import { SiperfError } from '../errors.ts';
-import type { Span } from '../model/index.ts';
+import type { MetricPoint, Span } from '../model/index.ts';
 import type { MetricWriter, SpanWriter } from '../storage/index.ts';
 import { nowNs } from '../util/time.ts';
-import { DecodePool } from './decode-pool.ts';
+import { DecodePool, type PartSink } from './decode-pool.ts';
 import {
   convertBody,
   type DecodeResult,
@@ -25,7 +25,7 @@ import {
   runDecodeTask,
 } from './decode-task.ts';
 import type { MetricBatch } from './otlp-metrics.ts';
-import type { ClockPolicy, SpanBatch } from './span-batch.ts';
+import type { ClockPolicy, SpanBatch, SpanRejection } from './span-batch.ts';
 
 /**
  * Bodies up to this size (before and after decompression) are decoded on the event loop: a few ms at most
@@ -57,6 +57,18 @@ export interface IngestCounters {
   pointsRejected: number;
   /** Requests answered with an error, by error code. */
   requestsFailed: Record<string, number>;
+}
+
+/** What {@link IngestPipeline.ingest} did with one body. */
+export interface IngestOutcome {
+  /** Spans or points the body carried (not counting the rejected ones). */
+  items: number;
+  /** Spans new to the store, or points written. */
+  written: number;
+  /** Spans the store already held (a retried batch). */
+  duplicates: number;
+  /** Items refused inside an accepted request (partial success). */
+  rejected: SpanRejection[];
 }
 
 /** The transports that feed the pipeline. */
@@ -229,6 +241,8 @@ export class IngestPipeline {
 
   /**
    * Decompresses, decodes and converts a body: on the event loop when it is small, else on a worker.
+   * With `sink`, a big batch decoded on a worker is handed over part by part ({@link DecodePool.run}) and
+   * the result holds the rest.
    * @param body the body as received; `encoding` is its `content-encoding` (lower case; `identity` when
    *   the transport already decompressed it).
    * @throws SiperfError `ERR_INGEST_DECODE`, `ERR_INGEST_BODY_TOO_LARGE`, `ERR_INGEST_CONTENT_TYPE`.
@@ -238,6 +252,7 @@ export class IngestPipeline {
     body: Uint8Array,
     encoding: string,
     protobuf: boolean,
+    sink?: PartSink,
   ): Promise<DecodeResult> {
     const { config } = this;
     const task: DecodeTask = {
@@ -267,7 +282,7 @@ export class IngestPipeline {
       }
       if (bytes) return convertBody(task, bytes);
     }
-    return this.pool.run(task);
+    return this.pool.run(task, sink);
   }
 
   /**
@@ -292,6 +307,52 @@ export class IngestPipeline {
   }
 
   /**
+   * Decodes a body and writes what it carries: for a big body decoded on a worker, each part as it
+   * arrives (the process holds one part of the batch, not the whole), after {@link checkLoad} on the
+   * batch's full span count; else the batch once decoded. A retried body counts once whatever was
+   * written before a failure (the store skips spans it holds).
+   * @returns the items of the body, those the store wrote (new spans; every point) and skipped as
+   *   duplicates, and the rejected ones (partial success).
+   * @throws SiperfError as {@link decode} and {@link checkLoad} do, or what the store throws.
+   */
+  async ingest(
+    signal: IngestSignal,
+    transport: IngestTransport,
+    admission: Admission | undefined,
+    body: Uint8Array,
+    encoding: string,
+    protobuf: boolean,
+  ): Promise<IngestOutcome> {
+    const outcome: IngestOutcome = { items: 0, written: 0, duplicates: 0, rejected: [] };
+    let checked = false;
+    const write = async (items: Span[] | MetricPoint[], total: number): Promise<void> => {
+      if (signal === 'otlp-metrics') {
+        await this.writePoints(items as MetricPoint[]);
+        outcome.written += items.length;
+      } else {
+        if (!checked) this.checkLoad(admission, total);
+        checked = true;
+        const r = await this.writeSpans(items as Span[]);
+        outcome.written += r.written;
+        outcome.duplicates += r.duplicates;
+      }
+      outcome.items += items.length;
+    };
+    const result = await this.decode(signal, body, encoding, protobuf, write);
+    const rest = result.signal === 'otlp-metrics' ? result.batch.points : result.batch.spans;
+    await write(rest, outcome.items + rest.length);
+    outcome.rejected = result.batch.rejected;
+    if (signal === 'otlp-metrics') {
+      this.counters.pointsAccepted += outcome.written;
+      this.counters.pointsRejected += outcome.rejected.length;
+    } else {
+      this.counters.spansAccepted[transport] += outcome.written;
+      this.counters.spansRejected += outcome.rejected.length;
+    }
+    return outcome;
+  }
+
+  /**
    * Writes a decoded span batch in slices of {@link WRITE_SLICE}, each durable before the next starts,
    * after {@link checkLoad}. @returns spans written (new) and duplicates skipped.
    * @throws SiperfError `ERR_INGEST_OVERLOADED`, or what the store throws.
@@ -302,7 +363,14 @@ export class IngestPipeline {
     batch: SpanBatch,
   ): Promise<{ written: number; duplicates: number }> {
     this.checkLoad(admission, batch.spans.length);
-    const { spans } = batch;
+    const total = await this.writeSpans(batch.spans);
+    this.counters.spansAccepted[transport] += total.written;
+    this.counters.spansRejected += batch.rejected.length;
+    return total;
+  }
+
+  /** Writes spans in slices, each durable before the next starts, and tells the observers. */
+  private async writeSpans(spans: Span[]): Promise<{ written: number; duplicates: number }> {
     const total = { written: 0, duplicates: 0 };
     for (let i = 0; i < spans.length; i += WRITE_SLICE) {
       const slice = spans.length <= WRITE_SLICE ? spans : spans.slice(i, i + WRITE_SLICE);
@@ -319,21 +387,22 @@ export class IngestPipeline {
         }
       }
     }
-    this.counters.spansAccepted[transport] += total.written;
-    this.counters.spansRejected += batch.rejected.length;
     return total;
   }
 
   /** Writes a decoded metric batch in slices, each durable before the next starts. */
   async storePoints(batch: MetricBatch): Promise<void> {
-    const { points } = batch;
+    await this.writePoints(batch.points);
+    this.counters.pointsAccepted += batch.points.length;
+    this.counters.pointsRejected += batch.rejected.length;
+  }
+
+  private async writePoints(points: MetricPoint[]): Promise<void> {
     for (let i = 0; i < points.length; i += WRITE_SLICE) {
       await this.store.writeMetricPoints(
         points.length <= WRITE_SLICE ? points : points.slice(i, i + WRITE_SLICE),
       );
     }
-    this.counters.pointsAccepted += points.length;
-    this.counters.pointsRejected += batch.rejected.length;
   }
 
   /** Stops the decode workers; decodes queued or running fail with `ERR_STORE_CLOSED`. */
