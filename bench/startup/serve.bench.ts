@@ -1,6 +1,6 @@
 /**
  * Start-up of `siperf serve`: milliseconds from spawning the process to its first 200 on `/healthz`, and
- * its idle RSS a few seconds later, for the compiled server (`bin/siperf.js` → `dist/`, what `npm start`
+ * its idle RSS a few seconds later, for the compiled server (`bin/siperf.js` → `dist/bundle/`, what `npm start`
  * runs) against the same sources run through tsx (`node --import tsx src/cli/main.ts`, how it ran before).
  * Each run is its own process on an empty data folder (or on `--data-dir`, e.g. a store `bench:query
  * --keep` filled, for the issue's "10 M spans" figure); the two subjects alternate so a busy machine slows
@@ -95,7 +95,7 @@ const summary = (xs: number[]) => {
   return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]! };
 };
 
-if (!existsSync(join(SERVER, 'dist/cli/main.js'))) {
+if (!existsSync(join(SERVER, 'dist/bundle/cli-main.js'))) {
   throw new Error('packages/server/dist is missing: run `npm run build` first');
 }
 const runs: Record<Subject, { startMs: number; idleRssMiB: number }[]> = { compiled: [], tsx: [] };

@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { FASTIFY_CODES } from '../src/api/problem.ts';
+import { compilePendingValidators } from '../src/api/validation.ts';
 import { registeredRoutes } from '../src/app.ts';
 import { ERROR_CODES } from '../src/errors.ts';
 import { startTestApp } from './helpers.ts';
@@ -47,6 +48,20 @@ describe('route schemas', () => {
         }
       }
       assert.deepEqual(missing, []);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('every schema the routes declare compiles (validators are compiled on first use, so check them all here)', async () => {
+    const t = await startTestApp();
+    try {
+      // Query, params and body validators and, with validateResponses (on in tests), every answer's schema:
+      // at least one per route.
+      const routes = apiRoutes(t.app).length;
+      const count = compilePendingValidators();
+      assert.ok(count >= routes, `${count} schemas compiled for ${routes} routes`);
+      assert.equal(compilePendingValidators(), 0, 'nothing is left to compile');
     } finally {
       await t.close();
     }

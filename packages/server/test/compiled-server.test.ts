@@ -22,7 +22,7 @@ import { waitFor } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../bin/siperf.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
-const NOT_BUILT = `${DIST}cli/main.js is missing: run \`npm run build\` first`;
+const NOT_BUILT = `${DIST}bundle/cli-main.js is missing: run \`npm run build\` first`;
 
 /** Resolve hook that refuses TypeScript sources and tsx itself, as a data: URL for `module.register`. */
 const HOOKS = `data:text/javascript,${encodeURIComponent(
@@ -91,7 +91,7 @@ function exited(child: ChildProcess): Promise<number | string | null> {
 }
 
 test('the compiled siperf serve (bin, no tsx) ingests OTLP JSON and protobuf, answers them back and serves rum.js', async () => {
-  assert.ok(existsSync(join(DIST, 'cli/main.js')), NOT_BUILT);
+  assert.ok(existsSync(join(DIST, 'bundle/cli-main.js')), NOT_BUILT);
   const dir = mkdtempSync(join(tmpdir(), 'siperf-compiled-'));
   const child = spawn(
     process.execPath,
@@ -193,7 +193,7 @@ test('workerEntry: the compiled module beside a .js starter, the tsx boot file b
 });
 
 test('the compiled forecast worker (dist, no tsx) answers as forecastSeries from the sources', () => {
-  assert.ok(existsSync(join(DIST, 'cli/main.js')), NOT_BUILT);
+  assert.ok(existsSync(join(DIST, 'bundle/cli-main.js')), NOT_BUILT);
   const y = Array.from({ length: 96 }, (_, i) => 50 + 10 * Math.sin((2 * Math.PI * i) / 24) + (i % 5));
   const options = { startMs: 0, stepMs: 3_600_000, horizon: 12, period: 24, bounds: [0, 100] as const };
   const pool = new URL('../dist/resources/forecast/forecast-pool.js', import.meta.url).href;

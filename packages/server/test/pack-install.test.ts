@@ -41,7 +41,7 @@ const BUILT = [
   'packages/node/dist/types/index.d.ts',
   'packages/browser/dist/rum.js',
   'packages/browser/dist/index.js',
-  'packages/server/dist/cli/main.js',
+  'packages/server/dist/bundle/cli-main.js',
   'packages/dashboard/dist/index.html',
 ];
 const missing = BUILT.filter((f) => !existsSync(join(REPO_ROOT, f)));
