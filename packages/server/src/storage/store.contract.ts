@@ -365,6 +365,49 @@ export function runStoreContract(
     );
 
     contract(
+      'recentEndpointSpans over a long window: the newest per endpoint whether they lie in its last hour, hours back, or both',
+      async (t) => {
+        const HOUR = 60n * MIN;
+        const end = T0 + 8n * HOUR;
+        const store = await open(t, () => end);
+        try {
+          const at = (before: bigint, name: string) => span(end - before, 1, { name, endpoint: name });
+          // Busy: three in the last hour (and one older, never among its two newest).
+          const busy = [at(ms(1), 'GET /busy'), at(ms(2), 'GET /busy'), at(ms(3), 'GET /busy')];
+          const busyOld = at(5n * HOUR, 'GET /busy');
+          // Sparse: one 3 h back, one 7 h back.
+          const sparse = [at(3n * HOUR, 'GET /sparse'), at(7n * HOUR, 'GET /sparse')];
+          // Mixed: one in the last hour, two 7 h back (the newer of them is its second).
+          const mixed = [
+            at(ms(10), 'GET /mixed'),
+            at(7n * HOUR, 'GET /mixed'),
+            at(7n * HOUR + ms(5), 'GET /mixed'),
+          ];
+          await store.writeSpans([...busy, busyOld, ...sparse, ...mixed]);
+          const refs = (x: { endpoint: string; traceId: string }[]) => x.map((r) => [r.endpoint, r.traceId]);
+          assert.deepEqual(
+            refs(
+              await store.recentEndpointSpans({
+                window: { fromNs: end - 8n * HOUR, toNs: end },
+                perEndpoint: 2,
+              }),
+            ),
+            [
+              ['GET /busy', busy[0]!.traceId],
+              ['GET /busy', busy[1]!.traceId],
+              ['GET /mixed', mixed[0]!.traceId],
+              ['GET /mixed', mixed[1]!.traceId],
+              ['GET /sparse', sparse[0]!.traceId],
+              ['GET /sparse', sparse[1]!.traceId],
+            ],
+          );
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
+    contract(
       'traceSpansIn: the spans of each named trace that start in the window, in start order; others left out',
       async (t) => {
         const store = await open(t, () => T0 + MIN);
@@ -1123,18 +1166,22 @@ export function runStoreContract(
             await store.writeSpans(tr);
           const window = { fromNs: T0, toNs: T0 + MIN };
           const id = (tr: Span[]) => tr[0]!.traceId;
+          const ids = async (q: Parameters<typeof store.repeatedCallTraces>[0]) =>
+            (await store.repeatedCallTraces(q)).map((r) => r.traceId);
           assert.deepEqual(
-            await store.repeatedCallTraces({ window, minRepeats: 5, limit: 10 }),
+            await ids({ window, minRepeats: 5, limit: 10 }),
             [id(worker), id(sameName), id(sameSql)],
             'the trace whose first child starts before fromNs has 4 in the window',
           );
-          assert.deepEqual(await store.repeatedCallTraces({ window, minRepeats: 5, limit: 1 }), [id(worker)]);
+          // Each with the start of its last repeated call: the worker's sixth child.
+          const [newest] = await store.repeatedCallTraces({ window, minRepeats: 5, limit: 1 });
+          assert.deepEqual(newest, { traceId: id(worker), lastNs: T0 + 30n * SEC + ms(6) });
+          assert.deepEqual(await ids({ window, minRepeats: 5, limit: 10, service: 'api' }), [
+            id(sameName),
+            id(sameSql),
+          ]);
           assert.deepEqual(
-            await store.repeatedCallTraces({ window, minRepeats: 5, limit: 10, service: 'api' }),
-            [id(sameName), id(sameSql)],
-          );
-          assert.deepEqual(
-            await store.repeatedCallTraces({ window, minRepeats: 4, limit: 10 }),
+            await ids({ window, minRepeats: 4, limit: 10 }),
             [id(worker), id(sameName), id(tooFew), id(sameSql), id(straddles)],
             'four are enough now',
           );

@@ -215,15 +215,17 @@ export interface SpanReader {
   /**
    * Traces (most recent first, at most `limit`) in which one parent span has at least `minRepeats`
    * children of one service with the same database fingerprint, or the same name for other calls: the
-   * candidates of the N+1 detector. An adapter may miss a repeat whose calls are spread over more than
-   * 15 minutes (DuckDB reads the window an hour at a time, newest first).
+   * candidates of the N+1 detector, each with the start of its last repeated call (`lastNs`, ns since the
+   * epoch; the order's key), so that a reader of their spans scans the time they lie in, not the window.
+   * An adapter may miss a repeat whose calls are spread over more than 15 minutes (DuckDB reads the window
+   * an hour at a time, newest first).
    */
   repeatedCallTraces(q: {
     window: TimeWindow;
     service?: string | undefined;
     minRepeats: number;
     limit: number;
-  }): Promise<string[]>;
+  }): Promise<{ traceId: string; lastNs: bigint }[]>;
   /**
    * For each db fingerprint, the endpoints of the innermost SERVER spans (same trace) enclosing its calls.
    * An adapter may bound how long before a call its request started (DuckDB: 15 minutes).

@@ -706,7 +706,7 @@ class ClickHouseStore implements Store {
     service?: string | undefined;
     minRepeats: number;
     limit: number;
-  }): Promise<string[]> {
+  }): Promise<{ traceId: string; lastNs: bigint }[]> {
     return this.#track(async () => {
       const f = q.window.fromNs;
       const t = q.window.toNs;
@@ -714,8 +714,8 @@ class ClickHouseStore implements Store {
         q.service === undefined
           ? ''
           : `AND trace_id IN (SELECT trace_id FROM spans WHERE service = ${lit(q.service)} AND start_ns >= ${f} AND start_ns < ${t})`;
-      const rows = await this.#conn.rows<{ trace_id: string }>(
-        `SELECT trace_id, max(last) AS last_ns FROM (
+      const rows = await this.#conn.rows<{ trace_id: string; last_ns: string }>(
+        `SELECT trace_id, toString(max(last)) AS last_ns FROM (
            SELECT trace_id, parent_span_id, service, ifNull(db_fingerprint, name) AS op, max(start_ns) AS last
            FROM spans
            WHERE start_ns >= ${f} AND start_ns < ${t} AND parent_span_id != '' AND kind != 2 ${svc}
@@ -723,7 +723,7 @@ class ClickHouseStore implements Store {
            HAVING uniqExact(span_id) >= ${Math.floor(q.minRepeats)})
          GROUP BY trace_id ORDER BY last_ns DESC LIMIT ${Math.max(0, Math.floor(q.limit))}`,
       );
-      return rows.map((r) => r.trace_id);
+      return rows.map((r) => ({ traceId: r.trace_id, lastNs: BigInt(r.last_ns) }));
     });
   }
 

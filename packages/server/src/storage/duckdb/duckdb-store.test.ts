@@ -116,3 +116,66 @@ test('a backlog is committed in groups of at most 8,192 spans, each caller answe
     throw err;
   }
 });
+
+test('caller endpoints of a closed hour are kept across a reopen, and a late span or retention in that hour is seen', async () => {
+  const MIN = 60_000_000_000n;
+  const HOUR = 60n * MIN;
+  const H0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % HOUR);
+  const path = join(dir, 'db-callers.duckdb');
+  let nowNs = H0 + 3n * HOUR;
+  const now = () => nowNs;
+  const db = { system: 'postgresql', database: 'shop', statement: 'SELECT $1', fingerprint: 'f1' };
+  /** A request of `endpoint` at `startNs` whose handler runs statement f1 1 ms in. */
+  const request = (startNs: bigint, endpoint: string): Span[] => {
+    const server = contractSpan(startNs, 10, { name: endpoint, endpoint });
+    const call = contractSpan(startNs + 1_000_000n, 2, {
+      traceId: server.traceId,
+      parentSpanId: server.spanId,
+      kind: 3,
+      name: 'SELECT shop',
+      endpoint: 'SELECT shop',
+      db,
+    });
+    return [server, call];
+  };
+  // Hour 0 is closed (it ended 3 h ago); hour 2 is not whole in the window asked below.
+  const window = { fromNs: H0, toNs: H0 + 2n * HOUR + 30n * MIN };
+  let store = await createDuckDbStore({ path, now });
+  try {
+    await store.writeSpans([...request(H0 + 10n * MIN, 'GET /a'), ...request(H0 + 2n * HOUR, 'GET /c')]);
+    assert.deepEqual(Object.fromEntries(await store.dbCallerEndpoints({ window })), {
+      f1: ['GET /a', 'GET /c'],
+    });
+  } finally {
+    await store.close();
+  }
+  // Reopened: hour 0's answer was kept (its row is in the table), and is the same.
+  const raw = await DuckDBInstance.create(path);
+  const conn = await raw.connect();
+  const kept = (
+    await conn.runAndReadAll('SELECT hour_ns, service, fp, endpoint FROM db_callers_hourly')
+  ).getRows();
+  conn.closeSync();
+  raw.closeSync();
+  assert.deepEqual(kept, [[H0, 'api', 'f1', 'GET /a']]);
+  store = await createDuckDbStore({ path, now });
+  try {
+    assert.deepEqual(Object.fromEntries(await store.dbCallerEndpoints({ window })), {
+      f1: ['GET /a', 'GET /c'],
+    });
+    // A late request into hour 0 is part of the next answer.
+    await store.writeSpans(request(H0 + 50n * MIN, 'GET /b'));
+    assert.deepEqual(Object.fromEntries(await store.dbCallerEndpoints({ window })), {
+      f1: ['GET /a', 'GET /b', 'GET /c'],
+    });
+    // Retention of every span written before now + 1 ns: nothing calls f1 any more.
+    nowNs += 1n;
+    await store.applyRetention(
+      { rawSpansNs: 0n, rollupsNs: 10n * HOUR, metricPointsNs: 10n * HOUR },
+      nowNs + HOUR,
+    );
+    assert.deepEqual(Object.fromEntries(await store.dbCallerEndpoints({ window })), {});
+  } finally {
+    await store.close();
+  }
+});

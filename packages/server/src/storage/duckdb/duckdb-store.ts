@@ -46,11 +46,13 @@ import type {
 import { manageCheckpoints } from './checkpoints.ts';
 import { Connections } from './connections.ts';
 import { replayAfterCrash } from './crash-replay.ts';
+import { DbCallers } from './db-callers.ts';
 import * as metricQueries from './metric-queries.ts';
 import { applyRetention } from './retention.ts';
 import * as rollupQueries from './rollup-queries.ts';
 import { backfillTierMinutes, DB_ROLLUP, ENDPOINT_ROLLUP } from './rollup-tables.ts';
 import { RollupUpkeep } from './rollup-upkeep.ts';
+import { big } from './row-mapping.ts';
 import { SCHEMA_SQL } from './schema.ts';
 import * as spanQueries from './span-queries.ts';
 import { vitalsAggregatesFrom, vitalsAggregatesSql } from './vitals-table.ts';
@@ -99,7 +101,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const dedup = options.dedup ?? {};
   const spanWriter = new DuckDbWriter(conn, rollups, now, options.log, dedup);
   await replayAfterCrash(conn, rollups, spanWriter, { dedup, log: options.log });
-  return new DuckDbStore(options.path, conn, rollups, spanWriter);
+  const dbCallers = new DbCallers(conn, now);
+  await dbCallers.load();
+  return new DuckDbStore(options.path, conn, rollups, spanWriter, dbCallers);
 }
 
 /** The {@link Store} of one open DuckDB database: each method hands over to the module of its job. */
@@ -112,10 +116,17 @@ class DuckDbStore implements Store {
     private readonly conn: Connections,
     private readonly rollups: RollupUpkeep,
     private readonly writer: DuckDbWriter,
+    private readonly dbCallers: DbCallers,
   ) {}
 
-  writeSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
-    return this.writer.writeSpans(spans);
+  async writeSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
+    // Before (a join running now is not kept) and after (one that read before the commit is dropped).
+    this.dbCallers.written(spans);
+    try {
+      return await this.writer.writeSpans(spans);
+    } finally {
+      this.dbCallers.written(spans);
+    }
   }
 
   pendingSpans(): number {
@@ -185,12 +196,12 @@ class DuckDbStore implements Store {
     service?: string | undefined;
     minRepeats: number;
     limit: number;
-  }): Promise<string[]> {
+  }): Promise<{ traceId: string; lastNs: bigint }[]> {
     return spanQueries.repeatedCallTraces(this.conn, q);
   }
 
   dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>> {
-    return spanQueries.dbCallerEndpoints(this.conn, q);
+    return this.dbCallers.callers(q);
   }
 
   metricPoints(q: MetricQuery): Promise<MetricPoint[]> {
@@ -227,6 +238,15 @@ class DuckDbStore implements Store {
   async applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>> {
     this.conn.assertOpen();
     return this.conn.serial(async () => {
+      // The caller endpoints kept for the hours whose spans go.
+      const span = (
+        await this.conn.writer.runAndReadAll(
+          'SELECT min(start_ns) AS lo, max(start_ns) AS hi FROM spans WHERE ingest_ns < $1',
+          [nowNs - policy.rawSpansNs],
+        )
+      ).getRowObjects()[0];
+      if (span?.lo !== null && span?.lo !== undefined)
+        await this.dbCallers.retained(big(span.lo), big(span.hi));
       const { deleted, resourcesLeft } = await applyRetention(this.conn.writer, policy, nowNs);
       if (resourcesLeft !== undefined) this.writer.setKnownResources(resourcesLeft);
       return deleted;

@@ -10,7 +10,6 @@ import type {
   EndpointSpanRef,
   RecentEndpointSpansQuery,
   RecentTracesQuery,
-  RollupQuery,
   TimeWindow,
   TraceSummary,
   TransactionMarkRow,
@@ -26,7 +25,7 @@ import {
   text,
 } from './row-mapping.ts';
 
-/** Slice of the window that one caller-endpoint join covers. */
+/** Slice of the window that one repeated-calls read covers. */
 const CALLER_SLICE_NS = 3_600_000_000_000n;
 /** How long before a statement its enclosing request may have started (longer requests are not seen). */
 const CALLER_SLACK_NS = 15n * 60_000_000_000n;
@@ -68,60 +67,85 @@ export async function recentTraces(conn: Connections, q: RecentTracesQuery): Pro
   return rows.map(rowToTraceSummary);
 }
 
-/** See `SpanReader.recentEndpointSpans`. */
+/**
+ * Ends of the slices {@link recentEndpointSpans} reads, newest first, as time before the window's end: the
+ * last hour, then the five before it, then the rest of the window.
+ */
+const RECENT_SLICES_NS = [3_600_000_000_000n, 6n * 3_600_000_000_000n];
+
+/**
+ * See `SpanReader.recentEndpointSpans`. The window is read newest first in slices
+ * ({@link RECENT_SLICES_NS}); an endpoint that has its `perEndpoint` spans from the newer slices is left
+ * out of the older ones (an anti join), so a day's busy endpoints are ranked over their last hour and only
+ * the sparse ones over the whole day. Each slice keeps a top-n per endpoint (`arg_max(…, n)`, a heap per
+ * group): no sort of the window's spans, as `row_number()` over a partition needs.
+ */
 export async function recentEndpointSpans(
   conn: Connections,
   q: RecentEndpointSpansQuery,
 ): Promise<EndpointSpanRef[]> {
-  const params: DuckDBValue[] = [q.window.fromNs, q.window.toNs, q.perEndpoint];
-  let filter = '';
-  if (q.service !== undefined) {
-    params.push(q.service);
-    filter += ` AND service = $${params.length}`;
-  }
-  if (q.errorOnly) filter += ' AND is_error';
-  // A top-n aggregate per endpoint (a heap per group): no sort of the window's spans, as row_number()
-  // over a window partition needs (2.6 s against 6.9 s for a day of 10 M spans).
-  const rows = await conn.rows(
-    `SELECT service, endpoint,
-            arg_max({'t': trace_id, 's': start_ns, 'd': duration_ns, 'e': is_error, 'id': span_id}, start_ns, $3) AS top
-     FROM spans
-     WHERE start_ns >= $1 AND start_ns < $2 AND kind IN (2, 5)${filter}
-     GROUP BY service, endpoint`,
-    params,
-  );
-  const out: EndpointSpanRef[] = [];
-  for (const row of rows) {
-    const service = text(row.service);
-    const endpoint = text(row.endpoint);
-    const top = listOf(row.top).map((v) => structOf(v));
-    // Newest first; equal starts by span id, as the contract orders them.
-    top.sort((x, y) => {
-      const [xs, ys] = [big(x.s), big(y.s)];
-      if (xs !== ys) return xs > ys ? -1 : 1;
-      return text(x.id) < text(y.id) ? -1 : 1;
-    });
-    for (const e of top)
-      out.push({
-        traceId: text(e.t),
-        service,
-        endpoint,
-        startNs: big(e.s),
-        durationNs: big(e.d),
-        isError: e.e === true,
+  const found = new Map<string, EndpointSpanRef[]>();
+  const full: [string, string][] = [];
+  const { fromNs, toNs } = q.window;
+  const ends = [toNs, ...RECENT_SLICES_NS.map((d) => toNs - d).filter((t) => t > fromNs), fromNs];
+  for (let i = 0; i + 1 < ends.length; i++) {
+    const [sliceTo, sliceFrom] = [ends[i]!, ends[i + 1]!];
+    const params: DuckDBValue[] = [sliceFrom, sliceTo, q.perEndpoint];
+    let filter = '';
+    if (q.service !== undefined) {
+      params.push(q.service);
+      filter += ` AND s.service = $${params.length}`;
+    }
+    if (q.errorOnly) filter += ' AND s.is_error';
+    let anti = '';
+    if (full.length > 0) {
+      const values = full.map(([svc, ep]) => {
+        params.push(svc, ep);
+        return `($${params.length - 1}, $${params.length})`;
       });
+      anti = `ANTI JOIN (VALUES ${values.join(', ')}) AS f(service, endpoint)
+              ON f.service = s.service AND f.endpoint = s.endpoint`;
+    }
+    const rows = await conn.rows(
+      `SELECT s.service, s.endpoint,
+              arg_max({'t': s.trace_id, 's': s.start_ns, 'd': s.duration_ns, 'e': s.is_error, 'id': s.span_id},
+                      s.start_ns, $3) AS top
+       FROM spans s ${anti}
+       WHERE s.start_ns >= $1 AND s.start_ns < $2 AND s.kind IN (2, 5)${filter}
+       GROUP BY s.service, s.endpoint`,
+      params,
+    );
+    for (const row of rows) {
+      const service = text(row.service);
+      const endpoint = text(row.endpoint);
+      const key = `${service}\u0000${endpoint}`;
+      const list = found.get(key) ?? [];
+      const top = listOf(row.top).map((v) => structOf(v));
+      // Newest first; equal starts by span id, as the contract orders them.
+      top.sort((x, y) => {
+        const [xs, ys] = [big(x.s), big(y.s)];
+        if (xs !== ys) return xs > ys ? -1 : 1;
+        return text(x.id) < text(y.id) ? -1 : 1;
+      });
+      for (const e of top.slice(0, q.perEndpoint - list.length))
+        list.push({
+          traceId: text(e.t),
+          service,
+          endpoint,
+          startNs: big(e.s),
+          durationNs: big(e.d),
+          isError: e.e === true,
+        });
+      found.set(key, list);
+      if (list.length >= q.perEndpoint) full.push([service, endpoint]);
+    }
   }
-  return out.sort((x, y) =>
-    x.service !== y.service
-      ? x.service < y.service
-        ? -1
-        : 1
-      : x.endpoint !== y.endpoint
-        ? x.endpoint < y.endpoint
-          ? -1
-          : 1
-        : 0,
-  );
+  const keys = [...found.keys()].sort((a, b) => {
+    const [as, ae] = a.split('\u0000') as [string, string];
+    const [bs, be] = b.split('\u0000') as [string, string];
+    return as !== bs ? (as < bs ? -1 : 1) : ae < be ? -1 : ae > be ? 1 : 0;
+  });
+  return keys.flatMap((k) => found.get(k)!);
 }
 
 /** See `SpanReader.traceSpans`. */
@@ -193,11 +217,12 @@ export async function transactionMarks(
 export async function repeatedCallTraces(
   conn: Connections,
   q: { window: TimeWindow; service?: string | undefined; minRepeats: number; limit: number },
-): Promise<string[]> {
+): Promise<{ traceId: string; lastNs: bigint }[]> {
   // Newest hour first, each read with the 15 minutes before it (a repeat that straddles the hour), each
   // trace counted in the hour of its last repeated call: once `limit` traces are found, no older hour can
   // hold a more recent one, so a day's window reads its last hour only when that hour has enough.
-  const found: string[] = [];
+  const found: { traceId: string; lastNs: bigint }[] = [];
+  const seen = new Set<string>();
   for (let to = q.window.toNs; to > q.window.fromNs && found.length < q.limit; to -= CALLER_SLICE_NS) {
     const from = to - CALLER_SLICE_NS > q.window.fromNs ? to - CALLER_SLICE_NS : q.window.fromNs;
     const readFrom = from - CALLER_SLACK_NS > q.window.fromNs ? from - CALLER_SLACK_NS : q.window.fromNs;
@@ -221,46 +246,9 @@ export async function repeatedCallTraces(
     for (const r of rows) {
       // A trace with repeats in two hours was counted in the newer one.
       const traceId = text(r.trace_id);
-      if (!found.includes(traceId)) found.push(traceId);
+      if (!seen.has(traceId)) found.push({ traceId, lastNs: big(r.last_ns) });
+      seen.add(traceId);
     }
   }
   return found.slice(0, q.limit);
-}
-
-/**
- * See `SpanReader.dbCallerEndpoints`: per fingerprint of the db spans starting in the window (of the
- * service, when given), the endpoints of the latest-starting SERVER span of the same trace enclosing each call.
- */
-export async function dbCallerEndpoints(conn: Connections, q: RollupQuery): Promise<Map<string, string[]>> {
-  // The join holds the server spans of its slice in memory: slices of an hour keep that to a few MiB per
-  // 10 M spans a day, where one join over a day's spans needed more than the store's memory_limit.
-  const found = new Map<string, Set<string>>();
-  for (let from = q.window.fromNs; from < q.window.toNs; from += CALLER_SLICE_NS) {
-    const to = from + CALLER_SLICE_NS < q.window.toNs ? from + CALLER_SLICE_NS : q.window.toNs;
-    const params: DuckDBValue[] = [from, to, from - CALLER_SLACK_NS];
-    let svc = '';
-    if (q.service !== undefined) {
-      params.push(q.service);
-      svc = `AND d.service = $${params.length}`;
-    }
-    const rows = await conn.rows(
-      `SELECT fp, list(DISTINCT ep) AS endpoints FROM (
-         SELECT d.db_fingerprint AS fp, arg_max(s.endpoint, s.start_ns) AS ep
-         FROM spans d JOIN spans s
-           ON s.trace_id = d.trace_id AND s.kind = 2
-          AND s.start_ns <= d.start_ns AND s.start_ns + s.duration_ns >= d.start_ns
-         WHERE d.db_fingerprint IS NOT NULL AND d.start_ns >= $1 AND d.start_ns < $2 ${svc}
-           AND s.start_ns >= $3 AND s.start_ns < $2
-         GROUP BY d.trace_id, d.span_id, d.db_fingerprint)
-       GROUP BY fp`,
-      params,
-    );
-    for (const r of rows) {
-      const fp = text(r.fp);
-      const set = found.get(fp) ?? new Set<string>();
-      for (const ep of listOf(r.endpoints)) set.add(text(ep));
-      found.set(fp, set);
-    }
-  }
-  return new Map([...found].map(([fp, eps]) => [fp, [...eps].sort()]));
 }
