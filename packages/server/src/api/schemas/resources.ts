@@ -252,7 +252,7 @@ export const PredictionAnswer = Closed({
   historyPoints: Type.Integer(),
   method: Type.String({
     description:
-      'seasonal-naive, seasonal-mean (the last days or weeks at the same time, on the current level), naive, ses, holt (damped), holt-winters, double-seasonal (a day and a week), combination (the mean of an ETS model and a naive rule); none without a forecast',
+      'seasonal-naive, seasonal-mean (the last days or weeks at the same time, on the current level), naive, ses, holt (damped), holt-winters, double-seasonal (a day and a week), decomposition (the profile of the last days or weeks plus damped Holt on the rest, as MSTL), combination (the mean of an ETS model and a naive rule); none without a forecast',
   }),
   period: Type.Integer({ description: 'season length in steps (0: none)' }),
   period2: Type.Integer({ description: 'second (weekly) season length in steps of the method (0: none)' }),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type EtsParams, forecastAt, initialState, rollingMae, rollingMaeReference, update } from './ets.ts';
-import { forecastSeries, ruleForecaster } from './forecaster.ts';
+import { forecastSeries, ruleForecaster, seasonalIndex } from './forecaster.ts';
 import { medianStep, toRegularGrid } from './regular-grid.ts';
 
 /** Deterministic standard normal numbers (mulberry32 + Box–Muller). */
@@ -181,4 +181,21 @@ test('a seasonal mean rule: the profile of the last seasons on the level of the 
   const naive = ruleForecaster(y, { period: 4, seasons: 1 });
   assert.equal(naive(12, 2), 12);
   assert.equal(naive(12, 6), 12);
+});
+
+test('a decomposition: the seasonal component from the last seasons, each value adjusted by what precedes it', () => {
+  // Season of 4 steps, profile 1, 2, 3, 4 (mean 2.5); the third season is 10 higher (a level shift).
+  const y = [1, 2, 3, 4, 1, 2, 3, 4, 11, 12, 13, 14];
+  const { index, adjusted } = seasonalIndex(y, { period: 4, seasons: 3 });
+  // From origin 12 the profile of the three seasons at phase 0 is (1 + 1 + 11)/3 − 70/12 = −1.5 (1 − 2.5:
+  // the shift is in every phase alike, so it drops out), at phase 3 (4 + 4 + 14)/3 − 70/12 = 1.5.
+  assert.ok(Math.abs(index(12, 1) + 1.5) < 1e-12, String(index(12, 1)));
+  assert.ok(Math.abs(index(12, 4) - 1.5) < 1e-12, String(index(12, 4)));
+  // Before one season exists there is no component: the first values are their own adjusted values.
+  assert.equal(index(2, 1), 0);
+  assert.deepEqual(adjusted.slice(0, 4), [1, 2, 3, 4]);
+  // Step 4 seen from step 4: one season, 1 − 2.5 = −1.5, so 1 + 1.5 = 2.5 (the first season's level).
+  // Step 8 seen from step 8: two seasons, (1 + 1)/2 − 2.5 = −1.5, so 11 + 1.5 = 12.5 (the new level).
+  assert.ok(Math.abs(adjusted[4]! - 2.5) < 1e-12, String(adjusted[4]));
+  assert.ok(Math.abs(adjusted[8]! - 12.5) < 1e-12, String(adjusted[8]));
 });

@@ -7,7 +7,9 @@
  *    damped trend, additive Holt-Winters with a daily season, and double seasonal Holt-Winters with a
  *    day and a week (Taylor 2003) once two weeks exist, each also in its robust form that clips outlying
  *    errors (Gelper, Fried & Croux 2010) so incidents and level shifts do not linger in the seasons
- *    (`ets.ts`). Seasonal candidates once three seasons and the horizon exist (two to start, one to judge
+ *    (`ets.ts`), and a decomposition: the profile of the last week of days (or of the last three weeks)
+ *    plus damped Holt on the series less that profile, as MSTL with ETS forecasts (see
+ *    {@link seasonalIndex}). Seasonal candidates once three seasons and the horizon exist (two to start, one to judge
  *    them); the weekly one once a week and a day to start, a day and the horizon to judge exist, and then
  *    every candidate is judged on the same origins. The best ETS model is also averaged with each rule
  *    (a combination). The one with the lowest rolling-origin MAE wins.
@@ -33,9 +35,16 @@ import { dampedSum, dampedSums, type EtsKind, type EtsParams, fitEts, forecastAt
 /**
  * The method that produced a forecast; `seasonal-mean` a rule over several days or weeks (see
  * {@link Rule}), `combination` the mean of the best ETS model and a rule, `double-seasonal` Holt-Winters
- * with a day and a week.
+ * with a day and a week, `decomposition` a seasonal profile plus damped Holt on the rest
+ * ({@link seasonalIndex}).
  */
-export type ForecastMethod = EtsKind | 'seasonal-naive' | 'seasonal-mean' | 'naive' | 'combination';
+export type ForecastMethod =
+  | EtsKind
+  | 'seasonal-naive'
+  | 'seasonal-mean'
+  | 'naive'
+  | 'combination'
+  | 'decomposition';
 
 /** One forecast step. `timestamp` in ms since the epoch. */
 export interface ForecastPoint {
@@ -105,12 +114,44 @@ export interface Rule {
 
 /**
  * A forecaster: ETS parameters, a naive rule, or both (a combination: their mean, the M-competition
- * lesson that simple combinations are more robust than either; Makridakis et al. 2020).
+ * lesson that simple combinations are more robust than either; Makridakis et al. 2020). With `profile`
+ * the ETS parameters (no season) smooth the series less its seasonal profile (a decomposition, see
+ * {@link seasonalIndex}).
  */
 interface Model {
   method: ForecastMethod;
   params: EtsParams | null;
   rule?: Rule | undefined;
+  profile?: Rule | undefined;
+}
+
+/**
+ * A decomposition in the manner of MSTL (Bandara, Hyndman & Bergmeir, "MSTL: A Seasonal-Trend
+ * Decomposition Algorithm for Time Series with Multiple Seasonal Patterns", 2021) with ETS on the
+ * seasonally adjusted series, as augurs and R's `stlf` forecast: the seasonal component of a target seen
+ * from origin t is the profile of a {@link Rule} — the mean of the last `seasons` values at its phase
+ * less the mean of those seasons (a classical moving-average decomposition, Hyndman & Athanasopoulos,
+ * FPP3 §3.4; with a week as the period it holds the day and the week together) — and every value is
+ * adjusted by its component seen from the step before it (the component taken off `y[s]` uses nothing
+ * after s − 1). The level and trend of the adjusted series are then smoothed by damped Holt (SES once its
+ * start trend has died out, with β = 0), whose errors are clipped like the other robust forms (`ets.ts`), and the forecast is their
+ * forecast plus the component: where the profile of many seasons averages the noise out and the level
+ * follows within the hour, which neither seasonal naive nor Holt-Winters' slowly updated seasons do.
+ * @returns `index(t, h)`, the component of target t + h − 1 from origin t (0 before one season exists),
+ *   and the adjusted series.
+ */
+export function seasonalIndex(
+  y: readonly number[],
+  profile: Rule,
+): { index: (t: number, h: number) => number; adjusted: number[] } {
+  const p = profile.period;
+  const rule = ruleForecaster(y, profile);
+  const total = new Float64Array(y.length + 1);
+  for (let i = 0; i < y.length; i++) total[i + 1] = total[i]! + y[i]!;
+  const lastSeasonMean = (t: number) => (total[t]! - total[t - p]!) / p;
+  const index = (t: number, h: number) => (t >= p ? rule(t, h) - lastSeasonMean(t) : 0);
+  const adjusted = Array.from(y, (v, s) => v - index(s, 1));
+  return { index, adjusted };
 }
 
 /** The rule of a model: its own, else seasonal naive (naive without a season). */
@@ -127,6 +168,7 @@ function ruleMethod(rule: Rule, period: number): ForecastMethod {
 /** The longer season a model uses (a week), 0 without one. */
 function period2Of(model: Model, period: number): number {
   if (model.params?.period2) return model.params.period2;
+  if (model.profile && model.profile.period > period) return model.profile.period;
   return model.rule && model.rule.period > period ? model.rule.period : 0;
 }
 
@@ -183,9 +225,11 @@ function eachForecast(
     const p = model.params;
     const sums = dampedSums(p.phi, last);
     const combine = model.method === 'combination';
-    const start = Math.max(warmup, combine ? rule.period : 0);
+    const start = Math.max(warmup, combine ? rule.period : 0, model.profile?.period ?? 0);
     const m = p.period > 1 ? p.period : 0;
-    runFilter(y, p, start, (t, state) => {
+    const decomposed = model.profile && seasonalIndex(y, model.profile);
+    const index = decomposed?.index;
+    runFilter(decomposed ? decomposed.adjusted : y, p, start, (t, state) => {
       if ((t - warmup) % stride !== 0) return;
       // forecastWith(state, p, h, sums), inlined: this runs for every origin and horizon.
       const { level, trend, season, season2 } = state;
@@ -196,6 +240,7 @@ function eachForecast(
         let f = level + sums[h - 1]! * trend;
         if (m > 0) f += season[i % m]!;
         if (m2 > 0) f += season2[i % m2]!;
+        if (index) f += index(t, h);
         sink(t, h, combine ? (f + naive(t, h)) / 2 : f);
       }
     });
@@ -233,7 +278,7 @@ function warmupFor(n: number, period: number, period2: number, horizon: number):
 }
 
 /** Each ETS kind's best parameters in one {@link chooseModel}. */
-type KindFits = ReadonlyMap<EtsKind, EtsParams>;
+type KindFits = ReadonlyMap<string, EtsParams>;
 
 /**
  * Chooses the method and parameters on `y` by rolling-origin MAE. With `prior` (each kind's winner on the
@@ -246,7 +291,7 @@ function chooseModel(
   horizon: number,
   prior?: KindFits,
 ): { model: Model; fits: KindFits } {
-  const fits = new Map<EtsKind, EtsParams>();
+  const fits = new Map<string, EtsParams>();
   const horizons = [...new Set([1, Math.ceil(horizon / 4), Math.ceil(horizon / 2), horizon])];
   const seasonal = period > 1 && y.length >= 3 * period + horizon;
   const weekly = weeklyFits(y.length, period, period2, horizon);
@@ -300,10 +345,41 @@ function chooseModel(
       bestEtsMae = fit.mae;
     }
   }
+  // Decompositions: the profile of the last week of days (or, with a week, of the last three weeks), the
+  // adjusted series smoothed by damped Holt. Its parameters are chosen on the adjusted series (whose
+  // components are seen a step before each value, a little fresher than from the origin), then the model
+  // is judged by its own forecasts on the same origins as every other candidate.
+  if (seasonal) {
+    const profiles: Rule[] = [{ period, seasons: 7 }];
+    if (weekly) profiles.push({ period: period2, seasons: 3 });
+    for (const profile of profiles) {
+      const { adjusted } = seasonalIndex(y, profile);
+      const key = `decomposition ${profile.period}`;
+      // (Damped Holt only: with β = 0 and φ < 1 its start trend dies out and it is SES.)
+      const level = fitEts(
+        adjusted,
+        'holt-damped',
+        0,
+        horizons,
+        warmup,
+        stride,
+        0,
+        undefined,
+        prior?.get(key),
+      );
+      fits.set(key, level.params);
+      const model: Model = { method: 'decomposition', params: level.params, profile };
+      const mae = naiveMae(y, model, period, warmup, horizons, stride);
+      if (mae < bestEtsMae) {
+        bestEts = model;
+        bestEtsMae = mae;
+      }
+    }
+  }
   if (bestEts && bestEtsMae < best.mae) best = { model: bestEts, mae: bestEtsMae };
   if (bestEts && seasonal) {
     for (const rule of rules) {
-      const combined: Model = { method: 'combination', params: bestEts.params, rule };
+      const combined: Model = { ...bestEts, method: 'combination', rule };
       const mae = naiveMae(y, combined, period, warmup, horizons, stride);
       if (mae < best.mae) best = { model: combined, mae };
     }
@@ -533,9 +609,10 @@ function seasonsOf(y: readonly number[], o: ForecastOptions, horizon: number): [
 }
 
 function warmupOf(model: Model, n: number, period: number, period2: number): number {
-  const rule = model.rule?.period ?? 0;
+  const rule = Math.max(model.rule?.period ?? 0, model.profile ? model.profile.period + period : 0);
   if (model.params?.period2) return period2 + period;
   if (model.params?.period) return Math.max(2 * period, rule);
+  if (model.profile) return rule;
   return period > 1 ? Math.max(period, rule) : Math.min(20, Math.floor(n / 4));
 }
 
@@ -682,10 +759,11 @@ function forecastsFromEnd(y: readonly number[], model: Model, period: number, ho
   const naive = ruleForecaster(y, ruleOf(model, period));
   if (model.params) {
     const p = model.params;
-    const state = runFilter(y, p, y.length);
+    const decomposed = model.profile && seasonalIndex(y, model.profile);
+    const state = runFilter(decomposed ? decomposed.adjusted : y, p, y.length);
     const combine = model.method === 'combination';
     return Array.from({ length: horizon }, (_, i) => {
-      const f = forecastAt(state, p, i + 1);
+      const f = forecastAt(state, p, i + 1) + (decomposed ? decomposed.index(t, i + 1) : 0);
       return combine ? (f + naive(t, i + 1)) / 2 : f;
     });
   }
