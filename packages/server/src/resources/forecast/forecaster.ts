@@ -12,7 +12,7 @@
  *    {@link seasonalIndex}). Seasonal candidates once three seasons and the horizon exist (two to start, one to judge
  *    them); the weekly one once a week and a day to start, a day and the horizon to judge exist, and then
  *    every candidate is judged on the same origins. The best ETS model is also averaged with each rule
- *    (a combination). The one with the lowest rolling-origin MAE wins.
+ *    (a combination), and the best Holt-Winters-like model with the best decomposition. The one with the lowest rolling-origin MAE wins.
  * 2. Accuracy, honestly: the method and its parameters are chosen on the first 70% of the series; the
  *    model then runs over the rest as it would live, and the forecasts from those later origins give
  *    MASE (Hyndman & Koehler 2006: MAE over the in-sample MAE of the one-step seasonal naive forecast)
@@ -123,6 +123,8 @@ interface Model {
   params: EtsParams | null;
   rule?: Rule | undefined;
   profile?: Rule | undefined;
+  /** A combination of two models (`params` are the first's): the mean of their forecasts. */
+  pair?: readonly [Model, Model] | undefined;
 }
 
 /**
@@ -167,6 +169,7 @@ function ruleMethod(rule: Rule, period: number): ForecastMethod {
 
 /** The longer season a model uses (a week), 0 without one. */
 function period2Of(model: Model, period: number): number {
+  if (model.pair) return Math.max(...model.pair.map((m) => period2Of(m, period)));
   if (model.params?.period2) return model.params.period2;
   if (model.profile && model.profile.period > period) return model.profile.period;
   return model.rule && model.rule.period > period ? model.rule.period : 0;
@@ -218,6 +221,24 @@ function eachForecast(
   stride: number,
   sink: (t: number, h: number, f: number) => void,
 ): void {
+  if (model.pair) {
+    // The second model's forecasts by origin and horizon, then the first's averaged with them.
+    const [first, second] = model.pair;
+    const column = new Int32Array((hs[hs.length - 1] ?? 0) + 1);
+    hs.forEach((h, j) => {
+      column[h] = j;
+    });
+    const origins = Math.max(0, Math.ceil((y.length - warmup) / stride));
+    const other = new Float64Array(origins * hs.length).fill(Number.NaN);
+    eachForecast(y, second, period, warmup, hs, stride, (t, h, f) => {
+      other[((t - warmup) / stride) * hs.length + column[h]!] = f;
+    });
+    eachForecast(y, first, period, warmup, hs, stride, (t, h, f) => {
+      const g = other[((t - warmup) / stride) * hs.length + column[h]!]!;
+      sink(t, h, Number.isNaN(g) ? f : (f + g) / 2);
+    });
+    return;
+  }
   const last = hs[hs.length - 1] ?? 0;
   const rule = ruleOf(model, period);
   const naive = ruleForecaster(y, rule);
@@ -349,6 +370,8 @@ function chooseModel(
   // adjusted series smoothed by damped Holt. Its parameters are chosen on the adjusted series (whose
   // components are seen a step before each value, a little fresher than from the origin), then the model
   // is judged by its own forecasts on the same origins as every other candidate.
+  const plain = bestEts;
+  let decomposition: { model: Model; mae: number } | undefined;
   if (seasonal) {
     const profiles: Rule[] = [{ period, seasons: 7 }];
     if (weekly) profiles.push({ period: period2, seasons: 3 });
@@ -370,11 +393,24 @@ function chooseModel(
       fits.set(key, level.params);
       const model: Model = { method: 'decomposition', params: level.params, profile };
       const mae = naiveMae(y, model, period, warmup, horizons, stride);
+      if (!decomposition || mae < decomposition.mae) decomposition = { model, mae };
       if (mae < bestEtsMae) {
         bestEts = model;
         bestEtsMae = mae;
       }
     }
+  }
+  // The mean of the best Holt-Winters-like model and the best decomposition: two views of the season
+  // (updated by smoothing, or averaged over the last seasons) whose errors differ (Makridakis et al. 2020).
+  // (A candidate of its own: the rules below are averaged with the best single model.)
+  if (plain?.params && decomposition) {
+    const model: Model = {
+      method: 'combination',
+      params: plain.params,
+      pair: [plain, decomposition.model],
+    };
+    const mae = naiveMae(y, model, period, warmup, horizons, stride);
+    if (mae < best.mae) best = { model, mae };
   }
   if (bestEts && bestEtsMae < best.mae) best = { model: bestEts, mae: bestEtsMae };
   if (bestEts && seasonal) {
@@ -609,6 +645,7 @@ function seasonsOf(y: readonly number[], o: ForecastOptions, horizon: number): [
 }
 
 function warmupOf(model: Model, n: number, period: number, period2: number): number {
+  if (model.pair) return Math.max(...model.pair.map((m) => warmupOf(m, n, period, period2)));
   const rule = Math.max(model.rule?.period ?? 0, model.profile ? model.profile.period + period : 0);
   if (model.params?.period2) return period2 + period;
   if (model.params?.period) return Math.max(2 * period, rule);
@@ -756,6 +793,10 @@ function oneStepSigma(y: readonly number[], model: Model, period: number, warmup
 /** Forecasts 1..horizon from the end of `y`. */
 function forecastsFromEnd(y: readonly number[], model: Model, period: number, horizon: number): number[] {
   const t = y.length;
+  if (model.pair) {
+    const [a, b] = model.pair.map((m) => forecastsFromEnd(y, m, period, horizon));
+    return a!.map((f, i) => (f + b![i]!) / 2);
+  }
   const naive = ruleForecaster(y, ruleOf(model, period));
   if (model.params) {
     const p = model.params;
