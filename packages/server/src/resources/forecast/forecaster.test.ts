@@ -199,3 +199,17 @@ test('a decomposition: the seasonal component from the last seasons, each value 
   assert.ok(Math.abs(adjusted[4]! - 2.5) < 1e-12, String(adjusted[4]));
   assert.ok(Math.abs(adjusted[8]! - 12.5) < 1e-12, String(adjusted[8]));
 });
+
+test('a noisier regime widens the intervals at once, to its own normal quantiles', () => {
+  // White noise, σ = 1 for 2,000 steps, then σ = 4 for the last 150. The 80% bound of the new regime is
+  // 1.2816·4 = 5.1 from the mean. The errors of the last 500 origins alone (a mixture, 30% of them at
+  // σ = 4) put it near 2.2 (0.3·P(Z > 2.2/4) + 0.7·P(Z > 2.2) = 0.1); errors over their local scale,
+  // times the scale now, give the new regime's own.
+  const z = normals(2150, 3);
+  const y = z.map((e, t) => 50 + (t < 2000 ? 1 : 4) * e);
+  const r = forecastSeries(y, { startMs: 0, stepMs: 60_000, horizon: 12, period: 0 });
+  for (const p of [r.points[0]!, r.points[11]!]) {
+    const half = p.upper80 - p.value;
+    assert.ok(half > 0.8 * 1.2816 * 4 && half < 1.3 * 1.2816 * 4, `${r.method}: ${half}`);
+  }
+});
