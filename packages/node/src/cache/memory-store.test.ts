@@ -108,31 +108,35 @@ test('real traces: LRU matches the exact replay; W-TinyLFU beats it on loops', {
   assert.ok(g > 0.4278, `gli at 1000: above Caffeine 2.6.2's 42.78%, got ${(100 * g).toFixed(2)}`);
 });
 
-test('W-TinyLFU hits only set a reference bit, every hit reaches the sketch, the hand honours the bit', () => {
+test('W-TinyLFU: a probation hit promotes at once, protected hits only set a reference bit, every hit reaches the sketch', () => {
   // 10 entries, static window: window 1, protected at most 7.
   const s = new MemoryStore<number>({ maxEntries: 10, adaptiveWindow: false });
   for (const k of 'abcdefghij') s.set(k, 1); // window j; probation a..i (oldest first)
-  for (const k of 'abcdefg') assert.equal(s.get(k), 1); // reference bits only: nothing moves
-  assert.deepEqual([...s.keysByRecency()], ['i', 'h', 'g', 'f', 'e', 'd', 'c', 'b', 'a', 'j']);
-  assert.equal(s.get('a'), 1);
-  // The set counted once, the first hit at once, the second (bit already set) from the word's pending bits.
+  // Probation hits: each promoted to protected's tail at once (TinyLFU's SLRU), 7 fit in protected.
+  for (const k of 'abcdefg') assert.equal(s.get(k), 1);
+  assert.deepEqual([...s.keysByRecency()], ['g', 'f', 'e', 'd', 'c', 'b', 'a', 'i', 'h', 'j']);
+  assert.equal(s.get('a'), 1); // protected: sets a's reference bit only
+  assert.deepEqual([...s.keysByRecency()], ['g', 'f', 'e', 'd', 'c', 'b', 'a', 'i', 'h', 'j']);
+  // The set counted once, the promoting hit and the first protected hit each buffered at once.
   assert.equal(s.frequency('a'), 3);
-  // c: 10 hits — the first buffered at once, the next eight as one entry of eight, the tenth pending.
+  // c: 10 hits — the promoting one and the next buffered at once, the next seven pending in the word
+  // and the eighth pending one flushed as one entry of eight.
   for (let i = 0; i < 9; i++) assert.equal(s.get('c'), 1);
   assert.equal(s.frequency('c'), 11);
   assert.equal(s.frequency('h'), 1);
   assert.equal(s.frequency('j'), 1);
   s.set('k', 1);
-  // j leaves the window for probation and must beat the oldest unreferenced entry of probation: the
-  // hand promotes the referenced a..g to protected on its way and stops at h; j (1) does not beat h (1).
+  // j leaves the window for probation and must beat probation's oldest entry, h: j (1) does not beat h (1).
   assert.equal(s.contains('j'), false);
   assert.deepEqual([...s.keysByRecency()], ['g', 'f', 'e', 'd', 'c', 'b', 'a', 'i', 'h', 'k']);
-  assert.equal(s.get('a'), 1); // protected: a's reference bit again
-  assert.equal(s.get('h'), 1); // probation: h's reference bit
+  assert.equal(s.get('a'), 1); // protected, bit already set: counted in the word
+  assert.equal(s.get('h'), 1); // probation: promoted at once
+  // Protected holds 8 > 7 until the next eviction: the hit itself demotes nothing.
+  assert.deepEqual([...s.keysByRecency()], ['h', 'g', 'f', 'e', 'd', 'c', 'b', 'a', 'i', 'k']);
   s.set('l', 1);
-  // k goes to probation [h i k]; the hand finds h referenced and promotes it: protected holds 8 > 7, so
-  // its oldest goes back — a, the oldest, was used since: to protected's tail instead, and b (unused) is
-  // demoted behind k. The victim is then i, which k (1) does not beat (1).
+  // The eviction first brings protected back to 7: a, the oldest, was used since — to protected's tail
+  // instead (its bit cleared) — and b (unused) is demoted to probation's tail. Then k goes to
+  // probation [i b k]; the victim is i, which k (1) does not beat (1).
   assert.equal(s.contains('k'), false);
   assert.deepEqual([...s.keysByRecency()], ['a', 'h', 'g', 'f', 'e', 'd', 'c', 'b', 'i', 'l']);
   assert.deepEqual(s.counters, { hits: 19, misses: 0, evictions: 2, expirations: 0 });
@@ -154,6 +158,29 @@ test('W-TinyLFU window: a referenced entry at the head of the window gets a seco
   assert.equal(s.get('x'), 1);
   s.set('z', 1); // window overflows: x is referenced, goes to the tail; y (unused) leaves for probation
   assert.deepEqual([...s.keysByRecency()], ['y', 'x', 'z']);
+});
+
+test('hill climber: a change of 5 points restarts the step only when it stands out from the usual change', () => {
+  // Expected amounts computed by hand (and checked with a separate Python model), capacity 1000:
+  // initial step -62.5 (6.25%); usual change u starts at 0, u ← 0.7·u + 0.3·|ΔHR| after each sample;
+  // restart (step back to 62.5) when |ΔHR| ≥ max(0.05, 2u) measured before the update, else step × 0.98.
+  const noisy = new HillClimber(1000, 100);
+  // 0 → 0.5: +0.5 ≥ 0.05, restart (-62.5), u = 0.15. 0.5 → 0.5: 0 < 0.3, decay to -61.25, u = 0.105.
+  // 0.5 → 0.4: fell, reverse to +61.25; 0.1 < 2u = 0.21 so no restart (Caffeine's rule alone would
+  // restart at 62.5): step 60.025. 0.4 → 0.4: +60.025.
+  const amounts = [50, 50, 40, 40].map((hits) => noisy.sample(hits, 100));
+  const expected = [-62.5, -62.5, 61.25, 60.025];
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(Math.abs(amounts[i]! - expected[i]!) < 1e-9, `sample ${i}: ${amounts[i]} ≠ ${expected[i]}`);
+  }
+  // A steady workload: after nine equal samples u = 0.15·0.7⁹ ≈ 0.006, so a jump of 20 points restarts
+  // as in Caffeine: the step decays to 62.5·0.98⁹ ≈ 52.11 and the sample after the jump is a full 62.5.
+  const steady = new HillClimber(1000, 100);
+  let last = 0;
+  for (let i = 0; i < 10; i++) last = steady.sample(50, 100);
+  assert.ok(Math.abs(last - -62.5 * 0.98 ** 8) < 1e-9, `decayed step ${last}`);
+  assert.ok(Math.abs(steady.sample(70, 100) - -62.5 * 0.98 ** 9) < 1e-9);
+  assert.equal(steady.sample(70, 100), -62.5);
 });
 
 test('hill climber: a sample closed by sample() decides as one counted by record()', () => {
