@@ -4,82 +4,41 @@
  *
  * The answer is a join of the window's database calls to the server spans of their traces, an hour at a
  * time (one join over a day of 10 M spans needed more than the store's memory limit). Over a day that is
- * 24 joins, seconds of work repeated by every list of recommendations; so the answer of each whole hour that
- * is closed (its end at least {@link SETTLE_NS} in the past) is kept in `db_callers_hourly` as
- * (hour, service, fingerprint, endpoint) rows once computed, with the hour in `db_callers_hours`, and read
- * from there afterwards — across restarts too. The window's partial hours at either end and hours not yet
- * closed are joined each time.
- *
- * Kept exact: spans written later into a kept hour (a late exporter, an import of old traces) drop that
- * hour's rows, as does retention deleting spans that started in it; the hour is joined again when next
- * asked. A computation that a write into its hour overtook is not kept.
+ * 24 joins, seconds of work repeated by every list of recommendations; so each closed hour's answer is kept
+ * as (hour, service, fingerprint, endpoint) rows in `db_callers_hourly` ({@link KeptHours}: exact under
+ * late spans and retention). The window's partial hours at either end and open hours are joined each time.
  * @module
  */
 import type { DuckDBValue } from '@duckdb/node-api';
-import type { Span } from '../../model/index.ts';
 import { SpanKind } from '../../model/index.ts';
 import type { RollupQuery } from '../store.ts';
 import type { Connections } from './connections.ts';
-import { big, listOf, text } from './row-mapping.ts';
+import { HOUR_NS, KeptHours, keptHoursSchema } from './kept-hours.ts';
+import { listOf, text } from './row-mapping.ts';
 
-const HOUR_NS = 3_600_000_000_000n;
 /** How long before a statement its enclosing request may have started (longer requests are not seen). */
 const CALLER_SLACK_NS = 15n * 60_000_000_000n;
-/** An hour is kept once it ended this long ago: spans of it still on their way have arrived. */
-const SETTLE_NS = 20n * 60_000_000_000n;
+
+const TABLE = { table: 'db_callers_hourly', columns: 'service VARCHAR, fp VARCHAR, endpoint VARCHAR' };
 
 /** Tables of the kept hours (idempotent). */
-export const DB_CALLERS_SCHEMA = [
-  'CREATE TABLE IF NOT EXISTS db_callers_hourly (hour_ns BIGINT, service VARCHAR, fp VARCHAR, endpoint VARCHAR)',
-  'CREATE TABLE IF NOT EXISTS db_callers_hours (hour_ns BIGINT PRIMARY KEY)',
-];
+export const DB_CALLERS_SCHEMA = keptHoursSchema(TABLE);
 
 /** The caller endpoints of a window, with the closed hours' answers kept. One per store. */
 export class DbCallers {
-  /** Hours whose rows are in `db_callers_hourly`. */
-  private readonly kept = new Set<bigint>();
-  /** Writes seen per hour since start: a computation that a write overtook is not kept. */
-  private readonly writes = new Map<bigint, number>();
-  /** Hours being joined for keeping: a second request waits for the first. */
-  private readonly computing = new Map<bigint, Promise<void>>();
+  readonly hours: KeptHours;
 
   constructor(
     private readonly conn: Connections,
-    private readonly now: () => bigint,
-  ) {}
-
-  /** Reads which hours are kept (at open). */
-  async load(): Promise<void> {
-    for (const r of await this.conn.rows('SELECT hour_ns FROM db_callers_hours'))
-      this.kept.add(big(r.hour_ns));
-  }
-
-  /**
-   * Spans were written: the kept hours in which a database call or a server span starts are dropped.
-   * Synchronous for the set (reads from now on join those hours); the rows go in the write queue.
-   */
-  written(spans: readonly Span[]): void {
-    const dropped: bigint[] = [];
-    for (const s of spans) {
-      if (s.kind !== SpanKind.SERVER && s.db === undefined) continue;
-      const hour = s.startTimeUnixNano - (s.startTimeUnixNano % HOUR_NS);
-      this.writes.set(hour, (this.writes.get(hour) ?? 0) + 1);
-      if (this.kept.delete(hour)) dropped.push(hour);
-    }
-    if (dropped.length > 0) void this.drop(dropped).catch(() => undefined);
-  }
-
-  /**
-   * Retention is about to delete the spans that started in `[fromNs, toNs]`: the hours they touch are
-   * dropped. Call inside the write queue (it writes on the writer connection directly).
-   */
-  async retained(fromNs: bigint, toNs: bigint): Promise<void> {
-    const hours = [...this.kept].filter((h) => h + HOUR_NS > fromNs && h <= toNs);
-    for (const h of hours) {
-      this.kept.delete(h);
-      this.writes.set(h, (this.writes.get(h) ?? 0) + 1);
-    }
-    if (hours.length > 0) await this.deleteRows(hours);
+    now: () => bigint,
+  ) {
+    this.hours = new KeptHours(conn, now, {
+      ...TABLE,
+      matters: (s) => s.kind === SpanKind.SERVER || s.db !== undefined,
+      reachNs: CALLER_SLACK_NS,
+      compute: async (hour) =>
+        (await joinSlice(conn, hour, hour + HOUR_NS, undefined)).map((r) => [r.service, r.fp, r.endpoint]),
+    });
   }
 
   /** See `SpanReader.dbCallerEndpoints`. */
@@ -90,22 +49,14 @@ export class DbCallers {
       set.add(ep);
       found.set(fp, set);
     };
-    const closedBefore = this.now() - SETTLE_NS;
-    const keptHours: bigint[] = [];
-    for (let from = q.window.fromNs; from < q.window.toNs; ) {
-      const hourEnd = from - (from % HOUR_NS) + HOUR_NS;
-      const to = hourEnd < q.window.toNs ? hourEnd : q.window.toNs;
-      const whole = from % HOUR_NS === 0n && to === hourEnd;
-      if (whole && hourEnd <= closedBefore && (await this.keep(from))) {
-        keptHours.push(from);
-      } else {
-        for (const r of await joinSlice(this.conn, from, to, q.service)) add(r.fp, r.endpoint);
-      }
-      from = to;
+    const { closedHours, slices } = this.hours.cut(q.window.fromNs, q.window.toNs);
+    const kept: bigint[] = [];
+    for (const hour of closedHours) {
+      if (await this.hours.ensure(hour)) kept.push(hour);
+      else slices.push({ fromNs: hour, toNs: hour + HOUR_NS });
     }
-    // A write may have dropped a kept hour since: those are joined instead.
-    for (let i = 0; i < keptHours.length; i += 500) {
-      const part = keptHours.slice(i, i + 500);
+    for (let i = 0; i < kept.length; i += 500) {
+      const part = kept.slice(i, i + 500);
       const params: DuckDBValue[] = [...part];
       let svc = '';
       if (q.service !== undefined) {
@@ -113,70 +64,18 @@ export class DbCallers {
         svc = ` AND service = $${params.length}`;
       }
       const rows = await this.conn.rows(
-        `SELECT DISTINCT fp, endpoint FROM db_callers_hourly
+        `SELECT DISTINCT fp, endpoint FROM ${TABLE.table}
          WHERE hour_ns IN (${part.map((_, k) => `$${k + 1}`).join(', ')})${svc}`,
         params,
       );
       for (const r of rows) add(text(r.fp), text(r.endpoint));
     }
-    for (const hour of keptHours.filter((h) => !this.kept.has(h)))
-      for (const r of await joinSlice(this.conn, hour, hour + HOUR_NS, q.service)) add(r.fp, r.endpoint);
+    // A write may have dropped a kept hour since it was read: those are joined too.
+    for (const hour of kept.filter((h) => !this.hours.has(h)))
+      slices.push({ fromNs: hour, toNs: hour + HOUR_NS });
+    for (const s of slices)
+      for (const r of await joinSlice(this.conn, s.fromNs, s.toNs, q.service)) add(r.fp, r.endpoint);
     return new Map([...found].map(([fp, eps]) => [fp, [...eps].sort()]));
-  }
-
-  /**
-   * Joins a closed hour for every service and keeps its rows, unless a write into it overtook the join.
-   * @returns whether the hour is kept (its rows are in the table).
-   */
-  private keep(hour: bigint): Promise<boolean> {
-    if (this.kept.has(hour)) return Promise.resolve(true);
-    let run = this.computing.get(hour);
-    if (!run) {
-      const writesBefore = this.writes.get(hour) ?? 0;
-      run = (async () => {
-        const rows = await joinSlice(this.conn, hour, hour + HOUR_NS, undefined);
-        await this.conn.serial(async () => {
-          if ((this.writes.get(hour) ?? 0) !== writesBefore) return;
-          const w = this.conn.writer;
-          await w.run('BEGIN TRANSACTION');
-          try {
-            await w.run('DELETE FROM db_callers_hourly WHERE hour_ns = $1', [hour]);
-            for (let i = 0; i < rows.length; i += 300) {
-              const part = rows.slice(i, i + 300);
-              const params: DuckDBValue[] = [hour];
-              const values = part.map((r) => {
-                params.push(r.service, r.fp, r.endpoint);
-                const n = params.length;
-                return `($1, $${n - 2}, $${n - 1}, $${n})`;
-              });
-              await w.run(`INSERT INTO db_callers_hourly VALUES ${values.join(', ')}`, params);
-            }
-            await w.run('INSERT OR IGNORE INTO db_callers_hours VALUES ($1)', [hour]);
-            await w.run('COMMIT');
-          } catch (err) {
-            await w.run('ROLLBACK').catch(() => undefined);
-            throw err;
-          }
-          this.kept.add(hour);
-        });
-      })().finally(() => this.computing.delete(hour));
-      this.computing.set(hour, run);
-    }
-    return run.then(() => this.kept.has(hour));
-  }
-
-  private drop(hours: bigint[]): Promise<void> {
-    return this.conn.serial(() => this.deleteRows(hours));
-  }
-
-  private async deleteRows(hours: bigint[]): Promise<void> {
-    const w = this.conn.writer;
-    for (let i = 0; i < hours.length; i += 500) {
-      const part = hours.slice(i, i + 500);
-      const list = part.map((_, k) => `$${k + 1}`).join(', ');
-      await w.run(`DELETE FROM db_callers_hours WHERE hour_ns IN (${list})`, part);
-      await w.run(`DELETE FROM db_callers_hourly WHERE hour_ns IN (${list})`, part);
-    }
   }
 }
 

@@ -179,3 +179,74 @@ test('caller endpoints of a closed hour are kept across a reopen, and a late spa
     await store.close();
   }
 });
+
+test('N+1 candidates of a closed hour are kept across a reopen; a late repeat in that hour is found', async () => {
+  const MIN = 60_000_000_000n;
+  const HOUR = 60n * MIN;
+  const H0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % HOUR);
+  const path = join(dir, 'repeated-calls.duckdb');
+  const now = () => H0 + 4n * HOUR;
+  const db = { system: 'postgresql', database: 'shop', statement: 'SELECT $1', fingerprint: 'f1' };
+  /** A request at `startNs` whose handler runs f1 `n` times, 1 ms apart. */
+  const request = (startNs: bigint, n: number): Span[] => {
+    const server = contractSpan(startNs, 100);
+    return [
+      server,
+      ...Array.from({ length: n }, (_, i) =>
+        contractSpan(startNs + BigInt(i + 1) * 1_000_000n, 1, {
+          traceId: server.traceId,
+          parentSpanId: server.spanId,
+          kind: 3,
+          name: 'SELECT shop',
+          endpoint: 'SELECT shop',
+          db,
+        }),
+      ),
+    ];
+  };
+  // Hour 1 is whole, closed and its look back (the last 15 min of hour 0) lies in the window.
+  const window = { fromNs: H0, toNs: H0 + 3n * HOUR };
+  const five = request(H0 + HOUR + 10n * MIN, 5);
+  const four = request(H0 + HOUR + 20n * MIN, 4);
+  const ids = async (s: Awaited<ReturnType<typeof createDuckDbStore>>) =>
+    (await s.repeatedCallTraces({ window, minRepeats: 5, limit: 10 })).map((r) => r.traceId);
+  let store = await createDuckDbStore({ path, now });
+  try {
+    await store.writeSpans([...five, ...four]);
+    assert.deepEqual(await ids(store), [five[0]!.traceId]);
+  } finally {
+    await store.close();
+  }
+  // Kept: both groups of 3 calls or more, with their counts and last calls.
+  const raw = await DuckDBInstance.create(path);
+  const conn = await raw.connect();
+  const kept = (
+    await conn.runAndReadAll(
+      'SELECT hour_ns, trace_id, repeats, last_ns FROM repeated_calls_hourly ORDER BY repeats',
+    )
+  ).getRows();
+  conn.closeSync();
+  raw.closeSync();
+  assert.deepEqual(kept, [
+    [H0 + HOUR, four[0]!.traceId, 4n, H0 + HOUR + 20n * MIN + 4_000_000n],
+    [H0 + HOUR, five[0]!.traceId, 5n, H0 + HOUR + 10n * MIN + 5_000_000n],
+  ]);
+  store = await createDuckDbStore({ path, now });
+  try {
+    assert.deepEqual(await ids(store), [five[0]!.traceId]);
+    // A late fifth call of the second request: it is a candidate now, the newer of the two.
+    await store.writeSpans([
+      contractSpan(H0 + HOUR + 20n * MIN + 5_000_000n, 1, {
+        traceId: four[0]!.traceId,
+        parentSpanId: four[0]!.spanId,
+        kind: 3,
+        name: 'SELECT shop',
+        endpoint: 'SELECT shop',
+        db,
+      }),
+    ]);
+    assert.deepEqual(await ids(store), [four[0]!.traceId, five[0]!.traceId]);
+  } finally {
+    await store.close();
+  }
+});

@@ -47,7 +47,9 @@ import { manageCheckpoints } from './checkpoints.ts';
 import { Connections } from './connections.ts';
 import { replayAfterCrash } from './crash-replay.ts';
 import { DbCallers } from './db-callers.ts';
+import type { KeptHours } from './kept-hours.ts';
 import * as metricQueries from './metric-queries.ts';
+import { RepeatedCalls } from './repeated-calls.ts';
 import { applyRetention } from './retention.ts';
 import * as rollupQueries from './rollup-queries.ts';
 import { backfillTierMinutes, DB_ROLLUP, ENDPOINT_ROLLUP } from './rollup-tables.ts';
@@ -102,8 +104,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const spanWriter = new DuckDbWriter(conn, rollups, now, options.log, dedup);
   await replayAfterCrash(conn, rollups, spanWriter, { dedup, log: options.log });
   const dbCallers = new DbCallers(conn, now);
-  await dbCallers.load();
-  return new DuckDbStore(options.path, conn, rollups, spanWriter, dbCallers);
+  const repeatedCalls = new RepeatedCalls(conn, now);
+  for (const kept of [dbCallers.hours, repeatedCalls.hours]) await kept.load();
+  return new DuckDbStore(options.path, conn, rollups, spanWriter, dbCallers, repeatedCalls);
 }
 
 /** The {@link Store} of one open DuckDB database: each method hands over to the module of its job. */
@@ -117,15 +120,21 @@ class DuckDbStore implements Store {
     private readonly rollups: RollupUpkeep,
     private readonly writer: DuckDbWriter,
     private readonly dbCallers: DbCallers,
+    private readonly repeatedCalls: RepeatedCalls,
   ) {}
+
+  /** The answers kept per closed hour (`kept-hours.ts`): dropped where a write or retention changes them. */
+  private get keptHours(): KeptHours[] {
+    return [this.dbCallers.hours, this.repeatedCalls.hours];
+  }
 
   async writeSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
     // Before (a join running now is not kept) and after (one that read before the commit is dropped).
-    this.dbCallers.written(spans);
+    for (const kept of this.keptHours) kept.written(spans);
     try {
       return await this.writer.writeSpans(spans);
     } finally {
-      this.dbCallers.written(spans);
+      for (const kept of this.keptHours) kept.written(spans);
     }
   }
 
@@ -197,7 +206,7 @@ class DuckDbStore implements Store {
     minRepeats: number;
     limit: number;
   }): Promise<{ traceId: string; lastNs: bigint }[]> {
-    return spanQueries.repeatedCallTraces(this.conn, q);
+    return this.repeatedCalls.traces(q);
   }
 
   dbCallerEndpoints(q: RollupQuery): Promise<Map<string, string[]>> {
@@ -229,16 +238,19 @@ class DuckDbStore implements Store {
     return this.rollups.flush();
   }
 
-  compactRollups(
+  async compactRollups(
     beforeNs: bigint,
   ): Promise<{ merged: number; removed: number; rebuilt: Record<string, number> }> {
-    return this.rollups.compact(beforeNs);
+    const compacted = await this.rollups.compact(beforeNs);
+    // A few hours of the answers kept per closed hour each time (a day's worth within minutes of start).
+    for (const kept of this.keptHours) await kept.warm(2).catch(() => undefined);
+    return compacted;
   }
 
   async applyRetention(policy: RetentionPolicy, nowNs: bigint): Promise<Record<string, number>> {
     this.conn.assertOpen();
     return this.conn.serial(async () => {
-      // The caller endpoints kept for the hours whose spans go.
+      // The answers kept for the hours whose spans go.
       const span = (
         await this.conn.writer.runAndReadAll(
           'SELECT min(start_ns) AS lo, max(start_ns) AS hi FROM spans WHERE ingest_ns < $1',
@@ -246,7 +258,7 @@ class DuckDbStore implements Store {
         )
       ).getRowObjects()[0];
       if (span?.lo !== null && span?.lo !== undefined)
-        await this.dbCallers.retained(big(span.lo), big(span.hi));
+        for (const kept of this.keptHours) await kept.retained(big(span.lo), big(span.hi));
       const { deleted, resourcesLeft } = await applyRetention(this.conn.writer, policy, nowNs);
       if (resourcesLeft !== undefined) this.writer.setKnownResources(resourcesLeft);
       return deleted;

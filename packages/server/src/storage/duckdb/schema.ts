@@ -5,6 +5,7 @@
  */
 
 import { DB_CALLERS_SCHEMA } from './db-callers.ts';
+import { REPEATED_CALLS_SCHEMA } from './repeated-calls.ts';
 import { DB_ROLLUP, ENDPOINT_ROLLUP, rollupSchema } from './rollup-tables.ts';
 
 /** Column order of `spans`, as the appender writes it. */
@@ -68,6 +69,8 @@ export const SCHEMA_SQL = [
   'CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value BIGINT)',
   // Resource attributes once per distinct resource; spans refer to them by a 52-bit hash of the JSON.
   'CREATE TABLE IF NOT EXISTS resources (resource_id BIGINT, attributes_json VARCHAR, ingest_ns BIGINT)',
-  // The caller endpoints of database statements, per closed hour, once computed (`db-callers.ts`).
+  // Answers kept per closed hour once computed (`kept-hours.ts`): the caller endpoints of statements and
+  // the N+1 candidates.
   ...DB_CALLERS_SCHEMA,
+  ...REPEATED_CALLS_SCHEMA,
 ];

@@ -25,11 +25,6 @@ import {
   text,
 } from './row-mapping.ts';
 
-/** Slice of the window that one repeated-calls read covers. */
-const CALLER_SLICE_NS = 3_600_000_000_000n;
-/** How long before a statement its enclosing request may have started (longer requests are not seen). */
-const CALLER_SLACK_NS = 15n * 60_000_000_000n;
-
 /** See `SpanReader.recentTraces`. */
 export async function recentTraces(conn: Connections, q: RecentTracesQuery): Promise<TraceSummary[]> {
   const params: DuckDBValue[] = [q.window.fromNs, q.window.toNs];
@@ -211,44 +206,4 @@ export async function transactionMarks(
     params,
   );
   return rows.map(rowToTransactionMark);
-}
-
-/** See `SpanReader.repeatedCallTraces`; SERVER children do not count (each is its own request). */
-export async function repeatedCallTraces(
-  conn: Connections,
-  q: { window: TimeWindow; service?: string | undefined; minRepeats: number; limit: number },
-): Promise<{ traceId: string; lastNs: bigint }[]> {
-  // Newest hour first, each read with the 15 minutes before it (a repeat that straddles the hour), each
-  // trace counted in the hour of its last repeated call: once `limit` traces are found, no older hour can
-  // hold a more recent one, so a day's window reads its last hour only when that hour has enough.
-  const found: { traceId: string; lastNs: bigint }[] = [];
-  const seen = new Set<string>();
-  for (let to = q.window.toNs; to > q.window.fromNs && found.length < q.limit; to -= CALLER_SLICE_NS) {
-    const from = to - CALLER_SLICE_NS > q.window.fromNs ? to - CALLER_SLICE_NS : q.window.fromNs;
-    const readFrom = from - CALLER_SLACK_NS > q.window.fromNs ? from - CALLER_SLACK_NS : q.window.fromNs;
-    const params: DuckDBValue[] = [readFrom, to, q.minRepeats, from];
-    let svc = '';
-    if (q.service !== undefined) {
-      params.push(q.service);
-      svc = `AND trace_id IN (SELECT trace_id FROM spans WHERE service = $${params.length} AND start_ns >= $1 AND start_ns < $2)`;
-    }
-    params.push(q.limit - found.length);
-    const rows = await conn.rows(
-      `SELECT trace_id, max(start_ns) AS last_ns FROM (
-         SELECT trace_id, parent_span_id, service, coalesce(db_fingerprint, name) AS op, max(start_ns) AS start_ns
-         FROM spans
-         WHERE start_ns >= $1 AND start_ns < $2 AND parent_span_id <> '' AND kind <> 2 ${svc}
-         GROUP BY trace_id, parent_span_id, service, op
-         HAVING count(*) >= $3)
-       GROUP BY trace_id HAVING max(start_ns) >= $4 ORDER BY last_ns DESC LIMIT $${params.length}`,
-      params,
-    );
-    for (const r of rows) {
-      // A trace with repeats in two hours was counted in the newer one.
-      const traceId = text(r.trace_id);
-      if (!seen.has(traceId)) found.push({ traceId, lastNs: big(r.last_ns) });
-      seen.add(traceId);
-    }
-  }
-  return found.slice(0, q.limit);
 }
