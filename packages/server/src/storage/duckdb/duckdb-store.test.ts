@@ -117,26 +117,43 @@ test('a backlog is committed in groups of at most 8,192 spans, each caller answe
   }
 });
 
+/** The rows of a query on a closed store's file, read with DuckDB itself. */
+async function fileRows(path: string, sql: string): Promise<unknown[][]> {
+  const raw = await DuckDBInstance.create(path);
+  const conn = await raw.connect();
+  try {
+    return (await conn.runAndReadAll(sql)).getRows();
+  } finally {
+    conn.closeSync();
+    raw.closeSync();
+  }
+}
+
+const KEPT_MIN = 60_000_000_000n;
+const KEPT_HOUR = 60n * KEPT_MIN;
+/** The start of an hour, for the kept-hours tests. */
+const KEPT_H0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % KEPT_HOUR);
+const F1 = { system: 'postgresql', database: 'shop', statement: 'SELECT $1', fingerprint: 'f1' };
+/** A CLIENT call of statement f1 under `parent`, at `startNs`. */
+const f1Call = (parent: Span, startNs: bigint): Span =>
+  contractSpan(startNs, 1, {
+    traceId: parent.traceId,
+    parentSpanId: parent.spanId,
+    kind: 3,
+    name: 'SELECT shop',
+    endpoint: 'SELECT shop',
+    db: F1,
+  });
+
 test('caller endpoints of a closed hour are kept across a reopen, and a late span or retention in that hour is seen', async () => {
-  const MIN = 60_000_000_000n;
-  const HOUR = 60n * MIN;
-  const H0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % HOUR);
+  const [MIN, HOUR, H0] = [KEPT_MIN, KEPT_HOUR, KEPT_H0];
   const path = join(dir, 'db-callers.duckdb');
   let nowNs = H0 + 3n * HOUR;
   const now = () => nowNs;
-  const db = { system: 'postgresql', database: 'shop', statement: 'SELECT $1', fingerprint: 'f1' };
   /** A request of `endpoint` at `startNs` whose handler runs statement f1 1 ms in. */
   const request = (startNs: bigint, endpoint: string): Span[] => {
     const server = contractSpan(startNs, 10, { name: endpoint, endpoint });
-    const call = contractSpan(startNs + 1_000_000n, 2, {
-      traceId: server.traceId,
-      parentSpanId: server.spanId,
-      kind: 3,
-      name: 'SELECT shop',
-      endpoint: 'SELECT shop',
-      db,
-    });
-    return [server, call];
+    return [server, f1Call(server, startNs + 1_000_000n)];
   };
   // Hour 0 is closed (it ended 3 h ago); hour 2 is not whole in the window asked below.
   const window = { fromNs: H0, toNs: H0 + 2n * HOUR + 30n * MIN };
@@ -150,14 +167,9 @@ test('caller endpoints of a closed hour are kept across a reopen, and a late spa
     await store.close();
   }
   // Reopened: hour 0's answer was kept (its row is in the table), and is the same.
-  const raw = await DuckDBInstance.create(path);
-  const conn = await raw.connect();
-  const kept = (
-    await conn.runAndReadAll('SELECT hour_ns, service, fp, endpoint FROM db_callers_hourly')
-  ).getRows();
-  conn.closeSync();
-  raw.closeSync();
-  assert.deepEqual(kept, [[H0, 'api', 'f1', 'GET /a']]);
+  assert.deepEqual(await fileRows(path, 'SELECT hour_ns, service, fp, endpoint FROM db_callers_hourly'), [
+    [H0, 'api', 'f1', 'GET /a'],
+  ]);
   store = await createDuckDbStore({ path, now });
   try {
     assert.deepEqual(Object.fromEntries(await store.dbCallerEndpoints({ window })), {
@@ -181,27 +193,15 @@ test('caller endpoints of a closed hour are kept across a reopen, and a late spa
 });
 
 test('N+1 candidates of a closed hour are kept across a reopen; a late repeat in that hour is found', async () => {
-  const MIN = 60_000_000_000n;
-  const HOUR = 60n * MIN;
-  const H0 = 1_790_000_000_000_000_000n - (1_790_000_000_000_000_000n % HOUR);
+  const [MIN, HOUR, H0] = [KEPT_MIN, KEPT_HOUR, KEPT_H0];
   const path = join(dir, 'repeated-calls.duckdb');
   const now = () => H0 + 4n * HOUR;
-  const db = { system: 'postgresql', database: 'shop', statement: 'SELECT $1', fingerprint: 'f1' };
   /** A request at `startNs` whose handler runs f1 `n` times, 1 ms apart. */
   const request = (startNs: bigint, n: number): Span[] => {
     const server = contractSpan(startNs, 100);
     return [
       server,
-      ...Array.from({ length: n }, (_, i) =>
-        contractSpan(startNs + BigInt(i + 1) * 1_000_000n, 1, {
-          traceId: server.traceId,
-          parentSpanId: server.spanId,
-          kind: 3,
-          name: 'SELECT shop',
-          endpoint: 'SELECT shop',
-          db,
-        }),
-      ),
+      ...Array.from({ length: n }, (_, i) => f1Call(server, startNs + BigInt(i + 1) * 1_000_000n)),
     ];
   };
   // Hour 1 is whole, closed and its look back (the last 15 min of hour 0) lies in the window.
@@ -218,33 +218,21 @@ test('N+1 candidates of a closed hour are kept across a reopen; a late repeat in
     await store.close();
   }
   // Kept: both groups of 3 calls or more, with their counts and last calls.
-  const raw = await DuckDBInstance.create(path);
-  const conn = await raw.connect();
-  const kept = (
-    await conn.runAndReadAll(
+  assert.deepEqual(
+    await fileRows(
+      path,
       'SELECT hour_ns, trace_id, repeats, last_ns FROM repeated_calls_hourly ORDER BY repeats',
-    )
-  ).getRows();
-  conn.closeSync();
-  raw.closeSync();
-  assert.deepEqual(kept, [
-    [H0 + HOUR, four[0]!.traceId, 4n, H0 + HOUR + 20n * MIN + 4_000_000n],
-    [H0 + HOUR, five[0]!.traceId, 5n, H0 + HOUR + 10n * MIN + 5_000_000n],
-  ]);
+    ),
+    [
+      [H0 + HOUR, four[0]!.traceId, 4n, H0 + HOUR + 20n * MIN + 4_000_000n],
+      [H0 + HOUR, five[0]!.traceId, 5n, H0 + HOUR + 10n * MIN + 5_000_000n],
+    ],
+  );
   store = await createDuckDbStore({ path, now });
   try {
     assert.deepEqual(await ids(store), [five[0]!.traceId]);
     // A late fifth call of the second request: it is a candidate now, the newer of the two.
-    await store.writeSpans([
-      contractSpan(H0 + HOUR + 20n * MIN + 5_000_000n, 1, {
-        traceId: four[0]!.traceId,
-        parentSpanId: four[0]!.spanId,
-        kind: 3,
-        name: 'SELECT shop',
-        endpoint: 'SELECT shop',
-        db,
-      }),
-    ]);
+    await store.writeSpans([f1Call(four[0]!, H0 + HOUR + 20n * MIN + 5_000_000n)]);
     assert.deepEqual(await ids(store), [four[0]!.traceId, five[0]!.traceId]);
   } finally {
     await store.close();
