@@ -177,6 +177,55 @@ export class RecentSpanKeys {
     if (ingestNs > t.newestNs) t.newestNs = ingestNs;
   }
 
+  /**
+   * The tables as bytes, for {@link RecentSpanKeys.fromBytes}: `SKEYS1`, the table count (u32), then per
+   * table its bits (u32), keys (u32), newest ingest time (i64) and slots (f64 × 2^bits), little-endian.
+   */
+  toBytes(): Buffer {
+    const head = Buffer.alloc(10);
+    head.write('SKEYS1', 0, 'latin1');
+    head.writeUInt32LE(this.tables.length, 6);
+    const parts: Buffer[] = [head];
+    for (const t of this.tables) {
+      const h = Buffer.alloc(16);
+      h.writeUInt32LE(t.bits, 0);
+      h.writeUInt32LE(t.size, 4);
+      h.writeBigInt64LE(t.newestNs, 8);
+      parts.push(h, Buffer.from(t.slots.buffer, t.slots.byteOffset, t.slots.byteLength));
+    }
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * The keys that {@link toBytes} wrote, with `options` for what comes next.
+   * @returns undefined when the bytes are not such a snapshot (wrong tag, sizes that do not add up).
+   */
+  static fromBytes(bytes: Uint8Array, options: RecentSpanKeysOptions = {}): RecentSpanKeys | undefined {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (buf.length < 10 || buf.toString('latin1', 0, 6) !== 'SKEYS1') return undefined;
+    const count = buf.readUInt32LE(6);
+    const keys = new RecentSpanKeys(options);
+    const tables: KeyTable[] = [];
+    let at = 10;
+    for (let i = 0; i < count; i++) {
+      if (at + 16 > buf.length) return undefined;
+      const bits = buf.readUInt32LE(at);
+      if (bits < FIRST_TABLE_BITS || bits > SEALED_TABLE_BITS) return undefined;
+      const t = new KeyTable(bits);
+      t.size = buf.readUInt32LE(at + 4);
+      t.newestNs = buf.readBigInt64LE(at + 8);
+      at += 16;
+      if (at + t.slots.byteLength > buf.length) return undefined;
+      new Uint8Array(t.slots.buffer).set(buf.subarray(at, at + t.slots.byteLength));
+      at += t.slots.byteLength;
+      tables.push(t);
+    }
+    if (at !== buf.length || tables.length === 0) return undefined;
+    keys.tables = tables;
+    keys.total = tables.reduce((n, t) => n + t.size, 0);
+    return keys;
+  }
+
   /** Drops the oldest sealed tables whose keys are all older than `cutoffNs`, keeping at least `minKeys`. */
   private forgetOlderThan(cutoffNs: bigint): void {
     while (this.tables.length > 1) {

@@ -101,9 +101,11 @@ export class Connections {
 
   /**
    * Refuses new calls, waits for the queued writes (including any queued while waiting) and the running
-   * reads, checkpoints and closes. `beforeClose` runs once new calls are refused (the final rollup flush).
+   * reads, checkpoints and closes. `beforeClose` runs once new calls are refused (the final rollup flush);
+   * `afterCheckpoint` once every write is done and checkpointed, before the connections close (its errors
+   * are dropped).
    */
-  async close(beforeClose: () => Promise<void>): Promise<void> {
+  async close(beforeClose: () => Promise<void>, afterCheckpoint?: () => Promise<void>): Promise<void> {
     this.closing = true;
     await beforeClose();
     for (let q = this.queue; ; q = this.queue) {
@@ -113,6 +115,7 @@ export class Connections {
     await Promise.allSettled([...this.reads]);
     this.closedNow = true;
     await (this.afterWrite ? this.afterWrite(true) : this.writer.run('CHECKPOINT')).catch(() => undefined);
+    await afterCheckpoint?.().catch(() => undefined);
     this.writer.closeSync();
     this.reader.closeSync();
     this.instance.closeSync();

@@ -3,12 +3,13 @@
  * of ingest time, however many spans it holds (it used to be the newest 200,000 only).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { type Span, SpanKind, StatusCode } from '../../model/index.ts';
 import { createDuckDbStore } from './duckdb-store.ts';
+import { snapshotPath } from './span-keys-snapshot.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'siperf-dedup-restart-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,6 +75,9 @@ test('after a restart, a retry of any batch acknowledged within the last 10 minu
     }
     await store.flushRollups();
     await store.close();
+    // As after a crash: no snapshot of the keys, so they are read back from the spans.
+    assert.ok(existsSync(snapshotPath(path)), 'close saved the keys');
+    rmSync(snapshotPath(path));
 
     nowNs = T0 + 60_000n * MS;
     store = await open();
@@ -87,6 +91,50 @@ test('after a restart, a retry of any batch acknowledged within the last 10 minu
     assert.equal(await requests(store), BATCH * (BATCHES + 1), 'the retry changed the counts');
     // The window is measured in ingest time: 11 minutes before the newest span is outside it.
     assert.deepEqual(await store.writeSpans(ancient.slice(0, 10)), { written: 10, duplicates: 0 });
+  } finally {
+    await store.close();
+  }
+});
+
+test('the keys saved at close are taken at the next open only while they describe the file as it is', async () => {
+  const path = join(dir, 'snapshot.duckdb');
+  let nowNs = T0;
+  const logged: string[] = [];
+  const log = { info: (_o: unknown, msg: string) => logged.push(msg) } as never;
+  const open = () => createDuckDbStore({ path, now: () => nowNs, dedup: { minKeys: 10 }, log });
+  const a = batchOf(0, 100);
+  const b = batchOf(100, 100);
+  let store = await open();
+  try {
+    await store.writeSpans(a);
+  } finally {
+    await store.close();
+  }
+  const saved = `${path}.saved`;
+  copyFileSync(snapshotPath(path), saved);
+  // Reopened with the snapshot: the retry of a counts once; then b is written and the store closed again.
+  nowNs = T0 + MIN;
+  store = await open();
+  try {
+    assert.ok(
+      logged.some((m) => m.includes('from the snapshot saved at close')),
+      logged.join(' | '),
+    );
+    assert.deepEqual(await store.writeSpans(a.slice(0, 10)), { written: 0, duplicates: 10 });
+    assert.deepEqual(await store.writeSpans(b), { written: 100, duplicates: 0 });
+  } finally {
+    await store.close();
+  }
+  // The older snapshot (without b) is put back, as if the last close had not saved one: its stamp no longer
+  // matches, so the keys are read from the spans, and a retry of b counts once too.
+  renameSync(saved, snapshotPath(path));
+  logged.length = 0;
+  store = await open();
+  try {
+    assert.ok(!logged.some((m) => m.includes('from the snapshot')), logged.join(' | '));
+    assert.ok(!existsSync(snapshotPath(path)), 'the stale snapshot is deleted');
+    assert.deepEqual(await store.writeSpans(b.slice(0, 10)), { written: 0, duplicates: 10 });
+    assert.deepEqual(await store.writeSpans(a.slice(0, 10)), { written: 0, duplicates: 10 });
   } finally {
     await store.close();
   }

@@ -13,6 +13,7 @@ import type { Connections } from './connections.ts';
 import { DB_ROLLUP, ENDPOINT_ROLLUP, TIERS } from './rollup-tables.ts';
 import type { RollupUpkeep } from './rollup-upkeep.ts';
 import { big, num, rowToRollupSpan, text } from './row-mapping.ts';
+import { loadSpanKeys } from './span-keys-snapshot.ts';
 import type { DuckDbWriter } from './writer.ts';
 
 /** Replays the spans written after the last rollup flush and resumes the writer and the rollups. */
@@ -20,7 +21,7 @@ export async function replayAfterCrash(
   conn: Connections,
   rollups: RollupUpkeep,
   writer: DuckDbWriter,
-  options: { dedup: RecentSpanKeysOptions; log?: Logger | undefined },
+  options: { dedup: RecentSpanKeysOptions; log?: Logger | undefined; path?: string | undefined },
 ): Promise<void> {
   const meta = new Map(
     (await conn.rows('SELECT key, value FROM store_meta')).map((r) => [text(r.key), big(r.value)]),
@@ -56,6 +57,17 @@ export async function replayAfterCrash(
   );
   writer.resume({ lastBatchId, resourceIds });
   const started = performance.now();
+  // The keys saved at the last close, when they describe the file as it is.
+  const saved =
+    options.path === undefined ? undefined : await conn.read((r) => loadSpanKeys(r, options.path!));
+  if (saved && writer.restoreSpanKeys(saved)) {
+    const { keys, bytes } = writer.rememberedSpanKeys();
+    options.log?.info(
+      { keys, bytes, ms: Math.round(performance.now() - started) },
+      'took the keys of recent spans for de-duplication from the snapshot saved at close',
+    );
+    return;
+  }
   const reloaded = await reloadSpanKeys(conn, writer, options.dedup);
   if (reloaded > 0) {
     const { bytes } = writer.rememberedSpanKeys();

@@ -56,6 +56,7 @@ import { backfillTierMinutes, DB_ROLLUP, ENDPOINT_ROLLUP } from './rollup-tables
 import { RollupUpkeep } from './rollup-upkeep.ts';
 import { big } from './row-mapping.ts';
 import { SCHEMA_SQL } from './schema.ts';
+import { saveSpanKeys } from './span-keys-snapshot.ts';
 import * as spanQueries from './span-queries.ts';
 import { vitalsAggregatesFrom, vitalsAggregatesSql } from './vitals-table.ts';
 import { DuckDbWriter } from './writer.ts';
@@ -102,7 +103,11 @@ export async function createDuckDbStore(options: DuckDbStoreOptions): Promise<St
   const rollups = new RollupUpkeep(conn, now);
   const dedup = options.dedup ?? {};
   const spanWriter = new DuckDbWriter(conn, rollups, now, options.log, dedup);
-  await replayAfterCrash(conn, rollups, spanWriter, { dedup, log: options.log });
+  await replayAfterCrash(conn, rollups, spanWriter, {
+    dedup,
+    log: options.log,
+    path: inMemory ? undefined : options.path,
+  });
   const dbCallers = new DbCallers(conn, now);
   const repeatedCalls = new RepeatedCalls(conn, now);
   for (const kept of [dbCallers.hours, repeatedCalls.hours]) await kept.load();
@@ -276,7 +281,13 @@ class DuckDbStore implements Store {
 
   /** Refuses new calls, flushes the rollups, lets the calls made before finish, and closes. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.conn.close(() => this.rollups.flush());
+    this.closing ??= this.conn.close(
+      () => this.rollups.flush(),
+      // The de-duplication keys, for the next open (`span-keys-snapshot.ts`).
+      this.path === ':memory:' || this.path === ''
+        ? undefined
+        : () => saveSpanKeys(this.conn.writer, this.path, this.writer.spanKeysBytes()),
+    );
     return this.closing;
   }
 }

@@ -60,7 +60,7 @@ export interface WriterResumeState {
 
 /** Appends spans, metric points and web-vitals events. */
 export class DuckDbWriter {
-  private readonly recentKeys: RecentSpanKeys;
+  private recentKeys: RecentSpanKeys;
   private readonly knownResources = new Set<number>();
   private pending = 0;
   private spanQueue: {
@@ -76,7 +76,7 @@ export class DuckDbWriter {
     private readonly rollups: RollupUpkeep,
     private readonly now: () => bigint,
     private readonly log: Logger | undefined,
-    dedup: RecentSpanKeysOptions,
+    private readonly dedup: RecentSpanKeysOptions,
   ) {
     this.recentKeys = new RecentSpanKeys(dedup);
   }
@@ -90,6 +90,21 @@ export class DuckDbWriter {
   /** Remembers a span the file already holds, written at `ingestNs` (crash replay reloads them). */
   rememberWritten(traceId: string, spanId: string, ingestNs: bigint): void {
     this.recentKeys.add(spanKeyHash(traceId, spanId), ingestNs);
+  }
+
+  /** The span keys remembered, as bytes (`RecentSpanKeys.toBytes`), for a snapshot at close. */
+  spanKeysBytes(): Buffer {
+    return this.recentKeys.toBytes();
+  }
+
+  /**
+   * Takes the span keys of a snapshot instead of reloading them from the file.
+   * @returns false when the bytes are not a snapshot (nothing changed).
+   */
+  restoreSpanKeys(bytes: Uint8Array): boolean {
+    const keys = RecentSpanKeys.fromBytes(bytes, this.dedup);
+    if (keys) this.recentKeys = keys;
+    return keys !== undefined;
   }
 
   /** Span keys remembered for de-duplication, and the bytes they take. */
