@@ -615,10 +615,12 @@ test('Recommendations: "Mark applied" with a note POSTs it; the API then answers
     assert.ok(outcome, `no outcome in "${text}"`);
     assert.equal(outcome[1], r.outcome.figure);
     assertShows(outcome[2]!, r.outcome.before, 'outcome before');
-    const judged = await page.evaluate(
-      (iso) => new Date(iso).toLocaleTimeString('en-GB'),
-      r.outcome.judgeableAt as string,
-    );
+    // Local HH:MM:SS, with the date in front when that is not today (an hour's window late in the evening).
+    const judged = await page.evaluate((iso) => {
+      const d = new Date(iso);
+      const t = d.toLocaleTimeString('en-GB');
+      return new Date().toDateString() === d.toDateString() ? t : `${d.toLocaleDateString('en-CA')} ${t}`;
+    }, r.outcome.judgeableAt as string);
     assert.ok(text.includes(`judged after ${judged}`), `"judged after ${judged}" not in "${text}"`);
     // The verdict as the API words it (but for the time left, which it words on each read).
     assert.ok(text.includes(r.outcome.verdict.split(' (in ')[0]), text);
