@@ -40,8 +40,15 @@ test('the anchored clock stays within 1.5 ms of Date.now(), goes back only when 
 test('refineStartTime: a start without a time gets sub-ms digits; a given start, or a second call, changes nothing', async () => {
   const provider = new BasicTracerProvider({ spanProcessors: [new PreciseStartSpanProcessor()] });
   const tracer = provider.getTracer('t');
-  const auto = tracer.startSpan('auto') as unknown as { startTime: [number, number] };
-  assert.notEqual(auto.startTime[1] % 1_000_000, 0, 'refined by the processor');
+  // A start is left as it is when the precise clock disagrees with it by more than the guard allows (the
+  // process descheduled between the two readings, as on a loaded machine): of 50 spans, some are refined.
+  const spans = Array.from(
+    { length: 50 },
+    () => tracer.startSpan('auto') as unknown as { startTime: [number, number] },
+  );
+  const refined = spans.filter((s) => s.startTime[1] % 1_000_000 !== 0);
+  assert.ok(refined.length >= 1, 'no start of 50 was refined by the processor');
+  const auto = refined[0]!;
   const before = [...auto.startTime];
   refineStartTime(auto);
   assert.deepEqual(auto.startTime, before, 'idempotent');
