@@ -49,3 +49,19 @@ test('keys at the edges of the 52-bit range', () => {
   r.add(0, 2n);
   assert.equal(r.size, 5);
 });
+
+test('the keys written as chunks come back whole; bytes that are not such a snapshot are refused', () => {
+  const keys = new RecentSpanKeys({ minKeys: 10 });
+  // 5,000 keys: the first table grows from 2^10 slots to 2^13 on the way.
+  for (let k = 1; k <= 5000; k++) keys.add(k * 7919, 1_000n + BigInt(k));
+  const bytes = Buffer.concat(keys.toChunks());
+  const back = RecentSpanKeys.fromBytes(bytes);
+  assert.ok(back);
+  assert.equal(back.size, 5000);
+  assert.equal(back.bytes, keys.bytes);
+  for (const k of [1, 2500, 5000]) assert.equal(back.has(k * 7919), true, `key ${k}`);
+  assert.equal(back.has(5001 * 7919), false);
+  assert.equal(RecentSpanKeys.fromBytes(bytes.subarray(0, bytes.length - 8)), undefined, 'truncated');
+  assert.equal(RecentSpanKeys.fromBytes(Buffer.from('SKEYS0....')), undefined, 'another tag');
+  assert.equal(RecentSpanKeys.fromBytes(Buffer.alloc(0)), undefined, 'empty');
+});

@@ -178,10 +178,11 @@ export class RecentSpanKeys {
   }
 
   /**
-   * The tables as bytes, for {@link RecentSpanKeys.fromBytes}: `SKEYS1`, the table count (u32), then per
-   * table its bits (u32), keys (u32), newest ingest time (i64) and slots (f64 × 2^bits), little-endian.
+   * The tables as bytes, in pieces to write one after the other (the slots are views, not copies), for
+   * {@link RecentSpanKeys.fromBytes}: `SKEYS1`, the table count (u32), then per table its bits (u32), keys
+   * (u32), newest ingest time (i64) and slots (f64 × 2^bits), little-endian.
    */
-  toBytes(): Buffer {
+  toChunks(): Buffer[] {
     const head = Buffer.alloc(10);
     head.write('SKEYS1', 0, 'latin1');
     head.writeUInt32LE(this.tables.length, 6);
@@ -193,11 +194,11 @@ export class RecentSpanKeys {
       h.writeBigInt64LE(t.newestNs, 8);
       parts.push(h, Buffer.from(t.slots.buffer, t.slots.byteOffset, t.slots.byteLength));
     }
-    return Buffer.concat(parts);
+    return parts;
   }
 
   /**
-   * The keys that {@link toBytes} wrote, with `options` for what comes next.
+   * The keys that {@link toChunks} wrote, with `options` for what comes next.
    * @returns undefined when the bytes are not such a snapshot (wrong tag, sizes that do not add up).
    */
   static fromBytes(bytes: Uint8Array, options: RecentSpanKeysOptions = {}): RecentSpanKeys | undefined {

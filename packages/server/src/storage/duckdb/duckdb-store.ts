@@ -126,12 +126,12 @@ class DuckDbStore implements Store {
     private readonly writer: DuckDbWriter,
     private readonly dbCallers: DbCallers,
     private readonly repeatedCalls: RepeatedCalls,
-  ) {}
+  ) {
+    this.keptHours = [dbCallers.hours, repeatedCalls.hours];
+  }
 
   /** The answers kept per closed hour (`kept-hours.ts`): dropped where a write or retention changes them. */
-  private get keptHours(): KeptHours[] {
-    return [this.dbCallers.hours, this.repeatedCalls.hours];
-  }
+  private readonly keptHours: readonly KeptHours[];
 
   async writeSpans(spans: readonly Span[]): Promise<{ written: number; duplicates: number }> {
     // Before (a join running now is not kept) and after (one that read before the commit is dropped).
@@ -286,7 +286,7 @@ class DuckDbStore implements Store {
       // The de-duplication keys, for the next open (`span-keys-snapshot.ts`).
       this.path === ':memory:' || this.path === ''
         ? undefined
-        : () => saveSpanKeys(this.conn.writer, this.path, this.writer.spanKeysBytes()),
+        : () => saveSpanKeys(this.conn.writer, this.path, this.writer.spanKeysChunks()),
     );
     return this.closing;
   }

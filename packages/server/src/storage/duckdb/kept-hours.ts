@@ -94,16 +94,24 @@ export class KeptHours {
    * now on compute those hours); the rows go in the write queue. Call before and after the write.
    */
   written(spans: readonly Span[]): void {
-    const dropped: bigint[] = [];
+    // On the ingest path: the hours a batch touches are found with range checks (a batch's spans mostly
+    // share one or two hours), and each distinct hour is counted once.
+    const hours: bigint[] = [];
+    let lo: bigint | undefined;
     const touch = (ns: bigint) => {
-      const hour = ns - (ns % HOUR_NS);
-      this.writes.set(hour, (this.writes.get(hour) ?? 0) + 1);
-      if (this.kept.delete(hour)) dropped.push(hour);
+      if (lo !== undefined && ns >= lo && ns < lo + HOUR_NS) return;
+      lo = ns - (ns % HOUR_NS);
+      if (!hours.includes(lo)) hours.push(lo);
     };
     for (const s of spans) {
       if (!this.spec.matters(s)) continue;
       touch(s.startTimeUnixNano);
       touch(s.startTimeUnixNano + this.spec.reachNs);
+    }
+    const dropped: bigint[] = [];
+    for (const hour of hours) {
+      this.writes.set(hour, (this.writes.get(hour) ?? 0) + 1);
+      if (this.kept.delete(hour)) dropped.push(hour);
     }
     if (dropped.length > 0) void this.conn.serial(() => this.deleteRows(dropped)).catch(() => undefined);
   }

@@ -6,10 +6,10 @@
  * any write the snapshot did not see, the stamps differ and the keys are read from the spans.
  *
  * Layout: `SPANKEYSNAP1`, the count (i64), the newest ingest time (i64, -1 for none), then
- * `RecentSpanKeys.toBytes()`.
+ * `RecentSpanKeys.toChunks()`.
  * @module
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { big } from './row-mapping.ts';
 
@@ -28,15 +28,25 @@ async function stampOf(conn: DuckDBConnection): Promise<[bigint, bigint]> {
   return [big(row!.c), big(row!.n)];
 }
 
-/** Writes the snapshot (atomically: a temporary file renamed). Call once every write is done. */
-export async function saveSpanKeys(conn: DuckDBConnection, dbPath: string, keys: Buffer): Promise<void> {
+/**
+ * Writes the snapshot (atomically: a temporary file renamed; the chunks written as they are, not joined).
+ * Call once every write is done.
+ */
+export async function saveSpanKeys(conn: DuckDBConnection, dbPath: string, keys: Buffer[]): Promise<void> {
   const [count, newest] = await stampOf(conn);
   const head = Buffer.alloc(TAG.length + 16);
   head.write(TAG, 0, 'latin1');
   head.writeBigInt64LE(count, TAG.length);
   head.writeBigInt64LE(newest, TAG.length + 8);
   const path = snapshotPath(dbPath);
-  await writeFile(`${path}.tmp`, Buffer.concat([head, keys]));
+  const file = await open(`${path}.tmp`, 'w');
+  try {
+    for (const chunk of [head, ...keys]) {
+      for (let at = 0; at < chunk.length; ) at += (await file.write(chunk, at)).bytesWritten;
+    }
+  } finally {
+    await file.close();
+  }
   await rename(`${path}.tmp`, path);
 }
 

@@ -92,9 +92,9 @@ export class DuckDbWriter {
     this.recentKeys.add(spanKeyHash(traceId, spanId), ingestNs);
   }
 
-  /** The span keys remembered, as bytes (`RecentSpanKeys.toBytes`), for a snapshot at close. */
-  spanKeysBytes(): Buffer {
-    return this.recentKeys.toBytes();
+  /** The span keys remembered, as byte chunks (`RecentSpanKeys.toChunks`), for a snapshot at close. */
+  spanKeysChunks(): Buffer[] {
+    return this.recentKeys.toChunks();
   }
 
   /**
